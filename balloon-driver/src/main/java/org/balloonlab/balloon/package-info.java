@@ -1,0 +1,2 @@
+/** The guest's balloon driver. */
+package org.balloonlab.balloon;

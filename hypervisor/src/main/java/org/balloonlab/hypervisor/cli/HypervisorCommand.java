@@ -1,0 +1,165 @@
+package org.balloonlab.hypervisor.cli;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.balloonlab.hypervisor.grpc.HypervisorServer;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.HostPort;
+import org.balloonlab.units.MemorySize;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code hypervisor}: owns machine memory and serves guests, operators and tools until it is stopped. */
+@Command(name = "hypervisor", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
+    description = "Runs the BalloonLab hypervisor: simulated machine memory, a P2M per VM, demand allocation, "
+        + "overcommit and hypervisor paging to a real host swap file.",
+    sortOptions = false)
+public final class HypervisorCommand implements Callable<Integer> {
+  /** The line a launcher or test waits for on standard output; the address follows it. */
+  public static final String LISTENING = "BALLOONLAB_HYPERVISOR_LISTENING ";
+  private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
+
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "1GiB",
+      description = "Machine memory, such as 512MiB or 16GiB (default: ${DEFAULT-VALUE}).")
+  MemorySize memory;
+
+  @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7400",
+      description = "Address to serve on; port 0 picks a free port (default: ${DEFAULT-VALUE}). Use 0.0.0.0:PORT "
+          + "for a lab over several machines.")
+  HostPort listen;
+
+  @Option(names = "--port-file", paramLabel = "FILE",
+      description = "Write the address actually bound (host:port) to this file once serving.")
+  Path portFile;
+
+  @Option(names = "--host-swap", paramLabel = "SIZE",
+      description = "Capacity of the host swap file (default: four times --memory).")
+  MemorySize hostSwap;
+
+  @Option(names = "--host-swap-file", paramLabel = "FILE",
+      description = "Where the host swap file lives (default: a new file in the temporary directory).")
+  Path hostSwapFile;
+
+  @Option(names = "--max-batch", paramLabel = "N", defaultValue = "16384",
+      description = "Most accesses a guest may send in one batch (default: ${DEFAULT-VALUE}).")
+  int maxBatch;
+
+  @Option(names = "--detach-timeout", paramLabel = "DURATION", defaultValue = "10s",
+      description = "Power off a VM whose guest has not attached its access stream for this long "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration detachTimeout;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+      description = "Seed of the hypervisor's random victim choice (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--cost", paramLabel = "NAME=NS",
+      description = "Override a cost-model constant in nanoseconds; repeatable. Names: memory-access, "
+          + "guest-page-fault, hidden-fault, zero-frame, guest-swap-read, guest-swap-write, host-swap-read, "
+          + "host-swap-write.")
+  List<String> costs = new ArrayList<>();
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  public static CommandLine commandLine() {
+    return CommandLineConverters.register(new CommandLine(new HypervisorCommand()));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Machine.Config config = config();
+    Machine machine = new Machine(config);
+    InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
+    HypervisorServer server = new HypervisorServer(NettyServerBuilder.forAddress(address), machine, detachTimeout);
+    try {
+      server.start();
+    } catch (IOException e) {
+      machine.close();
+      throw new CommandLine.ExecutionException(spec.commandLine(),
+          "cannot listen on " + listen + ": " + e.getMessage(), e);
+    }
+    HostPort bound = new HostPort(listen.host(), server.port());
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        server.stop();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        machine.close();
+      }
+    }, "hypervisor-shutdown"));
+    if (portFile != null) {
+      Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
+      Files.writeString(tmp, bound.target(), StandardCharsets.UTF_8);
+      Files.move(tmp, portFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(LISTENING + bound.target());
+    out.printf("machine memory %s (%d frames), host swap %s (%d slots) at %s%n", memory,
+        config.frames(), MemorySize.ofPages(config.hostSwapSlots()), config.hostSwapSlots(),
+        config.hostSwapFile());
+    out.printf("cost model: %s%n", config.costs().describe());
+    out.flush();
+    server.blockUntilShutdown();
+    return 0;
+  }
+
+  Machine.Config config() throws IOException {
+    CommandLine cl = spec.commandLine();
+    long frames;
+    try {
+      frames = memory.requirePages("--memory");
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+    if (frames > MAX_FRAMES) {
+      throw new CommandLine.ParameterException(cl, "--memory " + memory + " is more than this simulator can hold ("
+          + MemorySize.ofPages(MAX_FRAMES) + ")");
+    }
+    long slots;
+    try {
+      slots = hostSwap == null ? Math.min(MAX_FRAMES, frames * 4) : hostSwap.requirePages("--host-swap");
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
+    if (slots > MAX_FRAMES) {
+      throw new CommandLine.ParameterException(cl, "--host-swap " + hostSwap + " is too large");
+    }
+    if (maxBatch <= 0 || maxBatch > 1 << 20) {
+      throw new CommandLine.ParameterException(cl, "--max-batch must be between 1 and 1048576, got " + maxBatch);
+    }
+    if (detachTimeout.isZero() || detachTimeout.isNegative()) {
+      throw new CommandLine.ParameterException(cl, "--detach-timeout must be positive");
+    }
+    CostModel model = CostModel.DEFAULT;
+    for (String assignment : costs) {
+      try {
+        model = model.with(assignment);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, "--cost: " + e.getMessage());
+      }
+    }
+    Path swapFile = hostSwapFile != null ? hostSwapFile
+        : Files.createTempFile("balloonlab-host-swap-", ".swap");
+    return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed);
+  }
+}

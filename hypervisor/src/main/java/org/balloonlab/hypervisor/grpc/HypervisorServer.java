@@ -1,0 +1,80 @@
+package org.balloonlab.hypervisor.grpc;
+
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The hypervisor's gRPC server: the machine and management services, health and reflection, and a reaper that
+ * powers off VMs whose guest never attached or went away cleanly without powering off.
+ *
+ * <p>It takes a {@link ServerBuilder} so tests build it in process and the command line builds it on a port.
+ */
+public final class HypervisorServer {
+  private static final Logger log = LoggerFactory.getLogger(HypervisorServer.class);
+
+  private final Machine machine;
+  private final Server server;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final Duration detachTimeout;
+  private final ScheduledExecutorService reaper;
+
+  public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout) {
+    this.machine = machine;
+    this.detachTimeout = detachTimeout;
+    this.server = builder
+        .addService(new MachineGrpcService(machine))
+        .addService(new ManagementGrpcService(machine))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build();
+    this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "detached-vm-reaper");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public HypervisorServer start() throws IOException {
+    server.start();
+    long periodMs = Math.max(50, detachTimeout.toMillis() / 4);
+    reaper.scheduleWithFixedDelay(
+        () -> {
+          try {
+            machine.reapDetached(System.nanoTime(), detachTimeout.toNanos());
+          } catch (RuntimeException e) {
+            log.error("reaping detached VMs failed", e);
+          }
+        },
+        periodMs, periodMs, TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  /** The port the server listens on; -1 in process. */
+  public int port() {
+    return server.getPort();
+  }
+
+  public void stop() throws InterruptedException {
+    health.enterTerminalState();
+    reaper.shutdownNow();
+    server.shutdown();
+    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  public void blockUntilShutdown() throws InterruptedException {
+    server.awaitTermination();
+  }
+}

@@ -1,0 +1,202 @@
+package org.balloonlab.hypervisor.grpc;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import org.balloonlab.hypervisor.machine.BatchResult;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineException;
+import org.balloonlab.hypervisor.machine.Vm;
+import org.balloonlab.proto.AccessAttach;
+import org.balloonlab.proto.AccessAttached;
+import org.balloonlab.proto.AccessBatch;
+import org.balloonlab.proto.AccessBatchResult;
+import org.balloonlab.proto.AccessRequest;
+import org.balloonlab.proto.AccessResponse;
+import org.balloonlab.proto.MachineServiceGrpc;
+import org.balloonlab.proto.PowerOffRequest;
+import org.balloonlab.proto.PowerOffResponse;
+import org.balloonlab.proto.PowerOnRequest;
+import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.VmSpec;
+
+/** The machine's VM lifecycle and data plane on the wire; every call delegates to {@link Machine}. */
+final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase {
+  private final Machine machine;
+
+  MachineGrpcService(Machine machine) {
+    this.machine = machine;
+  }
+
+  /** Answers a new VM's id, credential, batch limit and the cost model. */
+  @Override
+  public void powerOn(PowerOnRequest request, StreamObserver<PowerOnResponse> responses) {
+    if (!request.hasSpec()) {
+      responses.onError(StatusMapping.invalid("PowerOn needs a VM spec"));
+      return;
+    }
+    VmSpec spec = request.getSpec();
+    try {
+      Vm vm = machine.powerOn(spec.getName(), spec.getOsKind(), spec.getMemoryPages());
+      responses.onNext(PowerOnResponse.newBuilder()
+          .setVmId(vm.id())
+          .setCredential(vm.credential())
+          .setMaxBatchAccesses(machine.config().maxBatchAccesses())
+          .setCostModel(ProtoMapping.toProto(machine.costs()))
+          .build());
+      responses.onCompleted();
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+    }
+  }
+
+  /** Answers the VM's last state after releasing all it held. */
+  @Override
+  public void powerOff(PowerOffRequest request, StreamObserver<PowerOffResponse> responses) {
+    try {
+      responses.onNext(PowerOffResponse.newBuilder()
+          .setFinalState(ProtoMapping.toProto(machine.powerOff(request.getVmId(), request.getCredential())))
+          .build());
+      responses.onCompleted();
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+    }
+  }
+
+  /** Answers each batch with the values of its reads, in order. */
+  @Override
+  public StreamObserver<AccessRequest> access(StreamObserver<AccessResponse> responses) {
+    return new AccessStream(responses);
+  }
+
+  /**
+   * One VM's access stream. gRPC delivers its messages one at a time, so the scratch arrays are reused without
+   * locking; the client bounds the batches in flight, which bounds what this side queues for sending.
+   */
+  private final class AccessStream implements StreamObserver<AccessRequest> {
+    private final StreamObserver<AccessResponse> responses;
+    private final int maxBatch = machine.config().maxBatchAccesses();
+    private final BatchResult result = new BatchResult();
+    private byte[] ops = new byte[0];
+    private int[] pfns = new int[0];
+    private long[] writeValues = new long[0];
+    private long[] readValues = new long[0];
+    private Vm vm;
+    private boolean closed;
+
+    AccessStream(StreamObserver<AccessResponse> responses) {
+      this.responses = responses;
+    }
+
+    @Override
+    public void onNext(AccessRequest request) {
+      if (closed) {
+        return;
+      }
+      try {
+        switch (request.getKindCase()) {
+          case ATTACH -> attach(request.getAttach());
+          case BATCH -> batch(request.getBatch());
+          default -> throw StatusMapping.invalid("an access request must carry an attach or a batch");
+        }
+      } catch (MachineException e) {
+        fail(StatusMapping.toStatus(e));
+      } catch (StatusRuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void attach(AccessAttach attach) {
+      if (vm != null) {
+        throw Status.FAILED_PRECONDITION.withDescription("this stream is already attached to " + vm)
+            .asRuntimeException();
+      }
+      Vm candidate = machine.authenticate(attach.getVmId(), attach.getCredential());
+      machine.attach(candidate);
+      vm = candidate;
+      responses.onNext(AccessResponse.newBuilder()
+          .setAttached(AccessAttached.newBuilder().setVmId(candidate.id()))
+          .build());
+    }
+
+    private void batch(AccessBatch batch) {
+      if (vm == null) {
+        throw Status.FAILED_PRECONDITION.withDescription("attach the stream to a VM before sending accesses")
+            .asRuntimeException();
+      }
+      int count = batch.getOpsCount();
+      if (count > maxBatch) {
+        throw StatusMapping.invalid("a batch holds at most " + maxBatch + " accesses, got " + count);
+      }
+      if (batch.getPfnsCount() != count) {
+        throw StatusMapping.invalid("a batch needs one PFN per operation, got " + count + " operations and "
+            + batch.getPfnsCount() + " PFNs");
+      }
+      int writes = batch.getWriteValuesCount();
+      if (writes > count) {
+        throw StatusMapping.invalid("a batch of " + count + " accesses cannot carry " + writes + " write values");
+      }
+      ensureCapacity(count);
+      for (int i = 0; i < count; i++) {
+        int op = batch.getOpsValue(i);
+        // Out-of-range numbers become 0, which validation refuses by name.
+        ops[i] = op > 0 && op <= Byte.MAX_VALUE ? (byte) op : 0;
+        pfns[i] = batch.getPfns(i);
+      }
+      for (int i = 0; i < writes; i++) {
+        writeValues[i] = batch.getWriteValues(i);
+      }
+      machine.validateBatch(vm, count, ops, pfns, writes);
+      if (batch.hasGuestReport()) {
+        machine.recordGuestView(vm, ProtoMapping.fromProto(batch.getGuestReport()));
+      }
+      machine.applyBatch(vm, count, ops, pfns, writeValues, readValues, result);
+      AccessBatchResult.Builder out = AccessBatchResult.newBuilder()
+          .setSequence(batch.getSequence())
+          .setHypervisorNs(result.hypervisorNs())
+          .setHiddenFaults(result.hiddenFaults());
+      for (int i = 0, n = result.reads(); i < n; i++) {
+        out.addReadValues(readValues[i]);
+      }
+      responses.onNext(AccessResponse.newBuilder().setResult(out).build());
+    }
+
+    private void ensureCapacity(int count) {
+      if (ops.length < count) {
+        int size = Math.min(maxBatch, Math.max(count, ops.length * 2));
+        ops = new byte[size];
+        pfns = new int[size];
+        writeValues = new long[size];
+        readValues = new long[size];
+      }
+    }
+
+    private void fail(StatusRuntimeException status) {
+      closed = true;
+      if (vm != null) {
+        machine.detach(vm);
+      }
+      responses.onError(status);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (!closed && vm != null) {
+        machine.connectionLost(vm);
+      }
+      closed = true;
+    }
+
+    @Override
+    public void onCompleted() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (vm != null) {
+        machine.detach(vm);
+      }
+      responses.onCompleted();
+    }
+  }
+}

@@ -1,0 +1,60 @@
+package org.balloonlab.hypervisor.grpc;
+
+import io.grpc.stub.StreamObserver;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineException;
+import org.balloonlab.hypervisor.machine.MachineSnapshot;
+import org.balloonlab.hypervisor.machine.VmSnapshot;
+import org.balloonlab.proto.GetMachineRequest;
+import org.balloonlab.proto.GetVmRequest;
+import org.balloonlab.proto.ListVmsRequest;
+import org.balloonlab.proto.ListVmsResponse;
+import org.balloonlab.proto.MachineState;
+import org.balloonlab.proto.ManagementServiceGrpc;
+import org.balloonlab.proto.VmState;
+
+/** Read-only views of the machine for operators; every call is one consistent snapshot. */
+final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServiceImplBase {
+  private final Machine machine;
+
+  ManagementGrpcService(Machine machine) {
+    this.machine = machine;
+  }
+
+  /** Answers every powered-on VM and the machine, from one snapshot. */
+  @Override
+  public void listVms(ListVmsRequest request, StreamObserver<ListVmsResponse> responses) {
+    MachineSnapshot snapshot = machine.snapshot();
+    ListVmsResponse.Builder b = ListVmsResponse.newBuilder().setMachine(ProtoMapping.toProto(snapshot));
+    for (VmSnapshot vm : snapshot.vms()) {
+      b.addVms(ProtoMapping.toProto(vm));
+    }
+    responses.onNext(b.build());
+    responses.onCompleted();
+  }
+
+  /** Answers one VM, found by id or by name. */
+  @Override
+  public void getVm(GetVmRequest request, StreamObserver<VmState> responses) {
+    try {
+      VmSnapshot vm = switch (request.getSelectorCase()) {
+        case VM_ID -> machine.vm(request.getVmId());
+        case NAME -> machine.vm(request.getName());
+        default -> throw StatusMapping.invalid("GetVm needs a VM id or a name");
+      };
+      responses.onNext(ProtoMapping.toProto(vm));
+      responses.onCompleted();
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+    } catch (io.grpc.StatusRuntimeException e) {
+      responses.onError(e);
+    }
+  }
+
+  /** Answers the machine-wide state. */
+  @Override
+  public void getMachine(GetMachineRequest request, StreamObserver<MachineState> responses) {
+    responses.onNext(ProtoMapping.toProto(machine.snapshot()));
+    responses.onCompleted();
+  }
+}

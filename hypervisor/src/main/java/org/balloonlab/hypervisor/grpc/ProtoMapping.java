@@ -1,0 +1,115 @@
+package org.balloonlab.hypervisor.grpc;
+
+import org.balloonlab.hypervisor.machine.GuestView;
+import org.balloonlab.hypervisor.machine.MachineSnapshot;
+import org.balloonlab.hypervisor.machine.VmCounters;
+import org.balloonlab.hypervisor.machine.VmSnapshot;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.proto.GuestReport;
+import org.balloonlab.proto.MachineState;
+import org.balloonlab.proto.VmState;
+
+/** Translates between the machine's plain-Java views and the wire's messages. */
+final class ProtoMapping {
+  /** Longest workload description a guest may report. */
+  static final int MAX_WORKLOAD_TEXT = 512;
+
+  private ProtoMapping() {}
+
+  static VmState toProto(VmSnapshot vm) {
+    VmCounters c = vm.counters();
+    VmState.Builder b = VmState.newBuilder()
+        .setVmId(vm.id())
+        .setName(vm.name())
+        .setOsKind(vm.osKind())
+        .setMemoryPages(vm.memoryPages())
+        .setAttached(vm.attached())
+        .setMappedPages(vm.mappedPages())
+        .setHostSwappedPages(vm.hostSwappedPages())
+        .setCounters(org.balloonlab.proto.VmCounters.newBuilder()
+            .setAccesses(c.accesses())
+            .setReads(c.reads())
+            .setWrites(c.writes())
+            .setHiddenFaults(c.hiddenFaults())
+            .setDemandZeroFaults(c.demandZeroFaults())
+            .setHostSwapInFaults(c.hostSwapInFaults())
+            .setHostPageOuts(c.hostPageOuts())
+            .setHostPageIns(c.hostPageIns())
+            .setDoublePaging(c.doublePaging())
+            .setFramesZeroed(c.framesZeroed())
+            .setHypervisorNs(c.hypervisorNs()));
+    if (vm.guest() != null) {
+      b.setGuest(toProto(vm.guest()));
+    }
+    return b.build();
+  }
+
+  static MachineState toProto(MachineSnapshot m) {
+    return MachineState.newBuilder()
+        .setMachineFrames(m.machineFrames())
+        .setFreeFrames(m.freeFrames())
+        .setMappedFrames(m.mappedFrames())
+        .setHostSwapSlots(m.hostSwapSlots())
+        .setHostSwapUsed(m.hostSwapUsed())
+        .setPoweredOnVms(m.vms().size())
+        .setConfiguredPages(m.configuredPages())
+        .setHostPageOuts(m.hostPageOuts())
+        .setHostPageIns(m.hostPageIns())
+        .setDoublePaging(m.doublePaging())
+        .setVmsReleased(m.vmsReleased())
+        .build();
+  }
+
+  static org.balloonlab.proto.CostModel toProto(CostModel c) {
+    return org.balloonlab.proto.CostModel.newBuilder()
+        .setMemoryAccessNs(c.memoryAccessNs())
+        .setGuestPageFaultNs(c.guestPageFaultNs())
+        .setHiddenFaultNs(c.hiddenFaultNs())
+        .setZeroFrameNs(c.zeroFrameNs())
+        .setGuestSwapReadNs(c.guestSwapReadNs())
+        .setGuestSwapWriteNs(c.guestSwapWriteNs())
+        .setHostSwapReadNs(c.hostSwapReadNs())
+        .setHostSwapWriteNs(c.hostSwapWriteNs())
+        .build();
+  }
+
+  static GuestReport toProto(GuestView g) {
+    return GuestReport.newBuilder()
+        .setSimulatedNs(g.simulatedNs())
+        .setAccesses(g.accesses())
+        .setTrueFaults(g.trueFaults())
+        .setMajorFaults(g.majorFaults())
+        .setMinorFaults(g.minorFaults())
+        .setGuestPageOuts(g.guestPageOuts())
+        .setGuestPageIns(g.guestPageIns())
+        .setIntegrityViolations(g.integrityViolations())
+        .setIsolationViolations(g.isolationViolations())
+        .setFreePages(g.freePages())
+        .setTotalPages(g.totalPages())
+        .setSwapUsedPages(g.swapUsedPages())
+        .setContextSwitches(g.contextSwitches())
+        .setWorkload(g.workload())
+        .setWorkloadDone(g.workloadDone())
+        .build();
+  }
+
+  /** @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT for a report no guest could have made */
+  static GuestView fromProto(GuestReport r) {
+    if (r.getWorkload().length() > MAX_WORKLOAD_TEXT) {
+      throw StatusMapping.invalid("a guest report's workload text is limited to " + MAX_WORKLOAD_TEXT
+          + " characters");
+    }
+    long[] counts = {r.getSimulatedNs(), r.getAccesses(), r.getTrueFaults(), r.getMajorFaults(), r.getMinorFaults(),
+        r.getGuestPageOuts(), r.getGuestPageIns(), r.getIntegrityViolations(), r.getIsolationViolations(),
+        r.getFreePages(), r.getTotalPages(), r.getSwapUsedPages(), r.getContextSwitches()};
+    for (long v : counts) {
+      if (v < 0) {
+        throw StatusMapping.invalid("a guest report's counters cannot be negative, got " + v);
+      }
+    }
+    return new GuestView(r.getSimulatedNs(), r.getAccesses(), r.getTrueFaults(), r.getMajorFaults(),
+        r.getMinorFaults(), r.getGuestPageOuts(), r.getGuestPageIns(), r.getIntegrityViolations(),
+        r.getIsolationViolations(), r.getFreePages(), r.getTotalPages(), r.getSwapUsedPages(),
+        r.getContextSwitches(), r.getWorkload(), r.getWorkloadDone());
+  }
+}

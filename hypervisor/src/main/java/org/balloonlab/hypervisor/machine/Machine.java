@@ -1,0 +1,484 @@
+package org.balloonlab.hypervisor.machine;
+
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.regex.Pattern;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The simulated machine: machine memory, one P2M per powered-on VM, the host swap file, and the data path that
+ * resolves a guest's accesses to guest-physical pages.
+ *
+ * <p><b>Demand allocation.</b> A VM is powered on with a P2M and no frames. The first touch of a PFN is a hidden
+ * demand-zero fault: the hypervisor takes a free frame, zeroes it and maps it.
+ *
+ * <p><b>Overcommit and hypervisor paging.</b> The VMs' configured sizes may add up to more than machine memory.
+ * When no frame is free, the hypervisor makes one by paging guest memory out itself: it takes the VM that holds
+ * the most frames and a random page of it (the hypervisor cannot tell which pages the guest values, so it picks
+ * blindly, as ESX's swapper does), writes the content to its swap file and frees the frame. The next touch of that
+ * PFN is a hidden swap-in fault. If the touch is the guest reading the page to write it to its own swap, the
+ * page-in exists only to be paged out again by the guest: that is <em>double paging</em>, counted apart.
+ *
+ * <p><b>Simulated time.</b> Each hidden fault charges the faulting VM the cost model's hidden-fault time plus its
+ * work (zeroing, swap I/O, including the page-out that freed the frame it needed).
+ *
+ * <p><b>Concurrency.</b> One lock (this object) guards all state. A batch of thousands of accesses is applied
+ * under one acquisition, so the lock is taken a few hundred times a second per VM, not per access; validation
+ * happens before the lock is taken. A refused batch changes nothing.
+ */
+public final class Machine implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  /** P2M entries are ints and swap slots are encoded below -1, so a VM is capped at 2^28 pages (1 TiB). */
+  public static final long MAX_VM_PAGES = 1L << 28;
+  private static final int RANDOM_VICTIM_TRIES = 64;
+
+  /**
+   * How to build a machine.
+   *
+   * @param frames machine memory in 4 KiB frames
+   * @param hostSwapSlots pages the host swap file can hold
+   * @param hostSwapFile where the host swap file lives (created, and removed on close)
+   * @param maxBatchAccesses largest batch a VM may send
+   * @param costs the cost model
+   * @param seed seeds victim selection, so a run can be repeated
+   */
+  public record Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
+                       long seed) {
+    public Config {
+      if (frames <= 0) {
+        throw new IllegalArgumentException("machine memory must hold at least one frame");
+      }
+      if (hostSwapSlots <= 0) {
+        throw new IllegalArgumentException("host swap must hold at least one page");
+      }
+      if (maxBatchAccesses <= 0) {
+        throw new IllegalArgumentException("the batch limit must be positive, got " + maxBatchAccesses);
+      }
+    }
+  }
+
+  private final Config config;
+  private final MachineMemory memory;
+  private final HostSwap swap;
+  private final CostModel costs;
+  private final SplittableRandom random;
+  private final SecureRandom credentials = new SecureRandom();
+  private final Map<Integer, Vm> vms = new LinkedHashMap<>();
+  private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
+  private int nextVmId = 1;
+  private long hostPageOuts;
+  private long hostPageIns;
+  private long doublePaging;
+  private long vmsReleased;
+
+  public Machine(Config config) {
+    this.config = config;
+    this.memory = new MachineMemory(config.frames());
+    this.swap = new HostSwap(config.hostSwapFile(), config.hostSwapSlots());
+    this.costs = config.costs();
+    this.random = new SplittableRandom(config.seed());
+  }
+
+  public Config config() {
+    return config;
+  }
+
+  public CostModel costs() {
+    return costs;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Powers a VM on with an empty P2M.
+   *
+   * @throws MachineException INVALID_ARGUMENT for a bad name, kind or size; ALREADY_EXISTS for a name in use
+   */
+  public synchronized Vm powerOn(String name, String osKind, long memoryPages) {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw MachineException.invalid("VM name must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
+          + name + "'");
+    }
+    String kind = osKind == null || osKind.isEmpty() ? "generic" : osKind;
+    if (!NAME.matcher(kind).matches()) {
+      throw MachineException.invalid("OS kind must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
+          + osKind + "'");
+    }
+    if (memoryPages <= 0 || memoryPages > MAX_VM_PAGES) {
+      throw MachineException.invalid("VM memory must be 1 to " + MAX_VM_PAGES + " pages (4 KiB to 1 TiB), got "
+          + memoryPages + " pages");
+    }
+    if (vmsByName.containsKey(name)) {
+      throw new MachineException(MachineException.Reason.ALREADY_EXISTS,
+          "a VM named '" + name + "' is already powered on (id " + vmsByName.get(name).id() + ")");
+    }
+    byte[] secret = new byte[16];
+    credentials.nextBytes(secret);
+    Vm vm = new Vm(nextVmId++, name, kind, (int) memoryPages, HexFormat.of().formatHex(secret), System.nanoTime());
+    vms.put(vm.id(), vm);
+    vmsByName.put(name, vm);
+    log.info("powered on {}: {} pages, os kind {}; configured {} pages on {} frames", vm, memoryPages, kind,
+        configuredPages(), memory.frames());
+    return vm;
+  }
+
+  /**
+   * Finds a VM and checks the caller's credential for it.
+   *
+   * @throws MachineException NOT_FOUND or PERMISSION_DENIED
+   */
+  public synchronized Vm authenticate(int vmId, String credential) {
+    Vm vm = vms.get(vmId);
+    if (vm == null) {
+      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + vmId);
+    }
+    byte[] given = (credential == null ? "" : credential).getBytes(StandardCharsets.UTF_8);
+    if (!MessageDigest.isEqual(given, vm.credential().getBytes(StandardCharsets.UTF_8))) {
+      throw new MachineException(MachineException.Reason.PERMISSION_DENIED, "wrong credential for " + vm);
+    }
+    return vm;
+  }
+
+  /** Powers a VM off: zero-cost release of all its frames and swap slots. Returns its final state. */
+  public synchronized VmSnapshot powerOff(int vmId, String credential) {
+    Vm vm = authenticate(vmId, credential);
+    VmSnapshot last = vm.snapshot();
+    release(vm, "powered off");
+    return last;
+  }
+
+  /**
+   * Binds an access stream to the VM.
+   *
+   * @throws MachineException FAILED_PRECONDITION if another stream is attached
+   */
+  public synchronized void attach(Vm vm) {
+    requirePoweredOn(vm);
+    if (vm.attached) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
+          vm + " already has an attached access stream");
+    }
+    vm.attached = true;
+  }
+
+  /** The guest closed its stream cleanly; the VM stays on for the detach timeout. */
+  public synchronized void detach(Vm vm) {
+    if (vm.poweredOn && vm.attached) {
+      vm.attached = false;
+      vm.detachedSinceNanos = System.nanoTime();
+    }
+  }
+
+  /** The guest's stream broke (its process died, the network went away): release the VM at once. */
+  public synchronized void connectionLost(Vm vm) {
+    if (vm.poweredOn) {
+      release(vm, "its access stream broke");
+    }
+  }
+
+  /** Powers off every VM left without an attached stream for longer than {@code timeoutNanos}. */
+  public synchronized int reapDetached(long nowNanos, long timeoutNanos) {
+    List<Vm> stale = new ArrayList<>();
+    for (Vm vm : vms.values()) {
+      if (!vm.attached && nowNanos - vm.detachedSinceNanos > timeoutNanos) {
+        stale.add(vm);
+      }
+    }
+    for (Vm vm : stale) {
+      release(vm, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
+    }
+    return stale.size();
+  }
+
+  private void release(Vm vm, String why) {
+    P2m p2m = vm.p2m;
+    long frames = 0;
+    long slots = 0;
+    for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
+      int e = p2m.get(pfn);
+      if (P2m.isMapped(e)) {
+        memory.free(e);
+        frames++;
+      } else if (P2m.isSwapped(e)) {
+        swap.release(P2m.swapSlot(e));
+        slots++;
+      }
+      p2m.clear(pfn);
+    }
+    vm.mappedPages = 0;
+    vm.hostSwappedPages = 0;
+    vm.poweredOn = false;
+    vm.attached = false;
+    vms.remove(vm.id());
+    vmsByName.remove(vm.name());
+    vmsReleased++;
+    log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
+        slots, memory.freeFrames());
+  }
+
+  private void requirePoweredOn(Vm vm) {
+    if (!vm.poweredOn) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, vm + " is powered off");
+    }
+  }
+
+  // ---------------------------------------------------------------- data path
+
+  /**
+   * Checks a batch before anything is applied.
+   *
+   * @throws MachineException INVALID_ARGUMENT naming the first bad access
+   */
+  public void validateBatch(Vm vm, int count, byte[] ops, int[] pfns, int writeCount) {
+    if (count > config.maxBatchAccesses()) {
+      throw MachineException.invalid("a batch holds at most " + config.maxBatchAccesses() + " accesses, got "
+          + count);
+    }
+    int pages = vm.memoryPages();
+    int writes = 0;
+    for (int i = 0; i < count; i++) {
+      byte op = ops[i];
+      if (!AccessOps.isValid(op)) {
+        throw MachineException.invalid("access " + i + " has unknown operation " + op);
+      }
+      int pfn = pfns[i];
+      if (pfn < 0 || pfn >= pages) {
+        throw MachineException.invalid("access " + i + ": PFN " + pfn + " is out of range 0.." + (pages - 1)
+            + " of " + vm);
+      }
+      if (op == AccessOps.WRITE) {
+        writes++;
+      }
+    }
+    if (writes != writeCount) {
+      throw MachineException.invalid("the batch has " + writes + " writes but carries " + writeCount
+          + " write values");
+    }
+  }
+
+  /**
+   * Applies a validated batch in order: writes store their tokens, reads put their values in {@code readsOut}.
+   *
+   * @throws MachineException FAILED_PRECONDITION if the VM is off; RESOURCE_EXHAUSTED if machine memory and host
+   *     swap together could not absorb the batch (checked before anything is applied)
+   */
+  public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, long[] writeValues, long[] readsOut,
+                                      BatchResult result) {
+    requirePoweredOn(vm);
+    result.reset();
+    if ((long) memory.freeFrames() + swap.freeSlots() < count) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
+          "machine memory and host swap are both full; " + count + " more pages cannot be backed");
+    }
+    P2m p2m = vm.p2m;
+    VmCounters c = vm.counters;
+    int w = 0;
+    int r = 0;
+    for (int i = 0; i < count; i++) {
+      int pfn = pfns[i];
+      byte op = ops[i];
+      int mfn = p2m.get(pfn);
+      if (mfn < 0) {
+        mfn = resolveHiddenFault(vm, pfn, mfn, op == AccessOps.SWAP_OUT_READ, result);
+      }
+      if (op == AccessOps.WRITE) {
+        memory.write(mfn, writeValues[w++]);
+      } else {
+        readsOut[r++] = memory.read(mfn);
+      }
+    }
+    c.accesses += count;
+    c.writes += w;
+    c.reads += r;
+    c.hypervisorNs += result.hypervisorNs;
+    result.reads = r;
+  }
+
+  private int resolveHiddenFault(Vm vm, int pfn, int entry, boolean swapOutRead, BatchResult result) {
+    VmCounters c = vm.counters;
+    long ns = costs.hiddenFaultNs();
+    int mfn = takeFrame(vm, result);
+    if (P2m.isSwapped(entry)) {
+      memory.write(mfn, swap.pageIn(P2m.swapSlot(entry)));
+      ns += costs.hostSwapReadNs();
+      vm.hostSwappedPages--;
+      c.hostSwapInFaults++;
+      c.hostPageIns++;
+      hostPageIns++;
+      if (swapOutRead) {
+        c.doublePaging++;
+        doublePaging++;
+      }
+    } else {
+      memory.write(mfn, 0L);
+      ns += costs.zeroFrameNs();
+      c.demandZeroFaults++;
+      c.framesZeroed++;
+    }
+    vm.p2m.map(pfn, mfn);
+    vm.mappedPages++;
+    c.hiddenFaults++;
+    result.hiddenFaults++;
+    result.hypervisorNs += ns;
+    return mfn;
+  }
+
+  /** A frame for {@code vm}, paging some VM's page out first if none is free. Its content must be overwritten. */
+  private int takeFrame(Vm vm, BatchResult result) {
+    int mfn = memory.allocate(vm.id());
+    if (mfn >= 0) {
+      return mfn;
+    }
+    pageOutRandomVictim();
+    result.hypervisorNs += costs.hostSwapWriteNs();
+    mfn = memory.allocate(vm.id());
+    if (mfn < 0) {
+      throw new IllegalStateException("a page-out freed no frame");
+    }
+    return mfn;
+  }
+
+  /** Pages out a random page of the VM holding the most frames. */
+  private void pageOutRandomVictim() {
+    Vm victim = null;
+    for (Vm candidate : vms.values()) {
+      if (candidate.mappedPages > 0 && (victim == null || candidate.mappedPages > victim.mappedPages)) {
+        victim = candidate;
+      }
+    }
+    if (victim == null) {
+      throw new IllegalStateException("no free frame and no VM holds one: frame accounting is broken");
+    }
+    int pfn = randomMappedPfn(victim);
+    P2m p2m = victim.p2m;
+    int mfn = p2m.get(pfn);
+    int slot = swap.pageOut(memory.read(mfn));
+    if (slot < 0) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "host swap is full");
+    }
+    p2m.setSwapped(pfn, slot);
+    memory.free(mfn);
+    victim.mappedPages--;
+    victim.hostSwappedPages++;
+    victim.counters.hostPageOuts++;
+    hostPageOuts++;
+  }
+
+  private int randomMappedPfn(Vm vm) {
+    P2m p2m = vm.p2m;
+    int pages = p2m.pages();
+    for (int i = 0; i < RANDOM_VICTIM_TRIES; i++) {
+      int pfn = random.nextInt(pages);
+      if (P2m.isMapped(p2m.get(pfn))) {
+        return pfn;
+      }
+    }
+    // Few pages are mapped: scan from a random start so the choice stays unbiased by position.
+    int start = random.nextInt(pages);
+    for (int i = 0; i < pages; i++) {
+      int pfn = (start + i) % pages;
+      if (P2m.isMapped(p2m.get(pfn))) {
+        return pfn;
+      }
+    }
+    throw new IllegalStateException(vm + " counts mapped pages but its P2M has none");
+  }
+
+  /** Records what the guest last reported about itself. */
+  public synchronized void recordGuestView(Vm vm, GuestView view) {
+    if (vm.poweredOn) {
+      vm.guest = view;
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** The machine and its VMs in one consistent snapshot. */
+  public synchronized MachineSnapshot snapshot() {
+    List<VmSnapshot> list = new ArrayList<>(vms.size());
+    long mapped = 0;
+    for (Vm vm : vms.values()) {
+      list.add(vm.snapshot());
+      mapped += vm.mappedPages;
+    }
+    return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
+        configuredPages(), hostPageOuts, hostPageIns, doublePaging, vmsReleased, List.copyOf(list));
+  }
+
+  /** One VM by id. @throws MachineException NOT_FOUND */
+  public synchronized VmSnapshot vm(int id) {
+    Vm vm = vms.get(id);
+    if (vm == null) {
+      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
+    }
+    return vm.snapshot();
+  }
+
+  /** One VM by name. @throws MachineException NOT_FOUND */
+  public synchronized VmSnapshot vm(String name) {
+    Vm vm = vmsByName.get(name);
+    if (vm == null) {
+      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
+    }
+    return vm.snapshot();
+  }
+
+  /**
+   * Checks the frame table against the P2Ms, a full scan for tests: every frame is free or owned by exactly the
+   * VM whose P2M maps it.
+   *
+   * @throws IllegalStateException describing the first inconsistency
+   */
+  public synchronized void checkInvariants() {
+    long mapped = 0;
+    for (Vm vm : vms.values()) {
+      long vmMapped = 0;
+      long vmSwapped = 0;
+      for (int pfn = 0; pfn < vm.p2m.pages(); pfn++) {
+        int e = vm.p2m.get(pfn);
+        if (P2m.isMapped(e)) {
+          vmMapped++;
+          if (memory.owner(e) != vm.id()) {
+            throw new IllegalStateException(vm + " maps PFN " + pfn + " to MFN " + e + " owned by VM "
+                + memory.owner(e));
+          }
+        } else if (P2m.isSwapped(e)) {
+          vmSwapped++;
+        }
+      }
+      if (vmMapped != vm.mappedPages || vmSwapped != vm.hostSwappedPages) {
+        throw new IllegalStateException(vm + " counts " + vm.mappedPages + " mapped and " + vm.hostSwappedPages
+            + " swapped, its P2M holds " + vmMapped + " and " + vmSwapped);
+      }
+      mapped += vmMapped;
+    }
+    if (mapped + memory.freeFrames() != memory.frames()) {
+      throw new IllegalStateException(mapped + " mapped + " + memory.freeFrames() + " free != " + memory.frames()
+          + " frames");
+    }
+  }
+
+  private long configuredPages() {
+    long sum = 0;
+    for (Vm vm : vms.values()) {
+      sum += vm.memoryPages();
+    }
+    return sum;
+  }
+
+  @Override
+  public synchronized void close() {
+    swap.close();
+  }
+}

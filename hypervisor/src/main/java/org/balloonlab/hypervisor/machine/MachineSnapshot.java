@@ -1,0 +1,20 @@
+package org.balloonlab.hypervisor.machine;
+
+import java.util.List;
+
+/**
+ * The machine and every powered-on VM, taken under one lock so that its numbers agree with each other:
+ * {@code freeFrames + mappedFrames == machineFrames} and {@code mappedFrames} is the sum of the VMs' mapped pages.
+ */
+public record MachineSnapshot(
+    long machineFrames,
+    long freeFrames,
+    long mappedFrames,
+    long hostSwapSlots,
+    long hostSwapUsed,
+    long configuredPages,
+    long hostPageOuts,
+    long hostPageIns,
+    long doublePaging,
+    long vmsReleased,
+    List<VmSnapshot> vms) {}

@@ -1,0 +1,60 @@
+package org.balloonlab.hypervisor.machine;
+
+/**
+ * A powered-on VM as the hypervisor keeps it: its P2M, its credential, whether a guest agent is attached to
+ * its access stream, and its counters. All mutable state changes under the machine's lock.
+ */
+public final class Vm {
+  private final int id;
+  private final String name;
+  private final String osKind;
+  private final String credential;
+  final P2m p2m;
+  final VmCounters counters = new VmCounters();
+  boolean poweredOn = true;
+  boolean attached;
+  long detachedSinceNanos;
+  long mappedPages;
+  long hostSwappedPages;
+  GuestView guest;
+
+  Vm(int id, String name, String osKind, int memoryPages, String credential, long nowNanos) {
+    this.id = id;
+    this.name = name;
+    this.osKind = osKind;
+    this.credential = credential;
+    this.p2m = new P2m(memoryPages);
+    this.detachedSinceNanos = nowNanos;
+  }
+
+  public int id() {
+    return id;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public String osKind() {
+    return osKind;
+  }
+
+  public int memoryPages() {
+    return p2m.pages();
+  }
+
+  /** The secret a caller presents to act for this VM. */
+  public String credential() {
+    return credential;
+  }
+
+  VmSnapshot snapshot() {
+    return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
+        guest);
+  }
+
+  @Override
+  public String toString() {
+    return "VM " + id + " (" + name + ")";
+  }
+}

@@ -1,0 +1,17 @@
+package org.balloonlab.hypervisor.machine;
+
+/**
+ * One VM as the hypervisor saw it at one instant.
+ *
+ * @param guest the guest's latest report, or {@code null} before its first
+ */
+public record VmSnapshot(
+    int id,
+    String name,
+    String osKind,
+    long memoryPages,
+    boolean attached,
+    long mappedPages,
+    long hostSwappedPages,
+    VmCounters counters,
+    GuestView guest) {}

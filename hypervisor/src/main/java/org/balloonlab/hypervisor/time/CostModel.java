@@ -1,0 +1,109 @@
+package org.balloonlab.hypervisor.time;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToLongFunction;
+
+/**
+ * The constants that turn simulated events into simulated time, in nanoseconds.
+ *
+ * <p>Experiments compare simulated time, which does not depend on how busy the host running the simulation is.
+ * The machine owns the model and hands it to each guest at power-on, so a guest charges its own work (memory
+ * accesses, its page faults, its swap device) with the same constants the hypervisor uses for hidden faults.
+ * Defaults describe a server of the SSD era; docs/cost-model.md explains each and where it comes from.
+ *
+ * @param memoryAccessNs one load or store of the workload (a mix of cache hits and DRAM references)
+ * @param guestPageFaultNs a true fault's trap and handler in the guest kernel, I/O excluded
+ * @param hiddenFaultNs a hidden fault's exit to the hypervisor, its handler and the re-entry, I/O excluded
+ * @param zeroFrameNs clearing a 4 KiB frame before it backs a guest page
+ * @param guestSwapReadNs reading a page from the guest's swap device
+ * @param guestSwapWriteNs writing a page to the guest's swap device
+ * @param hostSwapReadNs reading a page from the hypervisor's swap file
+ * @param hostSwapWriteNs writing a page to the hypervisor's swap file
+ */
+public record CostModel(
+    long memoryAccessNs,
+    long guestPageFaultNs,
+    long hiddenFaultNs,
+    long zeroFrameNs,
+    long guestSwapReadNs,
+    long guestSwapWriteNs,
+    long hostSwapReadNs,
+    long hostSwapWriteNs) {
+
+  public static final CostModel DEFAULT = new CostModel(50, 1_000, 2_000, 500, 100_000, 100_000, 100_000, 100_000);
+
+  private static final Map<String, ToLongFunction<CostModel>> FIELDS = new LinkedHashMap<>();
+
+  static {
+    FIELDS.put("memory-access", CostModel::memoryAccessNs);
+    FIELDS.put("guest-page-fault", CostModel::guestPageFaultNs);
+    FIELDS.put("hidden-fault", CostModel::hiddenFaultNs);
+    FIELDS.put("zero-frame", CostModel::zeroFrameNs);
+    FIELDS.put("guest-swap-read", CostModel::guestSwapReadNs);
+    FIELDS.put("guest-swap-write", CostModel::guestSwapWriteNs);
+    FIELDS.put("host-swap-read", CostModel::hostSwapReadNs);
+    FIELDS.put("host-swap-write", CostModel::hostSwapWriteNs);
+  }
+
+  public CostModel {
+    long[] all = {memoryAccessNs, guestPageFaultNs, hiddenFaultNs, zeroFrameNs, guestSwapReadNs, guestSwapWriteNs,
+        hostSwapReadNs, hostSwapWriteNs};
+    for (long v : all) {
+      if (v < 0) {
+        throw new IllegalArgumentException("cost model constants cannot be negative, got " + v);
+      }
+    }
+  }
+
+  /** The names accepted by {@link #with}, in order. */
+  public static Iterable<String> names() {
+    return FIELDS.keySet();
+  }
+
+  /**
+   * This model with one constant replaced, from {@code name=nanoseconds} as given to {@code --cost}.
+   *
+   * @throws IllegalArgumentException naming the unknown constant or the bad value
+   */
+  public CostModel with(String assignment) {
+    int eq = assignment.indexOf('=');
+    if (eq <= 0) {
+      throw new IllegalArgumentException("write a cost as name=nanoseconds, such as host-swap-read=5000000; got '"
+          + assignment + "'");
+    }
+    String name = assignment.substring(0, eq).trim().toLowerCase(Locale.ROOT);
+    if (!FIELDS.containsKey(name)) {
+      throw new IllegalArgumentException("unknown cost '" + name + "'; known: " + String.join(", ", FIELDS.keySet()));
+    }
+    long value;
+    try {
+      value = Long.parseLong(assignment.substring(eq + 1).trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("cost " + name + " must be a whole number of nanoseconds, got '"
+          + assignment.substring(eq + 1) + "'");
+    }
+    if (value < 0) {
+      throw new IllegalArgumentException("cost " + name + " cannot be negative, got " + value);
+    }
+    long[] v = new long[FIELDS.size()];
+    int i = 0;
+    for (Map.Entry<String, ToLongFunction<CostModel>> e : FIELDS.entrySet()) {
+      v[i++] = e.getKey().equals(name) ? value : e.getValue().applyAsLong(this);
+    }
+    return new CostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+  }
+
+  /** {@code name=value} pairs, for logs and reports. */
+  public String describe() {
+    StringBuilder sb = new StringBuilder();
+    for (Map.Entry<String, ToLongFunction<CostModel>> e : FIELDS.entrySet()) {
+      if (sb.length() > 0) {
+        sb.append(' ');
+      }
+      sb.append(e.getKey()).append('=').append(e.getValue().applyAsLong(this)).append("ns");
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,53 @@
+package org.balloonlab.units;
+
+import java.time.Duration;
+import picocli.CommandLine;
+
+/** picocli converters, so every command reads sizes, durations and addresses the same way and with the same errors. */
+public final class CommandLineConverters {
+  private CommandLineConverters() {}
+
+  /** Reads {@code 512MiB}; a bad size becomes a picocli usage error that names the option. */
+  public static final class MemorySizeConverter implements CommandLine.ITypeConverter<MemorySize> {
+    @Override
+    public MemorySize convert(String value) {
+      try {
+        return MemorySize.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** Reads {@code host:port}. */
+  public static final class HostPortConverter implements CommandLine.ITypeConverter<HostPort> {
+    @Override
+    public HostPort convert(String value) {
+      try {
+        return HostPort.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** Reads {@code 30s}. */
+  public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      try {
+        return SimDuration.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** Registers every converter on a command line, for all of its subcommands. */
+  public static CommandLine register(CommandLine commandLine) {
+    return commandLine
+        .registerConverter(MemorySize.class, new MemorySizeConverter())
+        .registerConverter(HostPort.class, new HostPortConverter())
+        .registerConverter(Duration.class, new DurationConverter());
+  }
+}
