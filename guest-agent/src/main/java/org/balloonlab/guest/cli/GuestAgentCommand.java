@@ -1,0 +1,311 @@
+package org.balloonlab.guest.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.balloonlab.guest.grpc.MachineConnection;
+import org.balloonlab.guest.grpc.RemotePhysicalMemory;
+import org.balloonlab.guest.os.GuestCounters;
+import org.balloonlab.guest.os.GuestOs;
+import org.balloonlab.guest.os.GuestOutOfMemoryException;
+import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.guest.vcpu.Vcpu;
+import org.balloonlab.guest.workload.WorkloadSpec;
+import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.VmState;
+import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.HostPort;
+import org.balloonlab.units.MemorySize;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code guest-agent}: one VM. Powers the VM on at the hypervisor, boots a simulated guest OS on it, runs the
+ * workload on its vCPU, prints a status line now and then, and powers the VM off cleanly at the end or on
+ * SIGTERM.
+ */
+@Command(name = "guest-agent", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
+    description = "Runs one BalloonLab VM: a simulated guest OS with processes, page tables, clock replacement "
+        + "and its own swap, running a workload against memory the hypervisor backs.",
+    sortOptions = false,
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:the run ended and every read was checked correct",
+        "2:bad command line", "3:integrity or isolation violations were found",
+        "4:the guest ran out of memory and swap", "5:the hypervisor refused or went away"})
+public final class GuestAgentCommand implements java.util.concurrent.Callable<Integer> {
+  /** Printed once the VM is powered on and attached: {@code READY vm_id=3 name=vm1}. */
+  public static final String READY = "BALLOONLAB_GUEST_READY ";
+  /** Printed at the end: {@code SUMMARY key=value ...}. */
+  public static final String SUMMARY = "BALLOONLAB_GUEST_SUMMARY ";
+  public static final int EXIT_VIOLATIONS = 3;
+  public static final int EXIT_OUT_OF_MEMORY = 4;
+  public static final int EXIT_HYPERVISOR = 5;
+
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--hypervisor", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7400",
+      description = "The hypervisor to join (default: ${DEFAULT-VALUE}).")
+  HostPort hypervisor;
+
+  @Option(names = "--name", required = true, paramLabel = "NAME", description = "The VM's name, unique on the hypervisor.")
+  String name;
+
+  @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "256MiB",
+      description = "The VM's configured memory, such as 512MiB (default: ${DEFAULT-VALUE}).")
+  MemorySize memory;
+
+  @Option(names = "--os-kind", paramLabel = "KIND", defaultValue = "linux",
+      description = "Guests of the same kind boot the same image (default: ${DEFAULT-VALUE}).")
+  String osKind;
+
+  @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "hotset:footprint=128MiB",
+      description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle; keys footprint, "
+          + "writes, accesses, passes, hot, hot-share, sizes, loop (default: ${DEFAULT-VALUE}).")
+  String workload;
+
+  @Option(names = "--processes", paramLabel = "N", defaultValue = "1",
+      description = "Processes running the workload, each in its own address space (default: ${DEFAULT-VALUE}).")
+  int processes;
+
+  @Option(names = "--swap", paramLabel = "SIZE",
+      description = "The guest's swap device (default: twice --memory, or more if the workloads need it).")
+  MemorySize swapSize;
+
+  @Option(names = "--swap-file", paramLabel = "FILE",
+      description = "Where the guest's swap file lives (default: a new file in the temporary directory).")
+  Path swapFile;
+
+  @Option(names = "--duration", paramLabel = "DURATION",
+      description = "Stop after this much wall-clock time, such as 30s (default: when the workload ends).")
+  Duration duration;
+
+  @Option(names = "--accesses", paramLabel = "N", defaultValue = "0",
+      description = "Stop after this many accesses in all (default: no limit).")
+  long accesses;
+
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
+      description = "Accesses per batch sent to the hypervisor (default: ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--window", paramLabel = "N", defaultValue = "8",
+      description = "Batches in flight at most (default: ${DEFAULT-VALUE}).")
+  int window;
+
+  @Option(names = "--slice", paramLabel = "N", defaultValue = "10000",
+      description = "Accesses a process makes before the vCPU switches to the next (default: ${DEFAULT-VALUE}).")
+  int slice;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seeds the workloads (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--status-interval", paramLabel = "DURATION", defaultValue = "1s",
+      description = "How often to print a status line; 0s for none (default: ${DEFAULT-VALUE}).")
+  Duration statusInterval;
+
+  @Option(names = "--no-verify", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Read back and check every page at the end (default: on).")
+  boolean verify = true;
+
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private volatile Vcpu vcpu;
+  private static volatile boolean shuttingDown;
+
+  public static void main(String[] args) {
+    int code = commandLine().execute(args);
+    if (!shuttingDown) {
+      System.exit(code);
+    }
+  }
+
+  public static CommandLine commandLine() {
+    return CommandLineConverters.register(new CommandLine(new GuestAgentCommand()));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    CommandLine cl = spec.commandLine();
+    PrintWriter out = cl.getOut();
+    PrintWriter err = cl.getErr();
+    long memoryPages = pages(memory, "--memory");
+    WorkloadSpec workloadSpec;
+    try {
+      workloadSpec = WorkloadSpec.parse(workload);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, "--workload: " + e.getMessage());
+    }
+    check(processes >= 1 && processes <= 256, "--processes must be from 1 to 256, got " + processes);
+    check(batch >= 1 && batch <= 1 << 20, "--batch must be from 1 to 1048576, got " + batch);
+    check(window >= 1 && window <= 256, "--window must be from 1 to 256, got " + window);
+    check(slice >= 1, "--slice must be positive, got " + slice);
+    check(accesses >= 0, "--accesses cannot be negative, got " + accesses);
+    check(duration == null || !duration.isZero(), "--duration must be positive");
+    check(!statusInterval.isNegative(), "--status-interval cannot be negative");
+    long footprint = (long) workloadSpec.footprintPages() * processes;
+    long swapPages = swapSize != null ? pages(swapSize, "--swap")
+        : Math.max(2 * memoryPages, footprint + memoryPages / 8);
+    check(swapPages <= Integer.MAX_VALUE - 8, "--swap is too large");
+    check(memoryPages + swapPages >= footprint, "the workloads touch " + MemorySize.humanPages(footprint)
+        + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
+
+    Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
+    ManagedChannel channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+    GuestCounters counters = new GuestCounters();
+    try {
+      MachineConnection machine = new MachineConnection(channel);
+      PowerOnResponse vm;
+      try {
+        vm = machine.powerOn(name, osKind, memoryPages);
+      } catch (StatusRuntimeException e) {
+        err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
+            + e.getStatus().getCode() + " " + e.getStatus().getDescription());
+        return EXIT_HYPERVISOR;
+      }
+      Path swapPath = swapFile != null ? swapFile : Files.createTempFile("balloonlab-guest-" + name + "-", ".swap");
+      int code;
+      try (SwapDevice swap = new SwapDevice(swapPath, (int) swapPages);
+           RemotePhysicalMemory mem = machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
+           GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters)) {
+        long deadline = duration == null ? 0 : System.nanoTime() + duration.toNanos();
+        Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, TimeUnit.MILLISECONDS.toNanos(100),
+            TimeUnit.MILLISECONDS.toNanos(5), accesses, deadline, seed));
+        for (int i = 0; i < processes; i++) {
+          cpu.start(name + "-p" + i, workloadSpec.create());
+        }
+        vcpu = cpu;
+        out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
+        out.printf("%s: %s of guest memory, %s of swap, %d x %s%n", name, memory,
+            MemorySize.humanPages(swapPages), processes, workload);
+        out.flush();
+        Thread printer = statusPrinter(cpu, out);
+        code = run(cpu, err);
+        printer.interrupt();
+        GuestStatus s = cpu.lastStatus();
+        mem.close();
+        VmState last = null;
+        try {
+          last = machine.powerOff();
+        } catch (StatusRuntimeException e) {
+          err.println("guest-agent: power-off failed: " + e.getStatus());
+        }
+        out.println(summary(s, last));
+        out.flush();
+        if (code == 0 && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
+          code = EXIT_VIOLATIONS;
+        }
+      }
+      return code;
+    } finally {
+      channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+      finished.countDown();
+    }
+  }
+
+  private int run(Vcpu cpu, PrintWriter err) {
+    try {
+      cpu.run();
+      if (verify) {
+        cpu.verifyAll();
+      }
+      return 0;
+    } catch (GuestOutOfMemoryException e) {
+      err.println("guest-agent: " + name + " is out of memory: " + e.getMessage());
+      return EXIT_OUT_OF_MEMORY;
+    } catch (StatusRuntimeException e) {
+      err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " "
+          + e.getStatus().getDescription());
+      return EXIT_HYPERVISOR;
+    }
+  }
+
+  private Thread statusPrinter(Vcpu cpu, PrintWriter out) {
+    Thread t = new Thread(() -> {
+      if (statusInterval.isZero()) {
+        return;
+      }
+      try {
+        while (!Thread.currentThread().isInterrupted()) {
+          Thread.sleep(statusInterval.toMillis());
+          GuestStatus s = cpu.lastStatus();
+          if (s != null) {
+            out.println(statusLine(s));
+            out.flush();
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "status-printer");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  private String statusLine(GuestStatus s) {
+    return String.format(Locale.ROOT,
+        "%s sim=%.3fs accesses=%d faults=%d (major %d) pageouts=%d free=%s swap=%s violations=%d/%d [%s]",
+        name, s.simulatedNs() / 1e9, s.accesses(), s.trueFaults(), s.majorFaults(), s.pageOuts(),
+        MemorySize.humanPages(s.freePages()), MemorySize.humanPages(s.swapUsedPages()), s.integrityViolations(),
+        s.isolationViolations(), s.workload());
+  }
+
+  private String summary(GuestStatus s, VmState last) {
+    StringBuilder b = new StringBuilder(SUMMARY);
+    b.append("name=").append(name)
+        .append(" simulated_ns=").append(s.simulatedNs())
+        .append(" accesses=").append(s.accesses())
+        .append(" true_faults=").append(s.trueFaults())
+        .append(" major_faults=").append(s.majorFaults())
+        .append(" guest_page_outs=").append(s.pageOuts())
+        .append(" guest_page_ins=").append(s.pageIns())
+        .append(" integrity_violations=").append(s.integrityViolations())
+        .append(" isolation_violations=").append(s.isolationViolations());
+    if (last != null) {
+      b.append(" hidden_faults=").append(last.getCounters().getHiddenFaults())
+          .append(" host_page_outs=").append(last.getCounters().getHostPageOuts())
+          .append(" host_page_ins=").append(last.getCounters().getHostPageIns())
+          .append(" double_paging=").append(last.getCounters().getDoublePaging());
+    }
+    return b.toString();
+  }
+
+  private void onShutdown() {
+    shuttingDown = true;
+    Vcpu cpu = vcpu;
+    if (cpu != null) {
+      cpu.stop();
+    }
+    try {
+      finished.await(15, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private long pages(MemorySize size, String option) {
+    try {
+      long p = size.requirePages(option);
+      check(p <= 1L << 28, option + " " + size + " is more than a VM may have (1TiB)");
+      return p;
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  private void check(boolean ok, String message) {
+    if (!ok) {
+      throw new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+  }
+}

@@ -1,0 +1,66 @@
+package org.balloonlab.guest.grpc;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.util.concurrent.TimeUnit;
+import org.balloonlab.guest.os.GuestCosts;
+import org.balloonlab.guest.os.PhysicalMemory;
+import org.balloonlab.proto.CostModel;
+import org.balloonlab.proto.MachineServiceGrpc;
+import org.balloonlab.proto.PowerOffRequest;
+import org.balloonlab.proto.PowerOnRequest;
+import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.VmSpec;
+import org.balloonlab.proto.VmState;
+
+/**
+ * A guest's connection to its hypervisor: powers the VM on, opens its access stream and powers it off. The
+ * channel is the caller's; this class only uses it.
+ */
+public final class MachineConnection {
+  private final MachineServiceGrpc.MachineServiceBlockingStub blocking;
+  private final MachineServiceGrpc.MachineServiceStub async;
+  private PowerOnResponse vm;
+
+  public MachineConnection(ManagedChannel channel) {
+    this.blocking = MachineServiceGrpc.newBlockingStub(channel);
+    this.async = MachineServiceGrpc.newStub(channel);
+  }
+
+  /**
+   * Powers the VM on.
+   *
+   * @throws StatusRuntimeException with the hypervisor's reason if it refuses (a name in use, a bad size)
+   */
+  public PowerOnResponse powerOn(String name, String osKind, long memoryPages) {
+    vm = blocking.withDeadlineAfter(10, TimeUnit.SECONDS).powerOn(PowerOnRequest.newBuilder()
+        .setSpec(VmSpec.newBuilder().setName(name).setOsKind(osKind).setMemoryPages(memoryPages))
+        .build());
+    return vm;
+  }
+
+  /** The costs the guest charges itself, from the machine's cost model. */
+  public GuestCosts guestCosts() {
+    CostModel c = vm.getCostModel();
+    return new GuestCosts(c.getMemoryAccessNs(), c.getGuestPageFaultNs(), c.getGuestSwapReadNs(),
+        c.getGuestSwapWriteNs());
+  }
+
+  /** Opens and attaches the VM's access stream. */
+  public RemotePhysicalMemory openMemory(int batchSize, int window, PhysicalMemory.ReadChecker checker) {
+    int batch = Math.min(batchSize, vm.getMaxBatchAccesses());
+    return new RemotePhysicalMemory(async, vm.getVmId(), vm.getCredential(), batch, window, checker);
+  }
+
+  /** Powers the VM off; answers its final state as the hypervisor saw it. */
+  public VmState powerOff() {
+    return blocking.withDeadlineAfter(10, TimeUnit.SECONDS).powerOff(PowerOffRequest.newBuilder()
+        .setVmId(vm.getVmId())
+        .setCredential(vm.getCredential())
+        .build()).getFinalState();
+  }
+
+  public int vmId() {
+    return vm.getVmId();
+  }
+}

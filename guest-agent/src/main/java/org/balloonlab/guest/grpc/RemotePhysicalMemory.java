@@ -1,0 +1,374 @@
+package org.balloonlab.guest.grpc;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.guest.os.PhysicalMemory;
+import org.balloonlab.proto.AccessAttach;
+import org.balloonlab.proto.AccessBatch;
+import org.balloonlab.proto.AccessBatchResult;
+import org.balloonlab.proto.AccessOp;
+import org.balloonlab.proto.AccessRequest;
+import org.balloonlab.proto.AccessResponse;
+import org.balloonlab.proto.GuestReport;
+import org.balloonlab.proto.MachineServiceGrpc;
+
+/**
+ * Guest-physical memory backed by the hypervisor over the VM's access stream.
+ *
+ * <p>Accesses are queued into a batch and sent when it is full (or when a value is needed now, or on flush).
+ * Up to {@code window} batches are in flight; a ring of that many batch buffers is reused, so the steady state
+ * allocates only the protobuf messages. Answers arrive in order on gRPC's thread, which checks each read against
+ * the value the guest expected and frees the buffer. The vCPU blocks only when the window is full, when it needs
+ * a value ({@link #readForSwapOut}) and on {@link #flush()}. The window is what keeps both sides' buffering
+ * bounded, so the stream needs no other flow control.
+ */
+public final class RemotePhysicalMemory implements PhysicalMemory {
+  private static final long ATTACH_TIMEOUT_SECONDS = 10;
+
+  /** One batch buffer of the ring. */
+  private static final class Batch {
+    final byte[] ops;
+    final int[] pfns;
+    final long[] writes;
+    final int[] readPfns;
+    final long[] expected;
+    int count;
+    int writeCount;
+    int readCount;
+    long sequence;
+    int waitReadIndex = -1;
+    long waitValue;
+    GuestReport report;
+
+    Batch(int size) {
+      ops = new byte[size];
+      pfns = new int[size];
+      writes = new long[size];
+      readPfns = new int[size];
+      expected = new long[size];
+    }
+
+    void reset() {
+      count = 0;
+      writeCount = 0;
+      readCount = 0;
+      waitReadIndex = -1;
+      report = null;
+    }
+  }
+
+  private final ReadChecker checker;
+  private final Batch[] ring;
+  private final int batchSize;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition progress = lock.newCondition();
+  private final AtomicLong hypervisorNs = new AtomicLong();
+  private final CountDownLatch attached = new CountDownLatch(1);
+  private final CountDownLatch closedByServer = new CountDownLatch(1);
+  private ClientCallStreamObserver<AccessRequest> requests;
+  // Guarded by lock: sequences sent and answered so far.
+  private long sent;
+  private long answered;
+  private volatile Throwable failure;
+  // Owned by the vCPU thread.
+  private Batch current;
+  private boolean closed;
+
+  /**
+   * Opens the access stream of a powered-on VM and attaches it.
+   *
+   * @param batchSize accesses per batch (at most the hypervisor's limit)
+   * @param window batches in flight at most
+   * @throws StatusRuntimeException if the hypervisor refuses the attach or does not answer
+   */
+  public RemotePhysicalMemory(MachineServiceGrpc.MachineServiceStub stub, int vmId, String credential,
+                              int batchSize, int window, ReadChecker checker) {
+    if (batchSize <= 0 || window <= 0) {
+      throw new IllegalArgumentException("batch size and window must be positive");
+    }
+    this.checker = checker;
+    this.batchSize = batchSize;
+    this.ring = new Batch[window];
+    for (int i = 0; i < window; i++) {
+      ring[i] = new Batch(batchSize);
+    }
+    stub.access(new ClientResponseObserver<AccessRequest, AccessResponse>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<AccessRequest> stream) {
+        requests = stream;
+      }
+
+      @Override
+      public void onNext(AccessResponse response) {
+        switch (response.getKindCase()) {
+          case ATTACHED -> attached.countDown();
+          case RESULT -> complete(response.getResult());
+          default -> fail(Status.INTERNAL.withDescription("the hypervisor sent an empty access response")
+              .asRuntimeException());
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        fail(t);
+        closedByServer.countDown();
+      }
+
+      @Override
+      public void onCompleted() {
+        closedByServer.countDown();
+        if (!closed) {
+          fail(Status.UNAVAILABLE.withDescription("the hypervisor closed the access stream").asRuntimeException());
+        }
+      }
+    });
+    requests.onNext(AccessRequest.newBuilder()
+        .setAttach(AccessAttach.newBuilder().setVmId(vmId).setCredential(credential))
+        .build());
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ATTACH_TIMEOUT_SECONDS);
+      while (!attached.await(50, TimeUnit.MILLISECONDS)) {
+        rethrowFailure();
+        if (System.nanoTime() - deadline > 0) {
+          requests.cancel("attach timed out", null);
+          throw Status.DEADLINE_EXCEEDED.withDescription("the hypervisor did not answer the attach within "
+              + ATTACH_TIMEOUT_SECONDS + " s").asRuntimeException();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      requests.cancel("interrupted while attaching", e);
+      throw Status.CANCELLED.withDescription("interrupted while attaching").asRuntimeException();
+    }
+    current = ring[0];
+  }
+
+  @Override
+  public void write(int pfn, long token) {
+    Batch b = current;
+    int i = b.count++;
+    b.ops[i] = (byte) AccessOp.ACCESS_OP_WRITE_VALUE;
+    b.pfns[i] = pfn;
+    b.writes[b.writeCount++] = token;
+    if (b.count == batchSize) {
+      send();
+    }
+  }
+
+  @Override
+  public void read(int pfn, long expected) {
+    Batch b = current;
+    int i = b.count++;
+    b.ops[i] = (byte) AccessOp.ACCESS_OP_READ_VALUE;
+    b.pfns[i] = pfn;
+    int r = b.readCount++;
+    b.readPfns[r] = pfn;
+    b.expected[r] = expected;
+    if (b.count == batchSize) {
+      send();
+    }
+  }
+
+  @Override
+  public long readForSwapOut(int pfn, long expected) {
+    Batch b = current;
+    int i = b.count++;
+    b.ops[i] = (byte) AccessOp.ACCESS_OP_SWAP_OUT_READ_VALUE;
+    b.pfns[i] = pfn;
+    int r = b.readCount++;
+    b.readPfns[r] = pfn;
+    b.expected[r] = expected;
+    b.waitReadIndex = r;
+    long sequence = send();
+    awaitAnswered(sequence);
+    // The buffer is ours again: only this thread refills it, and it was answered.
+    return b.waitValue;
+  }
+
+  @Override
+  public void report(GuestStatus s) {
+    current.report = GuestReport.newBuilder()
+        .setSimulatedNs(s.simulatedNs())
+        .setAccesses(s.accesses())
+        .setTrueFaults(s.trueFaults())
+        .setMajorFaults(s.majorFaults())
+        .setMinorFaults(s.minorFaults())
+        .setGuestPageOuts(s.pageOuts())
+        .setGuestPageIns(s.pageIns())
+        .setIntegrityViolations(s.integrityViolations())
+        .setIsolationViolations(s.isolationViolations())
+        .setFreePages(s.freePages())
+        .setTotalPages(s.totalPages())
+        .setSwapUsedPages(s.swapUsedPages())
+        .setContextSwitches(s.contextSwitches())
+        .setWorkload(s.workload())
+        .setWorkloadDone(s.workloadDone())
+        .build();
+    send();
+  }
+
+  @Override
+  public void flush() {
+    if (current.count > 0 || current.report != null) {
+      send();
+    }
+    long last;
+    lock.lock();
+    try {
+      last = sent;
+    } finally {
+      lock.unlock();
+    }
+    awaitAnswered(last);
+  }
+
+  @Override
+  public long hypervisorNs() {
+    return hypervisorNs.get();
+  }
+
+  /** Sends the current batch and moves to the next buffer, waiting for one if the window is full. */
+  private long send() {
+    rethrowFailure();
+    Batch b = current;
+    long sequence;
+    lock.lock();
+    try {
+      sequence = ++sent;
+    } finally {
+      lock.unlock();
+    }
+    b.sequence = sequence;
+    AccessBatch.Builder msg = AccessBatch.newBuilder().setSequence(sequence);
+    for (int i = 0; i < b.count; i++) {
+      msg.addOpsValue(b.ops[i]);
+      msg.addPfns(b.pfns[i]);
+    }
+    for (int i = 0; i < b.writeCount; i++) {
+      msg.addWriteValues(b.writes[i]);
+    }
+    if (b.report != null) {
+      msg.setGuestReport(b.report);
+    }
+    requests.onNext(AccessRequest.newBuilder().setBatch(msg).build());
+    // The next buffer is free once the batch that used it last, window sequences ago, is answered.
+    awaitAnswered(sequence + 1 - ring.length);
+    current = ring[(int) (sequence % ring.length)];
+    current.reset();
+    return sequence;
+  }
+
+  private void awaitAnswered(long sequence) {
+    if (sequence <= 0) {
+      return;
+    }
+    lock.lock();
+    try {
+      while (answered < sequence) {
+        rethrowFailure();
+        progress.await(100, TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Status.CANCELLED.withDescription("interrupted while waiting for the hypervisor").asRuntimeException();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Runs on gRPC's thread: checks a batch's reads and frees its buffer. */
+  private void complete(AccessBatchResult result) {
+    long expectedSequence;
+    lock.lock();
+    try {
+      expectedSequence = answered + 1;
+    } finally {
+      lock.unlock();
+    }
+    Batch b = ring[(int) ((expectedSequence - 1) % ring.length)];
+    if (result.getSequence() != expectedSequence || b.sequence != expectedSequence) {
+      fail(Status.INTERNAL.withDescription("answer for batch " + result.getSequence() + " arrived when batch "
+          + expectedSequence + " was due").asRuntimeException());
+      return;
+    }
+    int reads = result.getReadValuesCount();
+    if (reads != b.readCount) {
+      fail(Status.INTERNAL.withDescription("batch " + expectedSequence + " had " + b.readCount
+          + " reads but the answer carries " + reads + " values").asRuntimeException());
+      return;
+    }
+    for (int r = 0; r < reads; r++) {
+      long actual = result.getReadValues(r);
+      if (actual != b.expected[r]) {
+        checker.mismatch(b.readPfns[r], b.expected[r], actual);
+      }
+    }
+    if (b.waitReadIndex >= 0) {
+      b.waitValue = result.getReadValues(b.waitReadIndex);
+    }
+    hypervisorNs.addAndGet(result.getHypervisorNs());
+    lock.lock();
+    try {
+      answered = expectedSequence;
+      progress.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void fail(Throwable t) {
+    if (failure == null) {
+      failure = t;
+    }
+    lock.lock();
+    try {
+      progress.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void rethrowFailure() {
+    Throwable t = failure;
+    if (t != null) {
+      Status s = Status.fromThrowable(t);
+      throw s.withDescription("the access stream failed: " + s.getDescription()).asRuntimeException();
+    }
+  }
+
+  /** The failure that ended the stream, or {@code null}. */
+  public Throwable failure() {
+    return failure;
+  }
+
+  /** Flushes and detaches cleanly; the VM stays powered on until it is powered off. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    try {
+      if (failure == null) {
+        flush();
+      }
+    } finally {
+      closed = true;
+      if (failure == null) {
+        requests.onCompleted();
+        try {
+          closedByServer.await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+}

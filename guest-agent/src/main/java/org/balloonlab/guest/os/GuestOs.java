@@ -1,0 +1,311 @@
+package org.balloonlab.guest.os;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.balloonlab.swap.SwapDevice;
+
+/**
+ * A simulated guest operating system: processes with page tables, a free list of guest-physical pages, clock
+ * page replacement, and a swap device of its own.
+ *
+ * <p><b>The access path.</b> A process touches (VPN, read or write). A present page is used at once and its
+ * accessed bit set, as the MMU would. A missing or swapped-out page is a <em>true fault</em>: the OS takes a
+ * PFN from the free list (or evicts a victim to get one), fills it (zeroes for a first touch, the swapped
+ * content otherwise) and maps it. Every write stores a token naming (VM, asid, VPN, version); every read is
+ * checked against the token the guest expects (see {@link Token}), so a page lost or mixed up anywhere below
+ * (hypervisor paging, ballooning) shows up as an integrity or isolation violation.
+ *
+ * <p><b>Replacement: the clock algorithm.</b> A hand sweeps guest-physical pages; a page whose accessed bit is
+ * set gets a second chance (the bit is cleared), the first page found with the bit clear is the victim. It
+ * approximates LRU with one bit per page, which is what the guest's hardware offers. A victim that was never
+ * written holds zeroes and is dropped without I/O; any other is read (the one access that waits for the
+ * hypervisor's answer) and written to the guest's swap device. That read is where double paging arises: if the
+ * hypervisor had paged the same PFN out, it must page it back in only for the guest to page it out again.
+ *
+ * <p><b>Sizing.</b> Per-page state lives in primitive arrays: a free stack, a reverse map (PFN to asid and VPN)
+ * and an accessed bitmap over PFNs; page tables and versions per process over VPNs. Not thread-safe: the
+ * vCPU thread runs the OS.
+ */
+public final class GuestOs implements AutoCloseable {
+  private static final int FREE = -1;
+
+  private final int vmId;
+  private final int memoryPages;
+  private final PhysicalMemory memory;
+  private final SwapDevice swap;
+  private final GuestCosts costs;
+  private final GuestCounters counters;
+  private final int[] freeStack;
+  private int freeCount;
+  private final int[] rmapAsid;
+  private final int[] rmapVpn;
+  private final long[] accessed;
+  private int clockHand;
+  private final List<GuestProcess> processes = new ArrayList<>();
+  private long ownNs;
+
+  /**
+   * @param vmId the VM id the hypervisor gave this guest, which its tokens carry
+   * @param memoryPages guest-physical memory in pages
+   * @param memory the hypervisor-backed memory
+   * @param swap the guest's own swap device
+   * @param counters where the OS counts; the same object the memory's {@link #checkerFor checker} reports to
+   */
+  public GuestOs(int vmId, int memoryPages, PhysicalMemory memory, SwapDevice swap, GuestCosts costs,
+                 GuestCounters counters) {
+    if (memoryPages <= 0) {
+      throw new IllegalArgumentException("a guest needs at least one page of memory");
+    }
+    this.vmId = vmId;
+    this.memoryPages = memoryPages;
+    this.memory = memory;
+    this.swap = swap;
+    this.costs = costs;
+    this.counters = counters;
+    this.freeStack = new int[memoryPages];
+    for (int i = 0; i < memoryPages; i++) {
+      freeStack[i] = memoryPages - 1 - i;
+    }
+    this.freeCount = memoryPages;
+    this.rmapAsid = new int[memoryPages];
+    this.rmapVpn = new int[memoryPages];
+    java.util.Arrays.fill(rmapAsid, FREE);
+    this.accessed = new long[(memoryPages + 63) >>> 6];
+  }
+
+  /** The checker to hand to a {@link PhysicalMemory}: it sorts mismatches into integrity and isolation. */
+  public static PhysicalMemory.ReadChecker checkerFor(int vmId, GuestCounters counters) {
+    return (pfn, expected, actual) -> {
+      if (Token.belongsToAnotherVm(actual, vmId)) {
+        counters.isolationViolations.incrementAndGet();
+      } else {
+        counters.integrityViolations.incrementAndGet();
+      }
+    };
+  }
+
+  public GuestCounters counters() {
+    return counters;
+  }
+
+  /** Starts a process with an address space of {@code virtualPages} pages. */
+  public GuestProcess spawn(String name, int virtualPages) {
+    if (processes.size() > Token.MAX_ASID) {
+      throw new IllegalStateException("a guest runs at most " + (Token.MAX_ASID + 1) + " processes");
+    }
+    if (virtualPages <= 0 || virtualPages > Token.MAX_VPN + 1) {
+      throw new IllegalArgumentException("a process address space must be 1 to " + (Token.MAX_VPN + 1)
+          + " pages, got " + virtualPages);
+    }
+    GuestProcess p = new GuestProcess(processes.size(), name, virtualPages);
+    processes.add(p);
+    return p;
+  }
+
+  public List<GuestProcess> processes() {
+    return Collections.unmodifiableList(processes);
+  }
+
+  /**
+   * One access by {@code process} to {@code vpn}.
+   *
+   * @throws GuestOutOfMemoryException if a fault needs a page and neither memory nor swap can give one
+   */
+  public void access(GuestProcess process, int vpn, boolean write) {
+    GuestCounters c = counters;
+    int pte = process.pageTable[vpn];
+    if (pte < 0) {
+      pte = trueFault(process, vpn, pte);
+    }
+    accessed[pte >>> 6] |= 1L << pte;
+    c.accesses++;
+    ownNs += costs.memoryAccessNs();
+    if (write) {
+      char v = Token.nextVersion(process.versions[vpn]);
+      process.versions[vpn] = v;
+      memory.write(pte, Token.of(vmId, process.asid(), vpn, v));
+      c.writes++;
+    } else {
+      memory.read(pte, expected(process, vpn));
+      c.reads++;
+    }
+  }
+
+  private long expected(GuestProcess process, int vpn) {
+    return Token.of(vmId, process.asid(), vpn, process.versions[vpn]);
+  }
+
+  private int trueFault(GuestProcess process, int vpn, int pte) {
+    GuestCounters c = counters;
+    c.trueFaults++;
+    ownNs += costs.pageFaultNs();
+    int pfn = allocatePage();
+    if (pte <= GuestProcess.SWAPPED_BASE) {
+      int slot = GuestProcess.SWAPPED_BASE - pte;
+      long token = swap.pageIn(slot);
+      ownNs += costs.swapReadNs();
+      long expected = expected(process, vpn);
+      if (token != expected) {
+        counters.integrityViolations.incrementAndGet();
+      }
+      memory.write(pfn, token);
+      c.majorFaults++;
+      c.pageIns++;
+    } else {
+      // A first touch (or a dropped zero page): the kernel clears the page before mapping it.
+      memory.write(pfn, 0L);
+      c.minorFaults++;
+    }
+    process.pageTable[vpn] = pfn;
+    process.residentPages++;
+    rmapAsid[pfn] = process.asid();
+    rmapVpn[pfn] = vpn;
+    return pfn;
+  }
+
+  /** A free PFN, evicting a victim with the clock algorithm if none is free. */
+  private int allocatePage() {
+    if (freeCount > 0) {
+      return freeStack[--freeCount];
+    }
+    evictOne();
+    return freeStack[--freeCount];
+  }
+
+  private void evictOne() {
+    // Two sweeps at most: the first may only clear accessed bits.
+    for (int steps = 0; steps < 2 * memoryPages + 1; steps++) {
+      int pfn = clockHand;
+      clockHand = clockHand + 1 == memoryPages ? 0 : clockHand + 1;
+      if (rmapAsid[pfn] == FREE) {
+        continue;
+      }
+      long bit = 1L << pfn;
+      if ((accessed[pfn >>> 6] & bit) != 0) {
+        accessed[pfn >>> 6] &= ~bit;
+        continue;
+      }
+      pageOut(pfn);
+      return;
+    }
+    throw new GuestOutOfMemoryException("no page of guest memory can be evicted");
+  }
+
+  private void pageOut(int pfn) {
+    GuestProcess owner = processes.get(rmapAsid[pfn]);
+    int vpn = rmapVpn[pfn];
+    GuestCounters c = counters;
+    if (owner.versions[vpn] == 0) {
+      owner.pageTable[vpn] = GuestProcess.UNMAPPED;
+      c.zeroPagesDropped++;
+    } else {
+      long expected = expected(owner, vpn);
+      long token = memory.readForSwapOut(pfn, expected);
+      int slot = swap.pageOut(token);
+      if (slot < 0) {
+        throw new GuestOutOfMemoryException("guest swap is full (" + swap.slots() + " pages)");
+      }
+      ownNs += costs.swapWriteNs();
+      owner.pageTable[vpn] = GuestProcess.SWAPPED_BASE - slot;
+      c.pageOuts++;
+    }
+    owner.residentPages--;
+    rmapAsid[pfn] = FREE;
+    freeStack[freeCount++] = pfn;
+  }
+
+  /** Ends a process: its pages return to the free list and its swap slots are released. */
+  public void exit(GuestProcess process) {
+    if (process.exited) {
+      return;
+    }
+    for (int vpn = 0; vpn < process.pageTable.length; vpn++) {
+      int pte = process.pageTable[vpn];
+      if (pte >= 0) {
+        rmapAsid[pte] = FREE;
+        accessed[pte >>> 6] &= ~(1L << pte);
+        freeStack[freeCount++] = pte;
+      } else if (pte <= GuestProcess.SWAPPED_BASE) {
+        swap.release(GuestProcess.SWAPPED_BASE - pte);
+      }
+      process.pageTable[vpn] = GuestProcess.UNMAPPED;
+    }
+    process.residentPages = 0;
+    process.exited = true;
+  }
+
+  /**
+   * Reads back every resident and swapped page of every live process and checks it: the end-of-run audit.
+   * Resident pages are read through the hypervisor; swapped ones from the guest's swap.
+   */
+  public void verifyAll() {
+    for (GuestProcess p : processes) {
+      if (p.exited) {
+        continue;
+      }
+      for (int vpn = 0; vpn < p.pageTable.length; vpn++) {
+        int pte = p.pageTable[vpn];
+        if (pte >= 0) {
+          memory.read(pte, expected(p, vpn));
+        } else if (pte <= GuestProcess.SWAPPED_BASE) {
+          if (swap.peek(GuestProcess.SWAPPED_BASE - pte) != expected(p, vpn)) {
+            counters.integrityViolations.incrementAndGet();
+          }
+        }
+      }
+    }
+    memory.flush();
+  }
+
+  /** Adds simulated time the guest spent outside memory accesses (idle, for instance). */
+  public void chargeIdle(long ns) {
+    ownNs += ns;
+  }
+
+  public void countContextSwitch() {
+    counters.contextSwitches++;
+  }
+
+  /** The guest's simulated clock: its own work plus what the hypervisor charged it. */
+  public long simulatedNs() {
+    return ownNs + memory.hypervisorNs();
+  }
+
+  /** What the guest knows of itself now. Call from the vCPU thread. */
+  public GuestStatus status(String workload, boolean workloadDone) {
+    GuestCounters c = counters;
+    return new GuestStatus(simulatedNs(), c.accesses, c.trueFaults, c.majorFaults, c.minorFaults, c.pageOuts,
+        c.pageIns, c.integrityViolations(), c.isolationViolations(), freeCount, memoryPages, swap.usedSlots(),
+        c.contextSwitches, workload, workloadDone);
+  }
+
+  public int vmId() {
+    return vmId;
+  }
+
+  public int memoryPages() {
+    return memoryPages;
+  }
+
+  public int freePages() {
+    return freeCount;
+  }
+
+  public int swapUsedPages() {
+    return swap.usedSlots();
+  }
+
+  public int swapSlots() {
+    return swap.slots();
+  }
+
+  public PhysicalMemory memory() {
+    return memory;
+  }
+
+  @Override
+  public void close() {
+    swap.close();
+  }
+}

@@ -1,0 +1,42 @@
+package org.balloonlab.guest.workload;
+
+import java.util.SplittableRandom;
+import org.balloonlab.units.MemorySize;
+
+/**
+ * Most accesses go to a hot set at the start of the footprint (by default 80 % of accesses to 20 % of pages),
+ * the rest spread uniformly over the cold pages: the locality that makes page replacement, and ballooning's
+ * choice of victims by the guest, worthwhile.
+ */
+final class HotSet implements Workload {
+  private final WorkloadSpec spec;
+  private final int hotPages;
+  private long done;
+
+  HotSet(WorkloadSpec spec) {
+    this.spec = spec;
+    this.hotPages = Math.max(1, Math.min(spec.footprintPages() - 1, (int) (spec.footprintPages() * spec.hotFraction())));
+  }
+
+  @Override
+  public long next(SplittableRandom random) {
+    if (spec.accesses() > 0 && done >= spec.accesses()) {
+      return DONE;
+    }
+    done++;
+    int vpn = random.nextDouble() < spec.hotShare() || hotPages == spec.footprintPages()
+        ? random.nextInt(hotPages)
+        : hotPages + random.nextInt(spec.footprintPages() - hotPages);
+    return Workload.encode(vpn, random.nextDouble() < spec.writeFraction());
+  }
+
+  @Override
+  public int footprintPages() {
+    return spec.footprintPages();
+  }
+
+  @Override
+  public String describe() {
+    return "hotset " + MemorySize.humanPages(spec.footprintPages()) + " (hot " + MemorySize.humanPages(hotPages) + ")";
+  }
+}

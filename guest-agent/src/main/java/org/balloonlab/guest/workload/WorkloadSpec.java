@@ -1,0 +1,174 @@
+package org.balloonlab.guest.workload;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.balloonlab.units.MemorySize;
+
+/**
+ * A workload as written on the command line: {@code TYPE[:key=value,...]}.
+ *
+ * <table>
+ *   <caption>Workload types</caption>
+ *   <tr><th>type</th><th>what it touches</th><th>keys</th></tr>
+ *   <tr><td>{@code sequential}</td><td>every page in order, again and again</td><td>footprint, writes, passes</td></tr>
+ *   <tr><td>{@code uniform}</td><td>pages chosen uniformly at random</td><td>footprint, writes</td></tr>
+ *   <tr><td>{@code hotset}</td><td>a hot set most of the time (80/20 by default), the rest uniformly</td>
+ *       <td>footprint, writes, hot, hot-share</td></tr>
+ *   <tr><td>{@code phases}</td><td>uniformly over a working set that changes size phase by phase</td>
+ *       <td>sizes (such as 64MiB/256MiB/64MiB), writes, loop; accesses is per phase</td></tr>
+ *   <tr><td>{@code idle}</td><td>its footprint once, then nothing</td><td>footprint, writes</td></tr>
+ * </table>
+ * Every type takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
+ * {@code writes} is the fraction of accesses that write (default 0.5).
+ *
+ * @param type the workload type
+ * @param footprintPages the address space the workload touches
+ * @param writeFraction fraction of accesses that write
+ * @param accesses total accesses (per phase for phases) before done; 0 means forever
+ * @param passes sequential passes before done; 0 means forever
+ * @param hotFraction the hot set's share of the footprint
+ * @param hotShare the share of accesses that go to the hot set
+ * @param phasePages working-set sizes of the phases, in pages
+ * @param loop whether phases start over after the last
+ */
+public record WorkloadSpec(String type, int footprintPages, double writeFraction, long accesses, long passes,
+                           double hotFraction, double hotShare, List<Integer> phasePages, boolean loop) {
+
+  private static final Map<String, Set<String>> KEYS = Map.of(
+      "sequential", Set.of("footprint", "writes", "passes", "accesses"),
+      "uniform", Set.of("footprint", "writes", "accesses"),
+      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses"),
+      "phases", Set.of("sizes", "writes", "loop", "accesses"),
+      "idle", Set.of("footprint", "writes"));
+
+  /**
+   * Parses a workload description.
+   *
+   * @throws IllegalArgumentException naming the key and the value that is wrong
+   */
+  public static WorkloadSpec parse(String text) {
+    if (text == null || text.isBlank()) {
+      throw new IllegalArgumentException("a workload is required, such as hotset:footprint=256MiB");
+    }
+    String t = text.trim();
+    int colon = t.indexOf(':');
+    String type = (colon < 0 ? t : t.substring(0, colon)).toLowerCase(Locale.ROOT);
+    if (!KEYS.containsKey(type)) {
+      throw new IllegalArgumentException("unknown workload type '" + type + "'; known: "
+          + String.join(", ", new java.util.TreeSet<>(KEYS.keySet())));
+    }
+    Map<String, String> kv = new LinkedHashMap<>();
+    if (colon >= 0 && colon < t.length() - 1) {
+      for (String pair : t.substring(colon + 1).split(",")) {
+        int eq = pair.indexOf('=');
+        if (eq <= 0) {
+          throw new IllegalArgumentException("workload option '" + pair + "' must be key=value");
+        }
+        String key = pair.substring(0, eq).trim().toLowerCase(Locale.ROOT);
+        if (!KEYS.get(type).contains(key)) {
+          throw new IllegalArgumentException("workload " + type + " has no option '" + key + "'; it takes "
+              + String.join(", ", new java.util.TreeSet<>(KEYS.get(type))));
+        }
+        if (kv.put(key, pair.substring(eq + 1).trim()) != null) {
+          throw new IllegalArgumentException("workload option '" + key + "' is given twice");
+        }
+      }
+    }
+    double writes = fraction(kv, "writes", 0.5);
+    long accesses = count(kv, "accesses");
+    long passes = count(kv, "passes");
+    double hot = fraction(kv, "hot", 0.2);
+    double hotShare = fraction(kv, "hot-share", 0.8);
+    boolean loop = Boolean.parseBoolean(kv.getOrDefault("loop", "false"));
+    List<Integer> phases = new ArrayList<>();
+    int footprint;
+    if (type.equals("phases")) {
+      String sizes = kv.get("sizes");
+      if (sizes == null) {
+        throw new IllegalArgumentException("workload phases needs sizes, such as sizes=64MiB/256MiB/64MiB");
+      }
+      footprint = 0;
+      for (String s : sizes.split("/")) {
+        int pages = pages("sizes", s);
+        phases.add(pages);
+        footprint = Math.max(footprint, pages);
+      }
+      if (accesses == 0) {
+        throw new IllegalArgumentException("workload phases needs accesses=N, the accesses of each phase");
+      }
+    } else {
+      String fp = kv.get("footprint");
+      if (fp == null) {
+        throw new IllegalArgumentException("workload " + type + " needs footprint=SIZE, such as footprint=256MiB");
+      }
+      footprint = pages("footprint", fp);
+    }
+    if (type.equals("hotset") && (hot == 0 || hot == 1)) {
+      throw new IllegalArgumentException("hotset's hot must be strictly between 0 and 1, got " + hot);
+    }
+    return new WorkloadSpec(type, footprint, writes, accesses, passes, hot, hotShare, List.copyOf(phases), loop);
+  }
+
+  private static int pages(String key, String value) {
+    long pages;
+    try {
+      pages = MemorySize.parse(value).requirePages(key);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("workload option " + key + ": " + e.getMessage());
+    }
+    if (pages > (1 << 27)) {
+      throw new IllegalArgumentException("workload option " + key + "=" + value + " exceeds the 512GiB address space");
+    }
+    return (int) pages;
+  }
+
+  private static double fraction(Map<String, String> kv, String key, double dflt) {
+    String v = kv.get(key);
+    if (v == null) {
+      return dflt;
+    }
+    double d;
+    try {
+      d = Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("workload option " + key + " must be a number from 0 to 1, got '" + v + "'");
+    }
+    if (!(d >= 0 && d <= 1)) {
+      throw new IllegalArgumentException("workload option " + key + " must be from 0 to 1, got " + v);
+    }
+    return d;
+  }
+
+  private static long count(Map<String, String> kv, String key) {
+    String v = kv.get(key);
+    if (v == null) {
+      return 0;
+    }
+    try {
+      long n = Long.parseLong(v);
+      if (n <= 0) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("workload option " + key + " must be a positive whole number, got '" + v
+          + "'");
+    }
+  }
+
+  /** A fresh workload of this spec, for one process. */
+  public Workload create() {
+    return switch (type) {
+      case "sequential" -> new SequentialScan(this);
+      case "uniform" -> new UniformRandom(this);
+      case "hotset" -> new HotSet(this);
+      case "phases" -> new Phases(this);
+      case "idle" -> new Idle(this);
+      default -> throw new IllegalStateException("unknown type " + type);
+    };
+  }
+}

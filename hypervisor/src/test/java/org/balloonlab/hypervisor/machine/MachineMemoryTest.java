@@ -1,0 +1,118 @@
+package org.balloonlab.hypervisor.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class MachineMemoryTest {
+
+  @Test
+  void refusesAnEmptyMachine() {
+    assertThrows(IllegalArgumentException.class, () -> new MachineMemory(0));
+    assertThrows(IllegalArgumentException.class, () -> new MachineMemory(-3));
+  }
+
+  @Test
+  void startsWithEveryFrameFree() {
+    MachineMemory memory = new MachineMemory(5);
+    assertEquals(5, memory.frames());
+    assertEquals(5, memory.freeFrames());
+    assertEquals(0, memory.usedFrames());
+    for (int mfn = 0; mfn < 5; mfn++) {
+      assertEquals(MachineMemory.FREE, memory.owner(mfn));
+    }
+  }
+
+  @Test
+  void allocatesLowestFramesFirstAndRecordsTheOwner() {
+    MachineMemory memory = new MachineMemory(4);
+    assertEquals(0, memory.allocate(7));
+    assertEquals(1, memory.allocate(7));
+    assertEquals(2, memory.allocate(9));
+    assertEquals(7, memory.owner(0));
+    assertEquals(9, memory.owner(2));
+    assertEquals(MachineMemory.FREE, memory.owner(3));
+    assertEquals(1, memory.freeFrames());
+    assertEquals(3, memory.usedFrames());
+    assertEquals(2, memory.countOwnedBy(7));
+    assertEquals(1, memory.countOwnedBy(9));
+    assertEquals(1, memory.countOwnedBy(MachineMemory.FREE));
+  }
+
+  @Test
+  void answersMinusOneWhenFull() {
+    MachineMemory memory = new MachineMemory(3);
+    Set<Integer> taken = new HashSet<>();
+    for (int i = 0; i < 3; i++) {
+      int mfn = memory.allocate(1);
+      assertTrue(mfn >= 0 && mfn < 3, "MFN " + mfn);
+      assertTrue(taken.add(mfn), "MFN " + mfn + " handed out twice");
+    }
+    assertEquals(-1, memory.allocate(1));
+    assertEquals(-1, memory.allocateZeroed(1));
+    assertEquals(0, memory.freeFrames());
+  }
+
+  @Test
+  void freedFramesAreReusedLastInFirstOut() {
+    MachineMemory memory = new MachineMemory(4);
+    for (int i = 0; i < 4; i++) {
+      memory.allocate(1);
+    }
+    memory.free(2);
+    memory.free(0);
+    assertEquals(2, memory.freeFrames());
+    assertEquals(MachineMemory.FREE, memory.owner(2));
+    assertEquals(0, memory.allocate(3));
+    assertEquals(2, memory.allocate(3));
+    assertEquals(3, memory.owner(0));
+    assertEquals(-1, memory.allocate(3));
+  }
+
+  @Test
+  void allocateZeroedClearsWhatTheLastOwnerWrote() {
+    MachineMemory memory = new MachineMemory(1);
+    int mfn = memory.allocate(1);
+    memory.write(mfn, 0xDEAD_BEEFL);
+    assertEquals(0xDEAD_BEEFL, memory.read(mfn));
+    memory.free(mfn);
+    int again = memory.allocateZeroed(2);
+    assertEquals(mfn, again);
+    assertEquals(0L, memory.read(again));
+    assertEquals(2, memory.owner(again));
+  }
+
+  @Test
+  void writesAndReadsTokensPerFrame() {
+    MachineMemory memory = new MachineMemory(3);
+    int a = memory.allocateZeroed(1);
+    int b = memory.allocateZeroed(1);
+    memory.write(a, Long.MIN_VALUE);
+    memory.write(b, -1L);
+    assertEquals(Long.MIN_VALUE, memory.read(a));
+    assertEquals(-1L, memory.read(b));
+  }
+
+  @Test
+  void refusesFramesForNoVmAndDoubleFrees() {
+    MachineMemory memory = new MachineMemory(2);
+    assertThrows(IllegalArgumentException.class, () -> memory.allocate(0));
+    assertThrows(IllegalArgumentException.class, () -> memory.allocate(-1));
+    assertEquals(2, memory.freeFrames());
+    int mfn = memory.allocate(1);
+    memory.free(mfn);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> memory.free(mfn));
+    assertTrue(e.getMessage().contains("already free"), e.getMessage());
+    assertEquals(2, memory.freeFrames());
+    assertThrows(IllegalStateException.class, () -> memory.free(1));
+  }
+
+  @Test
+  void sixteenBytesOfHeapPerFrame() {
+    assertEquals(16, MachineMemory.heapBytesPerFrame());
+  }
+}

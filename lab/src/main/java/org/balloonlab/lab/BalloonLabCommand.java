@@ -1,0 +1,33 @@
+package org.balloonlab.lab;
+
+import org.balloonlab.guest.cli.GuestAgentCommand;
+import org.balloonlab.hypervisor.cli.HypervisorCommand;
+import org.balloonlab.units.CommandLineConverters;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code balloonlab}: one entry point for every BalloonLab process and tool. */
+@Command(name = "balloonlab", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
+    description = "A simulator of memory virtualization and ballooning, run as separate processes.",
+    subcommands = {LabCommand.class, StatusCommand.class, HypervisorCommand.class, GuestAgentCommand.class,
+        CommandLine.HelpCommand.class})
+public final class BalloonLabCommand implements Runnable {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    // The guest and the hypervisor exit on their own; a guest stopped by SIGTERM must not call exit from the
+    // shutdown it is part of.
+    if (args.length > 0 && (args[0].equals("guest-agent") || args[0].equals("guest"))) {
+      String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+      GuestAgentCommand.main(rest);
+      return;
+    }
+    System.exit(CommandLineConverters.register(new CommandLine(new BalloonLabCommand())).execute(args));
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+}

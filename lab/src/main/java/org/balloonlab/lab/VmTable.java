@@ -1,0 +1,57 @@
+package org.balloonlab.lab;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import org.balloonlab.proto.ListVmsResponse;
+import org.balloonlab.proto.MachineState;
+import org.balloonlab.proto.VmState;
+import org.balloonlab.units.MemorySize;
+
+/** Formats the machine's state as the lines people read: one per VM and one for the machine. */
+final class VmTable {
+  private VmTable() {}
+
+  static String header() {
+    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9s %9s %9s %7s %10s %5s",
+        "time", "vm", "config", "mapped", "hswapped", "hidden", "hpageout", "guestflt", "dblpg", "sim", "viol");
+  }
+
+  static String vmLine(String time, VmState vm) {
+    long violations = vm.getGuest().getIntegrityViolations() + vm.getGuest().getIsolationViolations();
+    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9d %9d %9d %7d %9.3fs %5d",
+        time, vm.getName(),
+        MemorySize.humanPages(vm.getMemoryPages()),
+        MemorySize.humanPages(vm.getMappedPages()),
+        MemorySize.humanPages(vm.getHostSwappedPages()),
+        vm.getCounters().getHiddenFaults(),
+        vm.getCounters().getHostPageOuts(),
+        vm.getGuest().getTrueFaults(),
+        vm.getCounters().getDoublePaging(),
+        vm.getGuest().getSimulatedNs() / 1e9,
+        violations);
+  }
+
+  static String machineLine(String time, MachineState m) {
+    double overcommit = (double) m.getConfiguredPages() / m.getMachineFrames();
+    return String.format(Locale.ROOT,
+        "%-6s machine: free %s of %s, %d VMs configured %s (%.2fx), host swap %s used, "
+            + "page-outs %d, page-ins %d, double paging %d",
+        time, MemorySize.humanPages(m.getFreeFrames()), MemorySize.humanPages(m.getMachineFrames()),
+        m.getPoweredOnVms(), MemorySize.humanPages(m.getConfiguredPages()), overcommit,
+        MemorySize.humanPages(m.getHostSwapUsed()), m.getHostPageOuts(), m.getHostPageIns(),
+        m.getDoublePaging());
+  }
+
+  static String render(String time, ListVmsResponse state) {
+    StringBuilder b = new StringBuilder();
+    List<VmState> vms = new ArrayList<>(state.getVmsList());
+    vms.sort(Comparator.comparing(VmState::getName));
+    for (VmState vm : vms) {
+      b.append(vmLine(time, vm)).append('\n');
+    }
+    b.append(machineLine(time, state.getMachine()));
+    return b.toString();
+  }
+}
