@@ -109,7 +109,9 @@ public final class JvmProcess implements AutoCloseable {
 
   /** Asks the process to stop (SIGTERM) and waits; kills it (SIGKILL) if it has not stopped in time. */
   public int stop(long timeout, TimeUnit unit) throws InterruptedException {
-    process.destroy();
+    // Through the handle: Process.destroy() would also close our end of the child's stdout, losing what it
+    // prints while it stops (its summary).
+    process.toHandle().destroy();
     if (!process.waitFor(timeout, unit)) {
       process.destroyForcibly();
       process.waitFor(5, TimeUnit.SECONDS);

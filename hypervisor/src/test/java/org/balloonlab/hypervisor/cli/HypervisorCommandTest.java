@@ -1,0 +1,91 @@
+package org.balloonlab.hypervisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+/** The command line's help and its refusals; every invalid argument fails before a server is started. */
+class HypervisorCommandTest {
+
+  record Run(int exitCode, String out, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = HypervisorCommand.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int code = cl.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void helpExitsZeroAndDescribesTheOptions() {
+    Run r = run("--help");
+    assertEquals(0, r.exitCode(), r.err());
+    for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
+        "--cost", "--seed"}) {
+      assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
+    }
+    assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
+    assertTrue(r.err().isEmpty(), r.err());
+  }
+
+  @Test
+  void versionExitsZero() {
+    Run r = run("--version");
+    assertEquals(0, r.exitCode());
+    assertTrue(r.out().contains("BalloonLab"), r.out());
+  }
+
+  static Stream<Arguments> invalidArguments() {
+    return Stream.of(
+        Arguments.of(new String[] {"--memory", "-1"}, "--memory"),
+        Arguments.of(new String[] {"--memory", "abc"}, "--memory"),
+        Arguments.of(new String[] {"--memory", "5000"}, "--memory"),
+        Arguments.of(new String[] {"--memory", "0"}, "--memory"),
+        Arguments.of(new String[] {"--memory", "16TiB"}, "--memory"),
+        Arguments.of(new String[] {"--memory=1.5GiB"}, "--memory"),
+        Arguments.of(new String[] {"--host-swap", "5000"}, "--host-swap"),
+        Arguments.of(new String[] {"--host-swap", "lots"}, "--host-swap"),
+        Arguments.of(new String[] {"--cost", "bogus=1"}, "--cost"),
+        Arguments.of(new String[] {"--cost", "hidden-fault=-3"}, "--cost"),
+        Arguments.of(new String[] {"--cost", "hidden-fault=fast"}, "--cost"),
+        Arguments.of(new String[] {"--cost", "hidden-fault"}, "--cost"),
+        Arguments.of(new String[] {"--max-batch", "0"}, "--max-batch"),
+        Arguments.of(new String[] {"--max-batch", "-5"}, "--max-batch"),
+        Arguments.of(new String[] {"--max-batch", "2000000"}, "--max-batch"),
+        Arguments.of(new String[] {"--max-batch", "many"}, "--max-batch"),
+        Arguments.of(new String[] {"--detach-timeout", "0s"}, "--detach-timeout"),
+        Arguments.of(new String[] {"--detach-timeout", "soon"}, "--detach-timeout"),
+        Arguments.of(new String[] {"--listen", "nowhere"}, "--listen"),
+        Arguments.of(new String[] {"--seed", "x"}, "--seed"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidArguments")
+  void invalidArgumentsExitNonZeroNamingTheOption(String[] args, String option) {
+    Run r = run(args);
+    assertNotEquals(0, r.exitCode(), "exit code for " + String.join(" ", args));
+    String firstLine = r.err().lines().findFirst().orElse("");
+    assertTrue(firstLine.contains(option), "the error should name " + option + ":\n" + r.err());
+    assertTrue(r.out().isEmpty(), "nothing on standard output (no server started):\n" + r.out());
+    assertTrue(!r.out().contains(HypervisorCommand.LISTENING));
+  }
+
+  @Test
+  void unknownOptionsAreUsageErrors() {
+    Run r = run("--frobnicate");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.err().contains("--frobnicate"), r.err());
+  }
+}

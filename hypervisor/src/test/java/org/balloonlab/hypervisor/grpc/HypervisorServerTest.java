@@ -1,0 +1,768 @@
+package org.balloonlab.hypervisor.grpc;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.proto.AccessAttach;
+import org.balloonlab.proto.AccessBatch;
+import org.balloonlab.proto.AccessBatchResult;
+import org.balloonlab.proto.AccessOp;
+import org.balloonlab.proto.AccessRequest;
+import org.balloonlab.proto.AccessResponse;
+import org.balloonlab.proto.GetMachineRequest;
+import org.balloonlab.proto.GetVmRequest;
+import org.balloonlab.proto.GuestReport;
+import org.balloonlab.proto.ListVmsRequest;
+import org.balloonlab.proto.ListVmsResponse;
+import org.balloonlab.proto.MachineServiceGrpc;
+import org.balloonlab.proto.MachineState;
+import org.balloonlab.proto.ManagementServiceGrpc;
+import org.balloonlab.proto.PowerOffRequest;
+import org.balloonlab.proto.PowerOffResponse;
+import org.balloonlab.proto.PowerOnRequest;
+import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.VmSpec;
+import org.balloonlab.proto.VmState;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The hypervisor's services end to end over an in-process transport. */
+class HypervisorServerTest {
+  static final int FRAMES = 64;
+  static final int SLOTS = 256;
+  static final int MAX_BATCH = 16;
+  static final Duration NO_REAPING = Duration.ofHours(1);
+
+  @RegisterExtension
+  final GrpcCleanupExtension grpc = new GrpcCleanupExtension();
+
+  @TempDir
+  Path dir;
+
+  private Machine machine;
+  private String serverName;
+  private ManagedChannel channel;
+  private MachineServiceGrpc.MachineServiceBlockingStub machineStub;
+  private MachineServiceGrpc.MachineServiceStub asyncStub;
+  private ManagementServiceGrpc.ManagementServiceBlockingStub management;
+
+  @BeforeEach
+  void startServer() throws IOException {
+    startServer(FRAMES, SLOTS, NO_REAPING);
+  }
+
+  private void startServer(int frames, int slots, Duration detachTimeout) throws IOException {
+    machine = grpc.register(new Machine(new Machine.Config(frames, slots,
+        dir.resolve("host-" + frames + "-" + slots + ".swap"), MAX_BATCH, CostModel.DEFAULT, 3)));
+    serverName = InProcessServerBuilder.generateName();
+    grpc.register(new HypervisorServer(InProcessServerBuilder.forName(serverName), machine, detachTimeout).start());
+    channel = newChannel();
+    machineStub = MachineServiceGrpc.newBlockingStub(channel);
+    asyncStub = MachineServiceGrpc.newStub(channel);
+    management = ManagementServiceGrpc.newBlockingStub(channel);
+  }
+
+  private ManagedChannel newChannel() {
+    return grpc.register(InProcessChannelBuilder.forName(serverName).build());
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Collects a call's responses; the end of the call is queued after them as its status. */
+  static final class Recorder<T> implements StreamObserver<T> {
+    private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+
+    @Override
+    public void onNext(T value) {
+      events.add(value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      events.add(Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {
+      events.add(Status.OK);
+    }
+
+    private Object take() throws InterruptedException {
+      Object event = events.poll(10, TimeUnit.SECONDS);
+      assertNotNull(event, "no response within 10 s");
+      return event;
+    }
+
+    @SuppressWarnings("unchecked")
+    T next() throws InterruptedException {
+      Object event = take();
+      if (event instanceof Status status) {
+        fail("expected a response, the call ended with " + status);
+      }
+      return (T) event;
+    }
+
+    Status end() throws InterruptedException {
+      Object event = take();
+      if (event instanceof Status status) {
+        return status;
+      }
+      fail("expected the end of the call, got " + event);
+      return null;
+    }
+  }
+
+  /** One guest's access stream. */
+  final class AccessCall {
+    final Recorder<AccessResponse> responses = new Recorder<>();
+    final ClientCallStreamObserver<AccessRequest> requests;
+
+    AccessCall() {
+      this(asyncStub);
+    }
+
+    AccessCall(MachineServiceGrpc.MachineServiceStub stub) {
+      requests = (ClientCallStreamObserver<AccessRequest>) stub.access(responses);
+    }
+
+    void sendAttach(int vmId, String credential) {
+      requests.onNext(AccessRequest.newBuilder()
+          .setAttach(AccessAttach.newBuilder().setVmId(vmId).setCredential(credential))
+          .build());
+    }
+
+    AccessCall attach(PowerOnResponse vm) throws InterruptedException {
+      sendAttach(vm.getVmId(), vm.getCredential());
+      AccessResponse r = responses.next();
+      assertTrue(r.hasAttached(), r.toString());
+      assertEquals(vm.getVmId(), r.getAttached().getVmId());
+      return this;
+    }
+
+    void send(AccessBatch.Builder batch) {
+      requests.onNext(AccessRequest.newBuilder().setBatch(batch).build());
+    }
+
+    AccessBatchResult result() throws InterruptedException {
+      AccessResponse r = responses.next();
+      assertTrue(r.hasResult(), r.toString());
+      return r.getResult();
+    }
+
+    AccessBatchResult apply(AccessBatch.Builder batch) throws InterruptedException {
+      send(batch);
+      AccessBatchResult result = result();
+      assertEquals(batch.getSequence(), result.getSequence());
+      return result;
+    }
+
+    Status end() throws InterruptedException {
+      return responses.end();
+    }
+  }
+
+  static AccessBatch.Builder batch(long sequence) {
+    return AccessBatch.newBuilder().setSequence(sequence);
+  }
+
+  static AccessBatch.Builder write(AccessBatch.Builder b, int pfn, long value) {
+    return b.addOps(AccessOp.ACCESS_OP_WRITE).addPfns(pfn).addWriteValues(value);
+  }
+
+  static AccessBatch.Builder read(AccessBatch.Builder b, int pfn) {
+    return b.addOps(AccessOp.ACCESS_OP_READ).addPfns(pfn);
+  }
+
+  static long token(int vmId, int pfn) {
+    return 0xC000_0000_0000_0000L | ((long) vmId << 32) | pfn;
+  }
+
+  private PowerOnResponse powerOn(String name, long pages) {
+    return machineStub.powerOn(PowerOnRequest.newBuilder()
+        .setSpec(VmSpec.newBuilder().setName(name).setOsKind("linux").setMemoryPages(pages))
+        .build());
+  }
+
+  private PowerOffResponse powerOff(PowerOnResponse vm) {
+    return machineStub.powerOff(PowerOffRequest.newBuilder()
+        .setVmId(vm.getVmId()).setCredential(vm.getCredential()).build());
+  }
+
+  private VmState vm(int id) {
+    return management.getVm(GetVmRequest.newBuilder().setVmId(id).build());
+  }
+
+  private MachineState machineState() {
+    return management.getMachine(GetMachineRequest.getDefaultInstance());
+  }
+
+  private static StatusRuntimeException assertStatus(Status.Code code, Executable call) {
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
+    assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
+    return e;
+  }
+
+  private static void assertEnded(Status status, Status.Code code, String... fragments) {
+    assertEquals(code, status.getCode(), status.toString());
+    for (String fragment : fragments) {
+      assertNotNull(status.getDescription(), status.toString());
+      assertTrue(status.getDescription().contains(fragment),
+          "'" + status.getDescription() + "' should mention '" + fragment + "'");
+    }
+  }
+
+  private static void assertConsistent(MachineState m) {
+    assertEquals(m.getMachineFrames(), m.getFreeFrames() + m.getMappedFrames(), m.toString());
+  }
+
+  /** Writes {@code pages} distinct tokens in full batches and checks each result. */
+  private void writePages(AccessCall call, int vmId, int pages) throws InterruptedException {
+    long seq = 1000;
+    for (int start = 0; start < pages; start += MAX_BATCH) {
+      AccessBatch.Builder b = batch(seq++);
+      for (int pfn = start; pfn < Math.min(pages, start + MAX_BATCH); pfn++) {
+        write(b, pfn, token(vmId, pfn));
+      }
+      assertEquals(0, call.apply(b).getReadValuesCount());
+    }
+  }
+
+  private void assertPagesRead(AccessCall call, int vmId, int pages) throws InterruptedException {
+    long seq = 2000;
+    for (int start = 0; start < pages; start += MAX_BATCH) {
+      AccessBatch.Builder b = batch(seq++);
+      List<Long> expected = new ArrayList<>();
+      for (int pfn = start; pfn < Math.min(pages, start + MAX_BATCH); pfn++) {
+        read(b, pfn);
+        expected.add(token(vmId, pfn));
+      }
+      assertEquals(expected, call.apply(b).getReadValuesList());
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  @Test
+  void powerOnAndPowerOff() {
+    PowerOnResponse on = powerOn("web-1", 128);
+    assertTrue(on.getVmId() > 0);
+    assertFalse(on.getCredential().isEmpty());
+    assertEquals(MAX_BATCH, on.getMaxBatchAccesses());
+    assertEquals(ProtoMapping.toProto(CostModel.DEFAULT), on.getCostModel());
+    assertEquals(CostModel.DEFAULT.hiddenFaultNs(), on.getCostModel().getHiddenFaultNs());
+
+    VmState state = vm(on.getVmId());
+    assertEquals("web-1", state.getName());
+    assertEquals("linux", state.getOsKind());
+    assertEquals(128, state.getMemoryPages());
+    assertFalse(state.getAttached());
+    assertEquals(0, state.getMappedPages());
+    MachineState m = machineState();
+    assertEquals(1, m.getPoweredOnVms());
+    assertEquals(128, m.getConfiguredPages());
+    assertEquals(FRAMES, m.getFreeFrames());
+
+    PowerOffResponse off = powerOff(on);
+    assertEquals(on.getVmId(), off.getFinalState().getVmId());
+    assertEquals("web-1", off.getFinalState().getName());
+    assertStatus(Status.Code.NOT_FOUND, () -> vm(on.getVmId()));
+    m = machineState();
+    assertEquals(0, m.getPoweredOnVms());
+    assertEquals(1, m.getVmsReleased());
+    // The name is free again.
+    assertNotEquals(on.getVmId(), powerOn("web-1", 8).getVmId());
+  }
+
+  @Test
+  void powerOnRefusals() {
+    powerOn("taken", 8);
+    assertEnded(assertStatus(Status.Code.ALREADY_EXISTS, () -> powerOn("taken", 16)).getStatus(),
+        Status.Code.ALREADY_EXISTS, "taken");
+    assertEnded(assertStatus(Status.Code.INVALID_ARGUMENT,
+            () -> machineStub.powerOn(PowerOnRequest.getDefaultInstance())).getStatus(),
+        Status.Code.INVALID_ARGUMENT, "spec");
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> powerOn("zero", 0));
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> powerOn("negative", -5));
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> powerOn("huge", Machine.MAX_VM_PAGES + 1));
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> powerOn("bad name", 8));
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> powerOn("", 8));
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> machineStub.powerOn(PowerOnRequest.newBuilder()
+        .setSpec(VmSpec.newBuilder().setName("kind").setOsKind("no/slashes").setMemoryPages(8)).build()));
+    assertEquals(1, machineState().getPoweredOnVms());
+  }
+
+  @Test
+  void powerOffRefusals() {
+    PowerOnResponse on = powerOn("vm", 8);
+    assertStatus(Status.Code.NOT_FOUND, () -> machineStub.powerOff(PowerOffRequest.newBuilder()
+        .setVmId(on.getVmId() + 100).setCredential(on.getCredential()).build()));
+    assertStatus(Status.Code.PERMISSION_DENIED, () -> machineStub.powerOff(PowerOffRequest.newBuilder()
+        .setVmId(on.getVmId()).setCredential("guess").build()));
+    assertStatus(Status.Code.PERMISSION_DENIED, () -> machineStub.powerOff(PowerOffRequest.newBuilder()
+        .setVmId(on.getVmId()).build()));
+    assertEquals("vm", vm(on.getVmId()).getName());
+    powerOff(on);
+    assertStatus(Status.Code.NOT_FOUND, () -> powerOff(on));
+  }
+
+  // ---------------------------------------------------------------- the access stream
+
+  @Test
+  void batchesAreAnsweredInOrderWithTheirReadsAndSequences() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 128);
+    int id = on.getVmId();
+    AccessCall call = new AccessCall().attach(on);
+    assertTrue(vm(id).getAttached());
+
+    AccessBatch.Builder first = batch(41);
+    write(first, 0, token(id, 0));
+    write(first, 1, token(id, 1));
+    read(first, 0);
+    read(first, 1);
+    read(first, 2);
+    AccessBatchResult r = call.apply(first);
+    assertEquals(41, r.getSequence());
+    assertEquals(List.of(token(id, 0), token(id, 1), 0L), r.getReadValuesList());
+    assertEquals(3, r.getHiddenFaults());
+    CostModel c = CostModel.DEFAULT;
+    assertEquals(3 * (c.hiddenFaultNs() + c.zeroFrameNs()), r.getHypervisorNs());
+
+    AccessBatch.Builder second = batch(42);
+    read(second, 1);
+    write(second, 1, 99L);
+    read(second, 1);
+    AccessBatchResult r2 = call.apply(second);
+    assertEquals(List.of(token(id, 1), 99L), r2.getReadValuesList());
+    assertEquals(0, r2.getHiddenFaults());
+    assertEquals(0, r2.getHypervisorNs());
+
+    // An empty batch is answered too.
+    assertEquals(0, call.apply(batch(43)).getReadValuesCount());
+
+    VmState state = vm(id);
+    assertEquals(3, state.getMappedPages());
+    assertEquals(8, state.getCounters().getAccesses());
+    assertEquals(3, state.getCounters().getWrites());
+    assertEquals(5, state.getCounters().getReads());
+    assertEquals(3, state.getCounters().getDemandZeroFaults());
+    assertConsistent(machineState());
+  }
+
+  @Test
+  void pipelinedBatchesComeBackInOrder() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 128);
+    int id = on.getVmId();
+    AccessCall call = new AccessCall().attach(on);
+    int batches = 24;
+    for (int i = 0; i < batches; i++) {
+      AccessBatch.Builder b = batch(500 + i);
+      int pfn = (i * 5) % 128;
+      write(b, pfn, token(id, i));
+      read(b, pfn);
+      call.send(b);
+    }
+    for (int i = 0; i < batches; i++) {
+      AccessBatchResult r = call.result();
+      assertEquals(500 + i, r.getSequence());
+      assertEquals(List.of(token(id, i)), r.getReadValuesList());
+    }
+    assertEquals(2L * batches, vm(id).getCounters().getAccesses());
+  }
+
+  @Test
+  void aCleanDetachKeepsTheVmAndItsDataForTheNextAttach() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 128);
+    AccessCall call = new AccessCall().attach(on);
+    writePages(call, on.getVmId(), 40);
+    call.requests.onCompleted();
+    assertEquals(Status.Code.OK, call.end().getCode());
+    VmState state = vm(on.getVmId());
+    assertFalse(state.getAttached());
+    assertEquals(40, state.getMappedPages());
+
+    AccessCall again = new AccessCall().attach(on);
+    assertPagesRead(again, on.getVmId(), 40);
+  }
+
+  @Test
+  void overcommittedDataSurvivesHostPagingOverTheWire() throws InterruptedException {
+    PowerOnResponse a = powerOn("a", 96);
+    PowerOnResponse b = powerOn("b", 96);
+    AccessCall ca = new AccessCall().attach(a);
+    AccessCall cb = new AccessCall().attach(b);
+    writePages(ca, a.getVmId(), 96);
+    writePages(cb, b.getVmId(), 96);
+    MachineState m = machineState();
+    assertEquals(2 * 96 - FRAMES, m.getHostPageOuts());
+    assertEquals(0, m.getFreeFrames());
+    assertPagesRead(ca, a.getVmId(), 96);
+    assertPagesRead(cb, b.getVmId(), 96);
+    m = machineState();
+    assertTrue(m.getHostPageIns() > 0);
+    assertConsistent(m);
+    VmState va = vm(a.getVmId());
+    assertEquals(va.getCounters().getHostSwapInFaults(), va.getCounters().getHostPageIns());
+  }
+
+  @Test
+  void aBatchBeforeAttachIsFailedPrecondition() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall call = new AccessCall();
+    call.send(read(batch(1), 0));
+    assertEnded(call.end(), Status.Code.FAILED_PRECONDITION, "attach");
+    // Nothing happened to the VM: it can still attach.
+    assertEquals(0, vm(on.getVmId()).getCounters().getAccesses());
+    new AccessCall().attach(on);
+    assertTrue(vm(on.getVmId()).getAttached());
+  }
+
+  @Test
+  void anEmptyRequestIsInvalid() throws InterruptedException {
+    AccessCall call = new AccessCall();
+    call.requests.onNext(AccessRequest.getDefaultInstance());
+    assertEnded(call.end(), Status.Code.INVALID_ARGUMENT, "attach or a batch");
+  }
+
+  @Test
+  void aSecondStreamCannotAttachTheSameVm() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall first = new AccessCall().attach(on);
+    AccessCall second = new AccessCall();
+    second.sendAttach(on.getVmId(), on.getCredential());
+    assertEnded(second.end(), Status.Code.FAILED_PRECONDITION, "already");
+    // The first stream is unaffected.
+    assertTrue(vm(on.getVmId()).getAttached());
+    assertEquals(List.of(7L), first.apply(read(write(batch(1), 3, 7L), 3)).getReadValuesList());
+    assertEquals(1, machineState().getPoweredOnVms());
+  }
+
+  @Test
+  void attachingTwiceOnOneStreamIsFailedPrecondition() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall call = new AccessCall().attach(on);
+    call.apply(write(batch(1), 0, 5L));
+    call.sendAttach(on.getVmId(), on.getCredential());
+    assertEnded(call.end(), Status.Code.FAILED_PRECONDITION, "already attached");
+    // The VM stays on, detached, with its data.
+    assertFalse(vm(on.getVmId()).getAttached());
+    assertEquals(List.of(5L), new AccessCall().attach(on).apply(read(batch(2), 0)).getReadValuesList());
+  }
+
+  @Test
+  void attachRefusesWrongCredentialsAndUnknownVms() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall wrong = new AccessCall();
+    wrong.sendAttach(on.getVmId(), "not-it");
+    assertEnded(wrong.end(), Status.Code.PERMISSION_DENIED);
+    AccessCall unknown = new AccessCall();
+    unknown.sendAttach(on.getVmId() + 50, on.getCredential());
+    assertEnded(unknown.end(), Status.Code.NOT_FOUND);
+    assertFalse(vm(on.getVmId()).getAttached());
+    new AccessCall().attach(on);
+  }
+
+  static Stream<Arguments> invalidBatches() {
+    UnaryOperator<AccessBatch.Builder> pfnOutOfRange = b -> read(b, 32);
+    UnaryOperator<AccessBatch.Builder> negativePfn = b -> read(b, -1);
+    UnaryOperator<AccessBatch.Builder> oversized = b -> {
+      for (int i = 0; i <= MAX_BATCH; i++) {
+        read(b, i);
+      }
+      return b;
+    };
+    UnaryOperator<AccessBatch.Builder> missingPfn = b -> read(b, 1).addOps(AccessOp.ACCESS_OP_READ);
+    UnaryOperator<AccessBatch.Builder> extraPfn = b -> read(b, 1).addPfns(2);
+    UnaryOperator<AccessBatch.Builder> missingWriteValue = b -> write(b, 1, 5L).addOps(AccessOp.ACCESS_OP_WRITE)
+        .addPfns(2);
+    UnaryOperator<AccessBatch.Builder> strayWriteValue = b -> read(read(b, 1), 2).addWriteValues(5L);
+    UnaryOperator<AccessBatch.Builder> moreValuesThanAccesses = b -> read(b, 1).addWriteValues(5L)
+        .addWriteValues(6L);
+    UnaryOperator<AccessBatch.Builder> unspecifiedOp = b -> b.addOps(AccessOp.ACCESS_OP_UNSPECIFIED).addPfns(1);
+    UnaryOperator<AccessBatch.Builder> unknownOpNumber = b -> b.addOpsValue(9).addPfns(1);
+    UnaryOperator<AccessBatch.Builder> negativeReport = b -> read(b, 1)
+        .setGuestReport(GuestReport.newBuilder().setAccesses(-1));
+    return Stream.of(
+        Arguments.of("PFN out of range", pfnOutOfRange, new String[] {"PFN 32", "out of range"}),
+        Arguments.of("negative PFN", negativePfn, new String[] {"PFN -1"}),
+        Arguments.of("oversized batch", oversized, new String[] {"at most " + MAX_BATCH, "got " + (MAX_BATCH + 1)}),
+        Arguments.of("an op without a PFN", missingPfn, new String[] {"PFN", "2 operations and 1 PFNs"}),
+        Arguments.of("a PFN without an op", extraPfn, new String[] {"1 operations and 2 PFNs"}),
+        Arguments.of("a write without its value", missingWriteValue, new String[] {"2 writes", "1 write values"}),
+        Arguments.of("a value without a write", strayWriteValue, new String[] {"0 writes", "1 write values"}),
+        Arguments.of("more values than accesses", moreValuesThanAccesses, new String[] {"cannot carry 2 write values"}),
+        Arguments.of("unspecified op", unspecifiedOp, new String[] {"unknown operation"}),
+        Arguments.of("unknown op number", unknownOpNumber, new String[] {"unknown operation"}),
+        Arguments.of("negative guest report", negativeReport, new String[] {"negative"}));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidBatches")
+  void anInvalidBatchEndsTheStreamButKeepsTheVm(String what, UnaryOperator<AccessBatch.Builder> bad,
+                                                String[] fragments) throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 32);
+    AccessCall call = new AccessCall().attach(on);
+    writePages(call, on.getVmId(), 20);
+    VmState before = vm(on.getVmId());
+    MachineState machineBefore = machineState();
+
+    call.send(bad.apply(batch(77)));
+    assertEnded(call.end(), Status.Code.INVALID_ARGUMENT, fragments);
+
+    // Nothing was applied, the VM is still on and detached, and it may attach again with its data intact.
+    VmState after = vm(on.getVmId());
+    assertFalse(after.getAttached());
+    assertEquals(before.getCounters(), after.getCounters());
+    assertEquals(before.getMappedPages(), after.getMappedPages());
+    assertFalse(after.hasGuest());
+    MachineState machineAfter = machineState();
+    assertEquals(machineBefore.getFreeFrames(), machineAfter.getFreeFrames());
+    assertEquals(1, machineAfter.getPoweredOnVms());
+    AccessCall again = new AccessCall().attach(on);
+    assertPagesRead(again, on.getVmId(), 20);
+  }
+
+  @Test
+  void batchesAfterAnInvalidOneAreIgnored() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall call = new AccessCall().attach(on);
+    call.send(read(batch(1), 100));
+    call.send(write(batch(2), 0, 5L));
+    assertEnded(call.end(), Status.Code.INVALID_ARGUMENT, "PFN 100");
+    // Whatever the client had in flight after the bad batch was not applied.
+    assertEquals(0, vm(on.getVmId()).getCounters().getAccesses());
+  }
+
+  @Test
+  void guestReportsAreRecorded() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall call = new AccessCall().attach(on);
+    GuestReport report = GuestReport.newBuilder().setAccesses(10).setTrueFaults(2).setFreePages(3)
+        .setTotalPages(8).setWorkload("sequential").build();
+    call.apply(read(batch(1), 0).setGuestReport(report));
+    assertEquals(report, vm(on.getVmId()).getGuest());
+  }
+
+  @Test
+  void resourceExhaustedEndsTheStreamAndAppliesNothing() throws IOException, InterruptedException {
+    startServer(4, 2, NO_REAPING);
+    PowerOnResponse on = powerOn("vm", 16);
+    AccessCall call = new AccessCall().attach(on);
+    AccessBatch.Builder fill = batch(1);
+    for (int pfn = 0; pfn < 5; pfn++) {
+      write(fill, pfn, token(on.getVmId(), pfn));
+    }
+    call.apply(fill);
+    VmState before = vm(on.getVmId());
+    AccessBatch.Builder tooMuch = batch(2);
+    write(tooMuch, 10, 1L);
+    write(tooMuch, 11, 2L);
+    call.send(tooMuch);
+    assertEnded(call.end(), Status.Code.RESOURCE_EXHAUSTED, "full");
+    VmState after = vm(on.getVmId());
+    assertEquals(before.getCounters(), after.getCounters());
+    assertEquals(before.getHostSwappedPages(), after.getHostSwappedPages());
+    assertFalse(after.getAttached());
+  }
+
+  @Test
+  void aBatchForAVmPoweredOffUnderItsStreamIsFailedPrecondition() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall call = new AccessCall().attach(on);
+    call.apply(write(batch(1), 0, 5L));
+    powerOff(on);
+    call.send(read(batch(2), 0));
+    assertEnded(call.end(), Status.Code.FAILED_PRECONDITION, "powered off");
+    assertEquals(FRAMES, machineState().getFreeFrames());
+  }
+
+  // ---------------------------------------------------------------- a guest that goes away
+
+  static Stream<Arguments> waysToGoAway() {
+    Consumer<AccessCall> cancel = call -> call.requests.cancel("the guest process died", null);
+    Consumer<AccessCall> clientError = call -> call.requests.onError(new IllegalStateException("guest crashed"));
+    return Stream.of(Arguments.of("ClientCallStreamObserver.cancel", cancel),
+        Arguments.of("onError from the client", clientError));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("waysToGoAway")
+  void aBrokenStreamReleasesTheVmAndAllItsFrames(String how, Consumer<AccessCall> goAway)
+      throws InterruptedException {
+    PowerOnResponse survivor = powerOn("survivor", 32);
+    AccessCall survivorCall = new AccessCall().attach(survivor);
+    writePages(survivorCall, survivor.getVmId(), 16);
+
+    PowerOnResponse on = powerOn("doomed", 128);
+    AccessCall call = new AccessCall().attach(on);
+    writePages(call, on.getVmId(), 100);
+    MachineState loaded = machineState();
+    assertTrue(loaded.getHostSwapUsed() > 0, "the doomed VM's pages reached host swap: " + loaded);
+
+    goAway.accept(call);
+    assertEquals(Status.Code.CANCELLED, call.end().getCode());
+
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertStatus(Status.Code.NOT_FOUND, () -> vm(on.getVmId()));
+      MachineState m = machineState();
+      assertEquals(1, m.getPoweredOnVms());
+      assertEquals(FRAMES - vm(survivor.getVmId()).getMappedPages(), m.getFreeFrames());
+      assertEquals(vm(survivor.getVmId()).getHostSwappedPages(), m.getHostSwapUsed());
+      assertEquals(1, m.getVmsReleased());
+    });
+    assertStatus(Status.Code.NOT_FOUND, () -> management.getVm(GetVmRequest.newBuilder().setName("doomed").build()));
+    // The survivor keeps its data, and the machine gets everything back once it goes too.
+    assertPagesRead(survivorCall, survivor.getVmId(), 16);
+    survivorCall.requests.cancel("done", null);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      MachineState m = machineState();
+      assertEquals(0, m.getPoweredOnVms());
+      assertEquals(FRAMES, m.getFreeFrames());
+      assertEquals(0, m.getHostSwapUsed());
+    });
+  }
+
+  @Test
+  void shuttingTheGuestsChannelDownReleasesItsVm() throws InterruptedException {
+    PowerOnResponse on = powerOn("vm", 128);
+    ManagedChannel guestChannel = newChannel();
+    AccessCall call = new AccessCall(MachineServiceGrpc.newStub(guestChannel)).attach(on);
+    writePages(call, on.getVmId(), 80);
+    assertTrue(machineState().getHostSwapUsed() > 0);
+
+    guestChannel.shutdownNow();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      MachineState m = machineState();
+      assertEquals(0, m.getPoweredOnVms());
+      assertEquals(FRAMES, m.getFreeFrames());
+      assertEquals(0, m.getMappedFrames());
+      assertEquals(0, m.getHostSwapUsed());
+    });
+    assertStatus(Status.Code.NOT_FOUND, () -> vm(on.getVmId()));
+    assertEquals(Status.Code.UNAVAILABLE, call.end().getCode());
+  }
+
+  @Test
+  void theReaperPowersOffVmsLeftWithoutAStream() throws IOException, InterruptedException {
+    startServer(FRAMES, SLOTS, Duration.ofMillis(100));
+    PowerOnResponse attached = powerOn("attached", 16);
+    AccessCall keep = new AccessCall().attach(attached);
+    keep.apply(write(batch(1), 0, 1L));
+    PowerOnResponse neverAttached = powerOn("never", 16);
+    PowerOnResponse detached = powerOn("detached", 16);
+    AccessCall leave = new AccessCall().attach(detached);
+    leave.apply(write(batch(1), 0, 2L));
+    leave.requests.onCompleted();
+    assertEquals(Status.Code.OK, leave.end().getCode());
+
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      ListVmsResponse list = management.listVms(ListVmsRequest.getDefaultInstance());
+      assertEquals(List.of("attached"), list.getVmsList().stream().map(VmState::getName).toList());
+    });
+    assertStatus(Status.Code.NOT_FOUND, () -> vm(neverAttached.getVmId()));
+    assertEquals(List.of(1L), keep.apply(read(batch(2), 0)).getReadValuesList());
+    assertEquals(FRAMES - 1, machineState().getFreeFrames());
+  }
+
+  // ---------------------------------------------------------------- management and health
+
+  @Test
+  void managementListsAndFindsVms() throws InterruptedException {
+    PowerOnResponse a = powerOn("alpha", 32);
+    PowerOnResponse b = powerOn("beta", 48);
+    AccessCall call = new AccessCall().attach(b);
+    writePages(call, b.getVmId(), 10);
+
+    ListVmsResponse list = management.listVms(ListVmsRequest.getDefaultInstance());
+    assertEquals(List.of(a.getVmId(), b.getVmId()), list.getVmsList().stream().map(VmState::getVmId).toList());
+    assertEquals(List.of("alpha", "beta"), list.getVmsList().stream().map(VmState::getName).toList());
+    MachineState m = list.getMachine();
+    assertEquals(FRAMES, m.getMachineFrames());
+    assertEquals(10, m.getMappedFrames());
+    assertEquals(FRAMES - 10, m.getFreeFrames());
+    assertEquals(SLOTS, m.getHostSwapSlots());
+    assertEquals(2, m.getPoweredOnVms());
+    assertEquals(80, m.getConfiguredPages());
+    assertConsistent(m);
+
+    VmState byId = vm(b.getVmId());
+    VmState byName = management.getVm(GetVmRequest.newBuilder().setName("beta").build());
+    assertEquals(byId, byName);
+    assertEquals("beta", byId.getName());
+    assertTrue(byId.getAttached());
+    assertEquals(10, byId.getMappedPages());
+    assertEquals(10, byId.getCounters().getDemandZeroFaults());
+    assertEquals(10, byId.getCounters().getFramesZeroed());
+    assertEquals(10, byId.getCounters().getWrites());
+    assertEquals(10 * (CostModel.DEFAULT.hiddenFaultNs() + CostModel.DEFAULT.zeroFrameNs()),
+        byId.getCounters().getHypervisorNs());
+
+    assertStatus(Status.Code.NOT_FOUND, () -> vm(999));
+    assertStatus(Status.Code.NOT_FOUND, () -> vm(0));
+    assertStatus(Status.Code.NOT_FOUND, () -> management.getVm(GetVmRequest.newBuilder().setName("gamma").build()));
+    StatusRuntimeException none = assertStatus(Status.Code.INVALID_ARGUMENT,
+        () -> management.getVm(GetVmRequest.getDefaultInstance()));
+    assertTrue(none.getStatus().getDescription().contains("id or a name"), none.getStatus().toString());
+
+    MachineState direct = machineState();
+    assertEquals(m, direct);
+  }
+
+  @Test
+  void anEmptyMachine() {
+    MachineState m = machineState();
+    assertEquals(FRAMES, m.getMachineFrames());
+    assertEquals(FRAMES, m.getFreeFrames());
+    assertEquals(0, m.getMappedFrames());
+    assertEquals(0, m.getPoweredOnVms());
+    assertEquals(0, management.listVms(ListVmsRequest.getDefaultInstance()).getVmsCount());
+  }
+
+  @Test
+  void healthReportsServing() {
+    HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
+    assertEquals(HealthCheckResponse.ServingStatus.SERVING,
+        health.check(HealthCheckRequest.newBuilder().setService("").build()).getStatus());
+  }
+
+  @Test
+  void anInProcessServerHasNoPort() throws IOException {
+    HypervisorServer server = grpc.register(new HypervisorServer(
+        InProcessServerBuilder.forName(InProcessServerBuilder.generateName()), machine, NO_REAPING).start());
+    assertEquals(-1, server.port());
+  }
+}
