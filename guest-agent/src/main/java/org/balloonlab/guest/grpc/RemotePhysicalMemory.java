@@ -44,8 +44,9 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     int writeCount;
     int readCount;
     long sequence;
-    int waitReadIndex = -1;
-    long waitValue;
+    int waitReadStart = -1;
+    int waitReadCount;
+    final long[] waitValues;
     GuestReport report;
 
     Batch(int size) {
@@ -54,13 +55,15 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       writes = new long[size];
       readPfns = new int[size];
       expected = new long[size];
+      waitValues = new long[size];
     }
 
     void reset() {
       count = 0;
       writeCount = 0;
       readCount = 0;
-      waitReadIndex = -1;
+      waitReadStart = -1;
+      waitReadCount = 0;
       report = null;
     }
   }
@@ -178,19 +181,29 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   }
 
   @Override
-  public long readForSwapOut(int pfn, long expected) {
-    Batch b = current;
-    int i = b.count++;
-    b.ops[i] = (byte) AccessOp.ACCESS_OP_SWAP_OUT_READ_VALUE;
-    b.pfns[i] = pfn;
-    int r = b.readCount++;
-    b.readPfns[r] = pfn;
-    b.expected[r] = expected;
-    b.waitReadIndex = r;
-    long sequence = send();
-    awaitAnswered(sequence);
-    // The buffer is ours again: only this thread refills it, and it was answered.
-    return b.waitValue;
+  public void readForSwapOut(int[] pfns, long[] expected, int count, long[] values) {
+    for (int done = 0; done < count; ) {
+      if (batchSize - current.count < Math.min(count - done, batchSize)) {
+        send();
+      }
+      Batch b = current;
+      int n = Math.min(count - done, batchSize - b.count);
+      b.waitReadStart = b.readCount;
+      b.waitReadCount = n;
+      for (int k = 0; k < n; k++) {
+        int i = b.count++;
+        b.ops[i] = (byte) AccessOp.ACCESS_OP_SWAP_OUT_READ_VALUE;
+        b.pfns[i] = pfns[done + k];
+        int r = b.readCount++;
+        b.readPfns[r] = pfns[done + k];
+        b.expected[r] = expected[done + k];
+      }
+      long sequence = send();
+      awaitAnswered(sequence);
+      // The buffer is ours again: only this thread refills it, and it was answered.
+      System.arraycopy(b.waitValues, 0, values, done, n);
+      done += n;
+    }
   }
 
   @Override
@@ -311,8 +324,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
         checker.mismatch(b.readPfns[r], b.expected[r], actual);
       }
     }
-    if (b.waitReadIndex >= 0) {
-      b.waitValue = result.getReadValues(b.waitReadIndex);
+    for (int k = 0; k < b.waitReadCount; k++) {
+      b.waitValues[k] = result.getReadValues(b.waitReadStart + k);
     }
     hypervisorNs.addAndGet(result.getHypervisorNs());
     lock.lock();

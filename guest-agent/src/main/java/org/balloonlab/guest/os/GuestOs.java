@@ -20,7 +20,8 @@ import org.balloonlab.swap.SwapDevice;
  * set gets a second chance (the bit is cleared), the first page found with the bit clear is the victim. It
  * approximates LRU with one bit per page, which is what the guest's hardware offers. A victim that was never
  * written holds zeroes and is dropped without I/O; any other is read (the one access that waits for the
- * hypervisor's answer) and written to the guest's swap device. That read is where double paging arises: if the
+ * hypervisor's answer) and written to the guest's swap device. Like Linux, the OS reclaims a cluster of 32
+ * victims when its free list runs dry, so the victims' reads share one round trip. That read is where double paging arises: if the
  * hypervisor had paged the same PFN out, it must page it back in only for the guest to page it out again.
  *
  * <p><b>Sizing.</b> Per-page state lives in primitive arrays: a free stack, a reverse map (PFN to asid and VPN)
@@ -29,6 +30,10 @@ import org.balloonlab.swap.SwapDevice;
  */
 public final class GuestOs implements AutoCloseable {
   private static final int FREE = -1;
+  /** Reverse-map mark of a page chosen as a victim and being paged out: {@code VICTIM_BASE - asid}. */
+  private static final int VICTIM_BASE = -2;
+  /** Pages reclaimed at once when the free list runs dry, as Linux reclaims SWAP_CLUSTER_MAX pages. */
+  static final int RECLAIM_CLUSTER = 32;
 
   private final int vmId;
   private final int memoryPages;
@@ -42,6 +47,9 @@ public final class GuestOs implements AutoCloseable {
   private final int[] rmapVpn;
   private final long[] accessed;
   private int clockHand;
+  private final int[] victimPfns = new int[RECLAIM_CLUSTER];
+  private final long[] victimExpected = new long[RECLAIM_CLUSTER];
+  private final long[] victimValues = new long[RECLAIM_CLUSTER];
   private final List<GuestProcess> processes = new ArrayList<>();
   private long ownNs;
 
@@ -164,52 +172,72 @@ public final class GuestOs implements AutoCloseable {
     return pfn;
   }
 
-  /** A free PFN, evicting a victim with the clock algorithm if none is free. */
+  /** A free PFN, reclaiming a cluster of victims with the clock algorithm if none is free. */
   private int allocatePage() {
-    if (freeCount > 0) {
-      return freeStack[--freeCount];
+    if (freeCount == 0) {
+      reclaim(RECLAIM_CLUSTER);
     }
-    evictOne();
     return freeStack[--freeCount];
   }
 
-  private void evictOne() {
+  /**
+   * Frees up to {@code wanted} pages. The clock hand sweeps guest-physical pages: a page whose accessed bit is
+   * set loses it and is passed over, the others become victims. Victims holding data are read from the
+   * hypervisor in one batch and written to the guest's swap; victims never written are dropped.
+   */
+  private void reclaim(int wanted) {
+    int victims = 0;
     // Two sweeps at most: the first may only clear accessed bits.
-    for (int steps = 0; steps < 2 * memoryPages + 1; steps++) {
+    for (int steps = 0; steps < 2 * memoryPages && victims < wanted; steps++) {
       int pfn = clockHand;
       clockHand = clockHand + 1 == memoryPages ? 0 : clockHand + 1;
-      if (rmapAsid[pfn] == FREE) {
-        continue;
+      if (rmapAsid[pfn] < 0) {
+        continue; // free, or already chosen in this round
       }
       long bit = 1L << pfn;
       if ((accessed[pfn >>> 6] & bit) != 0) {
         accessed[pfn >>> 6] &= ~bit;
         continue;
       }
-      pageOut(pfn);
-      return;
+      GuestProcess owner = processes.get(rmapAsid[pfn]);
+      int vpn = rmapVpn[pfn];
+      if (owner.versions[vpn] == 0) {
+        owner.pageTable[vpn] = GuestProcess.UNMAPPED;
+        counters.zeroPagesDropped++;
+        release(owner, pfn);
+        if (freeCount >= wanted) {
+          return;
+        }
+        continue;
+      }
+      victimPfns[victims] = pfn;
+      victimExpected[victims] = expected(owner, vpn);
+      victims++;
+      // Taken off the reverse map's live set so the sweep cannot pick it twice; owner and VPN are kept.
+      rmapAsid[pfn] = VICTIM_BASE - owner.asid();
     }
-    throw new GuestOutOfMemoryException("no page of guest memory can be evicted");
-  }
-
-  private void pageOut(int pfn) {
-    GuestProcess owner = processes.get(rmapAsid[pfn]);
-    int vpn = rmapVpn[pfn];
-    GuestCounters c = counters;
-    if (owner.versions[vpn] == 0) {
-      owner.pageTable[vpn] = GuestProcess.UNMAPPED;
-      c.zeroPagesDropped++;
-    } else {
-      long expected = expected(owner, vpn);
-      long token = memory.readForSwapOut(pfn, expected);
-      int slot = swap.pageOut(token);
+    if (victims == 0) {
+      if (freeCount > 0) {
+        return;
+      }
+      throw new GuestOutOfMemoryException("no page of guest memory can be evicted");
+    }
+    memory.readForSwapOut(victimPfns, victimExpected, victims, victimValues);
+    for (int i = 0; i < victims; i++) {
+      int pfn = victimPfns[i];
+      GuestProcess owner = processes.get(VICTIM_BASE - rmapAsid[pfn]);
+      int slot = swap.pageOut(victimValues[i]);
       if (slot < 0) {
         throw new GuestOutOfMemoryException("guest swap is full (" + swap.slots() + " pages)");
       }
       ownNs += costs.swapWriteNs();
-      owner.pageTable[vpn] = GuestProcess.SWAPPED_BASE - slot;
-      c.pageOuts++;
+      owner.pageTable[rmapVpn[pfn]] = GuestProcess.SWAPPED_BASE - slot;
+      counters.pageOuts++;
+      release(owner, pfn);
     }
+  }
+
+  private void release(GuestProcess owner, int pfn) {
     owner.residentPages--;
     rmapAsid[pfn] = FREE;
     freeStack[freeCount++] = pfn;

@@ -22,10 +22,11 @@ public interface PhysicalMemory extends AutoCloseable {
   void read(int pfn, long expected);
 
   /**
-   * Reads page {@code pfn} to write it to the guest's swap, and waits for the value. Everything queued before
-   * it is applied first. The value is checked against {@code expected} too.
+   * Reads {@code count} pages to write them to the guest's swap, and waits for their values. Everything queued
+   * before is applied first; the values are checked against {@code expected} too. Reading a cluster of victims
+   * at once costs one round trip to the hypervisor instead of one per page.
    */
-  long readForSwapOut(int pfn, long expected);
+  void readForSwapOut(int[] pfns, long[] expected, int count, long[] values);
 
   /** Sends what is queued and waits until every access so far has been answered and checked. */
   void flush();
