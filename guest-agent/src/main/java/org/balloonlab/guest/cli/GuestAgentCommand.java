@@ -159,7 +159,10 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
-    ManagedChannel channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+    // A batch's answer carries 8 bytes a read; leave room for the rest.
+    int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * batch + (1 << 20));
+    ManagedChannel channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext()
+        .maxInboundMessageSize(maxMessage).build();
     GuestCounters counters = new GuestCounters();
     try {
       MachineConnection machine = new MachineConnection(channel);

@@ -89,7 +89,10 @@ public final class HypervisorCommand implements Callable<Integer> {
     Machine.Config config = config();
     Machine machine = new Machine(config);
     InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
-    HypervisorServer server = new HypervisorServer(NettyServerBuilder.forAddress(address), machine, detachTimeout);
+    // A batch carries about 13 bytes an access (op, varint PFN, fixed64 value); leave room for the rest.
+    int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * maxBatch + (1 << 20));
+    HypervisorServer server = new HypervisorServer(
+        NettyServerBuilder.forAddress(address).maxInboundMessageSize(maxMessage), machine, detachTimeout);
     try {
       server.start();
     } catch (IOException e) {

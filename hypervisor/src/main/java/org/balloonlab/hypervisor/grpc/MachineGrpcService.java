@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import org.balloonlab.hypervisor.machine.BatchResult;
+import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.Vm;
@@ -147,10 +148,12 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
         writeValues[i] = batch.getWriteValues(i);
       }
       machine.validateBatch(vm, count, ops, pfns, writes);
-      if (batch.hasGuestReport()) {
-        machine.recordGuestView(vm, ProtoMapping.fromProto(batch.getGuestReport()));
-      }
+      GuestView report = batch.hasGuestReport() ? ProtoMapping.fromProto(batch.getGuestReport()) : null;
       machine.applyBatch(vm, count, ops, pfns, writeValues, readValues, result);
+      if (report != null) {
+        // Only once the batch is applied: a refused batch changes nothing, its report included.
+        machine.recordGuestView(vm, report);
+      }
       AccessBatchResult.Builder out = AccessBatchResult.newBuilder()
           .setSequence(batch.getSequence())
           .setHypervisorNs(result.hypervisorNs())

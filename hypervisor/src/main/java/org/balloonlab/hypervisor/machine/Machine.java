@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.swap.SwapDevice;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +71,7 @@ public final class Machine implements AutoCloseable {
 
   private final Config config;
   private final MachineMemory memory;
-  private final HostSwap swap;
+  private final SwapDevice swap;
   private final CostModel costs;
   private final SplittableRandom random;
   private final SecureRandom credentials = new SecureRandom();
@@ -85,7 +86,7 @@ public final class Machine implements AutoCloseable {
   public Machine(Config config) {
     this.config = config;
     this.memory = new MachineMemory(config.frames());
-    this.swap = new HostSwap(config.hostSwapFile(), config.hostSwapSlots());
+    this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
     this.costs = config.costs();
     this.random = new SplittableRandom(config.seed());
   }
@@ -118,6 +119,11 @@ public final class Machine implements AutoCloseable {
     if (memoryPages <= 0 || memoryPages > MAX_VM_PAGES) {
       throw MachineException.invalid("VM memory must be 1 to " + MAX_VM_PAGES + " pages (4 KiB to 1 TiB), got "
           + memoryPages + " pages");
+    }
+    long backable = (long) memory.frames() + swap.slots();
+    if (memoryPages > backable) {
+      throw MachineException.invalid("VM memory of " + memoryPages + " pages is more than machine memory and host "
+          + "swap together can back (" + backable + " pages)");
     }
     if (vmsByName.containsKey(name)) {
       throw new MachineException(MachineException.Reason.ALREADY_EXISTS,
@@ -277,11 +283,21 @@ public final class Machine implements AutoCloseable {
                                       BatchResult result) {
     requirePoweredOn(vm);
     result.reset();
-    if ((long) memory.freeFrames() + swap.freeSlots() < count) {
-      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
-          "machine memory and host swap are both full; " + count + " more pages cannot be backed");
-    }
     P2m p2m = vm.p2m;
+    long room = (long) memory.freeFrames() + swap.freeSlots();
+    if (room < count) {
+      // Only pages without a frame need room; count them (duplicates included, which errs on the safe side).
+      int needing = 0;
+      for (int i = 0; i < count; i++) {
+        if (p2m.get(pfns[i]) < 0) {
+          needing++;
+        }
+      }
+      if (room < needing) {
+        throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
+            "machine memory and host swap are both full; " + needing + " more pages cannot be backed");
+      }
+    }
     VmCounters c = vm.counters;
     int w = 0;
     int r = 0;

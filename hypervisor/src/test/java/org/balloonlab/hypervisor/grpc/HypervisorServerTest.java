@@ -580,17 +580,22 @@ class HypervisorServerTest {
   @Test
   void resourceExhaustedEndsTheStreamAndAppliesNothing() throws IOException, InterruptedException {
     startServer(4, 2, NO_REAPING);
-    PowerOnResponse on = powerOn("vm", 16);
+    PowerOnResponse filler = powerOn("filler", 6);
+    AccessCall fillerCall = new AccessCall().attach(filler);
+    AccessBatch.Builder fillAll = batch(1);
+    for (int pfn = 0; pfn < 5; pfn++) {
+      write(fillAll, pfn, token(filler.getVmId(), pfn));
+    }
+    fillerCall.apply(fillAll);
+    PowerOnResponse on = powerOn("vm", 6);
     AccessCall call = new AccessCall().attach(on);
     AccessBatch.Builder fill = batch(1);
-    for (int pfn = 0; pfn < 5; pfn++) {
-      write(fill, pfn, token(on.getVmId(), pfn));
-    }
+    write(fill, 0, token(on.getVmId(), 0));
     call.apply(fill);
     VmState before = vm(on.getVmId());
     AccessBatch.Builder tooMuch = batch(2);
-    write(tooMuch, 10, 1L);
-    write(tooMuch, 11, 2L);
+    write(tooMuch, 4, 1L);
+    write(tooMuch, 5, 2L);
     call.send(tooMuch);
     assertEnded(call.end(), Status.Code.RESOURCE_EXHAUSTED, "full");
     VmState after = vm(on.getVmId());

@@ -267,16 +267,16 @@ class MachineTest {
   @Test
   void powersOnWithAnEmptyP2m() {
     newMachine(8, 16, 32);
-    Vm vm = machine.powerOn("web-1", "linux", 100);
+    Vm vm = machine.powerOn("web-1", "linux", 24);
     assertTrue(vm.id() >= 1);
     assertEquals("web-1", vm.name());
     assertEquals("linux", vm.osKind());
-    assertEquals(100, vm.memoryPages());
+    assertEquals(24, vm.memoryPages());
     assertTrue(vm.credential().length() >= 16, "credential " + vm.credential());
     assertConsistent();
     MachineSnapshot s = machine.snapshot();
     assertEquals(8, s.freeFrames(), "frames are allocated on first touch, not at power-on");
-    assertEquals(100, s.configuredPages());
+    assertEquals(24, s.configuredPages());
     VmSnapshot v = machine.vm(vm.id());
     assertEquals(v.id(), machine.vm("web-1").id());
     assertEquals(0, v.mappedPages());
@@ -916,14 +916,15 @@ class MachineTest {
   @Test
   void resourceExhaustedWhenMemoryAndSwapCannotHoldABatchAndNothingIsApplied() {
     newMachine(2, 2, 8);
-    Vm vm = machine.powerOn("vm", "linux", 8);
-    writeAll(vm, 0, 3, 1);
+    Vm filler = machine.powerOn("filler", "linux", 4);
+    Vm vm = machine.powerOn("vm", "linux", 4);
+    writeAll(filler, 0, 3, 1);
     MachineSnapshot s = machine.snapshot();
     assertEquals(0, s.freeFrames());
     assertEquals(1, s.hostSwapSlots() - s.hostSwapUsed());
 
     List<Object> before = fingerprint(s);
-    Batch tooMuch = batch().write(3, 33L).write(4, 44L);
+    Batch tooMuch = batch().write(0, 33L).write(1, 44L);
     machine.validateBatch(vm, tooMuch.count(), tooMuch.ops(), tooMuch.pfns(), tooMuch.writeCount());
     BatchResult result = new BatchResult();
     MachineException e = refused(MachineException.Reason.RESOURCE_EXHAUSTED,
@@ -934,19 +935,38 @@ class MachineTest {
     assertConsistent();
 
     // One more page still fits; the data written before is intact.
-    apply(vm, batch().write(3, 33L));
+    apply(vm, batch().write(0, 33L));
     assertEquals(0, machine.snapshot().hostSwapSlots() - machine.snapshot().hostSwapUsed());
     refused(MachineException.Reason.RESOURCE_EXHAUSTED, () -> {
-      Batch one = batch().write(4, 44L);
+      Batch one = batch().write(1, 44L);
       machine.applyBatch(vm, 1, one.ops(), one.pfns(), one.writes(), new long[1], new BatchResult());
     });
     assertConsistent();
 
+    // Pages that already have a frame stay usable when memory and swap are full.
+    assertTrue(P2m.isMapped(vm.p2m.get(0)), "the last write mapped the page");
+    Batch resident = batch().write(0, 35L).read(0);
+    long[] reads = new long[1];
+    machine.applyBatch(vm, resident.count(), resident.ops(), resident.pfns(), resident.writes(), reads,
+        new BatchResult());
+    assertEquals(35L, reads[0]);
+    assertConsistent();
+
     // Powering off gives everything back.
     machine.powerOff(vm.id(), vm.credential());
+    machine.powerOff(filler.id(), filler.credential());
     MachineSnapshot end = machine.snapshot();
     assertEquals(2, end.freeFrames());
     assertEquals(0, end.hostSwapUsed());
+  }
+
+  @Test
+  void aVmLargerThanMemoryAndSwapTogetherIsRefused() {
+    newMachine(8, 16, 32);
+    MachineException e = refused(MachineException.Reason.INVALID_ARGUMENT,
+        () -> machine.powerOn("huge", "linux", 25));
+    assertMentions(e, "24 pages");
+    assertEquals(0, machine.snapshot().vms().size());
   }
 
   @Test

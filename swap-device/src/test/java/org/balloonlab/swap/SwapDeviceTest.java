@@ -1,4 +1,4 @@
-package org.balloonlab.hypervisor.machine;
+package org.balloonlab.swap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,14 +13,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class HostSwapTest {
+class SwapDeviceTest {
   @TempDir
   Path dir;
 
-  private HostSwap swap;
+  private SwapDevice swap;
 
-  private HostSwap open(int slots) {
-    swap = new HostSwap(dir.resolve("host.swap"), slots);
+  private SwapDevice open(int slots) {
+    swap = new SwapDevice(dir.resolve("host.swap"), slots);
     return swap;
   }
 
@@ -33,14 +33,14 @@ class HostSwapTest {
 
   @Test
   void refusesASwapWithoutSlots() {
-    assertThrows(IllegalArgumentException.class, () -> new HostSwap(dir.resolve("none.swap"), 0));
+    assertThrows(IllegalArgumentException.class, () -> new SwapDevice(dir.resolve("none.swap"), 0));
     assertFalse(Files.exists(dir.resolve("none.swap")));
   }
 
   @Test
   void createsTheFileAndItsParentDirectories() {
     Path file = dir.resolve("a/b/host.swap");
-    swap = new HostSwap(file, 4);
+    swap = new SwapDevice(file, 4);
     assertTrue(Files.isRegularFile(file));
     assertEquals(file, swap.file());
     assertEquals(4, swap.slots());
@@ -50,7 +50,7 @@ class HostSwapTest {
 
   @Test
   void pageOutThenPageInRoundTripsEveryToken() {
-    HostSwap s = open(8);
+    SwapDevice s = open(8);
     long[] tokens = {0L, 1L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, 0x0123_4567_89AB_CDEFL};
     int[] slots = new int[tokens.length];
     for (int i = 0; i < tokens.length; i++) {
@@ -69,7 +69,7 @@ class HostSwapTest {
 
   @Test
   void tokensReallyLiveInTheFile() throws IOException {
-    HostSwap s = open(4);
+    SwapDevice s = open(4);
     s.pageOut(11L);
     int slot = s.pageOut(0x1122_3344_5566_7788L);
     assertEquals(1, slot);
@@ -81,7 +81,7 @@ class HostSwapTest {
 
   @Test
   void fullSwapAnswersMinusOneAndReleasedSlotsAreReused() {
-    HostSwap s = open(3);
+    SwapDevice s = open(3);
     assertEquals(0, s.pageOut(100L));
     assertEquals(1, s.pageOut(101L));
     assertEquals(2, s.pageOut(102L));
@@ -102,7 +102,7 @@ class HostSwapTest {
 
   @Test
   void nextFitWrapsAroundAcrossBitmapWords() {
-    HostSwap s = open(70);
+    SwapDevice s = open(70);
     for (int i = 0; i < 70; i++) {
       assertEquals(i, s.pageOut(1000L + i));
     }
@@ -122,7 +122,7 @@ class HostSwapTest {
 
   @Test
   void releaseFreesWithoutReadingAndRefusesUnusedSlots() {
-    HostSwap s = open(4);
+    SwapDevice s = open(4);
     int slot = s.pageOut(42L);
     s.release(slot);
     assertEquals(0, s.usedSlots());
@@ -138,7 +138,7 @@ class HostSwapTest {
 
   @Test
   void pageInFreesTheSlot() {
-    HostSwap s = open(2);
+    SwapDevice s = open(2);
     int slot = s.pageOut(9L);
     assertEquals(9L, s.pageIn(slot));
     assertThrows(IllegalStateException.class, () -> s.pageIn(slot));
@@ -147,7 +147,7 @@ class HostSwapTest {
 
   @Test
   void closeRemovesTheFile() {
-    HostSwap s = open(2);
+    SwapDevice s = open(2);
     s.pageOut(1L);
     Path file = s.file();
     assertTrue(Files.exists(file));

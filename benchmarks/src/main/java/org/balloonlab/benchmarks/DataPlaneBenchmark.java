@@ -1,0 +1,462 @@
+package org.balloonlab.benchmarks;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.balloonlab.guest.grpc.MachineConnection;
+import org.balloonlab.guest.grpc.RemotePhysicalMemory;
+import org.balloonlab.guest.os.GuestCosts;
+import org.balloonlab.guest.os.GuestCounters;
+import org.balloonlab.guest.os.GuestOs;
+import org.balloonlab.guest.workload.WorkloadSpec;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.Vm;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.MemorySize;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The data-plane benchmark: how fast a guest's memory accesses travel to the hypervisor and back, and how much
+ * hypervisor heap a simulated machine page costs. These two figures bound what a lab can simulate: the first
+ * how much simulated work a guest gets through per second of wall time, the second how large a machine fits in
+ * one hypervisor JVM.
+ *
+ * <ol>
+ *   <li><b>gRPC</b>: the hypervisor runs in its own JVM, started as a lab starts it; this JVM plays the guest
+ *       agent (power-on over {@code MachineService}, the access stream through {@code RemotePhysicalMemory} with
+ *       its batches and in-flight window, a guest OS with its own swap) and drives it with a workload whose
+ *       footprint fits in guest memory, so what is timed is the data plane, not paging. Accesses per second of
+ *       wall time, measured as {@link ThroughputRun} describes.
+ *   <li><b>In process</b>: the same workload with the same seed and batch size, the machine in this JVM behind
+ *       {@link InProcessPhysicalMemory}, which calls the machine exactly as the gRPC service does. The ratio
+ *       gRPC / in-process is the share of the data plane's speed the wire keeps.
+ *   <li><b>Heap per machine page</b>: see {@link HeapFootprint}.
+ * </ol>
+ * Every read is checked in both throughput runs and every page audited at the end; any integrity or isolation
+ * violation fails the run (exit code 3). The targets are printed beside the figures, PASS or MISS; a miss
+ * fails the run only with {@code --strict}.
+ *
+ * <p>The figures are wall-clock rates and depend on the host; compare runs on the same machine. Run it with
+ * {@code benchmarks/run}, which builds what is needed and starts this class with the serial collector, as
+ * {@code JvmProcess} starts the hypervisor and guests.
+ */
+@Command(name = "data-plane-benchmark", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
+    description = "Measures data-plane accesses per second over gRPC and in process, and the hypervisor's heap "
+        + "per machine page.",
+    sortOptions = false,
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:the benchmark ran and every read was checked correct",
+        "1:a target was missed (with --strict) or the benchmark failed", "2:bad command line",
+        "3:integrity or isolation violations were found"})
+public final class DataPlaneBenchmark implements Callable<Integer> {
+  /** Accesses per second a guest must get over gRPC. */
+  static final double TARGET_GRPC_ACCESSES_PER_SECOND = 2_000_000;
+  /** The share of the in-process rate the gRPC data plane must keep. */
+  static final double TARGET_RATIO = 0.5;
+  /** Heap bytes the hypervisor may spend per machine page. */
+  static final double TARGET_HEAP_BYTES_PER_PAGE = 24;
+  static final int EXIT_MISSED = 1;
+  static final int EXIT_VIOLATIONS = 3;
+  /** The hypervisor's default batch limit; raised for both backings if --batch asks for more. */
+  private static final int DEFAULT_MAX_BATCH = 16_384;
+  private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
+
+  /** The parts of the benchmark, for {@code --only}. */
+  enum Part { GRPC, IN_PROCESS, HEAP }
+
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--measure", paramLabel = "DURATION", defaultValue = "5s",
+      description = "Wall time of each measured phase (default: ${DEFAULT-VALUE}).")
+  Duration measure;
+
+  @Option(names = "--warmup", paramLabel = "DURATION", defaultValue = "3s",
+      description = "Wall time of each warm-up, after every page has been touched (default: ${DEFAULT-VALUE}).")
+  Duration warmup;
+
+  @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "uniform:footprint=256MiB,writes=0.5",
+      description = "The guest's workload, as the guest agent reads it (default: ${DEFAULT-VALUE}).")
+  String workload;
+
+  @Option(names = "--vm-memory", paramLabel = "SIZE", defaultValue = "512MiB",
+      description = "The VM's memory (default: ${DEFAULT-VALUE}).")
+  MemorySize vmMemory;
+
+  @Option(names = "--machine-memory", paramLabel = "SIZE", defaultValue = "2GiB",
+      description = "Machine memory for the throughput runs (default: ${DEFAULT-VALUE}).")
+  MemorySize machineMemory;
+
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
+      description = "Accesses per batch, both backings (default: ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--window", paramLabel = "N", defaultValue = "8",
+      description = "Batches in flight at most over gRPC (default: ${DEFAULT-VALUE}).")
+  int window;
+
+  @Option(names = "--slice", paramLabel = "N", defaultValue = "10000",
+      description = "Accesses per vCPU time slice (default: ${DEFAULT-VALUE}).")
+  int slice;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+      description = "Seeds the workload; both backings see the same accesses (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--heap-machine", paramLabel = "SIZE", defaultValue = "16GiB",
+      description = "Machine memory for the heap measurement (default: ${DEFAULT-VALUE}).")
+  MemorySize heapMachine;
+
+  @Option(names = "--heap-vms", paramLabel = "N", defaultValue = "4",
+      description = "VMs sharing the heap machine's memory, all of it mapped (default: ${DEFAULT-VALUE}).")
+  int heapVms;
+
+  @Option(names = "--hypervisor-heap", paramLabel = "SIZE", defaultValue = "512m",
+      description = "-Xmx of the hypervisor child JVM (default: ${DEFAULT-VALUE}).")
+  String hypervisorHeap;
+
+  @Option(names = "--only", paramLabel = "PART", split = ",",
+      description = "Run only these parts: GRPC, IN_PROCESS, HEAP (default: all). The ratio needs both of the "
+          + "first two.")
+  Set<Part> only;
+
+  @Option(names = "--strict", description = "Exit with code 1 when a target is missed.")
+  boolean strict;
+
+  @Option(names = "--keep-work-dir",
+      description = "Keep the work directory (child logs, swap files) even when the run succeeds.")
+  boolean keepWorkDir;
+
+  private PrintWriter out;
+
+  public static void main(String[] args) {
+    System.exit(CommandLineConverters.register(new CommandLine(new DataPlaneBenchmark())).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    CommandLine cl = spec.commandLine();
+    out = cl.getOut();
+    WorkloadSpec workloadSpec;
+    try {
+      workloadSpec = WorkloadSpec.parse(workload);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, "--workload: " + e.getMessage());
+    }
+    long vmPages = pages(vmMemory, "--vm-memory");
+    long machineFrames = pages(machineMemory, "--machine-memory");
+    long heapFrames = pages(heapMachine, "--heap-machine");
+    check(vmPages <= Machine.MAX_VM_PAGES, "--vm-memory " + vmMemory + " is more than a VM may have");
+    check(machineFrames <= MAX_FRAMES && heapFrames <= MAX_FRAMES, "machine memory is more than the simulator holds");
+    check(batch >= 1 && batch <= 1 << 20, "--batch must be from 1 to 1048576, got " + batch);
+    check(window >= 1 && window <= 256, "--window must be from 1 to 256, got " + window);
+    check(slice >= 1, "--slice must be positive, got " + slice);
+    check(!measure.isZero() && !measure.isNegative(), "--measure must be positive");
+    check(!warmup.isNegative(), "--warmup cannot be negative");
+    check(heapVms >= 1 && heapVms <= heapFrames, "--heap-vms must be from 1 to the heap machine's pages");
+    check(vmPages <= machineFrames, "--vm-memory " + vmMemory + " exceeds --machine-memory " + machineMemory
+        + "; the benchmark measures the data plane, not hypervisor paging");
+    long swapPages = Math.max(2 * vmPages, workloadSpec.footprintPages() + vmPages / 8);
+    check(swapPages <= MAX_FRAMES, "the guest's swap would be too large");
+    Set<Part> parts = only == null || only.isEmpty() ? EnumSet.allOf(Part.class) : EnumSet.copyOf(only);
+    int maxBatch = Math.max(DEFAULT_MAX_BATCH, batch);
+
+    printSetup(workloadSpec, vmPages, parts);
+    ThroughputRun run = new ThroughputRun(workloadSpec, warmup, measure, slice, seed);
+    Path workDir = Files.createTempDirectory("balloonlab-bench-");
+    boolean ok = false;
+    try {
+      ThroughputRun.Result grpc = null;
+      ThroughputRun.Result local = null;
+      HeapFootprint.Result heap = null;
+      if (parts.contains(Part.GRPC)) {
+        grpc = overGrpc(run, workDir, (int) vmPages, (int) swapPages, maxBatch);
+      }
+      if (parts.contains(Part.IN_PROCESS)) {
+        local = inProcess(run, workDir, (int) vmPages, (int) swapPages, (int) machineFrames, maxBatch);
+      }
+      if (parts.contains(Part.HEAP)) {
+        progress("heap: a " + heapMachine + " machine, then " + heapVms + " VMs adding up to it, every page mapped");
+        heap = HeapFootprint.measure((int) heapFrames, heapVms, Math.min(maxBatch, DEFAULT_MAX_BATCH), workDir);
+      }
+      Verdicts v = printFigures(grpc, local, heap);
+      ok = v.violations == 0;
+      if (v.violations > 0) {
+        out.println("FAILED: integrity or isolation violations; work directory kept: " + workDir);
+        return EXIT_VIOLATIONS;
+      }
+      if (v.misses > 0 && strict) {
+        out.println("FAILED: " + v.misses + " target(s) missed (--strict)");
+        return EXIT_MISSED;
+      }
+      return 0;
+    } finally {
+      out.flush();
+      if (ok && !keepWorkDir) {
+        deleteTree(workDir);
+      } else {
+        out.println("work directory (child logs): " + workDir);
+        out.flush();
+      }
+    }
+  }
+
+  /** Part 1: the hypervisor in its own JVM, this JVM as the guest agent. */
+  private ThroughputRun.Result overGrpc(ThroughputRun run, Path workDir, int vmPages, int swapPages, int maxBatch)
+      throws Exception {
+    try (HypervisorChild hypervisor = HypervisorChild.start(machineMemory, maxBatch, hypervisorHeap, workDir,
+        Duration.ofSeconds(60))) {
+      progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ") listening on "
+          + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages()) + ", warming up "
+          + warmup.toSeconds() + " s, measuring " + measure.toSeconds() + " s");
+      ManagedChannel channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+      try {
+        MachineConnection connection = new MachineConnection(channel);
+        PowerOnResponse vm = connection.powerOn("bench-grpc", "linux", vmPages);
+        GuestCounters counters = new GuestCounters();
+        ThroughputRun.Result result;
+        try (SwapDevice swap = new SwapDevice(workDir.resolve("guest-grpc.swap"), swapPages);
+             RemotePhysicalMemory memory = connection.openMemory(batch, window,
+                 GuestOs.checkerFor(vm.getVmId(), counters));
+             GuestOs os = new GuestOs(vm.getVmId(), vmPages, memory, swap, connection.guestCosts(), counters)) {
+          result = run.run(os);
+        }
+        connection.powerOff();
+        return result;
+      } finally {
+        channel.shutdownNow();
+        channel.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** Part 2: the same workload, the machine called directly. */
+  private ThroughputRun.Result inProcess(ThroughputRun run, Path workDir, int vmPages, int swapPages, int frames,
+                                         int maxBatch) {
+    progress("in process: a " + machineMemory + " machine in this JVM; touching "
+        + MemorySize.humanPages(run.footprintPages()) + ", warming up " + warmup.toSeconds() + " s, measuring "
+        + measure.toSeconds() + " s");
+    int hostSlots = (int) Math.min(MAX_FRAMES, 4L * frames);
+    Machine machine = new Machine(new Machine.Config(frames, hostSlots, workDir.resolve("host-in-process.swap"),
+        maxBatch, CostModel.DEFAULT, 1));
+    try {
+      Vm vm = machine.powerOn("bench-in-process", "linux", vmPages);
+      CostModel c = machine.costs();
+      GuestCosts costs = new GuestCosts(c.memoryAccessNs(), c.guestPageFaultNs(), c.guestSwapReadNs(),
+          c.guestSwapWriteNs());
+      GuestCounters counters = new GuestCounters();
+      ThroughputRun.Result result;
+      try (SwapDevice swap = new SwapDevice(workDir.resolve("guest-in-process.swap"), swapPages);
+           InProcessPhysicalMemory memory = new InProcessPhysicalMemory(machine, vm, batch,
+               GuestOs.checkerFor(vm.id(), counters));
+           GuestOs os = new GuestOs(vm.id(), vmPages, memory, swap, costs, counters)) {
+        result = run.run(os);
+      }
+      machine.powerOff(vm.id(), vm.credential());
+      return result;
+    } finally {
+      machine.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- report
+
+  private record Verdicts(int misses, long violations) {}
+
+  private void printSetup(WorkloadSpec workloadSpec, long vmPages, Set<Part> parts) {
+    String gcs = ManagementFactory.getGarbageCollectorMXBeans().stream().map(GarbageCollectorMXBean::getName)
+        .collect(Collectors.joining(", "));
+    out.println("BalloonLab data-plane benchmark");
+    out.printf("  java %s, %d CPUs, max heap %s, GC %s%n", System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors(), MemorySize.humanPages(Runtime.getRuntime().maxMemory() / 4096),
+        gcs);
+    out.printf("  workload %s in a %s VM; batch %d, window %d, slice %d, seed %d%n", workload, vmMemory, batch,
+        window, slice, seed);
+    out.printf("  warm-up %d ms and measured phase %d ms per throughput run; parts %s%n", warmup.toMillis(),
+        measure.toMillis(), parts.stream().map(p -> p.name().toLowerCase(Locale.ROOT).replace('_', '-'))
+            .collect(Collectors.joining(", ")));
+    if (workloadSpec.footprintPages() > vmPages) {
+      out.printf("  note: the footprint (%s) exceeds guest memory: the figures include the guest's paging%n",
+          MemorySize.humanPages(workloadSpec.footprintPages()));
+    }
+    out.flush();
+  }
+
+  private void progress(String line) {
+    out.println("... " + line);
+    out.flush();
+  }
+
+  private Verdicts printFigures(ThroughputRun.Result grpc, ThroughputRun.Result local, HeapFootprint.Result heap) {
+    List<String[]> rows = new ArrayList<>();
+    int misses = 0;
+    long violations = 0;
+    if (grpc != null) {
+      boolean pass = grpc.accessesPerSecond() >= TARGET_GRPC_ACCESSES_PER_SECOND;
+      misses += pass ? 0 : 1;
+      rows.add(row("data plane over gRPC (hypervisor JVM)", rate(grpc), ">= " + rate(TARGET_GRPC_ACCESSES_PER_SECOND),
+          verdict(pass)));
+    }
+    if (local != null) {
+      rows.add(row("data plane in process (Machine direct)", rate(local), "", ""));
+    }
+    if (grpc != null && local != null) {
+      double ratio = grpc.accessesPerSecond() / local.accessesPerSecond();
+      boolean pass = ratio >= TARGET_RATIO;
+      misses += pass ? 0 : 1;
+      rows.add(row("ratio gRPC / in process", String.format(Locale.ROOT, "%.3f", ratio),
+          String.format(Locale.ROOT, ">= %.2f", TARGET_RATIO), verdict(pass)));
+    }
+    if (heap != null) {
+      boolean pass = heap.machineBytesPerPage() <= TARGET_HEAP_BYTES_PER_PAGE;
+      misses += pass ? 0 : 1;
+      rows.add(row("heap per machine page, " + MemorySize.humanPages(heap.frames()) + " machine",
+          bytesPerPage(heap.machineBytesPerPage()), String.format(Locale.ROOT, "<= %.0f B/page",
+              TARGET_HEAP_BYTES_PER_PAGE), verdict(pass)));
+      boolean passMapped = heap.mappedBytesPerPage() <= TARGET_HEAP_BYTES_PER_PAGE;
+      misses += passMapped ? 0 : 1;
+      rows.add(row("  with P2Ms of " + MemorySize.humanPages(heap.vmPages()) + " of VMs, all mapped",
+          bytesPerPage(heap.mappedBytesPerPage()), String.format(Locale.ROOT, "<= %.0f B/page",
+              TARGET_HEAP_BYTES_PER_PAGE), verdict(passMapped)));
+    }
+    for (ThroughputRun.Result r : new ThroughputRun.Result[] {grpc, local}) {
+      if (r != null) {
+        boolean clean = r.clean();
+        violations += r.integrityViolations() + r.isolationViolations();
+        rows.add(row("integrity / isolation violations (" + (r == grpc ? "gRPC" : "in process") + ")",
+            r.integrityViolations() + " / " + r.isolationViolations(), "0 / 0", clean ? "PASS" : "FAIL"));
+      }
+    }
+
+    out.println();
+    printTable(new String[] {"figure", "value", "target", "verdict"}, rows);
+    out.println();
+    if (grpc != null) {
+      printDetail("gRPC", grpc);
+    }
+    if (local != null) {
+      printDetail("in process", local);
+    }
+    if (heap != null) {
+      out.printf(Locale.ROOT, "  heap: machine alone %s (layout predicts %.2f B/page: frame contents, owner, free "
+              + "stack, host swap bitmap); with %d VMs all mapped %s (layout predicts %.2f B/page: + 4 B of P2M "
+              + "per VM page)%n",
+          MemorySize.format(heap.machineBytes()), heap.expectedMachineBytesPerPage(), heap.vms(),
+          MemorySize.format(heap.mappedBytes()), heap.expectedMappedBytesPerPage());
+    }
+    out.flush();
+    return new Verdicts(misses, violations);
+  }
+
+  private void printDetail(String name, ThroughputRun.Result r) {
+    out.printf(Locale.ROOT, "  %s: %,d accesses in %.3f s (%.1f ns each, wall); %,d warm-up accesses; %d guest "
+            + "faults while measured; simulated %.1f ns/access%n",
+        name, r.accesses(), r.elapsedNs() / 1e9, r.nanosPerAccess(), r.warmupAccesses(), r.trueFaults(),
+        (double) r.simulatedNs() / r.accesses());
+  }
+
+  private void printTable(String[] header, List<String[]> rows) {
+    int[] width = new int[header.length];
+    for (int i = 0; i < header.length; i++) {
+      width[i] = header[i].length();
+      for (String[] r : rows) {
+        width[i] = Math.max(width[i], r[i].length());
+      }
+    }
+    StringBuilder rule = new StringBuilder();
+    for (int w : width) {
+      rule.append("-".repeat(w)).append("  ");
+    }
+    printRow(header, width);
+    out.println(rule.toString().stripTrailing());
+    for (String[] r : rows) {
+      printRow(r, width);
+    }
+  }
+
+  private void printRow(String[] cells, int[] width) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < cells.length; i++) {
+      // Left-align text columns, right-align the value column so figures line up by their units.
+      String cell = cells[i];
+      String pad = " ".repeat(width[i] - cell.length());
+      b.append(i == 1 ? pad + cell : cell + pad).append("  ");
+    }
+    out.println(b.toString().stripTrailing());
+  }
+
+  private static String[] row(String... cells) {
+    return cells;
+  }
+
+  private static String rate(ThroughputRun.Result r) {
+    return rate(r.accessesPerSecond());
+  }
+
+  private static String rate(double perSecond) {
+    return String.format(Locale.ROOT, "%,.0f accesses/s", perSecond);
+  }
+
+  private static String bytesPerPage(double b) {
+    return String.format(Locale.ROOT, "%.2f B/page", b);
+  }
+
+  private static String verdict(boolean pass) {
+    return pass ? "PASS" : "MISS";
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private long pages(MemorySize size, String option) {
+    try {
+      return size.requirePages(option);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  private void check(boolean ok, String message) {
+    if (!ok) {
+      throw new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.deleteIfExists(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+        Files.deleteIfExists(d);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+}
