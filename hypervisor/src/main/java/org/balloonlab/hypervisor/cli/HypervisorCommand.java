@@ -66,6 +66,15 @@ public final class HypervisorCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   Duration detachTimeout;
 
+  @Option(names = "--balloon-batch", paramLabel = "N", defaultValue = "512",
+      description = "Most pages a balloon driver may lock or unlock in one call (default: ${DEFAULT-VALUE}).")
+  int balloonBatch;
+
+  @Option(names = "--balloon-stall-timeout", paramLabel = "DURATION", defaultValue = "10s",
+      description = "Mark a balloon driver uncooperative when it makes no progress toward its target for this "
+          + "long (default: ${DEFAULT-VALUE}).")
+  Duration balloonStallTimeout;
+
   @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
       description = "Seed of the hypervisor's random victim choice (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -150,6 +159,13 @@ public final class HypervisorCommand implements Callable<Integer> {
     if (maxBatch <= 0 || maxBatch > 1 << 20) {
       throw new CommandLine.ParameterException(cl, "--max-batch must be between 1 and 1048576, got " + maxBatch);
     }
+    if (balloonBatch <= 0 || balloonBatch > 1 << 16) {
+      throw new CommandLine.ParameterException(cl, "--balloon-batch must be between 1 and 65536, got "
+          + balloonBatch);
+    }
+    if (balloonStallTimeout.isZero() || balloonStallTimeout.isNegative()) {
+      throw new CommandLine.ParameterException(cl, "--balloon-stall-timeout must be positive");
+    }
     if (detachTimeout.isZero() || detachTimeout.isNegative()) {
       throw new CommandLine.ParameterException(cl, "--detach-timeout must be positive");
     }
@@ -163,6 +179,7 @@ public final class HypervisorCommand implements Callable<Integer> {
     }
     Path swapFile = hostSwapFile != null ? hostSwapFile
         : Files.createTempFile("balloonlab-host-swap-", ".swap");
-    return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed);
+    return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
+        balloonStallTimeout.toNanos());
   }
 }

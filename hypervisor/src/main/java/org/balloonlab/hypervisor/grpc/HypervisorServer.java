@@ -14,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The hypervisor's gRPC server: the machine and management services, health and reflection, and a reaper that
+ * The hypervisor's gRPC server: the machine, management and balloon services, health and reflection, and a reaper that
  * powers off VMs whose guest never attached or went away cleanly without powering off.
  *
  * <p>It takes a {@link ServerBuilder} so tests build it in process and the command line builds it on a port.
@@ -27,13 +27,20 @@ public final class HypervisorServer {
   private final HealthStatusManager health = new HealthStatusManager();
   private final Duration detachTimeout;
   private final ScheduledExecutorService reaper;
+  private final BalloonDoorbells doorbells;
 
   public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout) {
     this.machine = machine;
     this.detachTimeout = detachTimeout;
+    this.doorbells = new BalloonDoorbells(id -> {
+      var reply = machine.balloonReplyOrNull(id);
+      return reply == null ? null : ProtoMapping.toProto(reply);
+    });
+    machine.onBalloonChange(doorbells::ring);
     this.server = builder
         .addService(new MachineGrpcService(machine))
         .addService(new ManagementGrpcService(machine))
+        .addService(new BalloonGrpcService(machine, doorbells))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -67,6 +74,7 @@ public final class HypervisorServer {
   public void stop() throws InterruptedException {
     health.enterTerminalState();
     reaper.shutdownNow();
+    doorbells.close();
     server.shutdown();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();

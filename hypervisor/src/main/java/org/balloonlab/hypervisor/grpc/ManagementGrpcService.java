@@ -4,6 +4,7 @@ import io.grpc.stub.StreamObserver;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
+import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.proto.GetMachineRequest;
 import org.balloonlab.proto.GetVmRequest;
@@ -11,6 +12,9 @@ import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
 import org.balloonlab.proto.ManagementServiceGrpc;
+import org.balloonlab.proto.SetBalloonTargetRequest;
+import org.balloonlab.proto.SetDriverModeRequest;
+import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmState;
 
 /** Read-only views of the machine for operators; every call is one consistent snapshot. */
@@ -56,5 +60,44 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
   public void getMachine(GetMachineRequest request, StreamObserver<MachineState> responses) {
     responses.onNext(ProtoMapping.toProto(machine.snapshot()));
     responses.onCompleted();
+  }
+
+  /** Answers the VM's state after setting its balloon target. */
+  @Override
+  public void setBalloonTarget(SetBalloonTargetRequest request, StreamObserver<VmState> responses) {
+    try {
+      Vm vm = select(request.getVm());
+      responses.onNext(ProtoMapping.toProto(machine.setBalloonTarget(vm, request.getTargetPages())));
+      responses.onCompleted();
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+    } catch (io.grpc.StatusRuntimeException e) {
+      responses.onError(e);
+    }
+  }
+
+  /** Answers the VM's state after passing the mode request to its driver. */
+  @Override
+  public void setDriverMode(SetDriverModeRequest request, StreamObserver<VmState> responses) {
+    try {
+      Vm vm = select(request.getVm());
+      if (!request.hasMode()) {
+        throw StatusMapping.invalid("SetDriverMode needs a mode");
+      }
+      responses.onNext(ProtoMapping.toProto(machine.setDriverMode(vm, ProtoMapping.fromProto(request.getMode()))));
+      responses.onCompleted();
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+    } catch (io.grpc.StatusRuntimeException e) {
+      responses.onError(e);
+    }
+  }
+
+  private Vm select(VmSelector selector) {
+    return switch (selector.getSelectorCase()) {
+      case VM_ID -> machine.vmById(selector.getVmId());
+      case NAME -> machine.vmByName(selector.getName());
+      default -> throw StatusMapping.invalid("a VM id or name is required");
+    };
   }
 }

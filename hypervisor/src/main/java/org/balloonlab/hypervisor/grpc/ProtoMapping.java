@@ -1,10 +1,17 @@
 package org.balloonlab.hypervisor.grpc;
 
+import org.balloonlab.hypervisor.machine.BalloonReply;
+import org.balloonlab.hypervisor.machine.BalloonSnapshot;
+import org.balloonlab.hypervisor.machine.DriverModeRequest;
 import org.balloonlab.hypervisor.machine.GuestView;
+import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.VmCounters;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.proto.BalloonState;
+import org.balloonlab.proto.BalloonTargetReply;
+import org.balloonlab.proto.DriverMode;
 import org.balloonlab.proto.GuestReport;
 import org.balloonlab.proto.MachineState;
 import org.balloonlab.proto.VmState;
@@ -37,10 +44,24 @@ final class ProtoMapping {
             .setHostPageIns(c.hostPageIns())
             .setDoublePaging(c.doublePaging())
             .setFramesZeroed(c.framesZeroed())
-            .setHypervisorNs(c.hypervisorNs()));
+            .setHypervisorNs(c.hypervisorNs())
+            .setBalloonFaults(c.balloonFaults()));
     if (vm.guest() != null) {
       b.setGuest(toProto(vm.guest()));
     }
+    BalloonSnapshot bs = vm.balloon();
+    b.setBalloon(BalloonState.newBuilder()
+        .setTargetPages(bs.targetPages())
+        .setSizePages(bs.sizePages())
+        .setDriverConnected(bs.driverConnected())
+        .setSessionId(bs.sessionId())
+        .setRefusedPages(bs.refusedPages())
+        .setLastContactMsAgo(bs.lastContactNanosAgo() < 0 ? -1 : bs.lastContactNanosAgo() / 1_000_000)
+        .setUncooperative(bs.uncooperative())
+        .setRequestedMode(bs.requestedMode() == null ? "" : bs.requestedMode().mode())
+        .setResets(bs.resets())
+        .setLockedTotal(bs.lockedTotal())
+        .setUnlockedTotal(bs.unlockedTotal()));
     return b.build();
   }
 
@@ -111,5 +132,30 @@ final class ProtoMapping {
         r.getMinorFaults(), r.getGuestPageOuts(), r.getGuestPageIns(), r.getIntegrityViolations(),
         r.getIsolationViolations(), r.getFreePages(), r.getTotalPages(), r.getSwapUsedPages(),
         r.getContextSwitches(), r.getWorkload(), r.getWorkloadDone());
+  }
+
+  static BalloonTargetReply toProto(BalloonReply r) {
+    BalloonTargetReply.Builder b = BalloonTargetReply.newBuilder()
+        .setTargetPages(r.targetPages())
+        .setReset(r.reset());
+    if (r.requestedMode() != null) {
+      DriverModeRequest m = r.requestedMode();
+      b.setRequestedMode(org.balloonlab.proto.DriverModeRequest.newBuilder()
+          .setMode(DriverMode.valueOf("DRIVER_MODE_" + m.mode().toUpperCase(java.util.Locale.ROOT)))
+          .setLateMs(m.lateMillis())
+          .setPagesPerSecond(m.pagesPerSecond())
+          .setStuckProbability(m.stuckProbability()));
+    }
+    return b.build();
+  }
+
+  /** @throws MachineException INVALID_ARGUMENT for an unspecified or unknown mode or bad parameters */
+  static DriverModeRequest fromProto(org.balloonlab.proto.DriverModeRequest m) {
+    if (m.getMode() == DriverMode.DRIVER_MODE_UNSPECIFIED || m.getMode() == DriverMode.UNRECOGNIZED) {
+      throw new MachineException(MachineException.Reason.INVALID_ARGUMENT,
+          "a driver mode is required: enabled, disabled, uninstalled, late, slow or stuck");
+    }
+    String name = m.getMode().name().substring("DRIVER_MODE_".length()).toLowerCase(java.util.Locale.ROOT);
+    return new DriverModeRequest(name, m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
   }
 }

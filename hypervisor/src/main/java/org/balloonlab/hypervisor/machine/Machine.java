@@ -53,9 +53,15 @@ public final class Machine implements AutoCloseable {
    * @param maxBatchAccesses largest batch a VM may send
    * @param costs the cost model
    * @param seed seeds victim selection, so a run can be repeated
+   * @param balloonBatchPages most PFNs a balloon lock or unlock may carry
+   * @param balloonStallNanos a driver that makes no progress toward its target for this long is uncooperative
    */
   public record Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
-                       long seed) {
+                       long seed, int balloonBatchPages, long balloonStallNanos) {
+    /** The balloon's defaults: batches of 512 pages, a driver is uncooperative after 10 s without progress. */
+    public static final int DEFAULT_BALLOON_BATCH = 512;
+    public static final long DEFAULT_BALLOON_STALL_NANOS = 10_000_000_000L;
+
     public Config {
       if (frames <= 0) {
         throw new IllegalArgumentException("machine memory must hold at least one frame");
@@ -66,6 +72,18 @@ public final class Machine implements AutoCloseable {
       if (maxBatchAccesses <= 0) {
         throw new IllegalArgumentException("the batch limit must be positive, got " + maxBatchAccesses);
       }
+      if (balloonBatchPages <= 0) {
+        throw new IllegalArgumentException("the balloon batch limit must be positive, got " + balloonBatchPages);
+      }
+      if (balloonStallNanos <= 0) {
+        throw new IllegalArgumentException("the balloon stall timeout must be positive");
+      }
+    }
+
+    public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
+                  long seed) {
+      this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, DEFAULT_BALLOON_BATCH,
+          DEFAULT_BALLOON_STALL_NANOS);
     }
   }
 
@@ -159,7 +177,7 @@ public final class Machine implements AutoCloseable {
   /** Powers a VM off: zero-cost release of all its frames and swap slots. Returns its final state. */
   public synchronized VmSnapshot powerOff(int vmId, String credential) {
     Vm vm = authenticate(vmId, credential);
-    VmSnapshot last = vm.snapshot();
+    VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
     release(vm, "powered off");
     return last;
   }
@@ -229,6 +247,7 @@ public final class Machine implements AutoCloseable {
     vms.remove(vm.id());
     vmsByName.remove(vm.name());
     vmsReleased++;
+    ring(vm);
     log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
         slots, memory.freeFrames());
   }
@@ -324,6 +343,13 @@ public final class Machine implements AutoCloseable {
   private int resolveHiddenFault(Vm vm, int pfn, int entry, boolean swapOutRead, BatchResult result) {
     VmCounters c = vm.counters;
     long ns = costs.hiddenFaultNs();
+    if (P2m.isBallooned(entry)) {
+      // The guest touched a page its driver gave away: the hypervisor can no longer trust its view of the
+      // balloon, so it drops it (vmw_balloon's RESET) and backs the page afresh.
+      c.balloonFaults++;
+      resetBalloon(vm, "the guest touched ballooned PFN " + pfn);
+      entry = P2m.UNTOUCHED;
+    }
     int mfn = takeFrame(vm, result);
     if (P2m.isSwapped(entry)) {
       memory.write(mfn, swap.pageIn(P2m.swapSlot(entry)));
@@ -411,6 +437,237 @@ public final class Machine implements AutoCloseable {
     throw new IllegalStateException(vm + " counts mapped pages but its P2M has none");
   }
 
+  // ---------------------------------------------------------------- balloon
+
+  /** Called (under the machine's lock) with a VM id whenever that VM's balloon target, mode or reset changes. */
+  public synchronized void onBalloonChange(java.util.function.IntConsumer listener) {
+    this.balloonListener = listener;
+  }
+
+  private java.util.function.IntConsumer balloonListener = id -> { };
+  private long nextSession = 1;
+
+  private void ring(Vm vm) {
+    balloonListener.accept(vm.id());
+  }
+
+  /** Opens a driver session, replacing any earlier one, and clears a pending reset. */
+  public synchronized long balloonStart(Vm vm) {
+    requirePoweredOn(vm);
+    contact(vm);
+    vm.balloonSession = nextSession++ * 7919 + random.nextInt(7919);
+    vm.balloonResetPending = false;
+    log.info("{}: balloon driver session {} opened, target {} pages, balloon {} pages", vm, vm.balloonSession,
+        vm.balloonTarget, vm.balloonSize);
+    return vm.balloonSession;
+  }
+
+  /** The reply a driver of VM {@code vmId} would get now, or {@code null} if the VM is gone. */
+  public synchronized BalloonReply balloonReplyOrNull(int vmId) {
+    Vm vm = vms.get(vmId);
+    return vm == null ? null : reply(vm);
+  }
+
+  /** The current target for {@code vm}'s driver. @throws MachineException FAILED_PRECONDITION for a stale session */
+  public synchronized BalloonReply balloonTarget(Vm vm, long session) {
+    requireSession(vm, session);
+    contact(vm);
+    return reply(vm);
+  }
+
+  /**
+   * Locks balloon pages: each PFN's frame (or host swap slot) is taken back. Pages beyond the target are
+   * refused, so a balloon never holds more than asked.
+   *
+   * @throws MachineException FAILED_PRECONDITION for a stale session, INVALID_ARGUMENT for a batch over the limit
+   */
+  public synchronized BalloonReply balloonLock(Vm vm, long session, int[] pfns, int count,
+                                               BalloonPageStatus[] statuses) {
+    checkBalloonBatch(vm, session, count);
+    if (!vm.balloonResetPending) {
+      markDuplicates(vm, pfns, count, statuses);
+      P2m p2m = vm.p2m;
+      long now = System.nanoTime();
+      for (int i = 0; i < count; i++) {
+        if (statuses[i] != null) {
+          continue;
+        }
+        int pfn = pfns[i];
+        int e = p2m.get(pfn);
+        if (P2m.isBallooned(e)) {
+          statuses[i] = BalloonPageStatus.ALREADY_LOCKED;
+        } else if (vm.balloonSize >= vm.balloonTarget) {
+          statuses[i] = BalloonPageStatus.REFUSED;
+          vm.balloonRefused++;
+        } else {
+          if (P2m.isMapped(e)) {
+            memory.free(e);
+            vm.mappedPages--;
+          } else if (P2m.isSwapped(e)) {
+            swap.release(P2m.swapSlot(e));
+            vm.hostSwappedPages--;
+          }
+          p2m.setBallooned(pfn);
+          vm.balloonSize++;
+          vm.balloonLocked++;
+          vm.balloonProgressNanos = now;
+          statuses[i] = BalloonPageStatus.OK;
+        }
+      }
+    } else {
+      java.util.Arrays.fill(statuses, 0, count, BalloonPageStatus.RESET);
+    }
+    contact(vm);
+    return reply(vm);
+  }
+
+  /** Unlocks balloon pages: each gets a fresh zeroed frame on its next touch. */
+  public synchronized BalloonReply balloonUnlock(Vm vm, long session, int[] pfns, int count,
+                                                 BalloonPageStatus[] statuses) {
+    checkBalloonBatch(vm, session, count);
+    if (!vm.balloonResetPending) {
+      markDuplicates(vm, pfns, count, statuses);
+      P2m p2m = vm.p2m;
+      long now = System.nanoTime();
+      for (int i = 0; i < count; i++) {
+        if (statuses[i] != null) {
+          continue;
+        }
+        int pfn = pfns[i];
+        if (!P2m.isBallooned(p2m.get(pfn))) {
+          statuses[i] = BalloonPageStatus.NOT_LOCKED;
+          continue;
+        }
+        p2m.clear(pfn);
+        if (vm.balloonSize > vm.balloonTarget) {
+          vm.balloonProgressNanos = now;
+        }
+        vm.balloonSize--;
+        vm.balloonUnlocked++;
+        statuses[i] = BalloonPageStatus.OK;
+      }
+    } else {
+      java.util.Arrays.fill(statuses, 0, count, BalloonPageStatus.RESET);
+    }
+    contact(vm);
+    return reply(vm);
+  }
+
+  /** Records a driver's stats call as contact. */
+  public synchronized BalloonReply balloonStats(Vm vm, long session) {
+    requireSession(vm, session);
+    contact(vm);
+    return reply(vm);
+  }
+
+  /**
+   * Sets a VM's balloon target, as an operator does by hand.
+   *
+   * @throws MachineException INVALID_ARGUMENT outside 0..the VM's size
+   */
+  public synchronized VmSnapshot setBalloonTarget(Vm vm, long targetPages) {
+    requirePoweredOn(vm);
+    if (targetPages < 0 || targetPages > vm.memoryPages()) {
+      throw MachineException.invalid("a balloon target must be from 0 to " + vm.memoryPages() + " pages (the size of "
+          + vm + "), got " + targetPages);
+    }
+    if (targetPages != vm.balloonTarget) {
+      vm.balloonTarget = targetPages;
+      vm.balloonProgressNanos = System.nanoTime();
+      log.info("{}: balloon target set to {} pages", vm, targetPages);
+      ring(vm);
+    }
+    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+  }
+
+  /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
+  public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
+    requirePoweredOn(vm);
+    vm.requestedMode = mode;
+    vm.balloonProgressNanos = System.nanoTime();
+    log.info("{}: balloon driver asked to switch to {}", vm, mode);
+    ring(vm);
+    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+  }
+
+  /** A VM by id for operators, without a credential. @throws MachineException NOT_FOUND */
+  public synchronized Vm vmById(int id) {
+    Vm vm = vms.get(id);
+    if (vm == null) {
+      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
+    }
+    return vm;
+  }
+
+  /** A VM by name for operators. @throws MachineException NOT_FOUND */
+  public synchronized Vm vmByName(String name) {
+    Vm vm = vmsByName.get(name);
+    if (vm == null) {
+      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
+    }
+    return vm;
+  }
+
+  private void resetBalloon(Vm vm, String why) {
+    P2m p2m = vm.p2m;
+    for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
+      if (P2m.isBallooned(p2m.get(pfn))) {
+        p2m.clear(pfn);
+      }
+    }
+    log.info("{}: balloon of {} pages reset: {}", vm, vm.balloonSize, why);
+    vm.balloonSize = 0;
+    vm.balloonResetPending = true;
+    vm.balloonResets++;
+    vm.balloonProgressNanos = System.nanoTime();
+    ring(vm);
+  }
+
+  private void checkBalloonBatch(Vm vm, long session, int count) {
+    requireSession(vm, session);
+    if (count > config.balloonBatchPages()) {
+      throw MachineException.invalid("a balloon batch holds at most " + config.balloonBatchPages() + " pages, got "
+          + count);
+    }
+  }
+
+  private void requireSession(Vm vm, long session) {
+    requirePoweredOn(vm);
+    if (session == 0 || session != vm.balloonSession) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, "balloon session " + session
+          + " of " + vm + " is not current; start a new one");
+    }
+  }
+
+  /** Marks out-of-range PFNs INVALID and repeated ones DUPLICATE; leaves the rest {@code null}. */
+  private static void markDuplicates(Vm vm, int[] pfns, int count, BalloonPageStatus[] statuses) {
+    int pages = vm.memoryPages();
+    long[] keyed = new long[count];
+    for (int i = 0; i < count; i++) {
+      statuses[i] = null;
+      keyed[i] = ((long) pfns[i] << 32) | i;
+    }
+    java.util.Arrays.sort(keyed, 0, count);
+    for (int k = 0; k < count; k++) {
+      int index = (int) keyed[k];
+      int pfn = (int) (keyed[k] >> 32);
+      if (pfn < 0 || pfn >= pages) {
+        statuses[index] = BalloonPageStatus.INVALID;
+      } else if (k > 0 && (int) (keyed[k - 1] >> 32) == pfn) {
+        statuses[index] = BalloonPageStatus.DUPLICATE;
+      }
+    }
+  }
+
+  private void contact(Vm vm) {
+    vm.balloonLastContactNanos = System.nanoTime();
+    vm.balloonEverContacted = true;
+  }
+
+  private static BalloonReply reply(Vm vm) {
+    return new BalloonReply(vm.balloonTarget, vm.balloonResetPending, vm.requestedMode);
+  }
+
   /** Records what the guest last reported about itself. */
   public synchronized void recordGuestView(Vm vm, GuestView view) {
     if (vm.poweredOn) {
@@ -425,7 +682,7 @@ public final class Machine implements AutoCloseable {
     List<VmSnapshot> list = new ArrayList<>(vms.size());
     long mapped = 0;
     for (Vm vm : vms.values()) {
-      list.add(vm.snapshot());
+      list.add(vm.snapshot(System.nanoTime(), config.balloonStallNanos()));
       mapped += vm.mappedPages;
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
@@ -438,7 +695,7 @@ public final class Machine implements AutoCloseable {
     if (vm == null) {
       throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
     }
-    return vm.snapshot();
+    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
   }
 
   /** One VM by name. @throws MachineException NOT_FOUND */
@@ -447,7 +704,7 @@ public final class Machine implements AutoCloseable {
     if (vm == null) {
       throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
     }
-    return vm.snapshot();
+    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
   }
 
   /**
@@ -461,6 +718,7 @@ public final class Machine implements AutoCloseable {
     for (Vm vm : vms.values()) {
       long vmMapped = 0;
       long vmSwapped = 0;
+      long vmBallooned = 0;
       for (int pfn = 0; pfn < vm.p2m.pages(); pfn++) {
         int e = vm.p2m.get(pfn);
         if (P2m.isMapped(e)) {
@@ -471,7 +729,13 @@ public final class Machine implements AutoCloseable {
           }
         } else if (P2m.isSwapped(e)) {
           vmSwapped++;
+        } else if (P2m.isBallooned(e)) {
+          vmBallooned++;
         }
+      }
+      if (vmBallooned != vm.balloonSize) {
+        throw new IllegalStateException(vm + " counts a balloon of " + vm.balloonSize + " pages, its P2M holds "
+            + vmBallooned);
       }
       if (vmMapped != vm.mappedPages || vmSwapped != vm.hostSwappedPages) {
         throw new IllegalStateException(vm + " counts " + vm.mappedPages + " mapped and " + vm.hostSwappedPages

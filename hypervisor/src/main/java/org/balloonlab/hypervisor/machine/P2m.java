@@ -7,13 +7,15 @@ package org.balloonlab.hypervisor.machine;
  * <ul>
  *   <li>{@code >= 0}: backed by that MFN;
  *   <li>{@link #UNTOUCHED}: never touched (or given back), a first touch is a demand-zero fault;
+ *   <li>{@link #BALLOONED}: locked by the balloon driver; the hypervisor took its frame back;
  *   <li>{@code <= SWAPPED_BASE}: paged out by the hypervisor to host swap slot {@code SWAPPED_BASE - entry}.
  * </ul>
  * Not thread-safe: the {@code Hypervisor} serializes access.
  */
 public final class P2m {
   public static final int UNTOUCHED = -1;
-  public static final int SWAPPED_BASE = -2;
+  public static final int BALLOONED = -2;
+  public static final int SWAPPED_BASE = -3;
 
   private final int[] entries;
 
@@ -38,12 +40,20 @@ public final class P2m {
     entries[pfn] = SWAPPED_BASE - slot;
   }
 
+  public void setBallooned(int pfn) {
+    entries[pfn] = BALLOONED;
+  }
+
   public void clear(int pfn) {
     entries[pfn] = UNTOUCHED;
   }
 
   public static boolean isMapped(int entry) {
     return entry >= 0;
+  }
+
+  public static boolean isBallooned(int entry) {
+    return entry == BALLOONED;
   }
 
   public static boolean isSwapped(int entry) {

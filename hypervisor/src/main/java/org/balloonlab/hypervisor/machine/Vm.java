@@ -18,6 +18,20 @@ public final class Vm {
   long hostSwappedPages;
   GuestView guest;
 
+  // The balloon, as the hypervisor keeps it.
+  long balloonTarget;
+  long balloonSize;
+  long balloonSession;
+  boolean balloonResetPending;
+  long balloonRefused;
+  long balloonLastContactNanos;
+  boolean balloonEverContacted;
+  long balloonProgressNanos;
+  long balloonResets;
+  long balloonLocked;
+  long balloonUnlocked;
+  DriverModeRequest requestedMode;
+
   Vm(int id, String name, String osKind, int memoryPages, String credential, long nowNanos) {
     this.id = id;
     this.name = name;
@@ -25,6 +39,7 @@ public final class Vm {
     this.credential = credential;
     this.p2m = new P2m(memoryPages);
     this.detachedSinceNanos = nowNanos;
+    this.balloonProgressNanos = nowNanos;
   }
 
   public int id() {
@@ -48,9 +63,13 @@ public final class Vm {
     return credential;
   }
 
-  VmSnapshot snapshot() {
+  VmSnapshot snapshot(long nowNanos, long stallNanos) {
+    BalloonSnapshot balloon = new BalloonSnapshot(balloonTarget, balloonSize, balloonSession != 0, balloonSession,
+        balloonRefused, balloonEverContacted ? nowNanos - balloonLastContactNanos : -1,
+        balloonSize != balloonTarget && nowNanos - balloonProgressNanos > stallNanos, requestedMode, balloonResets,
+        balloonLocked, balloonUnlocked);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
-        guest);
+        guest, balloon);
   }
 
   @Override

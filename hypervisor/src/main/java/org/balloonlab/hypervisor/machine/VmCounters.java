@@ -16,6 +16,7 @@ public final class VmCounters {
   long doublePaging;
   long framesZeroed;
   long hypervisorNs;
+  long balloonFaults;
 
   VmCounters copy() {
     VmCounters c = new VmCounters();
@@ -30,6 +31,7 @@ public final class VmCounters {
     c.doublePaging = doublePaging;
     c.framesZeroed = framesZeroed;
     c.hypervisorNs = hypervisorNs;
+    c.balloonFaults = balloonFaults;
     return c;
   }
 
@@ -75,5 +77,10 @@ public final class VmCounters {
 
   public long hypervisorNs() {
     return hypervisorNs;
+  }
+
+  /** Hidden faults on a ballooned page, each of which reset the balloon. */
+  public long balloonFaults() {
+    return balloonFaults;
   }
 }

@@ -14,4 +14,5 @@ public record VmSnapshot(
     long mappedPages,
     long hostSwappedPages,
     VmCounters counters,
-    GuestView guest) {}
+    GuestView guest,
+    BalloonSnapshot balloon) {}

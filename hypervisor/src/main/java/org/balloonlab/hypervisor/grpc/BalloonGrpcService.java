@@ -1,0 +1,154 @@
+package org.balloonlab.hypervisor.grpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import org.balloonlab.hypervisor.machine.BalloonPageStatus;
+import org.balloonlab.hypervisor.machine.BalloonReply;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineException;
+import org.balloonlab.hypervisor.machine.Vm;
+import org.balloonlab.proto.BalloonCapability;
+import org.balloonlab.proto.BalloonCredentials;
+import org.balloonlab.proto.BalloonDoorbellRequest;
+import org.balloonlab.proto.BalloonGetTargetRequest;
+import org.balloonlab.proto.BalloonPagesReply;
+import org.balloonlab.proto.BalloonPagesRequest;
+import org.balloonlab.proto.BalloonServiceGrpc;
+import org.balloonlab.proto.BalloonStartRequest;
+import org.balloonlab.proto.BalloonStartResponse;
+import org.balloonlab.proto.BalloonStatsRequest;
+import org.balloonlab.proto.BalloonTargetReply;
+
+/**
+ * The balloon driver's private channel. Every call is authenticated with the VM's credential, so a driver acts
+ * only on its own VM; every call delegates to {@link Machine}.
+ */
+final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase {
+  private final Machine machine;
+  private final BalloonDoorbells doorbells;
+
+  BalloonGrpcService(Machine machine, BalloonDoorbells doorbells) {
+    this.machine = machine;
+    this.doorbells = doorbells;
+  }
+
+  /** Answers a new session with the capabilities granted (all three that were asked for) and the target. */
+  @Override
+  public void start(BalloonStartRequest request, StreamObserver<BalloonStartResponse> responses) {
+    call(responses, () -> {
+      Vm vm = authenticate(request.getVm());
+      long session = machine.balloonStart(vm);
+      BalloonStartResponse.Builder b = BalloonStartResponse.newBuilder().setSessionId(session);
+      boolean batched = false;
+      for (BalloonCapability c : request.getCapabilitiesList()) {
+        if (c != BalloonCapability.BALLOON_CAPABILITY_UNSPECIFIED && c != BalloonCapability.UNRECOGNIZED
+            && !b.getGrantedList().contains(c)) {
+          b.addGranted(c);
+          batched |= c == BalloonCapability.BALLOON_CAPABILITY_BATCHED_LOCK;
+        }
+      }
+      return b.setMaxBatchPages(batched ? machine.config().balloonBatchPages() : 1)
+          .setTarget(ProtoMapping.toProto(machine.balloonTarget(vm, session)))
+          .build();
+    });
+  }
+
+  /** Answers the current target. */
+  @Override
+  public void getTarget(BalloonGetTargetRequest request, StreamObserver<BalloonTargetReply> responses) {
+    call(responses, () -> {
+      if (request.getBalloonPages() < 0) {
+        throw StatusMapping.invalid("a balloon cannot hold " + request.getBalloonPages() + " pages");
+      }
+      return ProtoMapping.toProto(machine.balloonTarget(authenticate(request.getVm()), request.getSessionId()));
+    });
+  }
+
+  /** Answers one status per PFN locked, and the target. */
+  @Override
+  public void lock(BalloonPagesRequest request, StreamObserver<BalloonPagesReply> responses) {
+    pages(request, responses, true);
+  }
+
+  /** Answers one status per PFN unlocked, and the target. */
+  @Override
+  public void unlock(BalloonPagesRequest request, StreamObserver<BalloonPagesReply> responses) {
+    pages(request, responses, false);
+  }
+
+  private void pages(BalloonPagesRequest request, StreamObserver<BalloonPagesReply> responses, boolean lock) {
+    call(responses, () -> {
+      Vm vm = authenticate(request.getVm());
+      int count = request.getPfnsCount();
+      if (count > machine.config().balloonBatchPages()) {
+        throw StatusMapping.invalid("a balloon batch holds at most " + machine.config().balloonBatchPages()
+            + " pages, got " + count);
+      }
+      int[] pfns = new int[count];
+      for (int i = 0; i < count; i++) {
+        pfns[i] = request.getPfns(i);
+      }
+      BalloonPageStatus[] statuses = new BalloonPageStatus[count];
+      BalloonReply reply = lock
+          ? machine.balloonLock(vm, request.getSessionId(), pfns, count, statuses)
+          : machine.balloonUnlock(vm, request.getSessionId(), pfns, count, statuses);
+      BalloonPagesReply.Builder b = BalloonPagesReply.newBuilder().setTarget(ProtoMapping.toProto(reply));
+      for (BalloonPageStatus s : statuses) {
+        // The wire's numbers start at 1 (0 is unspecified), in the same order as the domain's.
+        b.addStatusesValue(s.ordinal() + 1);
+      }
+      return b.build();
+    });
+  }
+
+  /** Answers the target; the stats themselves are for policies that use them. */
+  @Override
+  public void reportStats(BalloonStatsRequest request, StreamObserver<BalloonTargetReply> responses) {
+    call(responses, () -> {
+      var s = request.getStats();
+      long[] values = {s.getSwapIn(), s.getSwapOut(), s.getMajorFaults(), s.getMinorFaults(), s.getFreePages(),
+          s.getTotalPages(), s.getAvailablePages()};
+      for (long v : values) {
+        if (v < 0) {
+          throw StatusMapping.invalid("balloon stats cannot be negative, got " + v);
+        }
+      }
+      return ProtoMapping.toProto(machine.balloonStats(authenticate(request.getVm()), request.getSessionId()));
+    });
+  }
+
+  /** Streams the target whenever it changes, starting with the current one. */
+  @Override
+  public void doorbell(BalloonDoorbellRequest request, StreamObserver<BalloonTargetReply> responses) {
+    try {
+      Vm vm = authenticate(request.getVm());
+      machine.balloonTarget(vm, request.getSessionId());
+      doorbells.listen(vm.id(), (ServerCallStreamObserver<BalloonTargetReply>) responses);
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+    }
+  }
+
+  private Vm authenticate(BalloonCredentials credentials) {
+    return machine.authenticate(credentials.getVmId(), credentials.getCredential());
+  }
+
+  private interface Call<T> {
+    T run();
+  }
+
+  private static <T> void call(StreamObserver<T> responses, Call<T> body) {
+    T reply;
+    try {
+      reply = body.run();
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+      return;
+    } catch (io.grpc.StatusRuntimeException e) {
+      responses.onError(e);
+      return;
+    }
+    responses.onNext(reply);
+    responses.onCompleted();
+  }
+}
