@@ -20,6 +20,8 @@ public final class GuestCounters {
   /** Victims never written, dropped without swap I/O because their content is zero. */
   long zeroPagesDropped;
   long contextSwitches;
+  /** Pages the balloon driver gave back when the guest would otherwise have run out of memory. */
+  long oomDeflations;
   final AtomicLong integrityViolations = new AtomicLong();
   final AtomicLong isolationViolations = new AtomicLong();
 
@@ -57,6 +59,10 @@ public final class GuestCounters {
 
   public long zeroPagesDropped() {
     return zeroPagesDropped;
+  }
+
+  public long oomDeflations() {
+    return oomDeflations;
   }
 
   public long contextSwitches() {

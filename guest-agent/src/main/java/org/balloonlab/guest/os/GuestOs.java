@@ -3,6 +3,8 @@ package org.balloonlab.guest.os;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.balloon.kernel.OomNotifier;
 import org.balloonlab.swap.SwapDevice;
 
 /**
@@ -32,6 +34,8 @@ public final class GuestOs implements AutoCloseable {
   private static final int FREE = -1;
   /** Reverse-map mark of a page chosen as a victim and being paged out: {@code VICTIM_BASE - asid}. */
   private static final int VICTIM_BASE = -2;
+  /** Reverse-map mark of a page pinned by the balloon driver: the clock skips it, nothing maps it. */
+  private static final int BALLOON = Integer.MIN_VALUE;
   /** Pages reclaimed at once when the free list runs dry, as Linux reclaims SWAP_CLUSTER_MAX pages. */
   static final int RECLAIM_CLUSTER = 32;
 
@@ -52,6 +56,9 @@ public final class GuestOs implements AutoCloseable {
   private final long[] victimValues = new long[RECLAIM_CLUSTER];
   private final List<GuestProcess> processes = new ArrayList<>();
   private long ownNs;
+  private int balloonPages;
+  private volatile OomNotifier oomNotifier;
+  private final int[] oomPages = new int[RECLAIM_CLUSTER];
 
   /**
    * @param vmId the VM id the hypervisor gave this guest, which its tokens carry
@@ -175,9 +182,95 @@ public final class GuestOs implements AutoCloseable {
   /** A free PFN, reclaiming a cluster of victims with the clock algorithm if none is free. */
   private int allocatePage() {
     if (freeCount == 0) {
-      reclaim(RECLAIM_CLUSTER);
+      try {
+        reclaim(RECLAIM_CLUSTER);
+      } catch (GuestOutOfMemoryException e) {
+        if (!deflateOnOom()) {
+          throw e;
+        }
+      }
     }
     return freeStack[--freeCount];
+  }
+
+  /** Asks the balloon driver for pages back before failing; true if it gave some. */
+  private boolean deflateOnOom() {
+    if (oomNotifier == null) {
+      return false;
+    }
+    int n = oomNotifier.releaseForOom(oomPages, oomPages.length);
+    for (int i = 0; i < n; i++) {
+      unpin(oomPages[i]);
+    }
+    counters.oomDeflations += n;
+    return n > 0;
+  }
+
+  // ------------------------------------------------------------ the balloon driver's kernel interface
+
+  /**
+   * Allocates up to {@code count} pages for the balloon without retrying: free pages first, then one reclaim
+   * round at a time (the guest pages out what its clock thinks least valuable). Stops early rather than fail.
+   */
+  public int allocateBalloonPages(int[] out, int count) {
+    int got = 0;
+    while (got < count) {
+      if (freeCount == 0) {
+        try {
+          reclaim(RECLAIM_CLUSTER);
+        } catch (GuestOutOfMemoryException e) {
+          break;
+        }
+        if (freeCount == 0) {
+          break;
+        }
+      }
+      int pfn = freeStack[--freeCount];
+      rmapAsid[pfn] = BALLOON;
+      balloonPages++;
+      out[got++] = pfn;
+    }
+    return got;
+  }
+
+  /** Returns balloon pages to the free list. */
+  public void freeBalloonPages(int[] pfns, int count) {
+    for (int i = 0; i < count; i++) {
+      if (rmapAsid[pfns[i]] != BALLOON) {
+        throw new IllegalArgumentException("PFN " + pfns[i] + " is not a balloon page");
+      }
+      unpin(pfns[i]);
+    }
+  }
+
+  private void unpin(int pfn) {
+    rmapAsid[pfn] = FREE;
+    accessed[pfn >>> 6] &= ~(1L << pfn);
+    balloonPages--;
+    freeStack[freeCount++] = pfn;
+  }
+
+  /** Registers the balloon driver's deflate-on-OOM handler. */
+  public void registerOomNotifier(OomNotifier notifier) {
+    this.oomNotifier = notifier;
+  }
+
+  /** The kernel's memory statistics, in virtio-balloon's terms. */
+  public MemoryStats memoryStats() {
+    return new MemoryStats(counters.pageIns, counters.pageOuts, counters.majorFaults, counters.minorFaults,
+        freeCount, memoryPages, freeCount + reclaimablePages());
+  }
+
+  private long reclaimablePages() {
+    long resident = 0;
+    for (GuestProcess p : processes) {
+      resident += p.residentPages;
+    }
+    return Math.min(resident, (long) swap.freeSlots());
+  }
+
+  public int balloonPages() {
+    return balloonPages;
   }
 
   /**

@@ -3,6 +3,11 @@ package org.balloonlab.guest.vcpu;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.locks.LockSupport;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestProcess;
@@ -46,6 +51,9 @@ public final class Vcpu implements Runnable {
   private volatile GuestStatus lastStatus;
   private volatile boolean finished;
   private String currentWorkload = "";
+  private final ConcurrentLinkedQueue<FutureTask<?>> cpuTasks = new ConcurrentLinkedQueue<>();
+  private volatile Thread cpuThread;
+  private volatile boolean acceptingTasks = true;
 
   public Vcpu(GuestOs os, Options options) {
     this.os = os;
@@ -59,9 +67,72 @@ public final class Vcpu implements Runnable {
     return p;
   }
 
+  /**
+   * Runs kernel work (the balloon driver's allocations, for instance) on this vCPU between two time slices, as
+   * a kernel thread would preempt a process, and waits for its result. The guest OS is single-threaded, so
+   * this is the only way another thread may call into it while the vCPU runs.
+   *
+   * @throws IllegalStateException if the vCPU has stopped
+   */
+  public <T> T onCpu(Callable<T> work) {
+    if (Thread.currentThread() == cpuThread) {
+      try {
+        return work.call();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    if (!acceptingTasks) {
+      throw new IllegalStateException("the vCPU has stopped");
+    }
+    FutureTask<T> task = new FutureTask<>(work);
+    cpuTasks.add(task);
+    Thread cpu = cpuThread;
+    if (cpu != null) {
+      LockSupport.unpark(cpu);
+    }
+    if (!acceptingTasks) {
+      cancelTasks();
+    }
+    try {
+      return task.get();
+    } catch (CancellationException e) {
+      throw new IllegalStateException("the vCPU has stopped", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      task.cancel(false);
+      throw new IllegalStateException("interrupted while waiting for the vCPU", e);
+    }
+  }
+
+  private void runTasks() {
+    FutureTask<?> t;
+    while ((t = cpuTasks.poll()) != null) {
+      t.run();
+    }
+  }
+
+  private void cancelTasks() {
+    FutureTask<?> t;
+    while ((t = cpuTasks.poll()) != null) {
+      t.cancel(false);
+    }
+  }
+
   /** Asks the vCPU to stop after the current slice. */
   public void stop() {
     stopRequested = true;
+    Thread cpu = cpuThread;
+    if (cpu != null) {
+      LockSupport.unpark(cpu);
+    }
   }
 
   /** The status last reported, or {@code null} before the first report. */
@@ -76,6 +147,17 @@ public final class Vcpu implements Runnable {
 
   @Override
   public void run() {
+    cpuThread = Thread.currentThread();
+    try {
+      runProcesses();
+    } finally {
+      acceptingTasks = false;
+      cpuThread = null;
+      cancelTasks();
+    }
+  }
+
+  private void runProcesses() {
     long nextReport = System.nanoTime();
     long total = 0;
     boolean limitReached = false;
@@ -106,6 +188,7 @@ public final class Vcpu implements Runnable {
           }
         }
         os.countContextSwitch();
+        runTasks();
         if (limitReached || stopRequested) {
           break;
         }
@@ -121,7 +204,8 @@ public final class Vcpu implements Runnable {
         report(false);
         nextReport = now + options.reportEveryNanos();
       }
-      if (!anyWork && anyAlive && !limitReached) {
+      runTasks();
+      if (!anyWork && anyAlive && !limitReached && cpuTasks.isEmpty()) {
         long before = System.nanoTime();
         LockSupport.parkNanos(options.idleTickNanos());
         os.chargeIdle(System.nanoTime() - before);
