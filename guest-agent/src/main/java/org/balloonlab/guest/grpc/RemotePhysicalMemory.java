@@ -374,7 +374,10 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       }
     } finally {
       closed = true;
-      if (failure == null) {
+      if (failure != null) {
+        // The stream failed on our side or theirs; make sure the call is over so the VM is not left attached.
+        requests.cancel("closing after a failure", failure);
+      } else {
         requests.onCompleted();
         try {
           closedByServer.await(5, TimeUnit.SECONDS);

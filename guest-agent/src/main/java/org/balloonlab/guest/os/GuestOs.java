@@ -155,19 +155,26 @@ public final class GuestOs implements AutoCloseable {
     GuestCounters c = counters;
     c.trueFaults++;
     ownNs += costs.pageFaultNs();
-    int pfn = allocatePage();
+    int pfn;
     if (pte <= GuestProcess.SWAPPED_BASE) {
-      int slot = GuestProcess.SWAPPED_BASE - pte;
-      long token = swap.pageIn(slot);
+      // Read the page back first: its slot is then free for the reclaim that may have to make room.
+      long token = swap.pageIn(GuestProcess.SWAPPED_BASE - pte);
+      try {
+        pfn = allocatePage();
+      } catch (GuestOutOfMemoryException e) {
+        // A failed reclaim wrote nothing to swap, so the slot just freed is still there to put the page back.
+        process.pageTable[vpn] = GuestProcess.SWAPPED_BASE - swap.pageOut(token);
+        throw e;
+      }
       ownNs += costs.swapReadNs();
-      long expected = expected(process, vpn);
-      if (token != expected) {
-        counters.integrityViolations.incrementAndGet();
+      if (token != expected(process, vpn)) {
+        c.integrityViolations.incrementAndGet();
       }
       memory.write(pfn, token);
       c.majorFaults++;
       c.pageIns++;
     } else {
+      pfn = allocatePage();
       // A first touch (or a dropped zero page): the kernel clears the page before mapping it.
       memory.write(pfn, 0L);
       c.minorFaults++;
@@ -280,12 +287,15 @@ public final class GuestOs implements AutoCloseable {
    */
   private void reclaim(int wanted) {
     int victims = 0;
+    // A dirty victim needs a swap slot: never pick more than there are, so the write-out cannot fail halfway.
+    int swappable = Math.min(wanted, swap.freeSlots());
+    boolean swapFull = false;
     // Two sweeps at most: the first may only clear accessed bits.
-    for (int steps = 0; steps < 2 * memoryPages && victims < wanted; steps++) {
+    for (int steps = 0; steps < 2 * memoryPages && freeCount + victims < wanted; steps++) {
       int pfn = clockHand;
       clockHand = clockHand + 1 == memoryPages ? 0 : clockHand + 1;
       if (rmapAsid[pfn] < 0) {
-        continue; // free, or already chosen in this round
+        continue; // free, pinned by the balloon, or already chosen in this round
       }
       long bit = 1L << pfn;
       if ((accessed[pfn >>> 6] & bit) != 0) {
@@ -298,10 +308,11 @@ public final class GuestOs implements AutoCloseable {
         owner.pageTable[vpn] = GuestProcess.UNMAPPED;
         counters.zeroPagesDropped++;
         release(owner, pfn);
-        if (freeCount >= wanted) {
-          return;
-        }
         continue;
+      }
+      if (victims == swappable) {
+        swapFull = true;
+        continue; // only clean pages can go now
       }
       victimPfns[victims] = pfn;
       victimExpected[victims] = expected(owner, vpn);
@@ -313,7 +324,9 @@ public final class GuestOs implements AutoCloseable {
       if (freeCount > 0) {
         return;
       }
-      throw new GuestOutOfMemoryException("no page of guest memory can be evicted");
+      throw new GuestOutOfMemoryException(swapFull
+          ? "guest swap is full (" + swap.slots() + " pages) and no clean page can be dropped"
+          : "no page of guest memory can be evicted");
     }
     memory.readForSwapOut(victimPfns, victimExpected, victims, victimValues);
     for (int i = 0; i < victims; i++) {
@@ -321,7 +334,7 @@ public final class GuestOs implements AutoCloseable {
       GuestProcess owner = processes.get(VICTIM_BASE - rmapAsid[pfn]);
       int slot = swap.pageOut(victimValues[i]);
       if (slot < 0) {
-        throw new GuestOutOfMemoryException("guest swap is full (" + swap.slots() + " pages)");
+        throw new IllegalStateException("guest swap filled up during a reclaim that reserved its slots");
       }
       ownNs += costs.swapWriteNs();
       owner.pageTable[rmapVpn[pfn]] = GuestProcess.SWAPPED_BASE - slot;

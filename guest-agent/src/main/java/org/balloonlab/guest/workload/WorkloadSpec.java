@@ -22,7 +22,7 @@ import org.balloonlab.units.MemorySize;
  *       <td>sizes (such as 64MiB/256MiB/64MiB), writes, loop; accesses is per phase</td></tr>
  *   <tr><td>{@code idle}</td><td>its footprint once, then nothing</td><td>footprint, writes</td></tr>
  * </table>
- * Every type takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
+ * Every type but {@code idle} takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
  * {@code writes} is the fraction of accesses that write (default 0.5).
  *
  * @param type the workload type
@@ -83,7 +83,11 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     long passes = count(kv, "passes");
     double hot = fraction(kv, "hot", 0.2);
     double hotShare = fraction(kv, "hot-share", 0.8);
-    boolean loop = Boolean.parseBoolean(kv.getOrDefault("loop", "false"));
+    String loopText = kv.getOrDefault("loop", "false");
+    if (!loopText.equals("true") && !loopText.equals("false")) {
+      throw new IllegalArgumentException("workload option loop must be true or false, got '" + loopText + "'");
+    }
+    boolean loop = loopText.equals("true");
     List<Integer> phases = new ArrayList<>();
     int footprint;
     if (type.equals("phases")) {

@@ -1,0 +1,152 @@
+package org.balloonlab.guest.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.balloonlab.hypervisor.grpc.HypervisorServer;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
+
+/** The guest agent's command line: help, refusals that come before any connection, and one real run. */
+class GuestAgentCommandTest {
+  /** Nothing listens there: were validation to let a bad command line through, it would fail fast, not hang. */
+  static final String NOWHERE = "127.0.0.1:1";
+
+  @TempDir
+  Path dir;
+
+  record Result(int code, String out, String err) {}
+
+  private static Result run(String... args) {
+    CommandLine cl = GuestAgentCommand.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int code = cl.execute(args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  private static String[] withDefaults(String... args) {
+    List<String> all = new ArrayList<>(List.of("--hypervisor", NOWHERE));
+    all.addAll(Arrays.asList(args));
+    return all.toArray(String[]::new);
+  }
+
+  @Test
+  void helpExitsZeroAndDescribesTheOptions() {
+    Result r = run("--help");
+    assertEquals(0, r.code());
+    for (String option : List.of("--name", "--memory", "--workload", "--processes", "--swap", "--batch",
+        "--window", "--hypervisor")) {
+      assertTrue(r.out().contains(option), "help mentions " + option);
+    }
+    assertTrue(r.out().contains("Exit codes"), r.out());
+  }
+
+  @Test
+  void versionExitsZero() {
+    Result r = run("--version");
+    assertEquals(0, r.code());
+    assertTrue(r.out().contains("BalloonLab"), r.out());
+  }
+
+  @ParameterizedTest(name = "{0} -> names {1}")
+  @CsvSource(delimiter = '|', value = {
+      "--name vm1 --memory -1                                      | --memory",
+      "--name vm1 --memory abc                                     | --memory",
+      "--name vm1 --memory 5000                                    | --memory",
+      "--name vm1 --memory 0                                       | --memory",
+      "--name vm1 --memory 2TiB                                    | --memory",
+      "--name vm1 --workload bogus                                 | --workload",
+      "--name vm1 --workload uniform:footprint=xyz                 | --workload",
+      "--name vm1 --workload uniform:footprint=1MiB,writes=2       | writes",
+      "--name vm1 --processes 0                                    | --processes",
+      "--name vm1 --processes 257                                  | --processes",
+      "--name vm1 --processes many                                 | --processes",
+      "--name vm1 --batch 0                                        | --batch",
+      "--name vm1 --window 0                                       | --window",
+      "--name vm1 --slice 0                                        | --slice",
+      "--name vm1 --accesses -1                                    | --accesses",
+      "--name vm1 --duration 0s                                    | --duration",
+      "--name vm1 --duration soon                                  | --duration",
+      "--name vm1 --swap 0                                         | --swap",
+      "--name vm1 --swap 1000                                      | --swap",
+      "--name vm1 --hypervisor nowhere                             | --hypervisor",
+      "--memory 1MiB                                               | --name",
+      "--name vm1 --frobnicate                                     | --frobnicate",
+  })
+  void invalidArgumentsExitTwoNamingTheOption(String line, String named) {
+    Result r = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> run(withDefaults(line.split(" "))));
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains(named), "'" + r.err() + "' should name " + named);
+    assertTrue(r.out().isEmpty(), "nothing printed on stdout, the VM never started: " + r.out());
+  }
+
+  @Test
+  void aWorkloadLargerThanMemoryAndSwapIsRefused() {
+    Result r = run(withDefaults("--name", "vm1", "--memory", "1MiB", "--swap", "1MiB",
+        "--workload", "uniform:footprint=4MiB"));
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--swap"), r.err());
+  }
+
+  @Test
+  void processesMultiplyTheFootprint() {
+    Result r = run(withDefaults("--name", "vm1", "--memory", "1MiB", "--swap", "2MiB",
+        "--workload", "uniform:footprint=1MiB", "--processes", "4"));
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--swap"), r.err());
+  }
+
+  @Test
+  void anUnreachableHypervisorExitsFive() {
+    Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run(withDefaults("--name", "vm1",
+        "--memory", "1MiB", "--workload", "uniform:footprint=1MiB,accesses=10", "--status-interval", "0s",
+        "--swap-file", dir.resolve("g.swap").toString())));
+    assertEquals(GuestAgentCommand.EXIT_HYPERVISOR, r.code(), r.err());
+    assertTrue(r.err().contains("refused to power on vm1"), r.err());
+  }
+
+  @Test
+  void aRunAgainstARealHypervisorEndsCleanWithASummary() throws Exception {
+    Machine machine = new Machine(new Machine.Config(128, 4_096, dir.resolve("host.swap"), 4_096,
+        CostModel.DEFAULT, 1));
+    HypervisorServer hypervisor = new HypervisorServer(
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), machine, Duration.ofHours(1)).start();
+    try {
+      Path swap = dir.resolve("guest.swap");
+      Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run("--hypervisor",
+          "127.0.0.1:" + hypervisor.port(), "--name", "vm1", "--memory", "1MiB",
+          "--workload", "hotset:footprint=2MiB,accesses=20000", "--batch", "128", "--window", "2",
+          "--status-interval", "0s", "--swap-file", swap.toString()));
+      assertEquals(0, r.code(), r.err() + r.out());
+      assertTrue(r.out().contains(GuestAgentCommand.READY + "vm_id=1 name=vm1"), r.out());
+      assertTrue(r.out().contains(GuestAgentCommand.SUMMARY + "name=vm1"), r.out());
+      assertTrue(r.out().contains("accesses=20000"), r.out());
+      assertTrue(r.out().contains("integrity_violations=0 isolation_violations=0"), r.out());
+      assertTrue(r.out().contains("double_paging="), r.out());
+      assertTrue(machine.snapshot().vms().isEmpty(), "the VM was powered off");
+      assertTrue(!Files.exists(swap), "the guest swap file is removed");
+    } finally {
+      hypervisor.stop();
+      machine.close();
+    }
+  }
+}
