@@ -1,7 +1,7 @@
 package org.balloonlab.benchmarks;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.GarbageCollectorMXBean;
@@ -13,6 +13,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -78,6 +79,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
   static final double TARGET_RATIO = 0.5;
   /** Heap bytes the hypervisor may spend per machine page. */
   static final double TARGET_HEAP_BYTES_PER_PAGE = 24;
+  static final int EXIT_FAILED = 1;
   static final int EXIT_MISSED = 1;
   static final int EXIT_VIOLATIONS = 3;
   /** The hypervisor's default batch limit; raised for both backings if --batch asks for more. */
@@ -87,6 +89,18 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
   /** The parts of the benchmark, for {@code --only}. */
   enum Part { GRPC, IN_PROCESS, HEAP }
 
+  /** Reads {@code grpc}, {@code in-process} or {@code heap}. */
+  static final class PartConverter implements CommandLine.ITypeConverter<Part> {
+    @Override
+    public Part convert(String value) {
+      try {
+        return Part.valueOf(value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException("unknown part '" + value + "'; known: grpc, in-process, heap");
+      }
+    }
+  }
+
   @Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -94,7 +108,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
       description = "Wall time of each measured phase (default: ${DEFAULT-VALUE}).")
   Duration measure;
 
-  @Option(names = "--warmup", paramLabel = "DURATION", defaultValue = "3s",
+  @Option(names = "--warmup", paramLabel = "DURATION", defaultValue = "5s",
       description = "Wall time of each warm-up, after every page has been touched (default: ${DEFAULT-VALUE}).")
   Duration warmup;
 
@@ -110,11 +124,11 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
       description = "Machine memory for the throughput runs (default: ${DEFAULT-VALUE}).")
   MemorySize machineMemory;
 
-  @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "16384",
       description = "Accesses per batch, both backings (default: ${DEFAULT-VALUE}).")
   int batch;
 
-  @Option(names = "--window", paramLabel = "N", defaultValue = "8",
+  @Option(names = "--window", paramLabel = "N", defaultValue = "4",
       description = "Batches in flight at most over gRPC (default: ${DEFAULT-VALUE}).")
   int window;
 
@@ -138,9 +152,9 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
       description = "-Xmx of the hypervisor child JVM (default: ${DEFAULT-VALUE}).")
   String hypervisorHeap;
 
-  @Option(names = "--only", paramLabel = "PART", split = ",",
-      description = "Run only these parts: GRPC, IN_PROCESS, HEAP (default: all). The ratio needs both of the "
-          + "first two.")
+  @Option(names = "--only", paramLabel = "PART", split = ",", converter = PartConverter.class,
+      description = "Run only these parts, comma-separated: grpc, in-process, heap (default: all). The ratio "
+          + "needs the first two.")
   Set<Part> only;
 
   @Option(names = "--strict", description = "Exit with code 1 when a target is missed.")
@@ -193,7 +207,16 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
       ThroughputRun.Result local = null;
       HeapFootprint.Result heap = null;
       if (parts.contains(Part.GRPC)) {
-        grpc = overGrpc(run, workDir, (int) vmPages, (int) swapPages, maxBatch);
+        try {
+          grpc = overGrpc(run, workDir, (int) vmPages, (int) swapPages, maxBatch);
+        } catch (IOException e) {
+          cl.getErr().println("data-plane-benchmark: " + e.getMessage());
+          return EXIT_FAILED;
+        } catch (StatusRuntimeException e) {
+          cl.getErr().println("data-plane-benchmark: the hypervisor failed the gRPC run: " + e.getStatus()
+              + "; see its log in " + workDir);
+          return EXIT_FAILED;
+        }
       }
       if (parts.contains(Part.IN_PROCESS)) {
         local = inProcess(run, workDir, (int) vmPages, (int) swapPages, (int) machineFrames, maxBatch);
@@ -231,8 +254,9 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
         Duration.ofSeconds(60))) {
       progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ") listening on "
           + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages()) + ", warming up "
-          + warmup.toSeconds() + " s, measuring " + measure.toSeconds() + " s");
-      ManagedChannel channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+          + human(warmup) + ", measuring " + human(measure));
+      // The channel the guest agent uses.
+      ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
       try {
         MachineConnection connection = new MachineConnection(channel);
         PowerOnResponse vm = connection.powerOn("bench-grpc", "linux", vmPages);
@@ -242,7 +266,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
              RemotePhysicalMemory memory = connection.openMemory(batch, window,
                  GuestOs.checkerFor(vm.getVmId(), counters));
              GuestOs os = new GuestOs(vm.getVmId(), vmPages, memory, swap, connection.guestCosts(), counters)) {
-          result = run.run(os);
+          result = run.run(os, hypervisor::cpuNanos);
         }
         connection.powerOff();
         return result;
@@ -257,8 +281,8 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
   private ThroughputRun.Result inProcess(ThroughputRun run, Path workDir, int vmPages, int swapPages, int frames,
                                          int maxBatch) {
     progress("in process: a " + machineMemory + " machine in this JVM; touching "
-        + MemorySize.humanPages(run.footprintPages()) + ", warming up " + warmup.toSeconds() + " s, measuring "
-        + measure.toSeconds() + " s");
+        + MemorySize.humanPages(run.footprintPages()) + ", warming up " + human(warmup) + ", measuring "
+        + human(measure));
     int hostSlots = (int) Math.min(MAX_FRAMES, 4L * frames);
     Machine machine = new Machine(new Machine.Config(frames, hostSlots, workDir.resolve("host-in-process.swap"),
         maxBatch, CostModel.DEFAULT, 1));
@@ -273,7 +297,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
            InProcessPhysicalMemory memory = new InProcessPhysicalMemory(machine, vm, batch,
                GuestOs.checkerFor(vm.id(), counters));
            GuestOs os = new GuestOs(vm.id(), vmPages, memory, swap, costs, counters)) {
-        result = run.run(os);
+        result = run.run(os, null);
       }
       machine.powerOff(vm.id(), vm.credential());
       return result;
@@ -361,21 +385,51 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
       printDetail("in process", local);
     }
     if (heap != null) {
-      out.printf(Locale.ROOT, "  heap: machine alone %s (layout predicts %.2f B/page: frame contents, owner, free "
-              + "stack, host swap bitmap); with %d VMs all mapped %s (layout predicts %.2f B/page: + 4 B of P2M "
-              + "per VM page)%n",
-          MemorySize.format(heap.machineBytes()), heap.expectedMachineBytesPerPage(), heap.vms(),
-          MemorySize.format(heap.mappedBytes()), heap.expectedMappedBytesPerPage());
+      out.printf(Locale.ROOT, "  heap: machine alone %.1f MiB (layout predicts %.2f B/page: frame contents, owner, "
+              + "free stack, host swap bitmap); with %d VMs all mapped %.1f MiB (layout predicts %.2f B/page: + 4 B "
+              + "of P2M per VM page)%n",
+          heap.machineBytes() / 1048576.0, heap.expectedMachineBytesPerPage(), heap.vms(),
+          heap.mappedBytes() / 1048576.0, heap.expectedMappedBytesPerPage());
     }
     out.flush();
     return new Verdicts(misses, violations);
   }
 
   private void printDetail(String name, ThroughputRun.Result r) {
-    out.printf(Locale.ROOT, "  %s: %,d accesses in %.3f s (%.1f ns each, wall); %,d warm-up accesses; %d guest "
-            + "faults while measured; simulated %.1f ns/access%n",
-        name, r.accesses(), r.elapsedNs() / 1e9, r.nanosPerAccess(), r.warmupAccesses(), r.trueFaults(),
+    double wall = r.elapsedNs();
+    String steadiness = r.perSecond().length == 0 ? "" : String.format(Locale.ROOT,
+        "; per second min %s, median %s, max %s", millions(min(r.perSecond())),
+        millions(ThroughputRun.median(r.perSecond())), millions(max(r.perSecond())));
+    out.printf(Locale.ROOT, "  %s: %,d accesses in %.3f s (%.1f ns each, wall)%s%n",
+        name, r.accesses(), wall / 1e9, r.nanosPerAccess(), steadiness);
+    StringBuilder cpu = new StringBuilder(String.format(Locale.ROOT, "vCPU thread busy %.0f %%", 100 * r.vcpuCpuNs()
+        / wall));
+    if (r.processCpuNs() >= 0) {
+      cpu.append(String.format(Locale.ROOT, ", this JVM %.2f cores", r.processCpuNs() / wall));
+    }
+    if (r.hypervisorCpuNs() >= 0) {
+      cpu.append(String.format(Locale.ROOT, ", hypervisor JVM %.2f cores", r.hypervisorCpuNs() / wall));
+    }
+    out.printf(Locale.ROOT, "    CPU while measured: %s (of %d); %,d warm-up accesses before; %,d guest faults while "
+            + "measured; simulated %.1f ns/access%n",
+        cpu, Runtime.getRuntime().availableProcessors(), r.warmupAccesses(), r.trueFaults(),
         (double) r.simulatedNs() / r.accesses());
+  }
+
+  private static String human(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+  }
+
+  private static String millions(long perSecond) {
+    return String.format(Locale.ROOT, "%.2fM", perSecond / 1e6);
+  }
+
+  private static long min(long[] values) {
+    return Arrays.stream(values).min().orElse(0);
+  }
+
+  private static long max(long[] values) {
+    return Arrays.stream(values).max().orElse(0);
   }
 
   private void printTable(String[] header, List<String[]> rows) {

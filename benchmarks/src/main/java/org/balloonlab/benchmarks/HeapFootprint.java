@@ -73,6 +73,12 @@ final class HeapFootprint {
    * @param dir where the host swap file goes (it stays sparse: nothing is paged out)
    */
   static Result measure(int frames, int vmCount, int batch, Path dir) {
+    // A throwaway machine first, so class loading, loggers and static state are not counted as per-page cost.
+    try (Machine warm = new Machine(new Machine.Config(64, 64, dir.resolve("heap-warm.swap"), batch,
+        CostModel.DEFAULT, 1))) {
+      touchEveryPage(warm, warm.powerOn("heap-warm", "linux", 64), batch);
+      warm.snapshot();
+    }
     long before = usedHeapAfterGc();
     Machine machine = new Machine(new Machine.Config(frames, frames, dir.resolve("heap-footprint.swap"), batch,
         CostModel.DEFAULT, 1));

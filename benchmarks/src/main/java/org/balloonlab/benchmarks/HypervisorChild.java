@@ -68,8 +68,8 @@ final class HypervisorChild implements AutoCloseable {
       String why = process.isAlive() ? "did not print its listening line within " + timeout.toSeconds() + " s"
           : "exited with code " + process.process().exitValue();
       child.close();
-      throw new IOException("the hypervisor child " + why + "; its stderr: "
-          + tail(workDir.resolve("hypervisor.err.log")));
+      throw new IOException("the hypervisor child " + why + "; it said:" + System.lineSeparator()
+          + tail(workDir.resolve("hypervisor.log")) + tail(workDir.resolve("hypervisor.err.log")));
     }
     child.target = address;
     return child;
@@ -77,10 +77,14 @@ final class HypervisorChild implements AutoCloseable {
 
   private static String tail(Path log) {
     try {
+      StringBuilder b = new StringBuilder();
       List<String> lines = Files.readAllLines(log);
-      return String.join(System.lineSeparator(), lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+      for (String line : lines.subList(Math.max(0, lines.size() - 20), lines.size())) {
+        b.append("  ").append(line).append(System.lineSeparator());
+      }
+      return b.toString();
     } catch (IOException e) {
-      return "(unreadable: " + e.getMessage() + ")";
+      return "  (" + log.getFileName() + " unreadable: " + e.getMessage() + ")" + System.lineSeparator();
     }
   }
 
@@ -91,6 +95,11 @@ final class HypervisorChild implements AutoCloseable {
 
   long pid() {
     return process.pid();
+  }
+
+  /** CPU time the child has used so far, all threads, or -1 where the platform does not say. */
+  long cpuNanos() {
+    return process.process().toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
   }
 
   /** Stops the child (SIGTERM, then SIGKILL after a few seconds) and forgets the shutdown hook. */

@@ -12,7 +12,7 @@ import org.balloonlab.hypervisor.machine.Vm;
  * Guest-physical memory backed by a {@link Machine} in the same JVM: the data plane with the transport taken out.
  *
  * <p>It batches exactly as {@code RemotePhysicalMemory} does (the same batch size; a partial batch goes out when
- * a value is needed now, with a status report, and on flush) and hands each batch to
+ * values are needed now, the victims of a guest page-out, with a status report, and on flush) and hands each batch to
  * {@link Machine#validateBatch} and {@link Machine#applyBatch}, the two calls the gRPC service makes for every
  * batch it receives. Reads are checked against the expected tokens the same way, so the benchmark's in-process
  * figure differs from the gRPC one only by what the wire costs: building and parsing protobuf messages, the
@@ -83,20 +83,30 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
   }
 
   @Override
-  public long readForSwapOut(int pfn, long expectedToken) {
-    int r = queueRead(AccessOps.SWAP_OUT_READ, pfn, expectedToken);
-    apply();
-    return readValues[r];
+  public void readForSwapOut(int[] victims, long[] expectedTokens, int n, long[] values) {
+    // As the remote memory does: the victims go out together, after what is queued, in as few batches as fit.
+    for (int done = 0; done < n; ) {
+      if (batchSize - count < Math.min(n - done, batchSize)) {
+        apply();
+      }
+      int chunk = Math.min(n - done, batchSize - count);
+      int firstRead = readCount;
+      for (int k = 0; k < chunk; k++) {
+        queueRead(AccessOps.SWAP_OUT_READ, victims[done + k], expectedTokens[done + k]);
+      }
+      apply();
+      System.arraycopy(readValues, firstRead, values, done, chunk);
+      done += chunk;
+    }
   }
 
-  private int queueRead(byte op, int pfn, long expectedToken) {
+  private void queueRead(byte op, int pfn, long expectedToken) {
     int i = count++;
     ops[i] = op;
     pfns[i] = pfn;
     int r = readCount++;
     readPfns[r] = pfn;
     expected[r] = expectedToken;
-    return r;
   }
 
   @Override

@@ -1,10 +1,14 @@
 package org.balloonlab.benchmarks;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestProcess;
@@ -22,13 +26,18 @@ import org.balloonlab.guest.workload.WorkloadSpec;
  *       first-touch faults, neither the guest's true faults nor the hypervisor's demand-zero hidden faults: it
  *       measures the steady-state data plane, not allocation.
  *   <li><b>Warm up</b> for a fixed wall time with the workload itself, so the JIT has compiled the access path on
- *       both sides of the wire before anything is timed.
+ *       both sides of the wire before anything is timed. gRPC and Netty are large: on a 2-core host C2 keeps
+ *       compiling them for several seconds, and while it does it takes a core from the data plane.
  *   <li><b>Measure</b> for a fixed wall time on the guest's own {@link Vcpu}, as the guest agent runs it: the
  *       vCPU is stopped by a timer and its final flush, which waits for every access to be answered and checked,
  *       is inside the timed interval. Accesses counted are the guest's; the rate is accesses over that interval.
  * </ol>
  * Afterwards (untimed) every page is read back and checked, so a run that lost or mixed up a page reports
  * integrity or isolation violations.
+ *
+ * <p>Besides the rate, the measured phase records where the CPU went (the vCPU thread, this whole JVM, and the
+ * hypervisor's JVM when it has its own) and the rate of each whole second, which shows whether the figure was
+ * steady or still climbing with the JIT.
  */
 final class ThroughputRun {
 
@@ -40,10 +49,15 @@ final class ThroughputRun {
    * @param warmupAccesses accesses made while warming up (touch included)
    * @param trueFaults guest page faults in the measured phase (0 when the footprint fits in guest memory)
    * @param simulatedNs the guest's simulated clock advance in the measured phase
+   * @param vcpuCpuNs CPU time of the vCPU thread in the measured phase
+   * @param processCpuNs CPU time of this JVM in the measured phase, all threads (-1 if unknown)
+   * @param hypervisorCpuNs CPU time of the hypervisor's own JVM in the measured phase (-1 if none or unknown)
+   * @param perSecond accesses per second of each whole second of the measured phase, in order
    * @param integrityViolations reads that returned a wrong value, whole run and audit included
    * @param isolationViolations reads that returned another VM's token, whole run and audit included
    */
   record Result(long accesses, long elapsedNs, long warmupAccesses, long trueFaults, long simulatedNs,
+                long vcpuCpuNs, long processCpuNs, long hypervisorCpuNs, long[] perSecond,
                 long integrityViolations, long isolationViolations) {
     double accessesPerSecond() {
       return accesses * 1e9 / elapsedNs;
@@ -74,8 +88,17 @@ final class ThroughputRun {
     this.seed = seed;
   }
 
-  /** Runs the three steps on {@code os}, from the calling thread, and audits every page at the end. */
-  Result run(GuestOs os) {
+  int footprintPages() {
+    return workload.footprintPages();
+  }
+
+  /**
+   * Runs the three steps on {@code os}, from the calling thread, and audits every page at the end.
+   *
+   * @param hypervisorCpuNanos CPU time used so far by the hypervisor's JVM, or {@code null} when it runs in this
+   *     one; answers -1 when it cannot tell
+   */
+  Result run(GuestOs os, LongSupplier hypervisorCpuNanos) {
     GuestCounters c = os.counters();
     Vcpu vcpu = new Vcpu(os, new Vcpu.Options(sliceAccesses, TimeUnit.MILLISECONDS.toNanos(100),
         TimeUnit.MILLISECONDS.toNanos(5), 0, 0, seed));
@@ -88,8 +111,18 @@ final class ThroughputRun {
     os.memory().flush();
     long warmupAccesses = c.accesses();
 
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    int seconds = (int) Math.max(0, measured.toSeconds());
+    // Read by the timer thread while the vCPU runs: a racy read of a plain counter, good enough for a per-second
+    // display; the headline figure is the exact count taken after the run.
+    long[] samples = new long[seconds + 1];
+    samples[0] = warmupAccesses;
+    int[] taken = {1};
     long faultsBefore = c.trueFaults();
     long simulatedBefore = os.simulatedNs();
+    long hypervisorCpuBefore = hypervisorCpuNanos == null ? -1 : hypervisorCpuNanos.getAsLong();
+    long processCpuBefore = processCpuNanos();
+    long vcpuCpuBefore = threads.getCurrentThreadCpuTime();
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "measured-phase-timer");
       t.setDaemon(true);
@@ -98,19 +131,39 @@ final class ThroughputRun {
     long start = System.nanoTime();
     long elapsed;
     try {
+      timer.scheduleAtFixedRate(() -> {
+        if (taken[0] < samples.length) {
+          samples[taken[0]++] = c.accesses();
+        }
+      }, 1, 1, TimeUnit.SECONDS);
       timer.schedule(vcpu::stop, measured.toNanos(), TimeUnit.NANOSECONDS);
       vcpu.run();
       elapsed = System.nanoTime() - start;
     } finally {
       timer.shutdownNow();
     }
+    long vcpuCpu = threads.getCurrentThreadCpuTime() - vcpuCpuBefore;
+    long processCpuAfter = processCpuNanos();
+    long processCpu = processCpuBefore < 0 || processCpuAfter < 0 ? -1 : processCpuAfter - processCpuBefore;
+    long hypervisorCpuAfter = hypervisorCpuNanos == null ? -1 : hypervisorCpuNanos.getAsLong();
+    long hypervisorCpu = hypervisorCpuBefore < 0 || hypervisorCpuAfter < 0 ? -1
+        : hypervisorCpuAfter - hypervisorCpuBefore;
     long accesses = c.accesses() - warmupAccesses;
     long trueFaults = c.trueFaults() - faultsBefore;
     long simulated = os.simulatedNs() - simulatedBefore;
+    try {
+      timer.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    long[] perSecond = new long[Math.max(0, Math.min(taken[0], samples.length) - 1)];
+    for (int i = 0; i < perSecond.length; i++) {
+      perSecond[i] = samples[i + 1] - samples[i];
+    }
 
     vcpu.verifyAll();
-    return new Result(accesses, elapsed, warmupAccesses, trueFaults, simulated, c.integrityViolations(),
-        c.isolationViolations());
+    return new Result(accesses, elapsed, warmupAccesses, trueFaults, simulated, vcpuCpu, processCpu,
+        hypervisorCpu, perSecond, c.integrityViolations(), c.isolationViolations());
   }
 
   /** The workload itself for the warm-up time, on a fresh instance so the measured phase starts from its start. */
@@ -128,5 +181,23 @@ final class ThroughputRun {
         return;
       }
     }
+  }
+
+  /** CPU time of this JVM, all threads, or -1 where the platform does not say. */
+  private static long processCpuNanos() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime();
+    }
+    return -1;
+  }
+
+  /** Median of {@code values}, 0 for none. */
+  static long median(long[] values) {
+    if (values.length == 0) {
+      return 0;
+    }
+    long[] sorted = values.clone();
+    Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
   }
 }

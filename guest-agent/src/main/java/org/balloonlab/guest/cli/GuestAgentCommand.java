@@ -2,7 +2,6 @@ package org.balloonlab.guest.cli;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +9,11 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
+import org.balloonlab.balloon.grpc.GrpcBalloonHost;
+import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
 import org.balloonlab.guest.os.GuestCounters;
@@ -94,11 +98,11 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "Stop after this many accesses in all (default: no limit).")
   long accesses;
 
-  @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "16384",
       description = "Accesses per batch sent to the hypervisor (default: ${DEFAULT-VALUE}).")
   int batch;
 
-  @Option(names = "--window", paramLabel = "N", defaultValue = "8",
+  @Option(names = "--window", paramLabel = "N", defaultValue = "4",
       description = "Batches in flight at most (default: ${DEFAULT-VALUE}).")
   int window;
 
@@ -113,12 +117,33 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "How often to print a status line; 0s for none (default: ${DEFAULT-VALUE}).")
   Duration statusInterval;
 
+  @Option(names = "--balloon", paramLabel = "MODE", defaultValue = "enabled",
+      converter = BalloonModeConverter.class,
+      description = "The balloon driver's mode: enabled, disabled (loaded, never inflates), uninstalled (never "
+          + "connects), late:DURATION (unavailable that long after boot), slow:PAGES_PER_SECOND, "
+          + "stuck[:PROBABILITY] (hangs mid-inflation) (default: ${DEFAULT-VALUE}).")
+  ModeRequest balloonMode;
+
+  @Option(names = "--balloon-cap", paramLabel = "FRACTION", defaultValue = "0.65",
+      description = "Most of guest memory the balloon may hold (default: ${DEFAULT-VALUE}).")
+  double balloonCap;
+
+  @Option(names = "--balloon-poll", paramLabel = "DURATION", defaultValue = "1s",
+      description = "How often the driver asks for its target when no doorbell rings (default: ${DEFAULT-VALUE}).")
+  Duration balloonPoll;
+
+  @Option(names = "--balloon-batch", paramLabel = "N", defaultValue = "512",
+      description = "Pages the driver locks or unlocks per call, at most the hypervisor's limit "
+          + "(default: ${DEFAULT-VALUE}).")
+  int balloonBatch;
+
   @Option(names = "--no-verify", negatable = true, defaultValue = "true", fallbackValue = "true",
       description = "Read back and check every page at the end (default: on).")
   boolean verify = true;
 
   private final CountDownLatch finished = new CountDownLatch(1);
   private volatile Vcpu vcpu;
+  private volatile BalloonDriver driver;
   private static volatile boolean shuttingDown;
 
   public static void main(String[] args) {
@@ -151,6 +176,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     check(accesses >= 0, "--accesses cannot be negative, got " + accesses);
     check(duration == null || !duration.isZero(), "--duration must be positive");
     check(!statusInterval.isNegative(), "--status-interval cannot be negative");
+    check(balloonCap >= 0 && balloonCap <= 1, "--balloon-cap must be from 0 to 1, got " + balloonCap);
+    check(!balloonPoll.isZero() && !balloonPoll.isNegative(), "--balloon-poll must be positive");
+    check(balloonBatch >= 1 && balloonBatch <= 65536, "--balloon-batch must be from 1 to 65536, got " + balloonBatch);
     long footprint = (long) workloadSpec.footprintPages() * processes;
     long swapPages = swapSize != null ? pages(swapSize, "--swap")
         : Math.max(2 * memoryPages, footprint + memoryPages / 8);
@@ -159,10 +187,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
-    // A batch's answer carries 8 bytes a read; leave room for the rest.
-    int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * batch + (1 << 20));
-    ManagedChannel channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext()
-        .maxInboundMessageSize(maxMessage).build();
+    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
+    // The balloon driver's private channel.
+    ManagedChannel balloonChannel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
     GuestCounters counters = new GuestCounters();
     try {
       MachineConnection machine = new MachineConnection(channel);
@@ -186,12 +213,18 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
           cpu.start(name + "-p" + i, workloadSpec.create());
         }
         vcpu = cpu;
+        BalloonDriver driver = new BalloonDriver(new GuestBalloonKernel(os, cpu),
+            new GrpcBalloonHost(balloonChannel, vm.getVmId(), vm.getCredential()),
+            BalloonDriver.Config.defaults(name).withPollInterval(balloonPoll).withBatchPages(balloonBatch)
+                .withCapFraction(balloonCap).withInitialMode(balloonMode));
+        this.driver = driver;
+        driver.start();
         out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
         out.printf("%s: %s of guest memory, %s of swap, %d x %s%n", name, memory,
             MemorySize.humanPages(swapPages), processes, workload);
         out.flush();
         Thread printer = statusPrinter(cpu, out);
-        code = run(cpu, err);
+        code = run(cpu, driver, err);
         printer.interrupt();
         GuestStatus s = cpu.lastStatus();
         mem.close();
@@ -209,15 +242,23 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       }
       return code;
     } finally {
+      BalloonDriver d = driver;
+      if (d != null) {
+        d.stop();
+      }
+      balloonChannel.shutdownNow();
       channel.shutdownNow();
       channel.awaitTermination(5, TimeUnit.SECONDS);
+      balloonChannel.awaitTermination(5, TimeUnit.SECONDS);
       finished.countDown();
     }
   }
 
-  private int run(Vcpu cpu, PrintWriter err) {
+  private int run(Vcpu cpu, BalloonDriver driver, PrintWriter err) {
     try {
       cpu.run();
+      // The guest is going away: its balloon stays as it is, and the driver must not touch the OS any more.
+      driver.stop();
       if (verify) {
         cpu.verifyAll();
       }
@@ -256,11 +297,14 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   }
 
   private String statusLine(GuestStatus s) {
+    BalloonDriver d = driver;
+    String balloon = d == null ? "-" : MemorySize.humanPages(d.size()) + " of target "
+        + MemorySize.humanPages(d.stats().targetPages());
     return String.format(Locale.ROOT,
-        "%s sim=%.3fs accesses=%d faults=%d (major %d) pageouts=%d free=%s swap=%s violations=%d/%d [%s]",
+        "%s sim=%.3fs accesses=%d faults=%d (major %d) pageouts=%d free=%s swap=%s balloon=%s violations=%d/%d [%s]",
         name, s.simulatedNs() / 1e9, s.accesses(), s.trueFaults(), s.majorFaults(), s.pageOuts(),
-        MemorySize.humanPages(s.freePages()), MemorySize.humanPages(s.swapUsedPages()), s.integrityViolations(),
-        s.isolationViolations(), s.workload());
+        MemorySize.humanPages(s.freePages()), MemorySize.humanPages(s.swapUsedPages()), balloon,
+        s.integrityViolations(), s.isolationViolations(), s.workload());
   }
 
   private String summary(GuestStatus s, VmState last) {

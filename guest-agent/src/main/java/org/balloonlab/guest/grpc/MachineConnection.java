@@ -2,6 +2,7 @@ package org.balloonlab.guest.grpc;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.guest.os.GuestCosts;
 import org.balloonlab.guest.os.PhysicalMemory;
@@ -21,6 +22,17 @@ public final class MachineConnection {
   private final MachineServiceGrpc.MachineServiceBlockingStub blocking;
   private final MachineServiceGrpc.MachineServiceStub async;
   private PowerOnResponse vm;
+
+  /**
+   * A channel to the hypervisor at {@code target} as a guest uses it: plaintext, with room for the answers to
+   * batches of {@code batchSize} accesses (8 bytes a read), and answers checked on the network thread (the
+   * check never blocks, so a thread hop per batch would only add latency).
+   */
+  public static ManagedChannel channel(String target, int batchSize) {
+    int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * batchSize + (1 << 20));
+    return NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(maxMessage)
+        .directExecutor().build();
+  }
 
   public MachineConnection(ManagedChannel channel) {
     this.blocking = MachineServiceGrpc.newBlockingStub(channel);

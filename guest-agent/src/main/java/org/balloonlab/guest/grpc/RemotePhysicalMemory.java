@@ -1,9 +1,14 @@
 package org.balloonlab.guest.grpc;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.LongBuffer;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -260,14 +265,17 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       lock.unlock();
     }
     b.sequence = sequence;
-    AccessBatch.Builder msg = AccessBatch.newBuilder().setSequence(sequence);
-    for (int i = 0; i < b.count; i++) {
-      msg.addOpsValue(b.ops[i]);
-      msg.addPfns(b.pfns[i]);
-    }
-    for (int i = 0; i < b.writeCount; i++) {
-      msg.addWriteValues(b.writes[i]);
-    }
+    // Packed little-endian arrays, copied in bulk (see machine.proto). The byte arrays are new for each batch,
+    // so the message may own them without another copy.
+    byte[] pfnBytes = new byte[b.count * Integer.BYTES];
+    ByteBuffer.wrap(pfnBytes).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(b.pfns, 0, b.count);
+    byte[] writeBytes = new byte[b.writeCount * Long.BYTES];
+    ByteBuffer.wrap(writeBytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(b.writes, 0, b.writeCount);
+    AccessBatch.Builder msg = AccessBatch.newBuilder()
+        .setSequence(sequence)
+        .setOps(ByteString.copyFrom(b.ops, 0, b.count))
+        .setPfns(UnsafeByteOperations.unsafeWrap(pfnBytes))
+        .setWriteValues(UnsafeByteOperations.unsafeWrap(writeBytes));
     if (b.report != null) {
       msg.setGuestReport(b.report);
     }
@@ -312,20 +320,21 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
           + expectedSequence + " was due").asRuntimeException());
       return;
     }
-    int reads = result.getReadValuesCount();
-    if (reads != b.readCount) {
+    ByteString readBytes = result.getReadValues();
+    if (readBytes.size() != b.readCount * Long.BYTES) {
       fail(Status.INTERNAL.withDescription("batch " + expectedSequence + " had " + b.readCount
-          + " reads but the answer carries " + reads + " values").asRuntimeException());
+          + " reads but the answer carries " + readBytes.size() + " bytes of values").asRuntimeException());
       return;
     }
-    for (int r = 0; r < reads; r++) {
-      long actual = result.getReadValues(r);
+    LongBuffer values = readBytes.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+    for (int r = 0, reads = b.readCount; r < reads; r++) {
+      long actual = values.get(r);
       if (actual != b.expected[r]) {
         checker.mismatch(b.readPfns[r], b.expected[r], actual);
       }
     }
     for (int k = 0; k < b.waitReadCount; k++) {
-      b.waitValues[k] = result.getReadValues(b.waitReadStart + k);
+      b.waitValues[k] = values.get(b.waitReadStart + k);
     }
     hypervisorNs.addAndGet(result.getHypervisorNs());
     lock.lock();

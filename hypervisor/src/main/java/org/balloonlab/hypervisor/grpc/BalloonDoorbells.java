@@ -7,15 +7,30 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
 import org.balloonlab.proto.BalloonTargetReply;
 
 /**
- * The doorbell streams drivers listen to, by VM. The machine reports a change under its lock; the ring is sent
- * from a thread of its own, so no stream write ever happens while the machine is locked.
+ * The doorbell streams drivers listen to, by VM. The machine reports a change under its lock; rings are written
+ * from a thread of their own, so no stream write ever happens while the machine is locked.
+ *
+ * <p>A ring says "look now" and carries the current state, so rings coalesce: a stream that is not ready to
+ * send keeps one pending ring, delivered with the freshest state as soon as it is ready. Nothing is lost and
+ * nothing piles up.
  */
 final class BalloonDoorbells implements AutoCloseable {
-  private final Map<Integer, List<ServerCallStreamObserver<BalloonTargetReply>>> listeners = new ConcurrentHashMap<>();
+  private static final class Listener {
+    final ServerCallStreamObserver<BalloonTargetReply> stream;
+    final AtomicBoolean pending = new AtomicBoolean();
+
+    Listener(ServerCallStreamObserver<BalloonTargetReply> stream) {
+      this.stream = stream;
+    }
+  }
+
+  private final Map<Integer, List<Listener>> listeners = new ConcurrentHashMap<>();
   private final ExecutorService ringer = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "balloon-doorbell");
     t.setDaemon(true);
@@ -29,47 +44,79 @@ final class BalloonDoorbells implements AutoCloseable {
   }
 
   void listen(int vmId, ServerCallStreamObserver<BalloonTargetReply> stream) {
-    listeners.computeIfAbsent(vmId, id -> new CopyOnWriteArrayList<>()).add(stream);
-    stream.setOnCancelHandler(() -> remove(vmId, stream));
+    Listener listener = new Listener(stream);
+    stream.setOnCancelHandler(() -> remove(vmId, listener));
+    stream.setOnReadyHandler(() -> {
+      if (listener.pending.get()) {
+        submit(() -> deliver(vmId, listener));
+      }
+    });
+    listeners.computeIfAbsent(vmId, id -> new CopyOnWriteArrayList<>()).add(listener);
     ring(vmId);
   }
 
-  /** Queues a ring for every driver of {@code vmId}. Safe to call under the machine's lock. */
+  /** Queues a ring for every driver of {@code vmId}. Safe to call under the machine's lock, and after close. */
   void ring(int vmId) {
-    if (!listeners.containsKey(vmId)) {
+    List<Listener> list = listeners.get(vmId);
+    if (list == null || list.isEmpty()) {
       return;
     }
-    ringer.execute(() -> deliver(vmId));
-  }
-
-  private void deliver(int vmId) {
-    List<ServerCallStreamObserver<BalloonTargetReply>> streams = listeners.get(vmId);
-    if (streams == null || streams.isEmpty()) {
-      return;
+    for (Listener l : list) {
+      l.pending.set(true);
     }
-    BalloonTargetReply reply = current.apply(vmId);
-    for (ServerCallStreamObserver<BalloonTargetReply> s : streams) {
-      if (reply == null) {
-        s.onCompleted();
-        remove(vmId, s);
-      } else if (!s.isCancelled()) {
-        // A ring says "look now"; one pending message is enough, so a slow reader never makes us buffer more.
-        if (s.isReady()) {
-          s.onNext(reply);
-        }
+    submit(() -> {
+      for (Listener l : list) {
+        deliver(vmId, l);
       }
+    });
+  }
+
+  private void submit(Runnable task) {
+    try {
+      ringer.execute(task);
+    } catch (RejectedExecutionException closed) {
+      // The server is stopping; drivers will find out when their calls fail.
     }
   }
 
-  private void remove(int vmId, ServerCallStreamObserver<BalloonTargetReply> stream) {
-    List<ServerCallStreamObserver<BalloonTargetReply>> streams = listeners.get(vmId);
-    if (streams != null) {
-      streams.remove(stream);
+  private void deliver(int vmId, Listener l) {
+    if (l.stream.isCancelled()) {
+      remove(vmId, l);
+      return;
+    }
+    if (!l.pending.get() || !l.stream.isReady()) {
+      return; // delivered already, or sent from the ready handler once the stream can take it
+    }
+    l.pending.set(false);
+    BalloonTargetReply reply = current.apply(vmId);
+    if (reply == null) {
+      l.stream.onCompleted();
+      remove(vmId, l);
+    } else {
+      l.stream.onNext(reply);
     }
   }
 
+  private void remove(int vmId, Listener listener) {
+    listeners.computeIfPresent(vmId, (id, list) -> {
+      list.remove(listener);
+      return list.isEmpty() ? null : list;
+    });
+  }
+
+  /** Ends every doorbell stream and stops ringing. */
   @Override
   public void close() {
-    ringer.shutdownNow();
+    submit(() -> {
+      for (List<Listener> list : listeners.values()) {
+        for (Listener l : list) {
+          if (!l.stream.isCancelled()) {
+            l.stream.onCompleted();
+          }
+        }
+      }
+      listeners.clear();
+    });
+    ringer.shutdown();
   }
 }

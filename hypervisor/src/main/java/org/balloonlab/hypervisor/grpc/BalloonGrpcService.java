@@ -2,8 +2,11 @@ package org.balloonlab.hypervisor.grpc;
 
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
 import org.balloonlab.hypervisor.machine.BalloonPageStatus;
 import org.balloonlab.hypervisor.machine.BalloonReply;
+import org.balloonlab.hypervisor.machine.BalloonSession;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.Vm;
@@ -37,18 +40,22 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   public void start(BalloonStartRequest request, StreamObserver<BalloonStartResponse> responses) {
     call(responses, () -> {
       Vm vm = authenticate(request.getVm());
-      long session = machine.balloonStart(vm);
-      BalloonStartResponse.Builder b = BalloonStartResponse.newBuilder().setSessionId(session);
-      boolean batched = false;
+      List<BalloonCapability> granted = new ArrayList<>();
       for (BalloonCapability c : request.getCapabilitiesList()) {
         if (c != BalloonCapability.BALLOON_CAPABILITY_UNSPECIFIED && c != BalloonCapability.UNRECOGNIZED
-            && !b.getGrantedList().contains(c)) {
-          b.addGranted(c);
-          batched |= c == BalloonCapability.BALLOON_CAPABILITY_BATCHED_LOCK;
+            && !granted.contains(c)) {
+          granted.add(c);
         }
       }
-      return b.setMaxBatchPages(batched ? machine.config().balloonBatchPages() : 1)
-          .setTarget(ProtoMapping.toProto(machine.balloonTarget(vm, session)))
+      BalloonSession session = machine.openBalloonSession(vm,
+          granted.contains(BalloonCapability.BALLOON_CAPABILITY_BATCHED_LOCK),
+          granted.contains(BalloonCapability.BALLOON_CAPABILITY_DOORBELL),
+          granted.contains(BalloonCapability.BALLOON_CAPABILITY_STATS));
+      return BalloonStartResponse.newBuilder()
+          .setSessionId(session.id())
+          .addAllGranted(granted)
+          .setMaxBatchPages(session.maxBatchPages())
+          .setTarget(ProtoMapping.toProto(session.reply()))
           .build();
     });
   }
@@ -81,6 +88,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
       Vm vm = authenticate(request.getVm());
       int count = request.getPfnsCount();
       if (count > machine.config().balloonBatchPages()) {
+        // Before copying anything; the session's own (possibly lower) limit is checked by the machine.
         throw StatusMapping.invalid("a balloon batch holds at most " + machine.config().balloonBatchPages()
             + " pages, got " + count);
       }
@@ -122,7 +130,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   public void doorbell(BalloonDoorbellRequest request, StreamObserver<BalloonTargetReply> responses) {
     try {
       Vm vm = authenticate(request.getVm());
-      machine.balloonTarget(vm, request.getSessionId());
+      machine.balloonDoorbell(vm, request.getSessionId());
       doorbells.listen(vm.id(), (ServerCallStreamObserver<BalloonTargetReply>) responses);
     } catch (MachineException e) {
       responses.onError(StatusMapping.toStatus(e));

@@ -1,8 +1,11 @@
 package org.balloonlab.hypervisor.grpc;
 
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import org.balloonlab.hypervisor.machine.BatchResult;
 import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.Machine;
@@ -125,28 +128,33 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
         throw Status.FAILED_PRECONDITION.withDescription("attach the stream to a VM before sending accesses")
             .asRuntimeException();
       }
-      int count = batch.getOpsCount();
+      int count = batch.getOps().size();
       if (count > maxBatch) {
         throw StatusMapping.invalid("a batch holds at most " + maxBatch + " accesses, got " + count);
       }
-      if (batch.getPfnsCount() != count) {
+      int pfnBytes = batch.getPfns().size();
+      if (pfnBytes % Integer.BYTES != 0) {
+        throw StatusMapping.invalid("PFNs are 4 bytes each, got " + pfnBytes + " bytes");
+      }
+      if (pfnBytes / Integer.BYTES != count) {
         throw StatusMapping.invalid("a batch needs one PFN per operation, got " + count + " operations and "
-            + batch.getPfnsCount() + " PFNs");
+            + pfnBytes / Integer.BYTES + " PFNs");
       }
-      int writes = batch.getWriteValuesCount();
-      if (writes > count) {
-        throw StatusMapping.invalid("a batch of " + count + " accesses cannot carry " + writes + " write values");
+      int writeBytes = batch.getWriteValues().size();
+      if (writeBytes % Long.BYTES != 0) {
+        throw StatusMapping.invalid("write values are 8 bytes each, got " + writeBytes + " bytes");
       }
+      if (writeBytes / Long.BYTES > count) {
+        throw StatusMapping.invalid("a batch of " + count + " accesses cannot carry " + writeBytes / Long.BYTES
+            + " write values");
+      }
+      int writes = writeBytes / Long.BYTES;
       ensureCapacity(count);
-      for (int i = 0; i < count; i++) {
-        int op = batch.getOpsValue(i);
-        // Out-of-range numbers become 0, which validation refuses by name.
-        ops[i] = op > 0 && op <= Byte.MAX_VALUE ? (byte) op : 0;
-        pfns[i] = batch.getPfns(i);
-      }
-      for (int i = 0; i < writes; i++) {
-        writeValues[i] = batch.getWriteValues(i);
-      }
+      // Bulk copies: the arrays are packed little-endian on the wire.
+      batch.getOps().copyTo(ops, 0);
+      batch.getPfns().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(pfns, 0, count);
+      batch.getWriteValues().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer()
+          .get(writeValues, 0, writes);
       machine.validateBatch(vm, count, ops, pfns, writes);
       GuestView report = batch.hasGuestReport() ? ProtoMapping.fromProto(batch.getGuestReport()) : null;
       machine.applyBatch(vm, count, ops, pfns, writeValues, readValues, result);
@@ -154,13 +162,14 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
         // Only once the batch is applied: a refused batch changes nothing, its report included.
         machine.recordGuestView(vm, report);
       }
+      byte[] reads = new byte[result.reads() * Long.BYTES];
+      ByteBuffer.wrap(reads).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(readValues, 0, result.reads());
       AccessBatchResult.Builder out = AccessBatchResult.newBuilder()
           .setSequence(batch.getSequence())
           .setHypervisorNs(result.hypervisorNs())
-          .setHiddenFaults(result.hiddenFaults());
-      for (int i = 0, n = result.reads(); i < n; i++) {
-        out.addReadValues(readValues[i]);
-      }
+          .setHiddenFaults(result.hiddenFaults())
+          // The array is new and never touched again, so the message may own it without a copy.
+          .setReadValues(UnsafeByteOperations.unsafeWrap(reads));
       responses.onNext(AccessResponse.newBuilder().setResult(out).build());
     }
 

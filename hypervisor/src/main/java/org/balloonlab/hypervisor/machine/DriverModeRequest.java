@@ -13,7 +13,7 @@ public record DriverModeRequest(String mode, long lateMillis, long pagesPerSecon
       java.util.Set.of("enabled", "disabled", "uninstalled", "late", "slow", "stuck");
 
   public DriverModeRequest {
-    if (!MODES.contains(mode)) {
+    if (mode == null || !MODES.contains(mode)) {
       throw MachineException.invalid("unknown driver mode '" + mode + "'; known: enabled, disabled, uninstalled, "
           + "late, slow, stuck");
     }

@@ -451,21 +451,54 @@ public final class Machine implements AutoCloseable {
     balloonListener.accept(vm.id());
   }
 
-  /** Opens a driver session, replacing any earlier one, and clears a pending reset. */
+  /** Opens a driver session with every capability; answers its id. */
   public synchronized long balloonStart(Vm vm) {
+    return openBalloonSession(vm, true, true, true).id();
+  }
+
+  /**
+   * Opens a driver session, replacing any earlier one, and clears a pending reset. Pages locked under an earlier
+   * session stay locked: the driver still holds them.
+   *
+   * @param batched whether the driver may lock and unlock batches; without it, one page a call
+   * @param doorbell whether the driver may listen to the doorbell
+   * @param stats whether the driver may report statistics
+   */
+  public synchronized BalloonSession openBalloonSession(Vm vm, boolean batched, boolean doorbell, boolean stats) {
     requirePoweredOn(vm);
     contact(vm);
-    vm.balloonSession = nextSession++ * 7919 + random.nextInt(7919);
+    long id;
+    do {
+      id = credentials.nextLong() & Long.MAX_VALUE; // from the credential source: victim choice stays repeatable
+    } while (id == 0 || id == vm.balloonSession);
+    vm.balloonSession = id;
+    vm.balloonSessionBatch = batched ? config.balloonBatchPages() : 1;
+    vm.balloonSessionDoorbell = doorbell;
+    vm.balloonSessionStats = stats;
     vm.balloonResetPending = false;
-    log.info("{}: balloon driver session {} opened, target {} pages, balloon {} pages", vm, vm.balloonSession,
-        vm.balloonTarget, vm.balloonSize);
-    return vm.balloonSession;
+    log.info("{}: balloon driver session opened, target {} pages, balloon {} pages", vm, vm.balloonTarget,
+        vm.balloonSize);
+    return new BalloonSession(id, vm.balloonSessionBatch, reply(vm));
   }
 
   /** The reply a driver of VM {@code vmId} would get now, or {@code null} if the VM is gone. */
   public synchronized BalloonReply balloonReplyOrNull(int vmId) {
     Vm vm = vms.get(vmId);
     return vm == null ? null : reply(vm);
+  }
+
+  /**
+   * Checks that a driver may listen to the doorbell and answers the current reply.
+   *
+   * @throws MachineException FAILED_PRECONDITION for a stale session or without the capability
+   */
+  public synchronized BalloonReply balloonDoorbell(Vm vm, long session) {
+    requireSession(vm, session);
+    if (!vm.balloonSessionDoorbell) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
+          "the doorbell capability was not negotiated for this session");
+    }
+    return reply(vm);
   }
 
   /** The current target for {@code vm}'s driver. @throws MachineException FAILED_PRECONDITION for a stale session */
@@ -553,9 +586,13 @@ public final class Machine implements AutoCloseable {
     return reply(vm);
   }
 
-  /** Records a driver's stats call as contact. */
+  /** Records a driver's stats call as contact. @throws MachineException FAILED_PRECONDITION without the capability */
   public synchronized BalloonReply balloonStats(Vm vm, long session) {
     requireSession(vm, session);
+    if (!vm.balloonSessionStats) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
+          "the stats capability was not negotiated for this session");
+    }
     contact(vm);
     return reply(vm);
   }
@@ -625,9 +662,9 @@ public final class Machine implements AutoCloseable {
 
   private void checkBalloonBatch(Vm vm, long session, int count) {
     requireSession(vm, session);
-    if (count > config.balloonBatchPages()) {
-      throw MachineException.invalid("a balloon batch holds at most " + config.balloonBatchPages() + " pages, got "
-          + count);
+    if (count > vm.balloonSessionBatch) {
+      throw MachineException.invalid("a balloon batch of this session holds at most " + vm.balloonSessionBatch
+          + " pages, got " + count);
     }
   }
 

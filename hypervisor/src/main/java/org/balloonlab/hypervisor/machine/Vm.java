@@ -22,6 +22,9 @@ public final class Vm {
   long balloonTarget;
   long balloonSize;
   long balloonSession;
+  int balloonSessionBatch;
+  boolean balloonSessionDoorbell;
+  boolean balloonSessionStats;
   boolean balloonResetPending;
   long balloonRefused;
   long balloonLastContactNanos;

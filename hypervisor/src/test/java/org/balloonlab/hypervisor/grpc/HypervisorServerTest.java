@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.grpc;
 
+import java.util.ArrayList;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -200,12 +201,13 @@ class HypervisorServerTest {
     return AccessBatch.newBuilder().setSequence(sequence);
   }
 
+
   static AccessBatch.Builder write(AccessBatch.Builder b, int pfn, long value) {
-    return b.addOps(AccessOp.ACCESS_OP_WRITE).addPfns(pfn).addWriteValues(value);
+    return AccessBatches.addWriteValue(AccessBatches.addPfn(AccessBatches.addOp(b, AccessOp.ACCESS_OP_WRITE_VALUE), pfn), value);
   }
 
   static AccessBatch.Builder read(AccessBatch.Builder b, int pfn) {
-    return b.addOps(AccessOp.ACCESS_OP_READ).addPfns(pfn);
+    return AccessBatches.addPfn(AccessBatches.addOp(b, AccessOp.ACCESS_OP_READ_VALUE), pfn);
   }
 
   static long token(int vmId, int pfn) {
@@ -258,7 +260,7 @@ class HypervisorServerTest {
       for (int pfn = start; pfn < Math.min(pages, start + MAX_BATCH); pfn++) {
         write(b, pfn, token(vmId, pfn));
       }
-      assertEquals(0, call.apply(b).getReadValuesCount());
+      assertEquals(0, AccessBatches.readValues(call.apply(b)).size());
     }
   }
 
@@ -271,7 +273,7 @@ class HypervisorServerTest {
         read(b, pfn);
         expected.add(token(vmId, pfn));
       }
-      assertEquals(expected, call.apply(b).getReadValuesList());
+      assertEquals(expected, AccessBatches.readValues(call.apply(b)));
     }
   }
 
@@ -357,7 +359,7 @@ class HypervisorServerTest {
     read(first, 2);
     AccessBatchResult r = call.apply(first);
     assertEquals(41, r.getSequence());
-    assertEquals(List.of(token(id, 0), token(id, 1), 0L), r.getReadValuesList());
+    assertEquals(List.of(token(id, 0), token(id, 1), 0L), AccessBatches.readValues(r));
     assertEquals(3, r.getHiddenFaults());
     CostModel c = CostModel.DEFAULT;
     assertEquals(3 * (c.hiddenFaultNs() + c.zeroFrameNs()), r.getHypervisorNs());
@@ -367,12 +369,12 @@ class HypervisorServerTest {
     write(second, 1, 99L);
     read(second, 1);
     AccessBatchResult r2 = call.apply(second);
-    assertEquals(List.of(token(id, 1), 99L), r2.getReadValuesList());
+    assertEquals(List.of(token(id, 1), 99L), AccessBatches.readValues(r2));
     assertEquals(0, r2.getHiddenFaults());
     assertEquals(0, r2.getHypervisorNs());
 
     // An empty batch is answered too.
-    assertEquals(0, call.apply(batch(43)).getReadValuesCount());
+    assertEquals(0, AccessBatches.readValues(call.apply(batch(43))).size());
 
     VmState state = vm(id);
     assertEquals(3, state.getMappedPages());
@@ -399,7 +401,7 @@ class HypervisorServerTest {
     for (int i = 0; i < batches; i++) {
       AccessBatchResult r = call.result();
       assertEquals(500 + i, r.getSequence());
-      assertEquals(List.of(token(id, i)), r.getReadValuesList());
+      assertEquals(List.of(token(id, i)), AccessBatches.readValues(r));
     }
     assertEquals(2L * batches, vm(id).getCounters().getAccesses());
   }
@@ -467,7 +469,7 @@ class HypervisorServerTest {
     assertEnded(second.end(), Status.Code.FAILED_PRECONDITION, "already");
     // The first stream is unaffected.
     assertTrue(vm(on.getVmId()).getAttached());
-    assertEquals(List.of(7L), first.apply(read(write(batch(1), 3, 7L), 3)).getReadValuesList());
+    assertEquals(List.of(7L), AccessBatches.readValues(first.apply(read(write(batch(1), 3, 7L), 3))));
     assertEquals(1, machineState().getPoweredOnVms());
   }
 
@@ -480,7 +482,7 @@ class HypervisorServerTest {
     assertEnded(call.end(), Status.Code.FAILED_PRECONDITION, "already attached");
     // The VM stays on, detached, with its data.
     assertFalse(vm(on.getVmId()).getAttached());
-    assertEquals(List.of(5L), new AccessCall().attach(on).apply(read(batch(2), 0)).getReadValuesList());
+    assertEquals(List.of(5L), AccessBatches.readValues(new AccessCall().attach(on).apply(read(batch(2), 0))));
   }
 
   @Test
@@ -505,15 +507,13 @@ class HypervisorServerTest {
       }
       return b;
     };
-    UnaryOperator<AccessBatch.Builder> missingPfn = b -> read(b, 1).addOps(AccessOp.ACCESS_OP_READ);
-    UnaryOperator<AccessBatch.Builder> extraPfn = b -> read(b, 1).addPfns(2);
-    UnaryOperator<AccessBatch.Builder> missingWriteValue = b -> write(b, 1, 5L).addOps(AccessOp.ACCESS_OP_WRITE)
-        .addPfns(2);
-    UnaryOperator<AccessBatch.Builder> strayWriteValue = b -> read(read(b, 1), 2).addWriteValues(5L);
-    UnaryOperator<AccessBatch.Builder> moreValuesThanAccesses = b -> read(b, 1).addWriteValues(5L)
-        .addWriteValues(6L);
-    UnaryOperator<AccessBatch.Builder> unspecifiedOp = b -> b.addOps(AccessOp.ACCESS_OP_UNSPECIFIED).addPfns(1);
-    UnaryOperator<AccessBatch.Builder> unknownOpNumber = b -> b.addOpsValue(9).addPfns(1);
+    UnaryOperator<AccessBatch.Builder> missingPfn = b -> AccessBatches.addOp(read(b, 1), AccessOp.ACCESS_OP_READ_VALUE);
+    UnaryOperator<AccessBatch.Builder> extraPfn = b -> AccessBatches.addPfn(read(b, 1), 2);
+    UnaryOperator<AccessBatch.Builder> missingWriteValue = b -> AccessBatches.addPfn(AccessBatches.addOp(write(b, 1, 5L), AccessOp.ACCESS_OP_WRITE_VALUE), 2);
+    UnaryOperator<AccessBatch.Builder> strayWriteValue = b -> AccessBatches.addWriteValue(read(read(b, 1), 2), 5L);
+    UnaryOperator<AccessBatch.Builder> moreValuesThanAccesses = b -> AccessBatches.addWriteValue(AccessBatches.addWriteValue(read(b, 1), 5L), 6L);
+    UnaryOperator<AccessBatch.Builder> unspecifiedOp = b -> AccessBatches.addPfn(AccessBatches.addOp(b, AccessOp.ACCESS_OP_UNSPECIFIED_VALUE), 1);
+    UnaryOperator<AccessBatch.Builder> unknownOpNumber = b -> AccessBatches.addPfn(AccessBatches.addOp(b, 9), 1);
     UnaryOperator<AccessBatch.Builder> negativeReport = b -> read(b, 1)
         .setGuestReport(GuestReport.newBuilder().setAccesses(-1));
     return Stream.of(
@@ -699,7 +699,7 @@ class HypervisorServerTest {
       assertEquals(List.of("attached"), list.getVmsList().stream().map(VmState::getName).toList());
     });
     assertStatus(Status.Code.NOT_FOUND, () -> vm(neverAttached.getVmId()));
-    assertEquals(List.of(1L), keep.apply(read(batch(2), 0)).getReadValuesList());
+    assertEquals(List.of(1L), AccessBatches.readValues(keep.apply(read(batch(2), 0))));
     assertEquals(FRAMES - 1, machineState().getFreeFrames());
   }
 

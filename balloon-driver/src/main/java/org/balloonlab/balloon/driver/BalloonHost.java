@@ -1,0 +1,72 @@
+package org.balloonlab.balloon.driver;
+
+import org.balloonlab.balloon.kernel.MemoryStats;
+
+/**
+ * The driver's view of the hypervisor's balloon service, in plain Java. {@code grpc.GrpcBalloonHost} speaks it
+ * over the private channel; tests use fakes.
+ *
+ * <p>Methods throw {@link BalloonHostException} when the hypervisor cannot be reached or refuses the call as a
+ * whole (a stale session, a bad credential); per-page outcomes come back as statuses.
+ */
+public interface BalloonHost {
+
+  /** Per-page outcome of a lock or unlock; the numbers are the wire's {@code BalloonPageStatus}. */
+  enum PageStatus {
+    OK, INVALID, ALREADY_LOCKED, NOT_LOCKED, DUPLICATE, REFUSED, RESET
+  }
+
+  /** How the operator asked the driver to behave; {@code null} fields of the reply mean "no request". */
+  enum Mode {
+    ENABLED, DISABLED, UNINSTALLED, LATE, SLOW, STUCK
+  }
+
+  /**
+   * A requested mode with its parameters.
+   *
+   * @param lateMillis for LATE: how long after the driver's start it stays unavailable
+   * @param pagesPerSecond for SLOW: the inflation rate cap
+   * @param stuckProbability for STUCK: the chance per batch of hanging; 1 hangs at once
+   */
+  record ModeRequest(Mode mode, long lateMillis, long pagesPerSecond, double stuckProbability) {
+    public static ModeRequest of(Mode mode) {
+      return new ModeRequest(mode, 0, 0, 1.0);
+    }
+  }
+
+  /**
+   * What every reply carries.
+   *
+   * @param targetPages the balloon target
+   * @param reset the hypervisor lost track of the balloon: free every page without telling it, start over
+   * @param requestedMode the mode the operator asked for, or {@code null}
+   */
+  record Target(long targetPages, boolean reset, ModeRequest requestedMode) {}
+
+  /**
+   * An open session.
+   *
+   * @param batched whether batched lock/unlock was granted; if not, {@code maxBatchPages} is 1
+   * @param doorbell whether the doorbell was granted
+   * @param stats whether stats reports were granted
+   */
+  record Session(long id, int maxBatchPages, boolean batched, boolean doorbell, boolean stats, Target target) {}
+
+  /** Opens a session, asking for batched lock, doorbell and stats. */
+  Session start();
+
+  Target getTarget(long sessionId, long balloonPages);
+
+  /** Locks {@code count} PFNs; {@code statuses[i]} receives the outcome of {@code pfns[i]}. */
+  Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses);
+
+  Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses);
+
+  Target reportStats(long sessionId, MemoryStats stats);
+
+  /**
+   * Listens to the doorbell: {@code ring} runs (on a transport thread) whenever the target or requested mode
+   * changes. Returns a handle that stops listening.
+   */
+  AutoCloseable listenDoorbell(long sessionId, Runnable ring);
+}

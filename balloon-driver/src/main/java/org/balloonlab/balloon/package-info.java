@@ -1,2 +1,0 @@
-/** The guest's balloon driver. */
-package org.balloonlab.balloon;
