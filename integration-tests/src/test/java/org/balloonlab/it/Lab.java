@@ -17,6 +17,11 @@ import org.balloonlab.lab.JvmProcess;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.ManagementServiceGrpc;
+import org.balloonlab.proto.DriverMode;
+import org.balloonlab.proto.DriverModeRequest;
+import org.balloonlab.proto.SetBalloonTargetRequest;
+import org.balloonlab.proto.SetDriverModeRequest;
+import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmState;
 
 /**
@@ -82,6 +87,21 @@ final class Lab implements AutoCloseable {
 
   ListVmsResponse state() {
     return management.withDeadlineAfter(5, TimeUnit.SECONDS).listVms(ListVmsRequest.getDefaultInstance());
+  }
+
+  VmState setBalloonTarget(String name, long pages) {
+    return management.withDeadlineAfter(5, TimeUnit.SECONDS).setBalloonTarget(SetBalloonTargetRequest.newBuilder()
+        .setVm(VmSelector.newBuilder().setName(name)).setTargetPages(pages).build());
+  }
+
+  VmState setDriverMode(String name, DriverMode mode) {
+    return management.withDeadlineAfter(5, TimeUnit.SECONDS).setDriverMode(SetDriverModeRequest.newBuilder()
+        .setVm(VmSelector.newBuilder().setName(name))
+        .setMode(DriverModeRequest.newBuilder().setMode(mode).setStuckProbability(1.0)).build());
+  }
+
+  VmState vm(String name) {
+    return vm(state(), name);
   }
 
   static VmState vm(ListVmsResponse state, String name) {

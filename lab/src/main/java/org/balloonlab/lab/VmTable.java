@@ -14,16 +14,21 @@ final class VmTable {
   private VmTable() {}
 
   static String header() {
-    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9s %9s %9s %7s %10s %5s",
-        "time", "vm", "config", "mapped", "hswapped", "hidden", "hpageout", "guestflt", "dblpg", "sim", "viol");
+    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9s %9s %9s %9s %9s %7s %10s %5s",
+        "time", "vm", "config", "mapped", "balloon", "target", "hswapped", "hidden", "hpageout", "guestflt", "dblpg",
+        "sim", "viol");
   }
 
   static String vmLine(String time, VmState vm) {
     long violations = vm.getGuest().getIntegrityViolations() + vm.getGuest().getIsolationViolations();
-    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9d %9d %9d %7d %9.3fs %5d",
+    String target = MemorySize.humanPages(vm.getBalloon().getTargetPages())
+        + (vm.getBalloon().getUncooperative() ? "!" : "");
+    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9s %9s %9d %9d %9d %7d %9.3fs %5d",
         time, vm.getName(),
         MemorySize.humanPages(vm.getMemoryPages()),
         MemorySize.humanPages(vm.getMappedPages()),
+        MemorySize.humanPages(vm.getBalloon().getSizePages()),
+        target,
         MemorySize.humanPages(vm.getHostSwappedPages()),
         vm.getCounters().getHiddenFaults(),
         vm.getCounters().getHostPageOuts(),
