@@ -38,7 +38,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   /** Answers a new session with the capabilities granted (all three that were asked for) and the target. */
   @Override
   public void start(BalloonStartRequest request, StreamObserver<BalloonStartResponse> responses) {
-    call(responses, () -> {
+    StatusMapping.answer(responses, () -> {
       Vm vm = authenticate(request.getVm());
       List<BalloonCapability> granted = new ArrayList<>();
       for (BalloonCapability c : request.getCapabilitiesList()) {
@@ -63,7 +63,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   /** Answers the current target. */
   @Override
   public void getTarget(BalloonGetTargetRequest request, StreamObserver<BalloonTargetReply> responses) {
-    call(responses, () -> {
+    StatusMapping.answer(responses, () -> {
       if (request.getBalloonPages() < 0) {
         throw StatusMapping.invalid("a balloon cannot hold " + request.getBalloonPages() + " pages");
       }
@@ -84,7 +84,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   }
 
   private void pages(BalloonPagesRequest request, StreamObserver<BalloonPagesReply> responses, boolean lock) {
-    call(responses, () -> {
+    StatusMapping.answer(responses, () -> {
       Vm vm = authenticate(request.getVm());
       int count = request.getPfnsCount();
       if (count > machine.config().balloonBatchPages()) {
@@ -112,7 +112,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   /** Answers the target; the stats themselves are for policies that use them. */
   @Override
   public void reportStats(BalloonStatsRequest request, StreamObserver<BalloonTargetReply> responses) {
-    call(responses, () -> {
+    StatusMapping.answer(responses, () -> {
       var s = request.getStats();
       long[] values = {s.getSwapIn(), s.getSwapOut(), s.getMajorFaults(), s.getMinorFaults(), s.getFreePages(),
           s.getTotalPages(), s.getAvailablePages()};
@@ -141,22 +141,5 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
     return machine.authenticate(credentials.getVmId(), credentials.getCredential());
   }
 
-  private interface Call<T> {
-    T run();
-  }
 
-  private static <T> void call(StreamObserver<T> responses, Call<T> body) {
-    T reply;
-    try {
-      reply = body.run();
-    } catch (MachineException e) {
-      responses.onError(StatusMapping.toStatus(e));
-      return;
-    } catch (io.grpc.StatusRuntimeException e) {
-      responses.onError(e);
-      return;
-    }
-    responses.onNext(reply);
-    responses.onCompleted();
-  }
 }

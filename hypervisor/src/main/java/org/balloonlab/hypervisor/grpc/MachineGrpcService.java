@@ -40,31 +40,23 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       return;
     }
     VmSpec spec = request.getSpec();
-    try {
+    StatusMapping.answer(responses, () -> {
       Vm vm = machine.powerOn(spec.getName(), spec.getOsKind(), spec.getMemoryPages());
-      responses.onNext(PowerOnResponse.newBuilder()
+      return PowerOnResponse.newBuilder()
           .setVmId(vm.id())
           .setCredential(vm.credential())
           .setMaxBatchAccesses(machine.config().maxBatchAccesses())
           .setCostModel(ProtoMapping.toProto(machine.costs()))
-          .build());
-      responses.onCompleted();
-    } catch (MachineException e) {
-      responses.onError(StatusMapping.toStatus(e));
-    }
+          .build();
+    });
   }
 
   /** Answers the VM's last state after releasing all it held. */
   @Override
   public void powerOff(PowerOffRequest request, StreamObserver<PowerOffResponse> responses) {
-    try {
-      responses.onNext(PowerOffResponse.newBuilder()
-          .setFinalState(ProtoMapping.toProto(machine.powerOff(request.getVmId(), request.getCredential())))
-          .build());
-      responses.onCompleted();
-    } catch (MachineException e) {
-      responses.onError(StatusMapping.toStatus(e));
-    }
+    StatusMapping.answer(responses, () -> PowerOffResponse.newBuilder()
+        .setFinalState(ProtoMapping.toProto(machine.powerOff(request.getVmId(), request.getCredential())))
+        .build());
   }
 
   /** Answers each batch with the values of its reads, in order. */

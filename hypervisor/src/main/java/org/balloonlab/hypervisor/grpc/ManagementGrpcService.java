@@ -2,7 +2,6 @@ package org.balloonlab.hypervisor.grpc;
 
 import io.grpc.stub.StreamObserver;
 import org.balloonlab.hypervisor.machine.Machine;
-import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
@@ -40,19 +39,11 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
   /** Answers one VM, found by id or by name. */
   @Override
   public void getVm(GetVmRequest request, StreamObserver<VmState> responses) {
-    try {
-      VmSnapshot vm = switch (request.getSelectorCase()) {
-        case VM_ID -> machine.vm(request.getVmId());
-        case NAME -> machine.vm(request.getName());
-        default -> throw StatusMapping.invalid("GetVm needs a VM id or a name");
-      };
-      responses.onNext(ProtoMapping.toProto(vm));
-      responses.onCompleted();
-    } catch (MachineException e) {
-      responses.onError(StatusMapping.toStatus(e));
-    } catch (io.grpc.StatusRuntimeException e) {
-      responses.onError(e);
-    }
+    StatusMapping.answer(responses, () -> ProtoMapping.toProto(switch (request.getSelectorCase()) {
+      case VM_ID -> machine.vm(request.getVmId());
+      case NAME -> machine.vm(request.getName());
+      default -> throw StatusMapping.invalid("GetVm needs a VM id or a name");
+    }));
   }
 
   /** Answers the machine-wide state. */
@@ -65,32 +56,20 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
   /** Answers the VM's state after setting its balloon target. */
   @Override
   public void setBalloonTarget(SetBalloonTargetRequest request, StreamObserver<VmState> responses) {
-    try {
-      Vm vm = select(request.getVm());
-      responses.onNext(ProtoMapping.toProto(machine.setBalloonTarget(vm, request.getTargetPages())));
-      responses.onCompleted();
-    } catch (MachineException e) {
-      responses.onError(StatusMapping.toStatus(e));
-    } catch (io.grpc.StatusRuntimeException e) {
-      responses.onError(e);
-    }
+    StatusMapping.answer(responses, () ->
+        ProtoMapping.toProto(machine.setBalloonTarget(select(request.getVm()), request.getTargetPages())));
   }
 
   /** Answers the VM's state after passing the mode request to its driver. */
   @Override
   public void setDriverMode(SetDriverModeRequest request, StreamObserver<VmState> responses) {
-    try {
+    StatusMapping.answer(responses, () -> {
       Vm vm = select(request.getVm());
       if (!request.hasMode()) {
         throw StatusMapping.invalid("SetDriverMode needs a mode");
       }
-      responses.onNext(ProtoMapping.toProto(machine.setDriverMode(vm, ProtoMapping.fromProto(request.getMode()))));
-      responses.onCompleted();
-    } catch (MachineException e) {
-      responses.onError(StatusMapping.toStatus(e));
-    } catch (io.grpc.StatusRuntimeException e) {
-      responses.onError(e);
-    }
+      return ProtoMapping.toProto(machine.setDriverMode(vm, ProtoMapping.fromProto(request.getMode())));
+    });
   }
 
   private Vm select(VmSelector selector) {

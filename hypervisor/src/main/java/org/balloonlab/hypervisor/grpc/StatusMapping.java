@@ -2,6 +2,8 @@ package org.balloonlab.hypervisor.grpc;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.util.function.Supplier;
 import org.balloonlab.hypervisor.machine.MachineException;
 
 /** The one place where the machine's refusals become gRPC statuses. */
@@ -18,6 +20,25 @@ final class StatusMapping {
       case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
     };
     return status.withDescription(e.getMessage()).asRuntimeException();
+  }
+
+  /**
+   * Answers a unary call with what {@code body} returns, or with the status its refusal maps to. A refused
+   * call has changed nothing, so the status is all the caller needs.
+   */
+  static <T> void answer(StreamObserver<T> responses, Supplier<T> body) {
+    T reply;
+    try {
+      reply = body.get();
+    } catch (MachineException e) {
+      responses.onError(toStatus(e));
+      return;
+    } catch (StatusRuntimeException e) {
+      responses.onError(e);
+      return;
+    }
+    responses.onNext(reply);
+    responses.onCompleted();
   }
 
   static StatusRuntimeException invalid(String message) {
