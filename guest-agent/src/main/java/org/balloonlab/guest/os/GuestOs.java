@@ -237,6 +237,12 @@ public final class GuestOs implements AutoCloseable {
       balloonPages++;
       out[got++] = pfn;
     }
+    if (got > 0) {
+      // Accesses to these pages may still be queued (a process that just exited, a clean victim just dropped).
+      // They must reach the hypervisor before the driver locks the pages on its own channel, or the hypervisor
+      // would see the guest touch a ballooned page.
+      memory.flush();
+    }
     return got;
   }
 

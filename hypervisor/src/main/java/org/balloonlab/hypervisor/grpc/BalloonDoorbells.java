@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 import java.util.function.IntFunction;
 import org.balloonlab.proto.BalloonTargetReply;
 
@@ -37,15 +38,23 @@ final class BalloonDoorbells implements AutoCloseable {
     return t;
   });
   private final IntFunction<BalloonTargetReply> current;
+  private final BiConsumer<Integer, Long> hungUp;
 
-  /** @param current answers a VM's current target reply, or {@code null} if the VM is gone */
-  BalloonDoorbells(IntFunction<BalloonTargetReply> current) {
+  /**
+   * @param current answers a VM's current target reply, or {@code null} if the VM is gone
+   * @param hungUp told (VM id, session) when a driver cancels its doorbell: the driver closed that session
+   */
+  BalloonDoorbells(IntFunction<BalloonTargetReply> current, BiConsumer<Integer, Long> hungUp) {
     this.current = current;
+    this.hungUp = hungUp;
   }
 
-  void listen(int vmId, ServerCallStreamObserver<BalloonTargetReply> stream) {
+  void listen(int vmId, long session, ServerCallStreamObserver<BalloonTargetReply> stream) {
     Listener listener = new Listener(stream);
-    stream.setOnCancelHandler(() -> remove(vmId, listener));
+    stream.setOnCancelHandler(() -> {
+      remove(vmId, listener);
+      hungUp.accept(vmId, session);
+    });
     stream.setOnReadyHandler(() -> {
       if (listener.pending.get()) {
         submit(() -> deliver(vmId, listener));

@@ -131,7 +131,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
     try {
       Vm vm = authenticate(request.getVm());
       machine.balloonDoorbell(vm, request.getSessionId());
-      doorbells.listen(vm.id(), (ServerCallStreamObserver<BalloonTargetReply>) responses);
+      doorbells.listen(vm.id(), request.getSessionId(), (ServerCallStreamObserver<BalloonTargetReply>) responses);
     } catch (MachineException e) {
       responses.onError(StatusMapping.toStatus(e));
     }

@@ -35,7 +35,7 @@ public final class HypervisorServer {
     this.doorbells = new BalloonDoorbells(id -> {
       var reply = machine.balloonReplyOrNull(id);
       return reply == null ? null : ProtoMapping.toProto(reply);
-    });
+    }, machine::balloonHungUp);
     machine.onBalloonChange(doorbells::ring);
     this.server = builder
         .addService(new MachineGrpcService(machine))

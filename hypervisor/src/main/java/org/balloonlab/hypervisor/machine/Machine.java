@@ -481,6 +481,18 @@ public final class Machine implements AutoCloseable {
     return new BalloonSession(id, vm.balloonSessionBatch, reply(vm));
   }
 
+  /**
+   * A driver stopped listening to its doorbell: it closed its session (it was unloaded, or it starts another).
+   * If that session is still the VM's, the VM has no driver connected any more; its balloon stays as it is.
+   */
+  public synchronized void balloonHungUp(int vmId, long session) {
+    Vm vm = vms.get(vmId);
+    if (vm != null && session != 0 && vm.balloonSession == session) {
+      vm.balloonSession = 0;
+      log.info("{}: balloon driver closed its session; balloon stays at {} pages", vm, vm.balloonSize);
+    }
+  }
+
   /** The reply a driver of VM {@code vmId} would get now, or {@code null} if the VM is gone. */
   public synchronized BalloonReply balloonReplyOrNull(int vmId) {
     Vm vm = vms.get(vmId);

@@ -217,6 +217,23 @@ class MachineBalloonTest {
   // ---------------------------------------------------------------- lock
 
   @Test
+  void aDriverThatHangsUpItsSessionIsNoLongerConnectedAndKeepsItsBalloon() {
+    newMachine(16, 32);
+    Vm vm = machine.powerOn("vm", "linux", 16);
+    setTarget(vm, 4);
+    long session = machine.balloonStart(vm);
+    lock(vm, session, 0, 1, 2, 3);
+    machine.balloonHungUp(vm.id(), session + 1);
+    assertTrue(machine.vm(vm.id()).balloon().driverConnected(), "another session's hang-up changes nothing");
+    machine.balloonHungUp(vm.id(), session);
+    VmSnapshot v = machine.vm(vm.id());
+    assertFalse(v.balloon().driverConnected());
+    assertEquals(4, v.balloon().sizePages(), "the pages stay ballooned");
+    refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonTarget(vm, session));
+    assertConsistent();
+  }
+
+  @Test
   void lockingMappedPagesFreesExactlyOneFrameEach() {
     newMachine(16, 32);
     Vm vm = machine.powerOn("vm", "linux", 16);
