@@ -250,8 +250,9 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
   /** Part 1: the hypervisor in its own JVM, this JVM as the guest agent. */
   private ThroughputRun.Result overGrpc(ThroughputRun run, Path workDir, int vmPages, int swapPages, int maxBatch)
       throws Exception {
-    try (HypervisorChild hypervisor = HypervisorChild.start(machineMemory, maxBatch, hypervisorHeap, workDir,
-        Duration.ofSeconds(60))) {
+    try (HypervisorJvm hypervisor = HypervisorJvm.start(List.of("--memory", machineMemory.toString(),
+        "--max-batch", Integer.toString(maxBatch), "--host-swap-file", workDir.resolve("host.swap").toString()),
+        hypervisorHeap, workDir, Duration.ofSeconds(60))) {
       progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ") listening on "
           + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages()) + ", warming up "
           + human(warmup) + ", measuring " + human(measure));
