@@ -741,7 +741,7 @@ public final class BalloonBenchmark implements Callable<Integer> {
         inconsistencies == 0 ? "PASS" : "FAIL"});
 
     out.println();
-    printTable(new String[] {"figure", "value", "target", "verdict"}, rows);
+    FigureTable.print(out, new String[] {"figure", "value", "target", "verdict"}, rows);
     out.println();
     for (Reclaim r : reclaims) {
       printReclaimDetail(r);
@@ -863,34 +863,6 @@ public final class BalloonBenchmark implements Callable<Integer> {
   private void progress(String line) {
     out.println("... " + line);
     out.flush();
-  }
-
-  private void printTable(String[] header, List<String[]> rows) {
-    int[] width = new int[header.length];
-    for (int i = 0; i < header.length; i++) {
-      width[i] = header[i].length();
-      for (String[] r : rows) {
-        width[i] = Math.max(width[i], r[i].length());
-      }
-    }
-    StringBuilder rule = new StringBuilder();
-    for (int w : width) {
-      rule.append("-".repeat(w)).append("  ");
-    }
-    printRow(header, width);
-    out.println(rule.toString().stripTrailing());
-    for (String[] r : rows) {
-      printRow(r, width);
-    }
-  }
-
-  private void printRow(String[] cells, int[] width) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < cells.length; i++) {
-      String pad = " ".repeat(width[i] - cells[i].length());
-      b.append(i == 1 ? pad + cells[i] : cells[i] + pad).append("  ");
-    }
-    out.println(b.toString().stripTrailing());
   }
 
   private static String rate(double pagesPerSecond) {

@@ -377,7 +377,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
     }
 
     out.println();
-    printTable(new String[] {"figure", "value", "target", "verdict"}, rows);
+    FigureTable.print(out, new String[] {"figure", "value", "target", "verdict"}, rows);
     out.println();
     if (grpc != null) {
       printDetail("gRPC", grpc);
@@ -431,36 +431,6 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
 
   private static long max(long[] values) {
     return Arrays.stream(values).max().orElse(0);
-  }
-
-  private void printTable(String[] header, List<String[]> rows) {
-    int[] width = new int[header.length];
-    for (int i = 0; i < header.length; i++) {
-      width[i] = header[i].length();
-      for (String[] r : rows) {
-        width[i] = Math.max(width[i], r[i].length());
-      }
-    }
-    StringBuilder rule = new StringBuilder();
-    for (int w : width) {
-      rule.append("-".repeat(w)).append("  ");
-    }
-    printRow(header, width);
-    out.println(rule.toString().stripTrailing());
-    for (String[] r : rows) {
-      printRow(r, width);
-    }
-  }
-
-  private void printRow(String[] cells, int[] width) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < cells.length; i++) {
-      // Left-align text columns, right-align the value column so figures line up by their units.
-      String cell = cells[i];
-      String pad = " ".repeat(width[i] - cell.length());
-      b.append(i == 1 ? pad + cell : cell + pad).append("  ");
-    }
-    out.println(b.toString().stripTrailing());
   }
 
   private static String[] row(String... cells) {
