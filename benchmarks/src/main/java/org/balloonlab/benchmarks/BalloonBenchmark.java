@@ -6,11 +6,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -362,7 +359,7 @@ public final class BalloonBenchmark implements Callable<Integer> {
       }
       out.flush();
       if (ok && !keepWorkDir) {
-        deleteTree(workDir);
+        WorkDirectory.delete(workDir);
       } else {
         out.println("work directory (hypervisor log): " + workDir);
         out.flush();
@@ -528,9 +525,10 @@ public final class BalloonBenchmark implements Callable<Integer> {
     SplittableRandom random = new SplittableRandom(seed * 31 + (doorbell ? 1 : 2));
     long jitterNanos = doorbell ? TimeUnit.MILLISECONDS.toNanos(20) : poll.toNanos();
     try {
-      progress(name + ": default driver (batch " + config.batchPages() + ", poll " + human(poll) + ", "
+      progress(name + ": default driver (batch " + config.batchPages() + ", poll " + FigureTable.duration(poll) + ", "
           + (doorbell ? "doorbell" : "no doorbell: polling only") + "); " + latencyReps + " target changes of +"
-          + latencyStep + " page(s), each after a random wait under " + human(Duration.ofNanos(jitterNanos)));
+          + latencyStep + " page(s), each after a random wait under "
+          + FigureTable.duration(Duration.ofNanos(jitterNanos)));
       long goal = 0;
       int warmups = doorbell ? 20 : 0;
       long[] delays = new long[latencyReps];
@@ -723,7 +721,7 @@ public final class BalloonBenchmark implements Callable<Integer> {
             String.format(Locale.ROOT, "max < %.0f ms", TARGET_DOORBELL_MS), pass ? "PASS" : "MISS"});
       } else {
         rows.add(new String[] {"target change -> first locked page, polling only", value,
-            "(info: <= poll " + human(poll) + ")", ""});
+            "(info: <= poll " + FigureTable.duration(poll) + ")", ""});
       }
     }
     long integrity = 0;
@@ -854,7 +852,7 @@ public final class BalloonBenchmark implements Callable<Integer> {
         parts.stream().map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", ")));
     out.printf(Locale.ROOT, "  machine %s; each guest %s (%d pages), idle after writing %s; target %s (%d pages); "
             + "cap %.2f; poll %s; driver batches %s; hypervisor --balloon-batch %d; observed by %s%n",
-        machineMemory, vmMemory, vmPages, footprint, target, targetPages, cap, human(poll),
+        machineMemory, vmMemory, vmPages, footprint, target, targetPages, cap, FigureTable.duration(poll),
         Arrays.stream(batches).mapToObj(BalloonBenchmark::batchLabel).collect(Collectors.joining(", ")),
         hypervisorBalloonBatch, observer.equals("getvm") ? "GetVm every 1 ms" : "the driver, in process");
     out.flush();
@@ -867,10 +865,6 @@ public final class BalloonBenchmark implements Callable<Integer> {
 
   private static String rate(double pagesPerSecond) {
     return String.format(Locale.ROOT, "%,.0f pages/s (%.2f GiB/s)", pagesPerSecond, pagesPerSecond * PAGE / GIB);
-  }
-
-  private static String human(Duration d) {
-    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
   }
 
   static double median(double[] values) {
@@ -918,22 +912,4 @@ public final class BalloonBenchmark implements Callable<Integer> {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-        Files.deleteIfExists(d);
-        return FileVisitResult.CONTINUE;
-      }
-    });
-  }
 }

@@ -6,11 +6,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -239,7 +236,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
     } finally {
       out.flush();
       if (ok && !keepWorkDir) {
-        deleteTree(workDir);
+        WorkDirectory.delete(workDir);
       } else {
         out.println("work directory (child logs): " + workDir);
         out.flush();
@@ -255,7 +252,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
         hypervisorHeap, workDir, Duration.ofSeconds(60))) {
       progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ") listening on "
           + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages()) + ", warming up "
-          + human(warmup) + ", measuring " + human(measure));
+          + FigureTable.duration(warmup) + ", measuring " + FigureTable.duration(measure));
       // The channel the guest agent uses.
       ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
       try {
@@ -282,8 +279,8 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
   private ThroughputRun.Result inProcess(ThroughputRun run, Path workDir, int vmPages, int swapPages, int frames,
                                          int maxBatch) {
     progress("in process: a " + machineMemory + " machine in this JVM; touching "
-        + MemorySize.humanPages(run.footprintPages()) + ", warming up " + human(warmup) + ", measuring "
-        + human(measure));
+        + MemorySize.humanPages(run.footprintPages()) + ", warming up " + FigureTable.duration(warmup) + ", measuring "
+        + FigureTable.duration(measure));
     int hostSlots = (int) Math.min(MAX_FRAMES, 4L * frames);
     Machine machine = new Machine(new Machine.Config(frames, hostSlots, workDir.resolve("host-in-process.swap"),
         maxBatch, CostModel.DEFAULT, 1));
@@ -417,10 +414,6 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
         (double) r.simulatedNs() / r.accesses());
   }
 
-  private static String human(Duration d) {
-    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
-  }
-
   private static String millions(long perSecond) {
     return String.format(Locale.ROOT, "%.2fM", perSecond / 1e6);
   }
@@ -469,19 +462,4 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-        Files.deleteIfExists(d);
-        return FileVisitResult.CONTINUE;
-      }
-    });
-  }
 }

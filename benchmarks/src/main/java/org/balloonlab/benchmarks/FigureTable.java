@@ -1,6 +1,7 @@
 package org.balloonlab.benchmarks;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.List;
 
 /** Prints a harness's figures as a table: text columns left-aligned, the value column right-aligned by its units. */
@@ -24,6 +25,11 @@ final class FigureTable {
     for (String[] r : rows) {
       printRow(out, r, width);
     }
+  }
+
+  /** A duration as the harnesses print it: {@code 5 s}, {@code 250 ms}. */
+  static String duration(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
   }
 
   private static void printRow(PrintWriter out, String[] cells, int[] width) {
