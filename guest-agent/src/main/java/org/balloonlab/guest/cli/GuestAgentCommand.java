@@ -69,13 +69,23 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "The VM's configured memory, such as 512MiB (default: ${DEFAULT-VALUE}).")
   MemorySize memory;
 
+  @Option(names = "--min", paramLabel = "SIZE", defaultValue = "0",
+      description = "Memory the hypervisor must reserve for the VM; it is never reclaimed below this, and the VM "
+          + "is refused if the machine cannot reserve it (default: ${DEFAULT-VALUE}).")
+  MemorySize min;
+
+  @Option(names = "--shares", paramLabel = "N", defaultValue = "0",
+      description = "The VM's shares of machine memory; 0 takes the hypervisor's default of 10 per MiB "
+          + "(default: ${DEFAULT-VALUE}).")
+  long shares;
+
   @Option(names = "--os-kind", paramLabel = "KIND", defaultValue = "linux",
       description = "Guests of the same kind boot the same image (default: ${DEFAULT-VALUE}).")
   String osKind;
 
   @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "hotset:footprint=128MiB",
       description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle; keys footprint, "
-          + "writes, accesses, passes, hot, hot-share, sizes, loop (default: ${DEFAULT-VALUE}).")
+          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp (default: ${DEFAULT-VALUE}).")
   String workload;
 
   @Option(names = "--processes", paramLabel = "N", defaultValue = "1",
@@ -163,6 +173,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     PrintWriter out = cl.getOut();
     PrintWriter err = cl.getErr();
     long memoryPages = pages(memory, "--memory");
+    long minPages = min.bytes() == 0 ? 0 : pages(min, "--min");
+    check(minPages <= memoryPages, "--min " + min + " is more than --memory " + memory);
+    check(shares >= 0 && shares <= 1_000_000_000L, "--shares must be from 0 to 1000000000, got " + shares);
     WorkloadSpec workloadSpec;
     try {
       workloadSpec = WorkloadSpec.parse(workload);
@@ -195,7 +208,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       MachineConnection machine = new MachineConnection(channel);
       PowerOnResponse vm;
       try {
-        vm = machine.powerOn(name, osKind, memoryPages);
+        vm = machine.powerOn(name, osKind, memoryPages, minPages, shares);
       } catch (StatusRuntimeException e) {
         err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
             + e.getStatus().getCode() + " " + e.getStatus().getDescription());

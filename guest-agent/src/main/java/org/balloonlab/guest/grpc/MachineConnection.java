@@ -45,8 +45,20 @@ public final class MachineConnection {
    * @throws StatusRuntimeException with the hypervisor's reason if it refuses (a name in use, a bad size)
    */
   public PowerOnResponse powerOn(String name, String osKind, long memoryPages) {
+    return powerOn(name, osKind, memoryPages, 0, 0);
+  }
+
+  /**
+   * Powers the VM on with reserved memory and shares for the hypervisor's reclamation policy.
+   *
+   * @param minPages memory the hypervisor must reserve for the VM (0 for none)
+   * @param shares the VM's shares (0 for the hypervisor's default)
+   * @throws StatusRuntimeException RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages}
+   */
+  public PowerOnResponse powerOn(String name, String osKind, long memoryPages, long minPages, long shares) {
     vm = blocking.withDeadlineAfter(10, TimeUnit.SECONDS).powerOn(PowerOnRequest.newBuilder()
-        .setSpec(VmSpec.newBuilder().setName(name).setOsKind(osKind).setMemoryPages(memoryPages))
+        .setSpec(VmSpec.newBuilder().setName(name).setOsKind(osKind).setMemoryPages(memoryPages)
+            .setMinPages(minPages).setShares(shares))
         .build());
     return vm;
   }

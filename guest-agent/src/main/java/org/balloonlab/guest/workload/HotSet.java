@@ -23,10 +23,13 @@ final class HotSet implements Workload {
     if (spec.accesses() > 0 && done >= spec.accesses()) {
       return DONE;
     }
-    done++;
-    int vpn = random.nextDouble() < spec.hotShare() || hotPages == spec.footprintPages()
-        ? random.nextInt(hotPages)
-        : hotPages + random.nextInt(spec.footprintPages() - hotPages);
+    int reach = spec.reachablePages(done++);
+    // While ramping, the hot set grows in proportion to the reachable footprint.
+    int hot = reach == spec.footprintPages() ? hotPages
+        : (int) Math.max(1, (long) hotPages * reach / spec.footprintPages());
+    int vpn = random.nextDouble() < spec.hotShare() || hot >= reach
+        ? random.nextInt(Math.min(hot, reach))
+        : hot + random.nextInt(reach - hot);
     return Workload.encode(vpn, random.nextDouble() < spec.writeFraction());
   }
 

@@ -17,8 +17,8 @@ final class UniformRandom implements Workload {
     if (spec.accesses() > 0 && done >= spec.accesses()) {
       return DONE;
     }
-    done++;
-    return Workload.encode(random.nextInt(spec.footprintPages()), random.nextDouble() < spec.writeFraction());
+    int reach = spec.reachablePages(done++);
+    return Workload.encode(random.nextInt(reach), random.nextDouble() < spec.writeFraction());
   }
 
   @Override

@@ -23,7 +23,9 @@ import org.balloonlab.units.MemorySize;
  *   <tr><td>{@code idle}</td><td>its footprint once, then nothing</td><td>footprint, writes</td></tr>
  * </table>
  * Every type but {@code idle} takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
- * {@code writes} is the fraction of accesses that write (default 0.5).
+ * {@code writes} is the fraction of accesses that write (default 0.5). {@code uniform} and {@code hotset} take
+ * {@code ramp=N}: the footprint they touch grows from nothing to its full size over their first N accesses, as an
+ * application allocating its memory over time does, instead of all at once.
  *
  * @param type the workload type
  * @param footprintPages the address space the workload touches
@@ -34,14 +36,16 @@ import org.balloonlab.units.MemorySize;
  * @param hotShare the share of accesses that go to the hot set
  * @param phasePages working-set sizes of the phases, in pages
  * @param loop whether phases start over after the last
+ * @param ramp accesses over which the touched footprint grows to its full size; 0 for at once
  */
 public record WorkloadSpec(String type, int footprintPages, double writeFraction, long accesses, long passes,
-                           double hotFraction, double hotShare, List<Integer> phasePages, boolean loop) {
+                           double hotFraction, double hotShare, List<Integer> phasePages, boolean loop,
+                           long ramp) {
 
   private static final Map<String, Set<String>> KEYS = Map.of(
       "sequential", Set.of("footprint", "writes", "passes", "accesses"),
-      "uniform", Set.of("footprint", "writes", "accesses"),
-      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses"),
+      "uniform", Set.of("footprint", "writes", "accesses", "ramp"),
+      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses", "ramp"),
       "phases", Set.of("sizes", "writes", "loop", "accesses"),
       "idle", Set.of("footprint", "writes"));
 
@@ -81,6 +85,7 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     double writes = fraction(kv, "writes", 0.5);
     long accesses = count(kv, "accesses");
     long passes = count(kv, "passes");
+    long ramp = count(kv, "ramp");
     double hot = fraction(kv, "hot", 0.2);
     double hotShare = fraction(kv, "hot-share", 0.8);
     String loopText = kv.getOrDefault("loop", "false");
@@ -114,7 +119,7 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     if (type.equals("hotset") && (hot == 0 || hot == 1)) {
       throw new IllegalArgumentException("hotset's hot must be strictly between 0 and 1, got " + hot);
     }
-    return new WorkloadSpec(type, footprint, writes, accesses, passes, hot, hotShare, List.copyOf(phases), loop);
+    return new WorkloadSpec(type, footprint, writes, accesses, passes, hot, hotShare, List.copyOf(phases), loop, ramp);
   }
 
   private static int pages(String key, String value) {
@@ -162,6 +167,14 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
       throw new IllegalArgumentException("workload option " + key + " must be a positive whole number, got '" + v
           + "'");
     }
+  }
+
+  /** Pages a ramping workload may touch after {@code done} accesses: all of its footprint once the ramp is over. */
+  int reachablePages(long done) {
+    if (ramp == 0 || done >= ramp) {
+      return footprintPages;
+    }
+    return (int) Math.max(1, footprintPages * done / ramp);
   }
 
   /** A fresh workload of this spec, for one process. */

@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.ReclamationLoop;
+import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
+import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
@@ -79,6 +82,53 @@ public final class HypervisorCommand implements Callable<Integer> {
       description = "Seed of the hypervisor's random victim choice (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--policy", paramLabel = "NAME", defaultValue = "esx",
+      description = "Reclamation policy: esx (shares per page with the idle memory tax, balloon targets set "
+          + "automatically, hypervisor paging as the fallback) or manual (balloon targets by hand only) "
+          + "(default: ${DEFAULT-VALUE}).")
+  String policy;
+
+  @Option(names = "--tau", paramLabel = "RATE", defaultValue = "0.75",
+      description = "Idle memory tax rate, 0 to 0.99 (default: ${DEFAULT-VALUE}).")
+  double tau;
+
+  @Option(names = "--sample-pages", paramLabel = "N", defaultValue = "100",
+      description = "Pages sampled per period to estimate each VM's active memory (default: ${DEFAULT-VALUE}).")
+  int samplePages;
+
+  @Option(names = "--sample-period", paramLabel = "DURATION", defaultValue = "30s",
+      description = "Sampling period, in the VM's simulated time (default: ${DEFAULT-VALUE}).")
+  Duration samplePeriod;
+
+  @Option(names = "--sample-gains", paramLabel = "FAST,SLOW", defaultValue = "0.5,0.1",
+      description = "Weights of a new sample in the fast and the slow moving average of the active fraction "
+          + "(default: ${DEFAULT-VALUE}).")
+  String sampleGains;
+
+  @Option(names = "--free-high", paramLabel = "PERCENT", defaultValue = "6",
+      description = "Free memory at or above which nothing is reclaimed (default: ${DEFAULT-VALUE}).")
+  double freeHigh;
+
+  @Option(names = "--free-soft", paramLabel = "PERCENT", defaultValue = "4",
+      description = "Below it the policy balloons (default: ${DEFAULT-VALUE}).")
+  double freeSoft;
+
+  @Option(names = "--free-hard", paramLabel = "PERCENT", defaultValue = "2",
+      description = "Below it the hypervisor pages VMs to their targets (default: ${DEFAULT-VALUE}).")
+  double freeHard;
+
+  @Option(names = "--free-low", paramLabel = "PERCENT", defaultValue = "1",
+      description = "Below it VMs above their target are held until paged under it (default: ${DEFAULT-VALUE}).")
+  double freeLow;
+
+  @Option(names = "--free-hysteresis", paramLabel = "POINTS", defaultValue = "1",
+      description = "Percentage points above a threshold before the state climbs back (default: ${DEFAULT-VALUE}).")
+  double freeHysteresis;
+
+  @Option(names = "--policy-period", paramLabel = "DURATION", defaultValue = "200ms",
+      description = "Wall time between two decisions of the reclamation policy (default: ${DEFAULT-VALUE}).")
+  Duration policyPeriod;
+
   @Option(names = "--cost", paramLabel = "NAME=NS",
       description = "Override a cost-model constant in nanoseconds; repeatable. Names: memory-access, "
           + "guest-page-fault, hidden-fault, zero-frame, guest-swap-read, guest-swap-write, host-swap-read, "
@@ -113,7 +163,10 @@ public final class HypervisorCommand implements Callable<Integer> {
           "cannot listen on " + listen + ": " + e.getMessage(), e);
     }
     HostPort bound = new HostPort(listen.host(), server.port());
+    ReclamationLoop reclamation = new ReclamationLoop(machine);
+    reclamation.start(config.reclamation().periodNanos());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      reclamation.close();
       try {
         server.stop();
       } catch (InterruptedException e) {
@@ -133,6 +186,9 @@ public final class HypervisorCommand implements Callable<Integer> {
         config.frames(), MemorySize.ofPages(config.hostSwapSlots()), config.hostSwapSlots(),
         config.hostSwapFile());
     out.printf("cost model: %s%n", config.costs().describe());
+    ReclamationSettings r = config.reclamation();
+    out.printf("reclamation: policy %s, tau %.2f, sampling %d pages per %s, free thresholds %s%n", r.policy(), r.tau(),
+        r.samplePages(), samplePeriod, r.thresholds());
     out.flush();
     server.blockUntilShutdown();
     return 0;
@@ -183,6 +239,30 @@ public final class HypervisorCommand implements Callable<Integer> {
     Path swapFile = hostSwapFile != null ? hostSwapFile
         : Files.createTempFile("balloonlab-host-swap-", ".swap");
     return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
-        balloonStallTimeout.toNanos());
+        balloonStallTimeout.toNanos(), reclamation());
+  }
+
+  private ReclamationSettings reclamation() {
+    CommandLine cl = spec.commandLine();
+    if (samplePeriod.isZero() || samplePeriod.isNegative()) {
+      throw new CommandLine.ParameterException(cl, "--sample-period must be positive");
+    }
+    if (policyPeriod.isZero() || policyPeriod.isNegative()) {
+      throw new CommandLine.ParameterException(cl, "--policy-period must be positive");
+    }
+    String[] gains = sampleGains.split(",", -1);
+    try {
+      if (gains.length != 2) {
+        throw new IllegalArgumentException("--sample-gains takes two numbers, FAST,SLOW, got '" + sampleGains + "'");
+      }
+      double fast = Double.parseDouble(gains[0].trim());
+      double slow = Double.parseDouble(gains[1].trim());
+      FreeMemoryThresholds thresholds = new FreeMemoryThresholds(freeHigh, freeSoft, freeHard, freeLow,
+          freeHysteresis);
+      return new ReclamationSettings(policy, tau, samplePages, samplePeriod.toNanos(), fast, slow, thresholds,
+          policyPeriod.toNanos());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, e.getMessage());
+    }
   }
 }

@@ -41,7 +41,8 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
     }
     VmSpec spec = request.getSpec();
     StatusMapping.answer(responses, () -> {
-      Vm vm = machine.powerOn(spec.getName(), spec.getOsKind(), spec.getMemoryPages());
+      Vm vm = machine.powerOn(spec.getName(), spec.getOsKind(), spec.getMemoryPages(), spec.getMinPages(),
+          spec.getShares());
       return PowerOnResponse.newBuilder()
           .setVmId(vm.id())
           .setCredential(vm.credential())

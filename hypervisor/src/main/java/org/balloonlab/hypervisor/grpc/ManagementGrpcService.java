@@ -53,11 +53,14 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
     responses.onCompleted();
   }
 
-  /** Answers the VM's state after setting its balloon target. */
+  /** Answers the VM's state after pinning its balloon target, or after handing it back to the policy. */
   @Override
   public void setBalloonTarget(SetBalloonTargetRequest request, StreamObserver<VmState> responses) {
-    StatusMapping.answer(responses, () ->
-        ProtoMapping.toProto(machine.setBalloonTarget(select(request.getVm()), request.getTargetPages())));
+    StatusMapping.answer(responses, () -> {
+      Vm vm = select(request.getVm());
+      return ProtoMapping.toProto(request.getAutomatic() ? machine.unpinBalloonTarget(vm)
+          : machine.setBalloonTarget(vm, request.getTargetPages()));
+    });
   }
 
   /** Answers the VM's state after passing the mode request to its driver. */

@@ -7,7 +7,9 @@ import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.VmCounters;
+import org.balloonlab.hypervisor.machine.ReclamationSnapshot;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
+import org.balloonlab.proto.ReclamationState;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.BalloonState;
 import org.balloonlab.proto.BalloonTargetReply;
@@ -62,6 +64,21 @@ final class ProtoMapping {
         .setResets(bs.resets())
         .setLockedTotal(bs.lockedTotal())
         .setUnlockedTotal(bs.unlockedTotal()));
+    ReclamationSnapshot r = vm.reclamation();
+    b.setReclamation(ReclamationState.newBuilder()
+        .setMinPages(r.minPages())
+        .setMaxPages(r.maxPages())
+        .setShares(r.shares())
+        .setAllocationTargetPages(r.allocationTargetPages())
+        .setActiveFraction(r.activeFraction())
+        .setActiveFast(r.activeFast())
+        .setActiveSlow(r.activeSlow())
+        .setSamplePeriods(r.samplePeriods())
+        .setSharesPerPage(r.sharesPerPage())
+        .setTargetPinned(r.targetPinned())
+        .setPolicyPageOuts(r.policyPageOuts())
+        .setBlockedBatches(r.blockedBatches())
+        .setBlockedNs(r.blockedNs()));
     return b.build();
   }
 
@@ -78,6 +95,13 @@ final class ProtoMapping {
         .setHostPageIns(m.hostPageIns())
         .setDoublePaging(m.doublePaging())
         .setVmsReleased(m.vmsReleased())
+        .setFreeState(m.freeState())
+        .setPolicy(m.policy())
+        .setFreeStateChanges(m.freeStateChanges())
+        .setTargetFreeFrames(m.targetFreeFrames())
+        .setTau(m.tau())
+        .setPolicyPageOuts(m.policyPageOuts())
+        .setReservedPages(m.reservedPages())
         .build();
   }
 

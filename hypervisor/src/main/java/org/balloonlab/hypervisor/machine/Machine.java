@@ -11,6 +11,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Pattern;
+import org.balloonlab.hypervisor.policy.ActivitySampler;
+import org.balloonlab.hypervisor.policy.FreeMemoryState;
+import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
+import org.balloonlab.hypervisor.policy.ManualPolicy;
+import org.balloonlab.hypervisor.policy.MemoryPressure;
+import org.balloonlab.hypervisor.policy.ReclamationPolicy;
+import org.balloonlab.hypervisor.policy.ReclamationSettings;
+import org.balloonlab.hypervisor.policy.VmDemand;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
 import org.slf4j.Logger;
@@ -30,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * PFN is a hidden swap-in fault. If the touch is the guest reading the page to write it to its own swap, the
  * page-in exists only to be paged out again by the guest: that is <em>double paging</em>, counted apart.
  *
+ * <p><b>Automatic reclamation.</b> {@link #rebalance} runs the reclamation policy once a period: it tracks the
+ * free-memory state (high, soft, hard, low, with hysteresis), asks the {@link ReclamationPolicy} for each VM's
+ * allocation, sets balloon targets from the allocations, and pages a VM down to its allocation itself when its
+ * balloon cannot deliver or the machine is in the hard or low state. In the low state, a VM above its target is
+ * held on its next batch until the hypervisor has paged it back under. Admission control refuses a power-on whose
+ * reserved memory ({@code min}) the machine cannot add to the reservations it already has.
+ *
  * <p><b>Simulated time.</b> Each hidden fault charges the faulting VM the cost model's hidden-fault time plus its
  * work (zeroing, swap I/O, including the page-out that freed the frame it needed).
  *
@@ -43,6 +58,13 @@ public final class Machine implements AutoCloseable {
   /** P2M entries are ints and swap slots are encoded below -1, so a VM is capped at 2^28 pages (1 TiB). */
   public static final long MAX_VM_PAGES = 1L << 28;
   private static final int RANDOM_VICTIM_TRIES = 64;
+  /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
+  public static final long MAX_SHARES = 1_000_000_000L;
+
+  /** ESX's "normal" shares: 10 per MiB of configured memory (256 pages). */
+  static long defaultShares(long memoryPages) {
+    return Math.max(1, memoryPages * 10 / 256);
+  }
 
   /**
    * How to build a machine.
@@ -55,9 +77,10 @@ public final class Machine implements AutoCloseable {
    * @param seed seeds victim selection, so a run can be repeated
    * @param balloonBatchPages most PFNs a balloon lock or unlock may carry
    * @param balloonStallNanos a driver that makes no progress toward its target for this long is uncooperative
+   * @param reclamation the reclamation policy and its constants
    */
   public record Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
-                       long seed, int balloonBatchPages, long balloonStallNanos) {
+                       long seed, int balloonBatchPages, long balloonStallNanos, ReclamationSettings reclamation) {
     /** The balloon's defaults: batches of 512 pages, a driver is uncooperative after 10 s without progress. */
     public static final int DEFAULT_BALLOON_BATCH = 512;
     public static final long DEFAULT_BALLOON_STALL_NANOS = 10_000_000_000L;
@@ -78,6 +101,21 @@ public final class Machine implements AutoCloseable {
       if (balloonStallNanos <= 0) {
         throw new IllegalArgumentException("the balloon stall timeout must be positive");
       }
+      if (reclamation == null) {
+        throw new IllegalArgumentException("reclamation settings are required");
+      }
+    }
+
+    public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
+                  long seed, int balloonBatchPages, long balloonStallNanos) {
+      this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages, balloonStallNanos,
+          ReclamationSettings.ESX);
+    }
+
+    /** The same machine with other reclamation settings. */
+    public Config withReclamation(ReclamationSettings settings) {
+      return new Config(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages,
+          balloonStallNanos, settings);
     }
 
     public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
@@ -100,6 +138,14 @@ public final class Machine implements AutoCloseable {
   private long hostPageIns;
   private long doublePaging;
   private long vmsReleased;
+  private final ReclamationPolicy policy;
+  private final FreeMemoryThresholds thresholds;
+  private final long softFrames;
+  private FreeMemoryState freeState = FreeMemoryState.HIGH;
+  private long freeStateChanges;
+  private long policyPageOuts;
+  private long reservedPages;
+  private Runnable pressureListener = () -> { };
 
   public Machine(Config config) {
     this.config = config;
@@ -107,6 +153,9 @@ public final class Machine implements AutoCloseable {
     this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
     this.costs = config.costs();
     this.random = new SplittableRandom(config.seed());
+    this.policy = config.reclamation().newPolicy();
+    this.thresholds = config.reclamation().thresholds();
+    this.softFrames = (long) Math.ceil(config.frames() * thresholds.soft() / 100.0);
   }
 
   public Config config() {
@@ -119,12 +168,21 @@ public final class Machine implements AutoCloseable {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /**
-   * Powers a VM on with an empty P2M.
-   *
-   * @throws MachineException INVALID_ARGUMENT for a bad name, kind or size; ALREADY_EXISTS for a name in use
-   */
+  /** Powers a VM on with nothing reserved and the default shares. */
   public synchronized Vm powerOn(String name, String osKind, long memoryPages) {
+    return powerOn(name, osKind, memoryPages, 0, 0);
+  }
+
+  /**
+   * Powers a VM on with an empty P2M, reserving {@code minPages} of machine memory for it.
+   *
+   * @param minPages memory reserved for the VM (0..memoryPages)
+   * @param shares its shares, or 0 for the default of 10 per MiB of configured memory
+   * @throws MachineException INVALID_ARGUMENT for a bad name, kind, size, min or shares; ALREADY_EXISTS for a name
+   *     in use; RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages} on top of the reservations of
+   *     the VMs already on
+   */
+  public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw MachineException.invalid("VM name must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
           + name + "'");
@@ -143,17 +201,36 @@ public final class Machine implements AutoCloseable {
       throw MachineException.invalid("VM memory of " + memoryPages + " pages is more than machine memory and host "
           + "swap together can back (" + backable + " pages)");
     }
+    if (minPages < 0 || minPages > memoryPages) {
+      throw MachineException.invalid("VM min must be from 0 to its memory (" + memoryPages + " pages), got "
+          + minPages + " pages");
+    }
+    if (shares < 0 || shares > MAX_SHARES) {
+      throw MachineException.invalid("VM shares must be from 1 to " + MAX_SHARES + " (or 0 for the default), got "
+          + shares);
+    }
     if (vmsByName.containsKey(name)) {
       throw new MachineException(MachineException.Reason.ALREADY_EXISTS,
           "a VM named '" + name + "' is already powered on (id " + vmsByName.get(name).id() + ")");
     }
+    if (reservedPages + minPages > memory.frames()) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot reserve min of " + minPages
+          + " pages for '" + name + "': " + reservedPages + " of the machine's " + memory.frames()
+          + " frames are already reserved, " + (memory.frames() - reservedPages) + " are left");
+    }
     byte[] secret = new byte[16];
     credentials.nextBytes(secret);
-    Vm vm = new Vm(nextVmId++, name, kind, (int) memoryPages, HexFormat.of().formatHex(secret), System.nanoTime());
+    long vmShares = shares == 0 ? defaultShares(memoryPages) : shares;
+    ReclamationSettings r = config.reclamation();
+    ActivitySampler sampler = new ActivitySampler((int) memoryPages, r.samplePages(), r.samplePeriodNs(),
+        r.fastGain(), r.slowGain());
+    Vm vm = new Vm(nextVmId++, name, kind, (int) memoryPages, minPages, vmShares, sampler,
+        HexFormat.of().formatHex(secret), System.nanoTime());
+    reservedPages += minPages;
     vms.put(vm.id(), vm);
     vmsByName.put(name, vm);
-    log.info("powered on {}: {} pages, os kind {}; configured {} pages on {} frames", vm, memoryPages, kind,
-        configuredPages(), memory.frames());
+    log.info("powered on {}: {} pages (min {}, shares {}), os kind {}; configured {} pages on {} frames", vm,
+        memoryPages, minPages, vmShares, kind, configuredPages(), memory.frames());
     return vm;
   }
 
@@ -246,6 +323,7 @@ public final class Machine implements AutoCloseable {
     vm.attached = false;
     vms.remove(vm.id());
     vmsByName.remove(vm.name());
+    reservedPages -= vm.minPages;
     vmsReleased++;
     ring(vm);
     log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
@@ -317,12 +395,17 @@ public final class Machine implements AutoCloseable {
             "machine memory and host swap are both full; " + needing + " more pages cannot be backed");
       }
     }
+    if (freeState == FreeMemoryState.LOW && vm.mappedPages > Math.max(vm.allocationTarget, vm.minPages)) {
+      holdUntilUnderTarget(vm, result);
+    }
     VmCounters c = vm.counters;
+    ActivitySampler sampler = vm.sampler;
     int w = 0;
     int r = 0;
     for (int i = 0; i < count; i++) {
       int pfn = pfns[i];
       byte op = ops[i];
+      sampler.touch(pfn);
       int mfn = p2m.get(pfn);
       if (mfn < 0) {
         mfn = resolveHiddenFault(vm, pfn, mfn, op == AccessOps.SWAP_OUT_READ, result);
@@ -338,6 +421,22 @@ public final class Machine implements AutoCloseable {
     c.reads += r;
     c.hypervisorNs += result.hypervisorNs;
     result.reads = r;
+    if (memory.freeFrames() < softFrames || freeState != FreeMemoryState.HIGH) {
+      updateFreeState();
+    }
+  }
+
+  /**
+   * The low state's brake: a VM above its target does not run until the hypervisor has paged it back under it.
+   * The simulation does the paging at once and charges the VM the time it would have waited, descheduled.
+   */
+  private void holdUntilUnderTarget(Vm vm, BatchResult result) {
+    long excess = vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
+    pageOutOwn(vm, excess);
+    long ns = excess * costs.hostSwapWriteNs();
+    vm.blockedBatches++;
+    vm.blockedNs += ns;
+    result.hypervisorNs += ns;
   }
 
   private int resolveHiddenFault(Vm vm, int pfn, int entry, boolean swapOutRead, BatchResult result) {
@@ -382,6 +481,7 @@ public final class Machine implements AutoCloseable {
     if (mfn >= 0) {
       return mfn;
     }
+    updateFreeState();
     pageOutRandomVictim();
     result.hypervisorNs += costs.hostSwapWriteNs();
     mfn = memory.allocate(vm.id());
@@ -391,17 +491,46 @@ public final class Machine implements AutoCloseable {
     return mfn;
   }
 
-  /** Pages out a random page of the VM holding the most frames. */
+  /**
+   * Makes a frame when none is free: pages out a random page of the VM furthest above its allocation target or,
+   * if none is above (the policy has not spoken yet, or it is manual), of the VM holding the most frames above its
+   * min. Reserved memory is taken only when every VM is at its min, which admission control prevents as long as
+   * a VM touching beyond its min finds someone above theirs.
+   */
   private void pageOutRandomVictim() {
     Vm victim = null;
+    long worst = 0;
     for (Vm candidate : vms.values()) {
-      if (candidate.mappedPages > 0 && (victim == null || candidate.mappedPages > victim.mappedPages)) {
+      long over = candidate.mappedPages - Math.max(candidate.allocationTarget, candidate.minPages);
+      if (over > worst) {
+        worst = over;
         victim = candidate;
+      }
+    }
+    if (victim == null) {
+      worst = Long.MIN_VALUE;
+      for (Vm candidate : vms.values()) {
+        long over = candidate.mappedPages - candidate.minPages;
+        if (candidate.mappedPages > 0 && over > worst) {
+          worst = over;
+          victim = candidate;
+        }
       }
     }
     if (victim == null) {
       throw new IllegalStateException("no free frame and no VM holds one: frame accounting is broken");
     }
+    pageOutRandomPage(victim);
+  }
+
+  /** Pages {@code pages} random pages of {@code vm} out to the host swap file, stopping if it runs out. */
+  private void pageOutOwn(Vm vm, long pages) {
+    for (long i = 0; i < pages && vm.mappedPages > 0 && swap.freeSlots() > 0; i++) {
+      pageOutRandomPage(vm);
+    }
+  }
+
+  private void pageOutRandomPage(Vm victim) {
     int pfn = randomMappedPfn(victim);
     P2m p2m = victim.p2m;
     int mfn = p2m.get(pfn);
@@ -610,16 +739,20 @@ public final class Machine implements AutoCloseable {
   }
 
   /**
-   * Sets a VM's balloon target, as an operator does by hand.
+   * Sets a VM's balloon target, as an operator does by hand. The target stays pinned: the reclamation policy
+   * leaves it alone until {@link #unpinBalloonTarget} hands it back.
    *
-   * @throws MachineException INVALID_ARGUMENT outside 0..the VM's size
+   * @throws MachineException INVALID_ARGUMENT outside 0..the VM's size minus its min
    */
   public synchronized VmSnapshot setBalloonTarget(Vm vm, long targetPages) {
     requirePoweredOn(vm);
-    if (targetPages < 0 || targetPages > vm.memoryPages()) {
-      throw MachineException.invalid("a balloon target must be from 0 to " + vm.memoryPages() + " pages (the size of "
-          + vm + "), got " + targetPages);
+    long most = vm.memoryPages() - vm.minPages;
+    if (targetPages < 0 || targetPages > most) {
+      throw MachineException.invalid("a balloon target must be from 0 to " + most + " pages (the size of " + vm
+          + (vm.minPages > 0 ? " minus its min of " + vm.minPages + " pages" : "") + "), got " + targetPages);
     }
+    vm.targetPinned = true;
+    vm.allocationTarget = vm.memoryPages() - targetPages;
     if (targetPages != vm.balloonTarget) {
       vm.balloonTarget = targetPages;
       vm.balloonProgressNanos = System.nanoTime();
@@ -627,6 +760,113 @@ public final class Machine implements AutoCloseable {
       ring(vm);
     }
     return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+  }
+
+  /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
+  public synchronized VmSnapshot unpinBalloonTarget(Vm vm) {
+    requirePoweredOn(vm);
+    if (vm.targetPinned) {
+      vm.targetPinned = false;
+      log.info("{}: balloon target handed back to the {} policy", vm, policy.name());
+    }
+    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+  }
+
+  // ---------------------------------------------------------------- reclamation
+
+  /** Called (under the machine's lock, so it must not block) when the free-memory state gets worse. */
+  public synchronized void onPressure(Runnable listener) {
+    this.pressureListener = listener;
+  }
+
+  /**
+   * One decision of the reclamation policy: updates the free-memory state, gives every VM an allocation target,
+   * sets the balloon targets from them (configured size minus allocation, never into the VM's min), and pages
+   * down to its target every VM above it whose balloon has stalled, or every VM above it in the hard and low
+   * states. Under the manual policy only the state is updated: targets are the operator's, and nothing is paged
+   * beyond what faults need.
+   */
+  public synchronized void rebalance() {
+    updateFreeState();
+    if (vms.isEmpty()) {
+      return;
+    }
+    List<Vm> list = new ArrayList<>(vms.values());
+    List<VmDemand> demands = new ArrayList<>(list.size());
+    for (Vm vm : list) {
+      GuestView g = vm.guest;
+      long current = vm.targetPinned ? vm.memoryPages() - vm.balloonTarget : vm.allocationTarget;
+      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages, current,
+          vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
+          g == null ? -1 : g.majorFaults()));
+    }
+    long frames = memory.frames();
+    MemoryPressure pressure = new MemoryPressure(frames, memory.freeFrames(), freeState,
+        thresholds.targetFreeFrames(frames), thresholds.hysteresisFrames(frames));
+    long[] targets = policy.allocate(pressure, demands);
+    boolean automatic = !(policy instanceof ManualPolicy);
+    double tau = config.reclamation().tau();
+    long now = System.nanoTime();
+    for (int i = 0; i < list.size(); i++) {
+      Vm vm = list.get(i);
+      long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
+      if (!vm.targetPinned) {
+        vm.allocationTarget = target;
+        if (automatic) {
+          setPolicyBalloonTarget(vm, vm.memoryPages() - target, now);
+        }
+      }
+      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
+          vm.sampler.activeFraction(), tau);
+    }
+    if (automatic) {
+      for (Vm vm : list) {
+        long excess = vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
+        if (excess > 0 && (freeState.pages() || balloonStalled(vm, now))) {
+          long before = vm.mappedPages;
+          pageOutOwn(vm, excess);
+          vm.policyPageOuts += before - vm.mappedPages;
+          policyPageOuts += before - vm.mappedPages;
+        }
+      }
+    }
+    updateFreeState();
+  }
+
+  /** The policy's target for a balloon; a new demand on a driver that had met its target restarts its stall clock. */
+  private void setPolicyBalloonTarget(Vm vm, long targetPages, long now) {
+    long target = Math.max(0, Math.min(vm.memoryPages() - vm.minPages, targetPages));
+    if (target != vm.balloonTarget) {
+      if (vm.balloonSize == vm.balloonTarget) {
+        vm.balloonProgressNanos = now;
+      }
+      vm.balloonTarget = target;
+      ring(vm);
+    }
+  }
+
+  private boolean balloonStalled(Vm vm, long now) {
+    return vm.balloonSize != vm.balloonTarget && now - vm.balloonProgressNanos > config.balloonStallNanos();
+  }
+
+  private void updateFreeState() {
+    FreeMemoryState next = thresholds.next(freeState, memory.freeFrames(), memory.frames());
+    if (next != freeState) {
+      boolean worse = next.ordinal() > freeState.ordinal();
+      log.info("free memory {} of {} frames ({}%): state {} -> {}", memory.freeFrames(), memory.frames(),
+          String.format(java.util.Locale.ROOT, "%.1f", 100.0 * memory.freeFrames() / memory.frames()),
+          freeState.label(), next.label());
+      freeState = next;
+      freeStateChanges++;
+      if (worse) {
+        pressureListener.run();
+      }
+    }
+  }
+
+  /** The machine's free-memory state now. */
+  public synchronized FreeMemoryState freeState() {
+    return freeState;
   }
 
   /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
@@ -721,6 +961,8 @@ public final class Machine implements AutoCloseable {
   public synchronized void recordGuestView(Vm vm, GuestView view) {
     if (vm.poweredOn) {
       vm.guest = view;
+      P2m p2m = vm.p2m;
+      vm.sampler.advance(view.simulatedNs(), pfn -> P2m.isMapped(p2m.get(pfn)), random);
     }
   }
 
@@ -735,7 +977,9 @@ public final class Machine implements AutoCloseable {
       mapped += vm.mappedPages;
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
-        configuredPages(), hostPageOuts, hostPageIns, doublePaging, vmsReleased, List.copyOf(list));
+        configuredPages(), hostPageOuts, hostPageIns, doublePaging, vmsReleased, freeState.label(), policy.name(),
+        freeStateChanges, thresholds.targetFreeFrames(memory.frames()), config.reclamation().tau(), policyPageOuts,
+        reservedPages, List.copyOf(list));
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */

@@ -17,4 +17,11 @@ public record MachineSnapshot(
     long hostPageIns,
     long doublePaging,
     long vmsReleased,
+    String freeState,
+    String policy,
+    long freeStateChanges,
+    long targetFreeFrames,
+    double tau,
+    long policyPageOuts,
+    long reservedPages,
     List<VmSnapshot> vms) {}

@@ -1,5 +1,7 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.hypervisor.policy.ActivitySampler;
+
 /**
  * A powered-on VM as the hypervisor keeps it: its P2M, its credential, whether a guest agent is attached to
  * its access stream, and its counters. All mutable state changes under the machine's lock.
@@ -35,8 +37,24 @@ public final class Vm {
   long balloonUnlocked;
   DriverModeRequest requestedMode;
 
-  Vm(int id, String name, String osKind, int memoryPages, String credential, long nowNanos) {
+  // Reclamation: the VM's resource settings and what the policy decided for it.
+  final long minPages;
+  final long shares;
+  final ActivitySampler sampler;
+  long allocationTarget;
+  boolean targetPinned;
+  long policyPageOuts;
+  long blockedBatches;
+  long blockedNs;
+  double sharesPerPage;
+
+  Vm(int id, String name, String osKind, int memoryPages, long minPages, long shares, ActivitySampler sampler,
+     String credential, long nowNanos) {
     this.id = id;
+    this.minPages = minPages;
+    this.shares = shares;
+    this.sampler = sampler;
+    this.allocationTarget = memoryPages;
     this.name = name;
     this.osKind = osKind;
     this.credential = credential;
@@ -61,6 +79,15 @@ public final class Vm {
     return p2m.pages();
   }
 
+  /** Memory reserved for the VM: it is never reclaimed below this. */
+  public long minPages() {
+    return minPages;
+  }
+
+  public long shares() {
+    return shares;
+  }
+
   /** The secret a caller presents to act for this VM. */
   public String credential() {
     return credential;
@@ -72,7 +99,9 @@ public final class Vm {
         balloonSize != balloonTarget && nowNanos - balloonProgressNanos > stallNanos, requestedMode, balloonResets,
         balloonLocked, balloonUnlocked);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
-        guest, balloon);
+        guest, balloon, new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
+        sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
+        policyPageOuts, blockedBatches, blockedNs));
   }
 
   @Override

@@ -15,4 +15,5 @@ public record VmSnapshot(
     long hostSwappedPages,
     VmCounters counters,
     GuestView guest,
-    BalloonSnapshot balloon) {}
+    BalloonSnapshot balloon,
+    ReclamationSnapshot reclamation) {}

@@ -1,0 +1,24 @@
+package org.balloonlab.hypervisor.policy;
+
+import java.util.List;
+
+/**
+ * Leaves every allocation where it is: balloon targets change only when an operator sets them, as with QEMU's
+ * {@code balloon} command. The hypervisor still pages a VM whose balloon cannot meet a target set by hand.
+ */
+public final class ManualPolicy implements ReclamationPolicy {
+  @Override
+  public String name() {
+    return "manual";
+  }
+
+  @Override
+  public long[] allocate(MemoryPressure pressure, List<VmDemand> vms) {
+    long[] targets = new long[vms.size()];
+    for (int i = 0; i < targets.length; i++) {
+      VmDemand d = vms.get(i);
+      targets[i] = Math.max(d.minPages(), Math.min(d.maxPages(), d.currentTarget()));
+    }
+    return targets;
+  }
+}

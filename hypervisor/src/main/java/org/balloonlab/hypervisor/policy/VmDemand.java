@@ -1,0 +1,19 @@
+package org.balloonlab.hypervisor.policy;
+
+/**
+ * What a reclamation policy knows of one VM when it decides: its resource settings, what it holds now, what it
+ * was allotted last time, how active it looks, and what its guest said about itself.
+ *
+ * @param vmId the VM
+ * @param maxPages its configured size (ESX's max)
+ * @param minPages memory reserved for it; its allocation never goes below
+ * @param shares its shares of machine memory
+ * @param mappedPages machine frames it holds now
+ * @param currentTarget the allocation target it was given last time (pages of machine memory)
+ * @param activeFraction estimated fraction of its memory in active use, 0..1
+ * @param pinned whether an operator pinned its balloon target, so the policy must leave its target alone
+ * @param guestFreePages free memory its guest last reported, or -1 if it has not reported
+ * @param guestMajorFaults major faults its guest last reported (a stats-driven policy reads these), or -1
+ */
+public record VmDemand(int vmId, long maxPages, long minPages, long shares, long mappedPages, long currentTarget,
+                       double activeFraction, boolean pinned, long guestFreePages, long guestMajorFaults) {}
