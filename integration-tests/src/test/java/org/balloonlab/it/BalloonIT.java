@@ -32,7 +32,7 @@ class BalloonIT {
   @Test
   void targetIsMetExactlyAndItsFramesServeAnotherVm() throws Exception {
     lab = new Lab("balloon-inflate");
-    lab.startHypervisor("--memory", "96MiB");
+    lab.startHypervisor("--policy", "manual", "--memory", "96MiB");
     // The hot set touches more than the VM has, so every PFN gets a frame and the guest pages itself.
     lab.startReadyGuest("giver", "--memory", "64MiB", "--workload", "hotset:footprint=80MiB,hot=0.2",
         "--duration", "180s");
@@ -78,7 +78,7 @@ class BalloonIT {
   @Test
   void disabledUninstalledLateAndStuckDriversBehaveAsSuch() throws Exception {
     lab = new Lab("balloon-driver-faults");
-    lab.startHypervisor("--memory", "512MiB", "--balloon-stall-timeout", "2s");
+    lab.startHypervisor("--policy", "manual", "--memory", "512MiB", "--balloon-stall-timeout", "2s");
     String[] common = {"--memory", "64MiB", "--workload", "hotset:footprint=32MiB", "--duration", "180s"};
     long lateStart = System.nanoTime();
     lab.startReadyGuest("late", concat(common, "--balloon", "late:5s"));

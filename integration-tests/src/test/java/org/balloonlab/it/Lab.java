@@ -77,12 +77,18 @@ final class Lab implements AutoCloseable {
   /** Starts a guest and waits until its VM is powered on and attached. */
   JvmProcess startReadyGuest(String name, String... args) throws IOException {
     JvmProcess guest = startGuest(name, args);
+    awaitReady(guest);
+    return guest;
+  }
+
+  /** Waits until a started guest's VM is powered on and attached. */
+  void awaitReady(JvmProcess guest) throws IOException {
+    String name = guest.name();
     await(name + " ready").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
         .until(() -> guest.lineStartingWith(GuestAgentCommand.READY) != null || !guest.isAlive());
     if (guest.lineStartingWith(GuestAgentCommand.READY) == null) {
       throw new IOException(name + " exited before it was ready; see " + logDir);
     }
-    return guest;
   }
 
   ListVmsResponse state() {

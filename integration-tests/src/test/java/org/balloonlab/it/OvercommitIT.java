@@ -35,7 +35,7 @@ class OvercommitIT {
   @Test
   void hypervisorPagesWhenGuestsOvercommitMachineMemory() throws Exception {
     lab = new Lab("overcommit");
-    lab.startHypervisor("--memory", "64MiB");
+    lab.startHypervisor("--policy", "manual", "--memory", "64MiB");
     // 2 x 48MiB of VMs on 64MiB: 1.5x overcommitted. Each workload touches 56MiB, more than its VM has, so
     // the guests page too, which is what makes double paging possible.
     JvmProcess a = lab.startReadyGuest("vm-a", "--memory", "48MiB", "--workload", "uniform:footprint=56MiB",

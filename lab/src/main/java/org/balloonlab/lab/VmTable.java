@@ -42,11 +42,12 @@ final class VmTable {
     double overcommit = (double) m.getConfiguredPages() / m.getMachineFrames();
     return String.format(Locale.ROOT,
         "%-6s machine: free %s of %s, %d VMs configured %s (%.2fx), host swap %s used, "
-            + "page-outs %d, page-ins %d, double paging %d",
+            + "page-outs %d, page-ins %d, double paging %d; free-memory state %s (policy %s)",
         time, MemorySize.humanPages(m.getFreeFrames()), MemorySize.humanPages(m.getMachineFrames()),
         m.getPoweredOnVms(), MemorySize.humanPages(m.getConfiguredPages()), overcommit,
         MemorySize.humanPages(m.getHostSwapUsed()), m.getHostPageOuts(), m.getHostPageIns(),
-        m.getDoublePaging());
+        m.getDoublePaging(), m.getFreeState().isEmpty() ? "-" : m.getFreeState(),
+        m.getPolicy().isEmpty() ? "-" : m.getPolicy());
   }
 
   static String render(String time, ListVmsResponse state) {

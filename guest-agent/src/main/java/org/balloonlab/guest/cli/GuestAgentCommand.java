@@ -6,6 +6,8 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -85,8 +87,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "hotset:footprint=128MiB",
       description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle; keys footprint, "
-          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp (default: ${DEFAULT-VALUE}).")
-  String workload;
+          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp. Repeat it to run different workloads "
+          + "side by side, each in its own processes (default: ${DEFAULT-VALUE}).")
+  List<String> workloads;
 
   @Option(names = "--processes", paramLabel = "N", defaultValue = "1",
       description = "Processes running the workload, each in its own address space (default: ${DEFAULT-VALUE}).")
@@ -176,12 +179,15 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     long minPages = min.bytes() == 0 ? 0 : pages(min, "--min");
     check(minPages <= memoryPages, "--min " + min + " is more than --memory " + memory);
     check(shares >= 0 && shares <= 1_000_000_000L, "--shares must be from 0 to 1000000000, got " + shares);
-    WorkloadSpec workloadSpec;
-    try {
-      workloadSpec = WorkloadSpec.parse(workload);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(cl, "--workload: " + e.getMessage());
+    List<WorkloadSpec> workloadSpecs = new ArrayList<>();
+    for (String workload : workloads) {
+      try {
+        workloadSpecs.add(WorkloadSpec.parse(workload));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(cl, "--workload " + workload + ": " + e.getMessage());
+      }
     }
+    check(workloadSpecs.size() <= 16, "at most 16 --workload options, got " + workloadSpecs.size());
     check(processes >= 1 && processes <= 256, "--processes must be from 1 to 256, got " + processes);
     check(batch >= 1 && batch <= 1 << 20, "--batch must be from 1 to 1048576, got " + batch);
     check(window >= 1 && window <= 256, "--window must be from 1 to 256, got " + window);
@@ -192,7 +198,10 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     check(balloonCap >= 0 && balloonCap <= 1, "--balloon-cap must be from 0 to 1, got " + balloonCap);
     check(!balloonPoll.isZero() && !balloonPoll.isNegative(), "--balloon-poll must be positive");
     check(balloonBatch >= 1 && balloonBatch <= 65536, "--balloon-batch must be from 1 to 65536, got " + balloonBatch);
-    long footprint = (long) workloadSpec.footprintPages() * processes;
+    long footprint = 0;
+    for (WorkloadSpec w : workloadSpecs) {
+      footprint += (long) w.footprintPages() * processes;
+    }
     long swapPages = swapSize != null ? pages(swapSize, "--swap")
         : Math.max(2 * memoryPages, footprint + memoryPages / 8);
     check(swapPages <= Integer.MAX_VALUE - 8, "--swap is too large");
@@ -222,8 +231,11 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         long deadline = duration == null ? 0 : System.nanoTime() + duration.toNanos();
         Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, TimeUnit.MILLISECONDS.toNanos(100),
             TimeUnit.MILLISECONDS.toNanos(5), accesses, deadline, seed));
-        for (int i = 0; i < processes; i++) {
-          cpu.start(name + "-p" + i, workloadSpec.create());
+        int process = 0;
+        for (WorkloadSpec w : workloadSpecs) {
+          for (int i = 0; i < processes; i++) {
+            cpu.start(name + "-p" + process++, w.create());
+          }
         }
         vcpu = cpu;
         BalloonDriver driver = new BalloonDriver(new GuestBalloonKernel(os, cpu),
@@ -234,7 +246,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         driver.start();
         out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
         out.printf("%s: %s of guest memory, %s of swap, %d x %s%n", name, memory,
-            MemorySize.humanPages(swapPages), processes, workload);
+            MemorySize.humanPages(swapPages), processes, String.join(" + ", workloads));
         out.flush();
         Thread printer = statusPrinter(cpu, out);
         code = run(cpu, driver, err);

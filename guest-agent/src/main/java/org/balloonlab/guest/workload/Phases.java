@@ -12,6 +12,7 @@ final class Phases implements Workload {
   private final WorkloadSpec spec;
   private int phase;
   private long doneInPhase;
+  private long done;
 
   Phases(WorkloadSpec spec) {
     this.spec = spec;
@@ -32,7 +33,8 @@ final class Phases implements Workload {
       }
     }
     doneInPhase++;
-    return Workload.encode(random.nextInt(spec.phasePages().get(phase)), random.nextDouble() < spec.writeFraction());
+    int size = Math.min(spec.phasePages().get(phase), spec.reachablePages(done++));
+    return Workload.encode(random.nextInt(size), random.nextDouble() < spec.writeFraction());
   }
 
   @Override

@@ -23,9 +23,9 @@ import org.balloonlab.units.MemorySize;
  *   <tr><td>{@code idle}</td><td>its footprint once, then nothing</td><td>footprint, writes</td></tr>
  * </table>
  * Every type but {@code idle} takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
- * {@code writes} is the fraction of accesses that write (default 0.5). {@code uniform} and {@code hotset} take
- * {@code ramp=N}: the footprint they touch grows from nothing to its full size over their first N accesses, as an
- * application allocating its memory over time does, instead of all at once.
+ * {@code writes} is the fraction of accesses that write (default 0.5). {@code uniform}, {@code hotset} and
+ * {@code phases} take {@code ramp=N}: the footprint they touch grows from nothing to its full size over their first
+ * N accesses, as an application allocating its memory over time does, instead of all at once.
  *
  * @param type the workload type
  * @param footprintPages the address space the workload touches
@@ -46,7 +46,7 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
       "sequential", Set.of("footprint", "writes", "passes", "accesses"),
       "uniform", Set.of("footprint", "writes", "accesses", "ramp"),
       "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses", "ramp"),
-      "phases", Set.of("sizes", "writes", "loop", "accesses"),
+      "phases", Set.of("sizes", "writes", "loop", "accesses", "ramp"),
       "idle", Set.of("footprint", "writes"));
 
   /**

@@ -91,6 +91,12 @@ class GuestAgentCommandTest {
       "--name vm1 --hypervisor nowhere                             | --hypervisor",
       "--memory 1MiB                                               | --name",
       "--name vm1 --frobnicate                                     | --frobnicate",
+      "--name vm1 --memory 1MiB --min 2MiB                         | --min",
+      "--name vm1 --min lots                                       | --min",
+      "--name vm1 --min 5000                                       | --min",
+      "--name vm1 --shares -1                                      | --shares",
+      "--name vm1 --shares many                                    | --shares",
+      "--name vm1 --workload idle:footprint=1MiB --workload bad    | --workload bad",
   })
   void invalidArgumentsExitTwoNamingTheOption(String line, String named) {
     Result r = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> run(withDefaults(line.split(" "))));
@@ -105,6 +111,14 @@ class GuestAgentCommandTest {
         "--workload", "uniform:footprint=4MiB"));
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("--swap"), r.err());
+  }
+
+  @Test
+  void everyWorkloadCountsTowardTheFootprint() {
+    Result r = run(withDefaults("--name", "vm1", "--memory", "1MiB", "--swap", "2MiB",
+        "--workload", "uniform:footprint=2MiB", "--workload", "idle:footprint=2MiB"));
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("4MiB"), r.err());
   }
 
   @Test

@@ -126,6 +126,10 @@ class WorkloadSpecTest {
       "uniform:footprint=xyz                         | footprint",
       "uniform:footprint=1TiB                        | footprint",
       "uniform:footprint                             | footprint",
+      "uniform:footprint=1MiB,ramp=0                 | ramp",
+      "hotset:footprint=1MiB,ramp=soon               | ramp",
+      "idle:footprint=1MiB,ramp=10                   | ramp",
+      "sequential:footprint=1MiB,ramp=10             | ramp",
   })
   void badDescriptionsAreRefusedNamingTheCulprit(String text, String named) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse(text));
@@ -232,6 +236,28 @@ class WorkloadSpecTest {
     }
     assertEquals(0.3, writes / 20_000.0, 0.03);
     assertEquals(Workload.DONE, w.next(random));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "uniform:footprint=400KiB,ramp=10000",
+      "hotset:footprint=400KiB,ramp=10000",
+      "phases:sizes=400KiB,accesses=20000,ramp=10000",
+  })
+  void aRampGrowsTheTouchedFootprintLinearly(String text) {
+    Workload w = WorkloadSpec.parse(text).create();
+    SplittableRandom random = new SplittableRandom(11);
+    int highest = -1;
+    for (int i = 0; i < 20_000; i++) {
+      int vpn = Workload.vpn(w.next(random));
+      // After i accesses of a ramp of 10000 over 100 pages, at most i / 100 + 1 pages are reachable.
+      assertTrue(vpn <= Math.max(1, Math.min(100, (long) i * 100 / 10_000)), "access " + i + " touched " + vpn);
+      if (i == 5_000) {
+        assertTrue(highest >= 40, "half-way through the ramp about half the footprint is in use: " + highest);
+      }
+      highest = Math.max(highest, vpn);
+    }
+    assertEquals(99, highest, "after the ramp the whole footprint is in use");
   }
 
   @Test

@@ -250,19 +250,37 @@ public final class HypervisorCommand implements Callable<Integer> {
     if (policyPeriod.isZero() || policyPeriod.isNegative()) {
       throw new CommandLine.ParameterException(cl, "--policy-period must be positive");
     }
-    String[] gains = sampleGains.split(",", -1);
-    try {
-      if (gains.length != 2) {
-        throw new IllegalArgumentException("--sample-gains takes two numbers, FAST,SLOW, got '" + sampleGains + "'");
-      }
-      double fast = Double.parseDouble(gains[0].trim());
-      double slow = Double.parseDouble(gains[1].trim());
-      FreeMemoryThresholds thresholds = new FreeMemoryThresholds(freeHigh, freeSoft, freeHard, freeLow,
-          freeHysteresis);
-      return new ReclamationSettings(policy, tau, samplePages, samplePeriod.toNanos(), fast, slow, thresholds,
-          policyPeriod.toNanos());
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(cl, e.getMessage());
+    if (!policy.equals("esx") && !policy.equals("manual")) {
+      throw new CommandLine.ParameterException(cl, "--policy must be esx or manual, got '" + policy + "'");
     }
+    if (!(tau >= 0 && tau <= 0.99)) {
+      throw new CommandLine.ParameterException(cl, "--tau must be from 0 to 0.99, got " + tau);
+    }
+    if (samplePages <= 0 || samplePages > 1_000_000) {
+      throw new CommandLine.ParameterException(cl, "--sample-pages must be from 1 to 1000000, got " + samplePages);
+    }
+    String[] gains = sampleGains.split(",", -1);
+    double fast;
+    double slow;
+    try {
+      fast = Double.parseDouble(gains[0].trim());
+      slow = gains.length == 2 ? Double.parseDouble(gains[1].trim()) : Double.NaN;
+    } catch (NumberFormatException e) {
+      fast = Double.NaN;
+      slow = Double.NaN;
+    }
+    if (!(slow > 0 && slow <= fast && fast <= 1)) {
+      throw new CommandLine.ParameterException(cl, "--sample-gains takes FAST,SLOW with 0 < SLOW <= FAST <= 1, got '"
+          + sampleGains + "'");
+    }
+    FreeMemoryThresholds thresholds;
+    try {
+      thresholds = new FreeMemoryThresholds(freeHigh, freeSoft, freeHard, freeLow, freeHysteresis);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, "--free-high, --free-soft, --free-hard, --free-low, "
+          + "--free-hysteresis: " + e.getMessage());
+    }
+    return new ReclamationSettings(policy, tau, samplePages, samplePeriod.toNanos(), fast, slow, thresholds,
+        policyPeriod.toNanos());
   }
 }

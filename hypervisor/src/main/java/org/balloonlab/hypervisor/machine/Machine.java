@@ -830,7 +830,37 @@ public final class Machine implements AutoCloseable {
         }
       }
     }
+    for (Vm vm : list) {
+      restoreReservation(vm);
+    }
     updateFreeState();
+  }
+
+  /**
+   * Brings back from host swap the pages of a VM that holds fewer frames than its min. It gets there when the
+   * hypervisor paged it before its balloon caught up: the balloon then takes backed pages on top, and pages the
+   * guest does not touch would stay in host swap for ever. Reserved memory is the VM's, so the hypervisor reads
+   * them back itself (without charging the guest, which did not fault) as long as frames are free.
+   */
+  private void restoreReservation(Vm vm) {
+    long missing = Math.min(vm.minPages - vm.mappedPages, vm.hostSwappedPages);
+    if (missing <= 0) {
+      return;
+    }
+    P2m p2m = vm.p2m;
+    for (int pfn = 0, n = p2m.pages(); pfn < n && missing > 0 && memory.freeFrames() > 0; pfn++) {
+      int e = p2m.get(pfn);
+      if (P2m.isSwapped(e)) {
+        int mfn = memory.allocate(vm.id());
+        memory.write(mfn, swap.pageIn(P2m.swapSlot(e)));
+        p2m.map(pfn, mfn);
+        vm.mappedPages++;
+        vm.hostSwappedPages--;
+        vm.counters.hostPageIns++;
+        hostPageIns++;
+        missing--;
+      }
+    }
   }
 
   /** The policy's target for a balloon; a new demand on a driver that had met its target restarts its stall clock. */

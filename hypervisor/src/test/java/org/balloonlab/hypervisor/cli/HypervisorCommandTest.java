@@ -33,7 +33,8 @@ class HypervisorCommandTest {
     Run r = run("--help");
     assertEquals(0, r.exitCode(), r.err());
     for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
-        "--cost", "--seed"}) {
+        "--cost", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
+        "--free-hard", "--free-low"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
@@ -68,7 +69,20 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--detach-timeout", "0s"}, "--detach-timeout"),
         Arguments.of(new String[] {"--detach-timeout", "soon"}, "--detach-timeout"),
         Arguments.of(new String[] {"--listen", "nowhere"}, "--listen"),
-        Arguments.of(new String[] {"--seed", "x"}, "--seed"));
+        Arguments.of(new String[] {"--seed", "x"}, "--seed"),
+        Arguments.of(new String[] {"--policy", "greedy"}, "--policy"),
+        Arguments.of(new String[] {"--tau", "1"}, "--tau"),
+        Arguments.of(new String[] {"--tau", "-0.5"}, "--tau"),
+        Arguments.of(new String[] {"--tau", "much"}, "--tau"),
+        Arguments.of(new String[] {"--sample-pages", "0"}, "--sample-pages"),
+        Arguments.of(new String[] {"--sample-period", "0s"}, "--sample-period"),
+        Arguments.of(new String[] {"--sample-gains", "0.1,0.5"}, "--sample-gains"),
+        Arguments.of(new String[] {"--sample-gains", "0.5"}, "--sample-gains"),
+        Arguments.of(new String[] {"--sample-gains", "a,b"}, "--sample-gains"),
+        Arguments.of(new String[] {"--free-soft", "7"}, "--free-soft"),
+        Arguments.of(new String[] {"--free-low", "-1"}, "--free-low"),
+        Arguments.of(new String[] {"--free-hysteresis", "-1"}, "--free-hysteresis"),
+        Arguments.of(new String[] {"--policy-period", "0s"}, "--policy-period"));
   }
 
   @ParameterizedTest(name = "{0}")

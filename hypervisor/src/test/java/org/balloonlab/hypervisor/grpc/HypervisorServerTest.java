@@ -51,6 +51,8 @@ import org.balloonlab.proto.PowerOffRequest;
 import org.balloonlab.proto.PowerOffResponse;
 import org.balloonlab.proto.PowerOnRequest;
 import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.SetBalloonTargetRequest;
+import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmSpec;
 import org.balloonlab.proto.VmState;
 import org.junit.jupiter.api.BeforeEach;
@@ -326,6 +328,40 @@ class HypervisorServerTest {
     assertStatus(Status.Code.INVALID_ARGUMENT, () -> machineStub.powerOn(PowerOnRequest.newBuilder()
         .setSpec(VmSpec.newBuilder().setName("kind").setOsKind("no/slashes").setMemoryPages(8)).build()));
     assertEquals(1, machineState().getPoweredOnVms());
+  }
+
+  @Test
+  void reservationsAndSharesAreValidatedAndShown() {
+    PowerOnResponse reserved = machineStub.powerOn(PowerOnRequest.newBuilder().setSpec(VmSpec.newBuilder()
+        .setName("reserved").setMemoryPages(FRAMES).setMinPages(FRAMES / 2).setShares(777)).build());
+    VmState state = vm(reserved.getVmId());
+    assertEquals(FRAMES / 2, state.getReclamation().getMinPages());
+    assertEquals(777, state.getReclamation().getShares());
+    assertEquals(FRAMES, state.getReclamation().getAllocationTargetPages());
+    assertEquals(FRAMES / 2, machineState().getReservedPages());
+    assertEquals("high", machineState().getFreeState());
+    assertEquals("esx", machineState().getPolicy());
+
+    StatusRuntimeException tooMuch = assertStatus(Status.Code.RESOURCE_EXHAUSTED, () -> machineStub.powerOn(
+        PowerOnRequest.newBuilder().setSpec(VmSpec.newBuilder().setName("greedy").setMemoryPages(FRAMES)
+            .setMinPages(FRAMES / 2 + 1)).build()));
+    assertTrue(tooMuch.getStatus().getDescription().contains("cannot reserve min"), tooMuch.getMessage());
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> machineStub.powerOn(PowerOnRequest.newBuilder()
+        .setSpec(VmSpec.newBuilder().setName("bad-min").setMemoryPages(8).setMinPages(9)).build()));
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> machineStub.powerOn(PowerOnRequest.newBuilder()
+        .setSpec(VmSpec.newBuilder().setName("bad-shares").setMemoryPages(8).setShares(-1)).build()));
+    assertEquals(1, machineState().getPoweredOnVms(), "refusals change nothing");
+
+    // A target by hand is pinned and cannot reach into the min; `automatic` hands it back.
+    VmSelector selector = VmSelector.newBuilder().setName("reserved").build();
+    assertStatus(Status.Code.INVALID_ARGUMENT, () -> management.setBalloonTarget(SetBalloonTargetRequest
+        .newBuilder().setVm(selector).setTargetPages(FRAMES / 2 + 1).build()));
+    VmState pinned = management.setBalloonTarget(SetBalloonTargetRequest.newBuilder().setVm(selector)
+        .setTargetPages(FRAMES / 4).build());
+    assertTrue(pinned.getReclamation().getTargetPinned());
+    VmState unpinned = management.setBalloonTarget(SetBalloonTargetRequest.newBuilder().setVm(selector)
+        .setAutomatic(true).build());
+    assertFalse(unpinned.getReclamation().getTargetPinned());
   }
 
   @Test

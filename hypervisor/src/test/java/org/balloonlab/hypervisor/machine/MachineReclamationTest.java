@@ -1,0 +1,237 @@
+package org.balloonlab.hypervisor.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.balloonlab.hypervisor.policy.FreeMemoryState;
+import org.balloonlab.hypervisor.policy.ReclamationSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The machine under its reclamation policy: admission, states, targets, fallback paging, min, sampling. */
+class MachineReclamationTest {
+  private static final int FRAMES = 1000;
+
+  @TempDir
+  Path dir;
+
+  private Machine machine;
+
+  private Machine newMachine(ReclamationSettings settings, long stallNanos) {
+    machine = new Machine(new Machine.Config(FRAMES, 4 * FRAMES, dir.resolve("host.swap"), 4096,
+        MachineBalloonTest.COSTS, 42, 64, stallNanos, settings));
+    return machine;
+  }
+
+  @AfterEach
+  void close() {
+    if (machine != null) {
+      machine.close();
+    }
+  }
+
+  private void write(Vm vm, int from, int to) {
+    int[] pfns = MachineBalloonTest.range(from, to);
+    byte[] ops = new byte[pfns.length];
+    Arrays.fill(ops, AccessOps.WRITE);
+    long[] values = new long[pfns.length];
+    for (int i = 0; i < pfns.length; i++) {
+      values[i] = MachineBalloonTest.token(vm.id(), pfns[i]);
+    }
+    machine.validateBatch(vm, pfns.length, ops, pfns, pfns.length);
+    machine.applyBatch(vm, pfns.length, ops, pfns, values, new long[pfns.length], new BatchResult());
+    machine.checkInvariants();
+  }
+
+  private void read(Vm vm, int from, int to) {
+    int[] pfns = MachineBalloonTest.range(from, to);
+    byte[] ops = new byte[pfns.length];
+    Arrays.fill(ops, AccessOps.READ);
+    long[] reads = new long[pfns.length];
+    machine.validateBatch(vm, pfns.length, ops, pfns, 0);
+    machine.applyBatch(vm, pfns.length, ops, pfns, new long[0], reads, new BatchResult());
+    for (int i = 0; i < pfns.length; i++) {
+      assertEquals(MachineBalloonTest.token(vm.id(), pfns[i]), reads[i], "PFN " + pfns[i] + " kept its content");
+    }
+    machine.checkInvariants();
+  }
+
+  private VmSnapshot snap(Vm vm) {
+    return machine.vm(vm.id());
+  }
+
+  @Test
+  void admissionControlReservesMinAndRefusesWhatDoesNotFit() {
+    newMachine(ReclamationSettings.ESX, Long.MAX_VALUE);
+    Vm a = machine.powerOn("a", "linux", 800, 600, 0);
+    assertEquals(800 * 10 / 256, a.shares(), "default shares: 10 per MiB");
+    MachineException refused = assertThrows(MachineException.class, () -> machine.powerOn("b", "linux", 800, 401, 0));
+    assertEquals(MachineException.Reason.RESOURCE_EXHAUSTED, refused.reason());
+    assertTrue(refused.getMessage().contains("cannot reserve min of 401"), refused.getMessage());
+    assertEquals(1, machine.snapshot().vms().size(), "nothing was powered on");
+    assertEquals(600, machine.snapshot().reservedPages());
+    machine.powerOn("b", "linux", 800, 400, 7);
+    assertEquals(1000, machine.snapshot().reservedPages());
+    machine.powerOff(a.id(), a.credential());
+    assertEquals(400, machine.snapshot().reservedPages(), "a powered-off VM's reservation is returned");
+
+    assertEquals(MachineException.Reason.INVALID_ARGUMENT,
+        assertThrows(MachineException.class, () -> machine.powerOn("c", "linux", 100, 101, 0)).reason());
+    assertEquals(MachineException.Reason.INVALID_ARGUMENT,
+        assertThrows(MachineException.class, () -> machine.powerOn("c", "linux", 100, -1, 0)).reason());
+    assertEquals(MachineException.Reason.INVALID_ARGUMENT,
+        assertThrows(MachineException.class, () -> machine.powerOn("c", "linux", 100, 0, -5)).reason());
+  }
+
+  @Test
+  void softStateSetsBalloonTargetsFromTheLowestSharesPerPage() {
+    newMachine(ReclamationSettings.ESX, Long.MAX_VALUE);
+    Vm big = machine.powerOn("big", "linux", 800, 0, 100);
+    Vm small = machine.powerOn("small", "linux", 800, 0, 100);
+    write(big, 0, 600);
+    write(small, 0, 370);
+    assertEquals(FreeMemoryState.SOFT, machine.freeState(), "30 of 1000 frames free");
+    machine.rebalance();
+    // Target free is 7 %: 40 more pages, all from the VM holding more for the same shares.
+    assertEquals(240, snap(big).balloon().targetPages());
+    assertEquals(560, snap(big).reclamation().allocationTargetPages());
+    assertEquals(0, snap(small).balloon().targetPages());
+    assertEquals(0, machine.snapshot().policyPageOuts(), "a cooperative balloon in the soft state: no paging");
+    assertEquals("soft", machine.snapshot().freeState());
+  }
+
+  @Test
+  void aStalledBalloonIsReplacedByHypervisorPaging() {
+    newMachine(ReclamationSettings.ESX, 1);
+    Vm big = machine.powerOn("big", "linux", 800, 0, 100);
+    Vm small = machine.powerOn("small", "linux", 800, 0, 100);
+    write(big, 0, 600);
+    write(small, 0, 370);
+    machine.rebalance(); // sets the target; the driver's stall clock starts now
+    machine.rebalance(); // no driver made progress: the hypervisor pages the difference
+    VmSnapshot b = snap(big);
+    assertEquals(560, b.mappedPages());
+    assertEquals(40, b.reclamation().policyPageOuts());
+    assertEquals(40, b.hostSwappedPages());
+    assertTrue(b.balloon().uncooperative());
+    assertEquals(FreeMemoryState.HIGH, machine.freeState(), "7 % free again");
+    read(big, 0, 600); // paged pages come back intact
+  }
+
+  @Test
+  void theHardStatePagesEvenACooperativeVm() {
+    newMachine(ReclamationSettings.ESX, Long.MAX_VALUE);
+    Vm big = machine.powerOn("big", "linux", 800, 0, 100);
+    Vm small = machine.powerOn("small", "linux", 800, 0, 100);
+    write(big, 0, 610);
+    write(small, 0, 375);
+    assertEquals(FreeMemoryState.HARD, machine.freeState(), "15 of 1000 frames free");
+    machine.rebalance();
+    assertEquals(55, snap(big).reclamation().policyPageOuts());
+    assertEquals(70, machine.snapshot().freeFrames());
+  }
+
+  @Test
+  void theLowStateHoldsAVmAboveItsTargetUntilItIsPagedUnder() {
+    newMachine(ReclamationSettings.ESX, Long.MAX_VALUE);
+    Vm big = machine.powerOn("big", "linux", 800, 0, 100);
+    Vm small = machine.powerOn("small", "linux", 800, 0, 100);
+    write(big, 0, 600);
+    write(small, 0, 370);
+    machine.rebalance(); // big's target is now 560, its balloon has not moved
+    write(small, 370, 395);
+    assertEquals(FreeMemoryState.LOW, machine.freeState(), "5 frames free");
+    write(big, 0, 1); // big runs again: it is held and paged under its target first
+    VmSnapshot b = snap(big);
+    assertEquals(1, b.reclamation().blockedBatches());
+    assertEquals(560, b.mappedPages());
+    assertEquals(40 * MachineBalloonTest.COSTS.hostSwapWriteNs(), b.reclamation().blockedNs());
+  }
+
+  @Test
+  void aVmIsNeverReclaimedBelowItsMin() {
+    newMachine(ReclamationSettings.ESX, 1);
+    Vm reserved = machine.powerOn("reserved", "linux", 800, 590, 1); // few shares: the policy's first choice
+    Vm other = machine.powerOn("other", "linux", 800, 0, 1000);
+    write(reserved, 0, 600);
+    write(other, 0, 390);
+    machine.rebalance();
+    machine.rebalance();
+    VmSnapshot r = snap(reserved);
+    assertEquals(590, r.reclamation().allocationTargetPages(), "taken down to its min only");
+    assertEquals(210, r.balloon().targetPages(), "the balloon may not reach into the min");
+    assertEquals(590, r.mappedPages());
+    // Memory keeps running short: frames come from the other VM, never from the reserved one.
+    write(other, 390, 500);
+    machine.rebalance();
+    assertEquals(590, snap(reserved).mappedPages());
+    assertThrows(MachineException.class, () -> machine.setBalloonTarget(reserved, 211),
+        "an operator cannot balloon into the min either");
+  }
+
+  @Test
+  void pagesOfAVmBelowItsMinComeBackFromHostSwap() {
+    newMachine(ReclamationSettings.MANUAL, Long.MAX_VALUE);
+    Vm reserved = machine.powerOn("reserved", "linux", 800, 500, 0);
+    Vm other = machine.powerOn("other", "linux", 1200, 0, 0);
+    write(reserved, 0, 600);
+    write(other, 0, 700); // 300 frames short: the VM holding most above its min is paged
+    assertTrue(snap(reserved).mappedPages() >= 500 || snap(reserved).hostSwappedPages() > 0);
+    machine.powerOff(other.id(), other.credential());
+    machine.rebalance();
+    assertTrue(snap(reserved).mappedPages() >= 500, "back to its min: " + snap(reserved).mappedPages());
+    read(reserved, 0, 600);
+  }
+
+  @Test
+  void manualPolicyLeavesTargetsToTheOperator() {
+    newMachine(ReclamationSettings.MANUAL, 1);
+    Vm big = machine.powerOn("big", "linux", 800, 0, 100);
+    Vm small = machine.powerOn("small", "linux", 800, 0, 100);
+    write(big, 0, 600);
+    write(small, 0, 390);
+    machine.rebalance();
+    machine.rebalance();
+    assertEquals(0, snap(big).balloon().targetPages());
+    assertEquals(0, machine.snapshot().policyPageOuts());
+    assertEquals("manual", machine.snapshot().policy());
+    assertEquals(FreeMemoryState.HARD, machine.freeState(), "the state is still tracked");
+  }
+
+  @Test
+  void anOperatorTargetIsPinnedUntilHandedBack() {
+    newMachine(ReclamationSettings.ESX, Long.MAX_VALUE);
+    Vm vm = machine.powerOn("vm", "linux", 800, 0, 0);
+    write(vm, 0, 100);
+    machine.setBalloonTarget(vm, 300);
+    machine.rebalance();
+    assertEquals(300, snap(vm).balloon().targetPages(), "the policy leaves a pinned target alone");
+    assertTrue(snap(vm).reclamation().targetPinned());
+    machine.unpinBalloonTarget(vm);
+    machine.rebalance();
+    assertEquals(0, snap(vm).balloon().targetPages(), "no pressure: the policy gives it all back");
+  }
+
+  @Test
+  void samplingOnTheDataPathEstimatesActivity() {
+    newMachine(ReclamationSettings.ESX.withSampling(200, 1_000), Long.MAX_VALUE);
+    Vm vm = machine.powerOn("vm", "linux", 800, 0, 0);
+    write(vm, 0, 800);
+    machine.recordGuestView(vm, view(0));
+    read(vm, 0, 200); // a quarter of its pages in use
+    machine.recordGuestView(vm, view(1_000));
+    ReclamationSnapshot r = snap(vm).reclamation();
+    assertEquals(1, r.samplePeriods());
+    assertEquals(0.25, r.activeFraction(), 0.1);
+    machine.recordGuestView(vm, view(2_000)); // an idle period
+    assertTrue(snap(vm).reclamation().activeFast() < 0.2);
+  }
+
+  private static GuestView view(long simulatedNs) {
+    return new GuestView(simulatedNs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "test", false);
+  }
+}
