@@ -67,12 +67,18 @@ class ReclamationIT {
 
     await("every balloon inflated by the policy").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
         .until(() -> allVms(s -> s.getBalloon().getSizePages() > 0) && totalBalloon() >= 20 * MIB);
-    // Settled: free memory stays above the soft threshold for seconds on end.
+    // Settled: free memory stays above the soft threshold, and the hypervisor pages nothing, for seconds on end.
+    AtomicLong pageOutsSettled = new AtomicLong(-1);
     await("free memory settles above the soft threshold").atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(100)).during(Duration.ofSeconds(4))
         .until(() -> {
           MachineState m = lab.state().getMachine();
-          return m.getFreeFrames() >= m.getMachineFrames() * 4 / 100;
+          long first = pageOutsSettled.compareAndExchange(-1, m.getHostPageOuts());
+          if (m.getFreeFrames() < m.getMachineFrames() * 4 / 100 || (first >= 0 && first != m.getHostPageOuts())) {
+            pageOutsSettled.set(-1);
+            return false;
+          }
+          return true;
         });
 
     ListVmsResponse state = lab.state();
@@ -84,12 +90,20 @@ class ReclamationIT {
       assertEquals(0, violations(vm), vm.getName());
       assertTrue(vm.getReclamation().getAllocationTargetPages() < 48 * MIB, vm.getName() + " was given less");
     }
+    // The hypervisor pages only while working sets first outgrow free memory faster than balloons inflate (they
+    // take the guests' never-touched free pages first, which frees no frame), and then only back to 3 % free.
     assertTrue(ballooned >= 10 * m.getHostPageOuts(),
         "memory was reclaimed mostly by ballooning: " + ballooned + " pages ballooned, " + m.getHostPageOuts()
             + " paged out by the hypervisor");
-    assertTrue(m.getHostPageOuts() <= 2 * MIB, "hypervisor page-outs near zero: " + m.getHostPageOuts());
     assertTrue(m.getFreeStateChanges() > 0, "the free-memory state moved");
     assertTrue(m.getFreeState().equals("high") || m.getFreeState().equals("soft"), m.getFreeState());
+
+    // Pressure falls when a guest leaves: the others' balloons deflate.
+    long before = lab.vm("vm1").getBalloon().getSizePages() + lab.vm("vm2").getBalloon().getSizePages();
+    guests.get(2).stop(20, java.util.concurrent.TimeUnit.SECONDS);
+    await("the remaining balloons deflate").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        .until(() -> lab.vm("vm1").getBalloon().getSizePages() + lab.vm("vm2").getBalloon().getSizePages()
+            < before / 2);
   }
 
   @Test

@@ -811,6 +811,11 @@ public final class Machine implements AutoCloseable {
       Vm vm = list.get(i);
       long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
       if (!vm.targetPinned) {
+        if (target != vm.allocationTarget && log.isDebugEnabled()) {
+          log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
+              vm.allocationTarget, target, vm.mappedPages, vm.balloonSize, vm.balloonTarget,
+              vm.sampler.activeFraction(), memory.freeFrames(), freeState.label());
+        }
         vm.allocationTarget = target;
         if (automatic) {
           setPolicyBalloonTarget(vm, vm.memoryPages() - target, now);
@@ -820,15 +825,7 @@ public final class Machine implements AutoCloseable {
           vm.sampler.activeFraction(), tau);
     }
     if (automatic) {
-      for (Vm vm : list) {
-        long excess = vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
-        if (excess > 0 && (freeState.pages() || balloonStalled(vm, now))) {
-          long before = vm.mappedPages;
-          pageOutOwn(vm, excess);
-          vm.policyPageOuts += before - vm.mappedPages;
-          policyPageOuts += before - vm.mappedPages;
-        }
-      }
+      pageToTargets(list, now);
     }
     for (Vm vm : list) {
       restoreReservation(vm);
@@ -861,6 +858,39 @@ public final class Machine implements AutoCloseable {
         missing--;
       }
     }
+  }
+
+  /**
+   * The fallback to ballooning. A VM whose balloon has stalled is paged down to its allocation. In the hard and
+   * low states the hypervisor also pages VMs whose balloons are still working, but only as much as brings free
+   * memory back over the hard state's exit, largest excess first: paging is the emergency brake, and the balloons
+   * go on reclaiming the rest with the guests choosing their own victims.
+   */
+  private void pageToTargets(List<Vm> list, long now) {
+    long frames = memory.frames();
+    long hardExit = (long) Math.ceil(frames * (thresholds.hard() + thresholds.hysteresis()) / 100.0);
+    long need = freeState.pages() ? hardExit - memory.freeFrames() : 0;
+    List<Vm> byExcess = new ArrayList<>(list);
+    byExcess.sort((a, b) -> Long.compare(excess(b), excess(a)));
+    for (Vm vm : byExcess) {
+      long excess = excess(vm);
+      if (excess <= 0) {
+        break;
+      }
+      long pages = balloonStalled(vm, now) ? excess : Math.min(excess, need);
+      if (pages > 0) {
+        long before = vm.mappedPages;
+        pageOutOwn(vm, pages);
+        long paged = before - vm.mappedPages;
+        vm.policyPageOuts += paged;
+        policyPageOuts += paged;
+        need -= paged;
+      }
+    }
+  }
+
+  private static long excess(Vm vm) {
+    return vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
   }
 
   /** The policy's target for a balloon; a new demand on a driver that had met its target restarts its stall clock. */
