@@ -38,12 +38,25 @@ final class VmTable {
         violations);
   }
 
+  /**
+   * The machine's free-memory state (high, soft, hard, low), or {@code -} from a hypervisor that does not report
+   * one. Looked up by field name, so this reads it from any hypervisor that has the field.
+   */
+  static String freeState(MachineState m) {
+    var field = m.getDescriptorForType().findFieldByName("free_state");
+    if (field == null || field.getJavaType() != com.google.protobuf.Descriptors.FieldDescriptor.JavaType.STRING) {
+      return "-";
+    }
+    String state = (String) m.getField(field);
+    return state.isEmpty() ? "-" : state;
+  }
+
   static String machineLine(String time, MachineState m) {
-    double overcommit = (double) m.getConfiguredPages() / m.getMachineFrames();
+    double overcommit = (double) m.getConfiguredPages() / Math.max(1, m.getMachineFrames());
     return String.format(Locale.ROOT,
-        "%-6s machine: free %s of %s, %d VMs configured %s (%.2fx), host swap %s used, "
+        "%-6s machine: free %s of %s (state %s), %d VMs configured %s (%.2fx), host swap %s used, "
             + "page-outs %d, page-ins %d, double paging %d",
-        time, MemorySize.humanPages(m.getFreeFrames()), MemorySize.humanPages(m.getMachineFrames()),
+        time, MemorySize.humanPages(m.getFreeFrames()), MemorySize.humanPages(m.getMachineFrames()), freeState(m),
         m.getPoweredOnVms(), MemorySize.humanPages(m.getConfiguredPages()), overcommit,
         MemorySize.humanPages(m.getHostSwapUsed()), m.getHostPageOuts(), m.getHostPageIns(),
         m.getDoublePaging());

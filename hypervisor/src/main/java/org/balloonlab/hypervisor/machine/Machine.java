@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Pattern;
+import org.balloonlab.hypervisor.event.EventKind;
+import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
 import org.slf4j.Logger;
@@ -100,6 +102,7 @@ public final class Machine implements AutoCloseable {
   private long hostPageIns;
   private long doublePaging;
   private long vmsReleased;
+  private final EventLog events = new EventLog();
 
   public Machine(Config config) {
     this.config = config;
@@ -115,6 +118,11 @@ public final class Machine implements AutoCloseable {
 
   public CostModel costs() {
     return costs;
+  }
+
+  /** What happened on this machine lately, for operators who follow it. */
+  public EventLog events() {
+    return events;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -154,6 +162,8 @@ public final class Machine implements AutoCloseable {
     vmsByName.put(name, vm);
     log.info("powered on {}: {} pages, os kind {}; configured {} pages on {} frames", vm, memoryPages, kind,
         configuredPages(), memory.frames());
+    events.publish(EventKind.VM_POWERED_ON, vm.id(), name, "powered on with " + memoryPages + " pages ("
+        + configuredPages() + " pages configured on " + memory.frames() + " frames)");
     return vm;
   }
 
@@ -178,7 +188,20 @@ public final class Machine implements AutoCloseable {
   public synchronized VmSnapshot powerOff(int vmId, String credential) {
     Vm vm = authenticate(vmId, credential);
     VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
-    release(vm, "powered off");
+    release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
+    return last;
+  }
+
+  /**
+   * Powers a VM off on an operator's order, as pulling its power would: all its frames and swap slots are freed
+   * at once. Its guest learns of it when its next access is refused. Returns the VM's last state.
+   *
+   * @throws MachineException FAILED_PRECONDITION if it is already off
+   */
+  public synchronized VmSnapshot powerOffByOperator(Vm vm) {
+    requirePoweredOn(vm);
+    VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
     return last;
   }
 
@@ -207,7 +230,7 @@ public final class Machine implements AutoCloseable {
   /** The guest's stream broke (its process died, the network went away): release the VM at once. */
   public synchronized void connectionLost(Vm vm) {
     if (vm.poweredOn) {
-      release(vm, "its access stream broke");
+      release(vm, EventKind.VM_RELEASED, "its access stream broke");
     }
   }
 
@@ -220,12 +243,12 @@ public final class Machine implements AutoCloseable {
       }
     }
     for (Vm vm : stale) {
-      release(vm, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
+      release(vm, EventKind.VM_RELEASED, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
     }
     return stale.size();
   }
 
-  private void release(Vm vm, String why) {
+  private void release(Vm vm, EventKind kind, String why) {
     P2m p2m = vm.p2m;
     long frames = 0;
     long slots = 0;
@@ -244,17 +267,21 @@ public final class Machine implements AutoCloseable {
     vm.hostSwappedPages = 0;
     vm.poweredOn = false;
     vm.attached = false;
+    vm.offReason = why;
     vms.remove(vm.id());
     vmsByName.remove(vm.name());
     vmsReleased++;
     ring(vm);
     log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
         slots, memory.freeFrames());
+    events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
+        + " host swap slots released");
   }
 
   private void requirePoweredOn(Vm vm) {
     if (!vm.poweredOn) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, vm + " is powered off");
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, vm + " is powered off"
+          + (vm.offReason == null ? "" : " (" + vm.offReason + ")"));
     }
   }
 
@@ -624,6 +651,8 @@ public final class Machine implements AutoCloseable {
       vm.balloonTarget = targetPages;
       vm.balloonProgressNanos = System.nanoTime();
       log.info("{}: balloon target set to {} pages", vm, targetPages);
+      events.publish(EventKind.BALLOON_TARGET_SET, vm.id(), vm.name(), "balloon target set to " + targetPages
+          + " pages by the operator (balloon holds " + vm.balloonSize + ")");
       ring(vm);
     }
     return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
@@ -635,6 +664,8 @@ public final class Machine implements AutoCloseable {
     vm.requestedMode = mode;
     vm.balloonProgressNanos = System.nanoTime();
     log.info("{}: balloon driver asked to switch to {}", vm, mode);
+    events.publish(EventKind.DRIVER_MODE_CHANGED, vm.id(), vm.name(), "balloon driver asked to switch to "
+        + mode.mode());
     ring(vm);
     return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
   }
@@ -665,6 +696,8 @@ public final class Machine implements AutoCloseable {
       }
     }
     log.info("{}: balloon of {} pages reset: {}", vm, vm.balloonSize, why);
+    events.publish(EventKind.BALLOON_RESET, vm.id(), vm.name(), "balloon of " + vm.balloonSize + " pages reset: "
+        + why);
     vm.balloonSize = 0;
     vm.balloonResetPending = true;
     vm.balloonResets++;

@@ -34,6 +34,8 @@ public final class Vm {
   long balloonLocked;
   long balloonUnlocked;
   DriverModeRequest requestedMode;
+  /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
+  String offReason;
 
   Vm(int id, String name, String osKind, int memoryPages, String credential, long nowNanos) {
     this.id = id;
