@@ -125,18 +125,18 @@ public final class ScenarioParser {
       top.problem("duration", duration.toSeconds() + "s must be more than 0 and at most 24h");
     }
     HypervisorSpec hypervisor = top.nested("hypervisor", true, this::hypervisor);
-    List<GuestSpec> guests = top.list("guests", true, this::guest);
+    List<GuestSpec> guests = top.list("guests", true, this::guest, new ArrayList<>());
     if (guests != null && guests.isEmpty()) {
       top.problem("guests", "a scenario needs at least one guest");
     }
-    List<ScheduledAction> actions = top.list("schedule", false, this::action);
+    // The actions that could be read are checked against the guests even if others could not.
+    List<ScheduledAction> readable = new ArrayList<>();
+    List<ScheduledAction> actions = top.list("schedule", false, this::action, readable);
     Scenario.ReportSpec report = top.nested("report", false, this::report);
     top.finish();
     if (guests != null) {
       checkGuestNames(top, guests);
-      if (actions != null) {
-        checkActions(guests, actions, duration);
-      }
+      checkActions(guests, readable, duration);
     }
     if (!problems.isEmpty()) {
       throw failure();
@@ -322,7 +322,6 @@ public final class ScenarioParser {
     final Set<String> read = new HashSet<>();
     final String path;
     final int line;
-
     Fields(MappingNode node, String path) {
       this.path = path;
       this.line = line(node);
@@ -586,7 +585,8 @@ public final class ScenarioParser {
       return f == null ? null : reader.apply(f);
     }
 
-    <T> List<T> list(String key, boolean required, Function<Fields, T> reader) {
+    /** A list of maps; {@code null} unless every item could be read, which {@code readable} collects. */
+    <T> List<T> list(String key, boolean required, Function<Fields, T> reader, List<T> readable) {
       Node n = node(key, required);
       if (n == null) {
         return null;
@@ -596,7 +596,7 @@ public final class ScenarioParser {
             + describe(n)));
         return null;
       }
-      List<T> out = new ArrayList<>();
+      List<T> out = readable;
       boolean complete = true;
       for (int i = 0; i < s.getValue().size(); i++) {
         Fields item = fields(s.getValue().get(i), name(key) + "[" + i + "]", "each item");

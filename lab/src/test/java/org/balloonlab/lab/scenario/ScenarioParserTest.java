@@ -89,7 +89,7 @@ class ScenarioParserTest {
     assertTrue(s.guests().get(0).autostart());
     assertEquals(List.of("start vm2", "driver vm1 disabled", "balloon vm1 64MiB", "kill vm2"),
         s.actions().stream().map(ScheduledAction::describe).toList(), "actions come sorted by time");
-    assertEquals(26, s.actions().get(1).line());
+    assertEquals(28, s.actions().get(1).line(), "where the file asks for it");
     assertEquals(Duration.ofMillis(500), s.report().sampleInterval());
     assertFalse(s.report().plots());
   }
@@ -172,8 +172,8 @@ class ScenarioParserTest {
         duration: 10s
         hypervisor: {memory: 64MiB}
         guests:
-          - {name: vm1, memory: 32MiB, workload: idle}
-          - {name: vm1, memory: 32MiB, workload: idle}
+          - {name: vm1, memory: 32MiB, workload: "idle:footprint=8MiB"}
+          - {name: vm1, memory: 32MiB, workload: "idle:footprint=8MiB"}
         schedule:
           - {at: 2s, action: driver, vm: vm9, mode: disabled}
           - {at: 12s, action: poweroff, vm: vm1}
