@@ -162,13 +162,12 @@ public final class LabRun {
     } else {
       address = options.hypervisor();
     }
+    // One at a time: JVMs starting together on a small machine can take longer than a guest waits to power on.
     for (GuestSpec g : localGuests) {
       if (g.autostart()) {
         startGuest(g, address);
+        waitForLine(guests.get(g.name()), GuestAgentCommand.READY, 60);
       }
-    }
-    for (JvmProcess g : guests.values()) {
-      waitForLine(g, GuestAgentCommand.READY, 30);
     }
     ManagedChannel channel = NettyChannelBuilder.forTarget(address.target()).usePlaintext().build();
     Thread follower = null;
@@ -198,6 +197,7 @@ public final class LabRun {
     long end = scenario.duration().toNanos();
     long nextSample = 0;
     int nextAction = 0;
+    int failedSamples = 0;
     List<ScheduledAction> actions = scenario.actions();
     while (true) {
       long elapsed = System.nanoTime() - startNanos;
@@ -205,11 +205,14 @@ public final class LabRun {
         apply(actions.get(nextAction++), management, address, elapsed);
       }
       if (elapsed >= nextSample) {
-        if (!sample(management, elapsed)) {
+        if (sample(management, elapsed)) {
+          failedSamples = 0;
+          draw(elapsed);
+        } else if (++failedSamples >= 3 && (hypervisor == null || !hypervisor.isAlive())) {
+          // A busy machine may miss a sample; a hypervisor that is gone or silent three times running ends it.
           stoppedBy = "the hypervisor stopped answering";
           return;
         }
-        draw(elapsed);
         // A slow sample (a busy machine) skips the samples it overran instead of bunching them up.
         nextSample = Math.max(nextSample + interval, System.nanoTime() - startNanos + interval / 2);
       }
@@ -266,7 +269,7 @@ public final class LabRun {
       outcome = "skipped: " + a.vm() + " runs on another machine";
     } else {
       try {
-        var stub = management.withDeadlineAfter(5, TimeUnit.SECONDS);
+        var stub = management.withDeadlineAfter(10, TimeUnit.SECONDS);
         var vm = ManagementClient.select(a.vm());
         outcome = switch (a.kind()) {
           case DRIVER -> "ok: driver asked to switch to " + stub.setDriverMode(SetDriverModeRequest.newBuilder()
@@ -323,7 +326,7 @@ public final class LabRun {
   private boolean sample(ManagementServiceGrpc.ManagementServiceBlockingStub management, long elapsedNanos) {
     ListVmsResponse state;
     try {
-      state = management.withDeadlineAfter(5, TimeUnit.SECONDS).listVms(ListVmsRequest.getDefaultInstance());
+      state = management.withDeadlineAfter(10, TimeUnit.SECONDS).listVms(ListVmsRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
       out.println("the hypervisor does not answer: " + e.getStatus().getCode() + " "
           + e.getStatus().getDescription());

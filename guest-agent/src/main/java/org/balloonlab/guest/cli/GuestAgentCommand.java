@@ -267,8 +267,14 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       err.println("guest-agent: " + name + " is out of memory: " + e.getMessage());
       return EXIT_OUT_OF_MEMORY;
     } catch (StatusRuntimeException e) {
-      err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " "
-          + e.getStatus().getDescription());
+      String why = e.getStatus().getDescription();
+      if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION && why != null
+          && why.contains("is powered off")) {
+        // An operator (balloonlab poweroff) or the hypervisor powered the VM off under the guest.
+        err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");
+      } else {
+        err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " " + why);
+      }
       return EXIT_HYPERVISOR;
     }
   }
