@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code balloonlab lab}: runs the default lab, a scenario built from a few flags instead of a file, with the same
- * launcher, live table and report as {@code balloonlab run}. The default lab overcommits machine memory 1.5 times with two guests whose workloads together touch
- * more memory than the machine has, so the hypervisor must page, and one guest pages itself too.
+ * launcher, live table and report as {@code balloonlab run}. The default lab overcommits machine memory 1.5 times
+ * with two guests whose workloads together touch more memory than the machine has, so the hypervisor must page,
+ * and one guest pages itself too.
  */
 @Command(name = "lab", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.")

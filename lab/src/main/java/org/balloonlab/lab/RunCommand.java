@@ -27,7 +27,8 @@ final class RunCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "SCENARIO", description = "The scenario file, such as scenarios/overcommit.yaml.")
+  @Parameters(index = "0", paramLabel = "SCENARIO",
+      description = "The scenario file, such as scenarios/overcommit-ballooning.yaml.")
   Path file;
 
   @Option(names = "--only", paramLabel = "PART", split = ",",
@@ -40,13 +41,14 @@ final class RunCommand implements Callable<Integer> {
   HostPort hypervisor;
 
   @Option(names = "--listen", paramLabel = "HOST:PORT",
-      description = "Where the hypervisor listens, overriding the scenario (such as 0.0.0.0:7400 for other machines).")
+      description = "Where the hypervisor listens, overriding the scenario (0.0.0.0:7400 to serve other machines).")
   HostPort listen;
 
   @Option(names = "--duration", paramLabel = "DURATION", description = "Overrides the scenario's duration.")
   Duration duration;
 
-  @Option(names = "--run-dir", paramLabel = "DIR", description = "The run's folder (default: runs/<name>-<date>-<time>).")
+  @Option(names = "--run-dir", paramLabel = "DIR",
+      description = "The run's folder (default: runs/<name>-<date>-<time>).")
   Path runDir;
 
   @Option(names = "--plain", description = "Print the live table as lines instead of redrawing it in place.")

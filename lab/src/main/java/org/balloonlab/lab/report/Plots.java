@@ -186,10 +186,18 @@ public final class Plots {
         String label = label(v);
         g.drawString(label, left - 6 - g.getFontMetrics().stringWidth(label), y + 4);
       }
-      g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-      g.drawString(vm, left + 6, top + 16);
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
       g.drawString(unit, 8, top + 12);
+    }
+
+    /** The VM's name on a white tab, drawn last so the data never hides it. */
+    void name(Graphics2D g) {
+      g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
+      int w = g.getFontMetrics().stringWidth(vm);
+      g.setColor(Color.WHITE);
+      g.fillRect(left + 1, top + 1, w + 10, 20);
+      g.setColor(Color.BLACK);
+      g.drawString(vm, left + 6, top + 16);
     }
   }
 
@@ -221,6 +229,7 @@ public final class Plots {
         Panel panel = new Panel(LEFT, TOP + i * PANEL_HEIGHT, width, PANEL_HEIGHT - gap, xMax, unit, e.getKey());
         painter.paint(g, panel, e.getValue());
         drawMarkers(g, panel, markers, i == 0);
+        panel.name(g);
         i++;
       }
       if (byVm.isEmpty()) {

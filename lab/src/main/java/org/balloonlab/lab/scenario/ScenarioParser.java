@@ -516,7 +516,7 @@ public final class ScenarioParser {
       return v;
     }
 
-    /** A workload, written as the guest agent's --workload text or as a map of its keys; checked by the guest's parser. */
+    /** A workload, as the guest agent's --workload text or a map of its keys; checked by the guest's parser. */
     String workload(String key) {
       Node n = node(key, true);
       if (n == null) {
