@@ -87,16 +87,16 @@ class ScenarioRunIT {
     // vm2 is the biggest and busiest guest on a machine smaller than the two: with its driver disabled, only
     // hypervisor paging can make room, and it pages vm2.
     Path file = scenario("driver-fault", """
-        # Driver fault: vm2's balloon driver is disabled at 5 s; the hypervisor must page vm2.
+        # Driver fault: vm2's balloon driver is disabled at 4 s; the hypervisor must page vm2.
         name: driver-fault
-        duration: 12s
-        hypervisor: {memory: 96MiB, seed: 1}
+        duration: 10s
+        hypervisor: {memory: 64MiB, seed: 1}
         guests:
-          - {name: vm1, memory: 64MiB, workload: "hotset:footprint=40MiB", seed: 1}
-          - {name: vm2, memory: 160MiB, workload: "uniform:footprint=120MiB", seed: 2}
+          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=24MiB", seed: 1}
+          - {name: vm2, memory: 128MiB, workload: "uniform:footprint=72MiB", seed: 2}
         schedule:
-          - {at: 5s, action: driver, vm: vm2, mode: disabled}
-          - {at: 6s, action: balloon, vm: vm2, target: 64MiB}
+          - {at: 4s, action: driver, vm: vm2, mode: disabled}
+          - {at: 5s, action: balloon, vm: vm2, target: 32MiB}
         report: {interval: 500ms}
         """);
     Path runDir = WORK.resolve("run-driver-fault");
@@ -166,26 +166,36 @@ class ScenarioRunIT {
   @Test
   void aGuestKilledMidRunLeavesNothingBehind() throws Exception {
     Path file = scenario("killed", """
-        # vm1's JVM is killed at 2 s; the hypervisor frees its frames, the run goes on.
+        # vm1's JVM is killed at 2 s and vm3 is powered off at 3 s; the hypervisor frees their frames, the run
+        # goes on with vm2.
         duration: 6s
         hypervisor: {memory: 64MiB}
         guests:
           - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB"}
           - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB"}
+          - {name: vm3, memory: 16MiB, workload: "uniform:footprint=8MiB"}
         schedule:
           - {at: 2s, action: kill, vm: vm1}
+          - {at: 3s, action: poweroff, vm: vm3}
         report: {interval: 500ms}
         """);
     Path runDir = WORK.resolve("run-killed");
     JvmProcess launcher = launch("killed", file, runDir);
-    awaitChildren(launcher, 3);
+    awaitChildren(launcher, 4);
     assertEquals(0, awaitEnd(launcher, 60), String.join("\n", launcher.lines()));
     assertNothingLeft();
     JsonNode report = new ObjectMapper().readTree(runDir.resolve(ReportWriter.JSON).toFile());
+    JsonNode poweroff = report.path("actions").get(1);
+    assertTrue(poweroff.path("outcome").asText().startsWith("ok: powered off"), poweroff.toString());
+    String vm3Said = Files.readString(runDir.resolve("vm3.err.log"));
+    assertTrue(vm3Said.contains("vm3 was powered off by the hypervisor")
+        && vm3Said.contains("powered off by the operator"), vm3Said);
+    assertTrue(report.path("vms").path("vm3").path("stopped_by_schedule").asBoolean());
     JsonNode kill = report.path("actions").get(0);
     assertTrue(kill.path("outcome").asText().startsWith("ok: killed"), kill.toString());
     assertTrue(report.path("vms").path("vm1").path("stopped_by_schedule").asBoolean());
     assertTrue(eventKinds(report).contains("vm_released"), "the hypervisor released vm1 when its stream broke");
+    assertTrue(hasEvent(report, "vm_powered_off", "vm3", "by the operator"), report.path("events").toString());
     List<String[]> vm1 = rows(runDir, "vm1");
     assertFalse(vm1.isEmpty());
     assertTrue(Double.parseDouble(vm1.get(vm1.size() - 1)[0]) < 4, "vm1 is no longer sampled once killed");
@@ -197,6 +207,16 @@ class ScenarioRunIT {
     List<String> kinds = new ArrayList<>();
     report.path("events").forEach(e -> kinds.add(e.path("kind").asText()));
     return kinds;
+  }
+
+  private static boolean hasEvent(JsonNode report, String kind, String vm, String text) {
+    for (JsonNode e : report.path("events")) {
+      if (e.path("kind").asText().equals(kind) && e.path("vm").asText().equals(vm)
+          && e.path("message").asText().contains(text)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static int column(String name) {

@@ -142,6 +142,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   boolean verify = true;
 
   private final CountDownLatch finished = new CountDownLatch(1);
+  /** The VM was powered off under the guest: there is nothing left to power off. */
+  private boolean poweredOffUnder;
   private volatile Vcpu vcpu;
   private volatile BalloonDriver driver;
   private static volatile boolean shuttingDown;
@@ -230,7 +232,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         mem.close();
         VmState last = null;
         try {
-          last = machine.powerOff();
+          if (!poweredOffUnder) {
+            last = machine.powerOff();
+          }
         } catch (StatusRuntimeException e) {
           err.println("guest-agent: power-off failed: " + e.getStatus());
         }
@@ -271,6 +275,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION && why != null
           && why.contains("is powered off")) {
         // An operator (balloonlab poweroff) or the hypervisor powered the VM off under the guest.
+        poweredOffUnder = true;
         err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");
       } else {
         err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " " + why);
