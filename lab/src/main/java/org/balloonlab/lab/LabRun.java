@@ -217,6 +217,10 @@ public final class LabRun {
         nextSample = Math.max(nextSample + interval, System.nanoTime() - startNanos + interval / 2);
       }
       if (elapsed >= end) {
+        // The last sample: the state the run ends in, shown and kept in the time series.
+        if (sample(management, elapsed)) {
+          draw(elapsed);
+        }
         return;
       }
       if (hypervisor != null && !hypervisor.isAlive()) {
@@ -316,9 +320,15 @@ public final class LabRun {
     entry.put("action", a.describe());
     entry.put("outcome", outcome);
     actionLog.add(entry);
-    if (!options.ansi()) {
-      out.printf("%.1fs: %s: %s%n", elapsedNanos / 1e9, a.describe(), outcome);
-      out.flush();
+    // In a terminal the table is erased first, so the action's line stays above the redrawn table.
+    if (options.ansi() && drawnLines > 0) {
+      out.print("\u001b[" + drawnLines + "F\u001b[J");
+      drawnLines = 0;
+    }
+    out.printf("%.1fs: %s: %s%n", elapsedNanos / 1e9, a.describe(), outcome);
+    out.flush();
+    if (options.ansi()) {
+      draw(elapsedNanos);
     }
   }
 
@@ -355,11 +365,6 @@ public final class LabRun {
     lines.add(VmTable.header());
     lines.addAll(List.of(VmTable.render(time, last).split("\n")));
     if (options.ansi()) {
-      int shown = Math.min(actionLog.size(), 4);
-      for (ObjectNode a : actionLog.subList(actionLog.size() - shown, actionLog.size())) {
-        lines.add(String.format(Locale.ROOT, "  %5.1fs %s: %s", a.get("applied_s").asDouble(),
-            a.get("action").asText(), a.get("outcome").asText()));
-      }
       StringBuilder b = new StringBuilder();
       if (drawnLines > 0) {
         b.append("\u001b[").append(drawnLines).append("F\u001b[J");
