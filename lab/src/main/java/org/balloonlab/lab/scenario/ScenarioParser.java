@@ -187,7 +187,7 @@ public final class ScenarioParser {
     }
     MemorySize memory = f.size("memory", false);
     MemorySize max = f.size("max", false);
-    if (memory == null && max == null) {
+    if (!f.has("memory") && !f.has("max")) {
       f.problem("memory", "missing; every guest needs its configured memory (memory or max), such as 256MiB");
     } else if (memory != null && max != null && memory.bytes() != max.bytes()) {
       f.problem("max", max + " differs from memory " + memory + "; max is the configured size, give one of them");
@@ -201,8 +201,7 @@ public final class ScenarioParser {
     String translation = f.choice("translation", false, List.of("nested", "shadow"));
     String workload = f.workload("workload");
     Long processes = f.integer("processes", false, 1, 256);
-    String balloon = f.parsed("balloon", false, "a driver mode",
-        "use enabled, disabled, uninstalled, late:30s, slow:1000 or stuck[:0.1]", text -> {
+    String balloon = f.parsed("balloon", false, "a driver mode", null, text -> {
           DriverModes.parse(text);
           return text.trim().toLowerCase(Locale.ROOT);
         });
@@ -224,8 +223,7 @@ public final class ScenarioParser {
     ScheduledAction.Kind kind = kindText == null ? null : ScheduledAction.Kind.valueOf(kindText.toUpperCase(
         Locale.ROOT));
     if (kind == ScheduledAction.Kind.DRIVER) {
-      argument = f.parsed("mode", true, "a driver mode",
-          "use enabled, disabled, uninstalled, late:30s, slow:1000 or stuck[:0.1]", text -> {
+      argument = f.parsed("mode", true, "a driver mode", null, text -> {
             DriverModes.parse(text);
             return text.trim().toLowerCase(Locale.ROOT);
           });
@@ -357,6 +355,10 @@ public final class ScenarioParser {
       return line;
     }
 
+    boolean has(String key) {
+      return entries.containsKey(key);
+    }
+
     /** The key's node, or null (with a problem if it is required). */
     Node node(String key, boolean required) {
       read.add(key);
@@ -393,7 +395,7 @@ public final class ScenarioParser {
         return parser.apply(text);
       } catch (IllegalArgumentException e) {
         problems.add(new Problem(line(node(key, false)), name(key) + ": \"" + text + "\" is not " + expected
-            + " (" + hint + "): " + e.getMessage()));
+            + (hint == null ? "" : " (" + hint + ")") + ": " + e.getMessage()));
         return null;
       }
     }
