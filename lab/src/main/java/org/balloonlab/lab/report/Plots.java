@@ -122,10 +122,13 @@ public final class Plots {
       }
       top = niceCeiling(top);
       panel.axes(g, 0, top);
-      g.setStroke(new BasicStroke(2f));
-      for (int k = 0; k < rates.size(); k++) {
+      // Page-outs first and hidden faults dashed on top: each page-out usually comes back as a hidden fault, so
+      // the two lines often coincide.
+      for (int k : new int[] {2, 0, 1}) {
         double[] r = rates.get(k);
         g.setColor(colors[k]);
+        g.setStroke(k == 1 ? new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
+            new float[] {7f, 5f}, 0f) : new BasicStroke(2f));
         Path2D.Double line = new Path2D.Double();
         for (int i = 0; i < r.length; i++) {
           double x = panel.x(vmSamples.get(i).seconds());
@@ -139,7 +142,7 @@ public final class Plots {
         g.draw(line);
       }
       g.setStroke(new BasicStroke(1));
-    }, List.of(new Legend("guest faults", GUEST, false), new Legend("hidden faults", HIDDEN, false),
+    }, List.of(new Legend("guest faults", GUEST, false), new Legend("hidden faults", HIDDEN, true),
         new Legend("host page-outs", PAGE_OUTS, false)));
   }
 
@@ -187,7 +190,9 @@ public final class Plots {
         g.drawString(label, left - 6 - g.getFontMetrics().stringWidth(label), y + 4);
       }
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-      g.drawString(unit, 8, top + 12);
+      if (top == TOP) { // every panel has the same unit: say it once, above the first
+        g.drawString(unit, 8, top - 6);
+      }
     }
 
     /** The VM's name on a white tab, drawn last so the data never hides it. */
