@@ -93,6 +93,11 @@ public final class EventLog {
     return ring.length;
   }
 
+  /** How many subscribers are poked now: a watcher that went away must not stay subscribed. */
+  public int subscribers() {
+    return subscribers.size();
+  }
+
   /**
    * Calls {@code onPublish} after every event, on the publisher's thread (possibly under the machine's lock):
    * it must only schedule work, never block.

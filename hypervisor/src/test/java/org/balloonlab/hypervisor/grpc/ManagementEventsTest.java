@@ -151,6 +151,19 @@ class ManagementEventsTest {
   }
 
   @Test
+  void aWatcherThatHangsUpIsNoLongerSubscribed() throws Exception {
+    io.grpc.Context.CancellableContext context = io.grpc.Context.current().withCancellation();
+    Iterator<MachineEvent> it = context.call(() -> management
+        .watchEvents(WatchEventsRequest.newBuilder().setFollow(true).build()));
+    machine.powerOn("vm1", "linux", 32);
+    assertEquals("vm1", it.next().getVmName());
+    assertEquals(1, machine.events().subscribers());
+    context.cancel(null);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> machine.events().subscribers() == 0);
+  }
+
+  @Test
   void aNegativeCursorIsRefused() {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> management
         .watchEvents(WatchEventsRequest.newBuilder().setAfterSequence(-1).build()).hasNext());
