@@ -9,9 +9,9 @@ import picocli.CommandLine.Command;
 /** {@code balloonlab}: one entry point for every BalloonLab process and tool. */
 @Command(name = "balloonlab", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
     description = "A simulator of memory virtualization and ballooning, run as separate processes.",
-    subcommands = {LabCommand.class, StatusCommand.class, BalloonCommand.class, DriverCommand.class,
-        PagingComparisonCommand.class, HypervisorCommand.class, GuestAgentCommand.class,
-        CommandLine.HelpCommand.class})
+    subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, PowerOffCommand.class,
+        EventsCommand.class, BalloonCommand.class, DriverCommand.class, PagingComparisonCommand.class,
+        HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

@@ -107,6 +107,14 @@ public final class JvmProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  /** Kills the process at once (SIGKILL), as a crash would, and waits for it to be gone. */
+  public void kill() throws InterruptedException {
+    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    process.destroyForcibly();
+    process.waitFor(10, TimeUnit.SECONDS);
+    pump.join(TimeUnit.SECONDS.toMillis(5));
+  }
+
   /** Asks the process to stop (SIGTERM) and waits; kills it (SIGKILL) if it has not stopped in time. */
   public int stop(long timeout, TimeUnit unit) throws InterruptedException {
     // Through the handle: Process.destroy() would also close our end of the child's stdout, losing what it

@@ -38,16 +38,20 @@ final class VmTable {
         violations);
   }
 
+  /** The machine's free-memory state (high, soft, hard, low), or {@code -} from a hypervisor that reports none. */
+  static String freeState(MachineState m) {
+    return m.getFreeState().isEmpty() ? "-" : m.getFreeState();
+  }
+
   static String machineLine(String time, MachineState m) {
-    double overcommit = (double) m.getConfiguredPages() / m.getMachineFrames();
+    double overcommit = (double) m.getConfiguredPages() / Math.max(1, m.getMachineFrames());
     return String.format(Locale.ROOT,
-        "%-6s machine: free %s of %s, %d VMs configured %s (%.2fx), host swap %s used, "
-            + "page-outs %d, page-ins %d, double paging %d; free-memory state %s (policy %s)",
-        time, MemorySize.humanPages(m.getFreeFrames()), MemorySize.humanPages(m.getMachineFrames()),
+        "%-6s machine: free %s of %s (state %s), %d VMs configured %s (%.2fx), host swap %s used, "
+            + "page-outs %d, page-ins %d, double paging %d; policy %s",
+        time, MemorySize.humanPages(m.getFreeFrames()), MemorySize.humanPages(m.getMachineFrames()), freeState(m),
         m.getPoweredOnVms(), MemorySize.humanPages(m.getConfiguredPages()), overcommit,
         MemorySize.humanPages(m.getHostSwapUsed()), m.getHostPageOuts(), m.getHostPageIns(),
-        m.getDoublePaging(), m.getFreeState().isEmpty() ? "-" : m.getFreeState(),
-        m.getPolicy().isEmpty() ? "-" : m.getPolicy());
+        m.getDoublePaging(), m.getPolicy().isEmpty() ? "-" : m.getPolicy());
   }
 
   static String render(String time, ListVmsResponse state) {

@@ -155,6 +155,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   boolean verify = true;
 
   private final CountDownLatch finished = new CountDownLatch(1);
+  /** The VM was powered off under the guest: there is nothing left to power off. */
+  private boolean poweredOffUnder;
   private volatile Vcpu vcpu;
   private volatile BalloonDriver driver;
   private static volatile boolean shuttingDown;
@@ -255,7 +257,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         mem.close();
         VmState last = null;
         try {
-          last = machine.powerOff();
+          if (!poweredOffUnder) {
+            last = machine.powerOff();
+          }
         } catch (StatusRuntimeException e) {
           err.println("guest-agent: power-off failed: " + e.getStatus());
         }
@@ -292,8 +296,15 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       err.println("guest-agent: " + name + " is out of memory: " + e.getMessage());
       return EXIT_OUT_OF_MEMORY;
     } catch (StatusRuntimeException e) {
-      err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " "
-          + e.getStatus().getDescription());
+      String why = e.getStatus().getDescription();
+      if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION && why != null
+          && why.contains("is powered off")) {
+        // An operator (balloonlab poweroff) or the hypervisor powered the VM off under the guest.
+        poweredOffUnder = true;
+        err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");
+      } else {
+        err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " " + why);
+      }
       return EXIT_HYPERVISOR;
     }
   }

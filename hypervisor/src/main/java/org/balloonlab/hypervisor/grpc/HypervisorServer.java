@@ -28,6 +28,7 @@ public final class HypervisorServer {
   private final Duration detachTimeout;
   private final ScheduledExecutorService reaper;
   private final BalloonDoorbells doorbells;
+  private final EventWatchers watchers;
 
   public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout) {
     this.machine = machine;
@@ -37,9 +38,10 @@ public final class HypervisorServer {
       return reply == null ? null : ProtoMapping.toProto(reply);
     }, machine::balloonHungUp);
     machine.onBalloonChange(doorbells::ring);
+    this.watchers = new EventWatchers(machine.events());
     this.server = builder
         .addService(new MachineGrpcService(machine))
-        .addService(new ManagementGrpcService(machine))
+        .addService(new ManagementGrpcService(machine, watchers))
         .addService(new BalloonGrpcService(machine, doorbells))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -75,6 +77,7 @@ public final class HypervisorServer {
     health.enterTerminalState();
     reaper.shutdownNow();
     doorbells.close();
+    watchers.close();
     server.shutdown();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();

@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.grpc;
 
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
@@ -11,17 +12,24 @@ import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
 import org.balloonlab.proto.ManagementServiceGrpc;
+import org.balloonlab.proto.PowerOffVmRequest;
+import org.balloonlab.proto.WatchEventsRequest;
 import org.balloonlab.proto.SetBalloonTargetRequest;
 import org.balloonlab.proto.SetDriverModeRequest;
 import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmState;
 
-/** Read-only views of the machine for operators; every call is one consistent snapshot. */
+/**
+ * The machine for operators: views (every call one consistent snapshot), the operator's orders (balloon target,
+ * driver mode, power off) and the machine's events as they happen.
+ */
 final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServiceImplBase {
   private final Machine machine;
+  private final EventWatchers watchers;
 
-  ManagementGrpcService(Machine machine) {
+  ManagementGrpcService(Machine machine, EventWatchers watchers) {
     this.machine = machine;
+    this.watchers = watchers;
   }
 
   /** Answers every powered-on VM and the machine, from one snapshot. */
@@ -73,6 +81,19 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
       }
       return ProtoMapping.toProto(machine.setDriverMode(vm, ProtoMapping.fromProto(request.getMode())));
     });
+  }
+
+  /** Answers the VM's last state after powering it off and freeing all it held. */
+  @Override
+  public void powerOffVm(PowerOffVmRequest request, StreamObserver<VmState> responses) {
+    StatusMapping.answer(responses, () ->
+        ProtoMapping.toProto(machine.powerOffByOperator(select(request.getVm()))));
+  }
+
+  /** Streams the machine's events after the requested sequence, and new ones while the caller follows. */
+  @Override
+  public void watchEvents(WatchEventsRequest request, StreamObserver<org.balloonlab.proto.MachineEvent> events) {
+    watchers.watch(request, (ServerCallStreamObserver<org.balloonlab.proto.MachineEvent>) events);
   }
 
   private Vm select(VmSelector selector) {

@@ -182,4 +182,15 @@ final class ProtoMapping {
     String name = m.getMode().name().substring("DRIVER_MODE_".length()).toLowerCase(java.util.Locale.ROOT);
     return new DriverModeRequest(name, m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
   }
+
+  static org.balloonlab.proto.MachineEvent toProto(org.balloonlab.hypervisor.event.MachineEvent e) {
+    return org.balloonlab.proto.MachineEvent.newBuilder()
+        .setSequence(e.sequence())
+        .setWallTimeMs(e.wallTimeMillis())
+        .setKind(org.balloonlab.proto.EventKind.valueOf("EVENT_KIND_" + e.kind().name()))
+        .setVmId(e.vmId())
+        .setVmName(e.vmName())
+        .setMessage(e.message())
+        .build();
+  }
 }

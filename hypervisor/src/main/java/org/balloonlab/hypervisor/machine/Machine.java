@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Pattern;
+import org.balloonlab.hypervisor.event.EventKind;
+import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.policy.ActivitySampler;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
@@ -146,6 +148,7 @@ public final class Machine implements AutoCloseable {
   private long policyPageOuts;
   private long reservedPages;
   private Runnable pressureListener = () -> { };
+  private final EventLog events = new EventLog();
 
   public Machine(Config config) {
     this.config = config;
@@ -164,6 +167,11 @@ public final class Machine implements AutoCloseable {
 
   public CostModel costs() {
     return costs;
+  }
+
+  /** What happened on this machine lately, for operators who follow it. */
+  public EventLog events() {
+    return events;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -231,6 +239,9 @@ public final class Machine implements AutoCloseable {
     vmsByName.put(name, vm);
     log.info("powered on {}: {} pages (min {}, shares {}), os kind {}; configured {} pages on {} frames", vm,
         memoryPages, minPages, vmShares, kind, configuredPages(), memory.frames());
+    events.publish(EventKind.VM_POWERED_ON, vm.id(), name, "powered on with " + memoryPages + " pages (min "
+        + minPages + ", shares " + vmShares + "; " + configuredPages() + " pages configured on " + memory.frames()
+        + " frames)");
     return vm;
   }
 
@@ -255,7 +266,20 @@ public final class Machine implements AutoCloseable {
   public synchronized VmSnapshot powerOff(int vmId, String credential) {
     Vm vm = authenticate(vmId, credential);
     VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
-    release(vm, "powered off");
+    release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
+    return last;
+  }
+
+  /**
+   * Powers a VM off on an operator's order, as pulling its power would: all its frames and swap slots are freed
+   * at once. Its guest learns of it when its next access is refused. Returns the VM's last state.
+   *
+   * @throws MachineException FAILED_PRECONDITION if it is already off
+   */
+  public synchronized VmSnapshot powerOffByOperator(Vm vm) {
+    requirePoweredOn(vm);
+    VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
     return last;
   }
 
@@ -284,7 +308,7 @@ public final class Machine implements AutoCloseable {
   /** The guest's stream broke (its process died, the network went away): release the VM at once. */
   public synchronized void connectionLost(Vm vm) {
     if (vm.poweredOn) {
-      release(vm, "its access stream broke");
+      release(vm, EventKind.VM_RELEASED, "its access stream broke");
     }
   }
 
@@ -297,12 +321,12 @@ public final class Machine implements AutoCloseable {
       }
     }
     for (Vm vm : stale) {
-      release(vm, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
+      release(vm, EventKind.VM_RELEASED, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
     }
     return stale.size();
   }
 
-  private void release(Vm vm, String why) {
+  private void release(Vm vm, EventKind kind, String why) {
     P2m p2m = vm.p2m;
     long frames = 0;
     long slots = 0;
@@ -321,6 +345,7 @@ public final class Machine implements AutoCloseable {
     vm.hostSwappedPages = 0;
     vm.poweredOn = false;
     vm.attached = false;
+    vm.offReason = why;
     vms.remove(vm.id());
     vmsByName.remove(vm.name());
     reservedPages -= vm.minPages;
@@ -328,11 +353,14 @@ public final class Machine implements AutoCloseable {
     ring(vm);
     log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
         slots, memory.freeFrames());
+    events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
+        + " host swap slots released");
   }
 
   private void requirePoweredOn(Vm vm) {
     if (!vm.poweredOn) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, vm + " is powered off");
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, vm + " is powered off"
+          + (vm.offReason == null ? "" : " (" + vm.offReason + ")"));
     }
   }
 
@@ -757,6 +785,8 @@ public final class Machine implements AutoCloseable {
       vm.balloonTarget = targetPages;
       vm.balloonProgressNanos = System.nanoTime();
       log.info("{}: balloon target set to {} pages", vm, targetPages);
+      events.publish(EventKind.BALLOON_TARGET_SET, vm.id(), vm.name(), "balloon target set to " + targetPages
+          + " pages by the operator (balloon holds " + vm.balloonSize + ")");
       ring(vm);
     }
     return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
@@ -916,6 +946,9 @@ public final class Machine implements AutoCloseable {
       log.info("free memory {} of {} frames ({}%): state {} -> {}", memory.freeFrames(), memory.frames(),
           String.format(java.util.Locale.ROOT, "%.1f", 100.0 * memory.freeFrames() / memory.frames()),
           freeState.label(), next.label());
+      events.publish(EventKind.FREE_STATE_CHANGED, 0, "", String.format(java.util.Locale.ROOT,
+          "free memory %.1f%% (%d of %d frames): %s -> %s", 100.0 * memory.freeFrames() / memory.frames(),
+          memory.freeFrames(), memory.frames(), freeState.label(), next.label()));
       freeState = next;
       freeStateChanges++;
       if (worse) {
@@ -935,6 +968,8 @@ public final class Machine implements AutoCloseable {
     vm.requestedMode = mode;
     vm.balloonProgressNanos = System.nanoTime();
     log.info("{}: balloon driver asked to switch to {}", vm, mode);
+    events.publish(EventKind.DRIVER_MODE_CHANGED, vm.id(), vm.name(), "balloon driver asked to switch to "
+        + mode.mode());
     ring(vm);
     return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
   }
@@ -965,6 +1000,8 @@ public final class Machine implements AutoCloseable {
       }
     }
     log.info("{}: balloon of {} pages reset: {}", vm, vm.balloonSize, why);
+    events.publish(EventKind.BALLOON_RESET, vm.id(), vm.name(), "balloon of " + vm.balloonSize + " pages reset: "
+        + why);
     vm.balloonSize = 0;
     vm.balloonResetPending = true;
     vm.balloonResets++;

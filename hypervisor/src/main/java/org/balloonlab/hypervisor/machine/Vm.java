@@ -36,6 +36,8 @@ public final class Vm {
   long balloonLocked;
   long balloonUnlocked;
   DriverModeRequest requestedMode;
+  /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
+  String offReason;
 
   // Reclamation: the VM's resource settings and what the policy decided for it.
   final long minPages;

@@ -1,0 +1,19 @@
+package org.balloonlab.hypervisor.event;
+
+/** What happened on the machine; operators filter and read events by kind. */
+public enum EventKind {
+  /** A guest powered its VM on. */
+  VM_POWERED_ON,
+  /** A VM was powered off on purpose: by its guest, or by an operator. */
+  VM_POWERED_OFF,
+  /** A VM was released because its guest went away (its stream broke, or it never came back). */
+  VM_RELEASED,
+  /** An operator asked a VM's balloon driver to switch mode. */
+  DRIVER_MODE_CHANGED,
+  /** A VM's balloon target was set by an operator. */
+  BALLOON_TARGET_SET,
+  /** The hypervisor reset a VM's balloon: the guest touched a page it had given away. */
+  BALLOON_RESET,
+  /** The machine's free memory crossed into another state (high, soft, hard, low). */
+  FREE_STATE_CHANGED
+}

@@ -1,0 +1,91 @@
+package org.balloonlab.lab;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.balloonlab.lab.scenario.Scenario;
+import org.balloonlab.lab.scenario.ScenarioException;
+import org.balloonlab.lab.scenario.ScenarioParser;
+import org.balloonlab.units.HostPort;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code balloonlab run SCENARIO.yaml}: runs a lab described in a scenario file, or part of it. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Runs the lab a scenario file describes: the hypervisor and every guest as separate JVMs, a live "
+        + "table of the lab, the scheduled actions when they are due, and a report with plots at the end in "
+        + "runs/<name>-<date>-<time>/. Ctrl-C stops it early (the report is still written).",
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:the run ended and every process ended well", "1:a guest ended badly (see its log)",
+        "2:bad command line or scenario file"})
+final class RunCommand implements Callable<Integer> {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "SCENARIO",
+      description = "The scenario file, such as scenarios/overcommit-ballooning.yaml.")
+  Path file;
+
+  @Option(names = "--only", paramLabel = "PART", split = ",",
+      description = "Run only these parts here: hypervisor and/or guest names (comma-separated); the rest runs "
+          + "elsewhere. Without hypervisor, give --hypervisor.")
+  List<String> only = List.of();
+
+  @Option(names = "--hypervisor", paramLabel = "HOST:PORT",
+      description = "The hypervisor to join when --only leaves it out.")
+  HostPort hypervisor;
+
+  @Option(names = "--listen", paramLabel = "HOST:PORT",
+      description = "Where the hypervisor listens, overriding the scenario (0.0.0.0:7400 to serve other machines).")
+  HostPort listen;
+
+  @Option(names = "--duration", paramLabel = "DURATION", description = "Overrides the scenario's duration.")
+  Duration duration;
+
+  @Option(names = "--run-dir", paramLabel = "DIR",
+      description = "The run's folder (default: runs/<name>-<date>-<time>).")
+  Path runDir;
+
+  @Option(names = "--plain", description = "Print the live table as lines instead of redrawing it in place.")
+  boolean plain;
+
+  @Override
+  public Integer call() throws Exception {
+    Scenario scenario;
+    try {
+      scenario = ScenarioParser.parse(file);
+    } catch (ScenarioException e) {
+      spec.commandLine().getErr().println(e.getMessage());
+      spec.commandLine().getErr().flush();
+      return 2;
+    } catch (java.io.IOException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "cannot read " + file + ": " + e.getMessage());
+    }
+    if (duration != null) {
+      if (duration.isZero() || duration.isNegative()) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be positive");
+      }
+      scenario = new Scenario(scenario.name(), scenario.source(), scenario.description(), scenario.hypervisor(),
+          scenario.guests(), scenario.actions(), duration, scenario.report());
+    }
+    return run(spec, scenario, new LinkedHashSet<>(only), hypervisor, listen, runDir, plain);
+  }
+
+  static int run(CommandLine.Model.CommandSpec spec, Scenario scenario, Set<String> only, HostPort hypervisor,
+                 HostPort listen, Path runDir, boolean plain) throws Exception {
+    boolean ansi = !plain && System.console() != null && !"dumb".equals(System.getenv("TERM"));
+    LabRun run;
+    try {
+      run = new LabRun(scenario, new LabRun.Options(only, hypervisor, listen, runDir, ansi),
+          spec.commandLine().getOut());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    return run.run();
+  }
+}

@@ -1,0 +1,57 @@
+package org.balloonlab.lab.scenario;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.balloonlab.units.HostPort;
+import org.balloonlab.units.MemorySize;
+
+/**
+ * The hypervisor of a scenario. Fields left out of the file are {@code null} here and are not passed to the
+ * hypervisor at all, so it keeps its own default (and a scenario runs on a hypervisor that predates a flag
+ * it does not use).
+ *
+ * @param memory machine memory
+ * @param listen the address to bind; port 0 takes a free one
+ * @param hostSwap the host swap file's size, or {@code null}
+ * @param policy the reclamation policy, {@code esx} or {@code manual}, or {@code null}
+ * @param tau the idle memory tax rate, 0 to 0.99, or {@code null}
+ * @param samplePages pages sampled per period to estimate a VM's active fraction, or {@code null}
+ * @param samplePeriod how often the sampler runs, or {@code null}
+ * @param freeHigh free-memory threshold of the high state, percent, or {@code null}
+ * @param freeSoft free-memory threshold of the soft state (ballooning), percent, or {@code null}
+ * @param freeHard free-memory threshold of the hard state (hypervisor paging), percent, or {@code null}
+ * @param freeLow free-memory threshold of the low state (blocking), percent, or {@code null}
+ * @param seed seeds the hypervisor's random victim choice, or {@code null}
+ * @param balloonStallTimeout how long a balloon may make no progress before the hypervisor pages instead, or
+ *     {@code null}
+ */
+public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize hostSwap, String policy, Double tau,
+                             Integer samplePages, Duration samplePeriod, Double freeHigh, Double freeSoft,
+                             Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout) {
+
+  /** The hypervisor's command line for this spec, without {@code --listen} and {@code --port-file}. */
+  public List<String> flags() {
+    List<String> f = new ArrayList<>(List.of("--memory", memory.toString()));
+    add(f, "--host-swap", hostSwap);
+    add(f, "--policy", policy);
+    add(f, "--tau", tau);
+    add(f, "--sample-pages", samplePages);
+    add(f, "--sample-period", samplePeriod == null ? null : samplePeriod.toMillis() + "ms");
+    add(f, "--free-high", freeHigh);
+    add(f, "--free-soft", freeSoft);
+    add(f, "--free-hard", freeHard);
+    add(f, "--free-low", freeLow);
+    add(f, "--seed", seed);
+    add(f, "--balloon-stall-timeout", balloonStallTimeout == null ? null : balloonStallTimeout.toMillis() + "ms");
+    return f;
+  }
+
+  static void add(List<String> flags, String flag, Object value) {
+    if (value != null) {
+      flags.add(flag);
+      flags.add(value instanceof Double d ? String.format(Locale.ROOT, "%s", d) : value.toString());
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package org.balloonlab.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.balloonlab.hypervisor.grpc.HypervisorServer;
+import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.units.CommandLineConverters;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The operator's verbs as a user types them, against a hypervisor served on a local port. */
+class ControlCommandsTest {
+  @TempDir
+  Path dir;
+
+  private Machine machine;
+  private HypervisorServer server;
+  private String address;
+  private StringWriter out;
+  private StringWriter err;
+
+  @BeforeEach
+  void serve() throws Exception {
+    machine = new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16, CostModel.DEFAULT, 1));
+    server = new HypervisorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), machine,
+        Duration.ofHours(1)).start();
+    address = "127.0.0.1:" + server.port();
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    server.stop();
+    machine.close();
+  }
+
+  private int run(String... args) {
+    out = new StringWriter();
+    err = new StringWriter();
+    CommandLine cl = CommandLineConverters.register(new CommandLine(new BalloonLabCommand()));
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    return cl.execute(args);
+  }
+
+  @Test
+  void poweroffThenEventsTellWhatHappened() {
+    machine.powerOn("vm1", "linux", 32);
+    assertEquals(0, run("status", "--hypervisor", address));
+    assertTrue(out.toString().contains("vm1") && out.toString().contains("(state high)"), out.toString());
+
+    assertEquals(0, run("poweroff", "--hypervisor", address, "vm1"));
+    assertTrue(out.toString().startsWith("vm1: powered off"), out.toString());
+    assertEquals(5, run("poweroff", "--hypervisor", address, "vm1"));
+    assertTrue(err.toString().contains("NOT_FOUND"), err.toString());
+
+    assertEquals(0, run("events", "--hypervisor", address));
+    List<String> lines = out.toString().lines().toList();
+    assertEquals(2, lines.size(), out.toString());
+    assertTrue(lines.get(0).contains("vm_powered_on") && lines.get(0).contains("vm1"), lines.get(0));
+    assertTrue(lines.get(1).contains("vm_powered_off") && lines.get(1).contains("by the operator"), lines.get(1));
+
+    assertEquals(0, run("events", "--hypervisor", address, "--after", "1"));
+    assertEquals(1, out.toString().lines().count(), out.toString());
+    assertEquals(2, run("events", "--hypervisor", address, "--after", "-1"));
+  }
+}

@@ -1,0 +1,74 @@
+package org.balloonlab.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.balloonlab.units.CommandLineConverters;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code balloonlab run} refusing what it cannot run, before it starts any process. */
+class RunCommandTest {
+  @TempDir
+  Path dir;
+
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    CommandLine cl = CommandLineConverters.register(new CommandLine(new BalloonLabCommand()));
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    return cl.execute(args);
+  }
+
+  @Test
+  void aScenarioWithMistakesIsRefusedNamingFileLineAndField() throws IOException {
+    Path file = dir.resolve("bad.yaml");
+    Files.writeString(file, """
+        duration: 10s
+        hypervisor:
+          memory: 256MiB
+        guests:
+          - name: vm1
+            memory: 192MiB
+            workload: uniform:footprint=64MiB
+          - name: vm2
+            memory: 12XB
+            workload: uniform:footprint=64MiB
+            balloon: maybe
+        """);
+    assertEquals(2, run("run", file.toString()));
+    String text = err.toString();
+    assertTrue(text.contains(file + ":9: guests[1].memory: \"12XB\" is not a size (use 512MiB, 4GiB)"), text);
+    assertTrue(text.contains(file + ":11: guests[1].balloon: \"maybe\" is not a driver mode"), text);
+    assertEquals("", out.toString(), "nothing was started");
+  }
+
+  @Test
+  void onlyPartsTheScenarioHasAndAHypervisorToJoin() throws IOException {
+    Path file = dir.resolve("ok.yaml");
+    Files.writeString(file, """
+        duration: 10s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - {name: vm1, memory: 32MiB, workload: "uniform:footprint=16MiB"}
+        """);
+    assertEquals(2, run("run", file.toString(), "--only", "vm9"));
+    assertTrue(err.toString().contains("--only: \"vm9\" is neither hypervisor nor a guest"), err.toString());
+    assertEquals(2, run("run", file.toString(), "--only", "vm1"));
+    assertTrue(err.toString().contains("give --hypervisor HOST:PORT"), err.toString());
+  }
+
+  @Test
+  void aMissingFileIsABadCommandLine() {
+    assertEquals(2, run("run", dir.resolve("nope.yaml").toString()));
+    assertTrue(err.toString().contains("cannot read"), err.toString());
+  }
+}

@@ -1,0 +1,239 @@
+package org.balloonlab.lab.scenario;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ScenarioParserTest {
+  private static final String GOOD = """
+      name: fault
+      description: a driver fault
+      duration: 20s
+      hypervisor:
+        memory: 256MiB
+        listen: 0.0.0.0:7400
+        policy: esx
+        tau: 0.75
+        sample-pages: 100
+        sample-period: 30s
+        free: {high: 6, soft: 4, hard: 2, low: 1}
+        host-swap: 1GiB
+        seed: 3
+      guests:
+        - name: vm1
+          memory: 192MiB
+          min: 64MiB
+          shares: 2000
+          translation: shadow
+          workload: {type: phases, sizes: [64MiB, 128MiB], accesses: 1000, loop: true}
+          balloon: late:5s
+          seed: 9
+        - name: vm2
+          max: 128MiB
+          workload: uniform:footprint=96MiB
+          autostart: false
+      schedule:
+        - {at: 12s, action: driver, vm: vm1, mode: disabled}
+        - {at: 2s, action: start, vm: vm2}
+        - {at: 15s, action: balloon, vm: vm1, target: 64MiB}
+        - {at: 16s, action: kill, vm: vm2}
+      report: {interval: 500ms, plots: false}
+      """;
+
+  static Scenario parse(String yaml) throws ScenarioException {
+    return ScenarioParser.parse(new StringReader(yaml), "scenarios/t.yaml", "t");
+  }
+
+  static List<String> problems(String yaml) {
+    return assertThrows(ScenarioException.class, () -> parse(yaml)).problems();
+  }
+
+  @Test
+  void aGoodFileBecomesRecords() throws ScenarioException {
+    Scenario s = parse(GOOD);
+    assertEquals("fault", s.name());
+    assertEquals(Duration.ofSeconds(20), s.duration());
+    HypervisorSpec h = s.hypervisor();
+    assertEquals(256L << 20, h.memory().bytes());
+    assertEquals("0.0.0.0", h.listen().host());
+    assertEquals(7400, h.listen().port());
+    assertEquals("esx", h.policy());
+    assertEquals(0.75, h.tau());
+    assertEquals(100, h.samplePages());
+    assertEquals(Duration.ofSeconds(30), h.samplePeriod());
+    assertEquals(List.of(6.0, 4.0, 2.0, 1.0), List.of(h.freeHigh(), h.freeSoft(), h.freeHard(), h.freeLow()));
+    assertEquals(List.of("--memory", "256MiB", "--host-swap", "1GiB", "--policy", "esx", "--tau", "0.75",
+        "--sample-pages", "100", "--sample-period", "30000ms", "--free-high", "6.0", "--free-soft", "4.0",
+        "--free-hard", "2.0", "--free-low", "1.0", "--seed", "3"), h.flags());
+    GuestSpec vm1 = s.guests().get(0);
+    assertEquals(List.of("phases:sizes=64MiB/128MiB,accesses=1000,loop=true"), vm1.workloads());
+    assertEquals(List.of("--name", "vm1", "--memory", "192MiB", "--workload",
+        "phases:sizes=64MiB/128MiB,accesses=1000,loop=true", "--min", "64MiB", "--shares", "2000",
+        "--translation", "shadow", "--balloon", "late:5s", "--seed", "9"), vm1.flags());
+    GuestSpec vm2 = s.guests().get(1);
+    assertEquals(128L << 20, vm2.memory().bytes());
+    assertFalse(vm2.autostart());
+    assertTrue(s.guests().get(0).autostart());
+    assertEquals(List.of("start vm2", "driver vm1 disabled", "balloon vm1 64MiB", "kill vm2"),
+        s.actions().stream().map(ScheduledAction::describe).toList(), "actions come sorted by time");
+    assertEquals(28, s.actions().get(1).line(), "where the file asks for it");
+    assertEquals(Duration.ofMillis(500), s.report().sampleInterval());
+    assertFalse(s.report().plots());
+  }
+
+  @Test
+  void fieldsLeftOutAreNotPassedOn() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 5s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertEquals(List.of("--memory", "64MiB"), s.hypervisor().flags());
+    assertEquals(List.of("--name", "a", "--memory", "32MiB", "--workload", "idle:footprint=8MiB"),
+        s.guests().get(0).flags());
+    assertNull(s.hypervisor().listen());
+    assertEquals("t", s.name(), "the file's name when the scenario gives none");
+    assertEquals(Scenario.ReportSpec.DEFAULT, s.report());
+  }
+
+  @Test
+  void aGuestMayRunSeveralWorkloadsSideBySide() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 5s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - name: a
+            memory: 32MiB
+            workload:
+              - idle:footprint=8MiB
+              - {type: hotset, footprint: 8MiB, ramp: 1000}
+        """);
+    assertEquals(List.of("--name", "a", "--memory", "32MiB", "--workload", "idle:footprint=8MiB", "--workload",
+        "hotset:footprint=8MiB,ramp=1000"), s.guests().get(0).flags());
+  }
+
+  static Stream<List<String>> mistakes() {
+    // Each: the line to put in place of a line of a small good file, the expected "line: field: text" start.
+    return Stream.of(
+        List.of("    memory: 12XB", "5: guests[0].memory: \"12XB\" is not a size (use 512MiB, 4GiB)"),
+        List.of("    memroy: 12MiB", "5: guests[0].memroy: unknown key"),
+        List.of("    translation: hybrid", "5: guests[0].translation: \"hybrid\" is not one of nested, shadow"),
+        List.of("    workload: hotset:footprint=lots", "5: guests[0].workload: "),
+        List.of("    workload: [idle:footprint=1MiB, uniform:footprint=x]", "5: guests[0].workload[1]: "),
+        List.of("    workload: []", "5: guests[0].workload: expected at least one workload"),
+        List.of("    balloon: sometimes", "5: guests[0].balloon: \"sometimes\" is not a driver mode"),
+        List.of("    shares: -3", "5: guests[0].shares: -3 must be from 1 to"),
+        List.of("    seed: one", "5: guests[0].seed: \"one\" is not a whole number"),
+        List.of("    autostart: maybe", "5: guests[0].autostart: \"maybe\" is not true or false"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("mistakes")
+  void eachMistakeNamesFileLineAndField(List<String> mistake) {
+    String yaml = """
+        duration: 10s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - name: vm1
+            seed: 1
+            memory: 32MiB
+            workload: uniform:footprint=16MiB
+        """.replace("    seed: 1", mistake.get(0));
+    List<String> problems = problems(yaml);
+    assertTrue(problems.stream().anyMatch(p -> p.startsWith("scenarios/t.yaml:" + mistake.get(1))),
+        "expected scenarios/t.yaml:" + mistake.get(1) + "... in " + problems);
+  }
+
+  @Test
+  void missingFieldsAndBadSectionsAreNamed() {
+    List<String> problems = problems("""
+        hypervisor:
+          listen: nowhere
+        guests:
+          - name: vm1
+            workload: uniform:footprint=16MiB
+          - just a string
+        schedule: {at: 3s}
+        extra: 1
+        """);
+    assertEquals(List.of(
+        "scenarios/t.yaml:1: duration: missing",
+        "scenarios/t.yaml:2: hypervisor.memory: missing",
+        "scenarios/t.yaml:2: hypervisor.listen: \"nowhere\" is not an address (use host:port, such as "
+            + "0.0.0.0:7400): ",
+        "scenarios/t.yaml:4: guests[0].memory: missing; every guest needs its configured memory (memory or max), "
+            + "such as 256MiB",
+        "scenarios/t.yaml:6: guests[1]: each item must be a map of key: value, got \"just a string\"",
+        "scenarios/t.yaml:7: schedule: expected a list (items starting with '- '), got a map",
+        "scenarios/t.yaml:8: extra: unknown key"),
+        problems.stream().map(p -> p.replaceAll("(is not an address \\(.*\\): ).*", "$1")
+            .replaceAll(" \\(known here: .*\\)$", "")).toList());
+  }
+
+  @Test
+  void scheduleIsCheckedAgainstTheGuestsAndTheRun() {
+    List<String> problems = problems("""
+        duration: 10s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - {name: vm1, memory: 32MiB, workload: "idle:footprint=8MiB"}
+          - {name: vm1, memory: 32MiB, workload: "idle:footprint=8MiB"}
+        schedule:
+          - {at: 2s, action: driver, vm: vm9, mode: disabled}
+          - {at: 12s, action: poweroff, vm: vm1}
+          - {at: 1s, action: start, vm: vm1}
+          - {at: 1s, action: balloon, vm: vm1, target: 1GiB}
+          - {at: 1s, action: reboot, vm: vm1}
+          - {at: soon, action: kill, vm: vm1}
+        """);
+    assertEquals(List.of(
+        "scenarios/t.yaml:5: guests[1].name: \"vm1\" is used by another guest; names must be unique",
+        "scenarios/t.yaml:7: schedule[0].vm: \"vm9\" is not one of the guests (vm1)",
+        "scenarios/t.yaml:8: schedule[1].at: 12.0s is not before the end of the run (duration 10s)",
+        "scenarios/t.yaml:9: schedule[2].action: vm1 starts at the beginning; give it autostart: false to start "
+            + "it later",
+        "scenarios/t.yaml:10: schedule[3].target: 1GiB is more than vm1's memory (32MiB)",
+        "scenarios/t.yaml:11: schedule[4].action: \"reboot\" is not one of driver, balloon, poweroff, kill, start",
+        "scenarios/t.yaml:12: schedule[5].at: \"soon\" is not a duration (use 500ms, 30s, 2m)"), problems);
+  }
+
+  @Test
+  void brokenYamlAndEmptyFilesSayWhere() {
+    assertEquals(List.of("scenarios/t.yaml:1: the file is empty; a scenario needs at least a hypervisor and a guest"),
+        problems(""));
+    List<String> broken = problems("duration: 10s\nhypervisor: {memory: 64MiB\nguests: []\n");
+    assertEquals(1, broken.size());
+    assertTrue(broken.get(0).matches("scenarios/t\\.yaml:\\d+: not valid YAML: .*"), broken.toString());
+    assertTrue(problems("duration: 1s\nduration: 2s\nhypervisor: {memory: 64MiB}\nguests: []\n")
+        .contains("scenarios/t.yaml:2: duration: given twice"));
+  }
+
+  @Test
+  void everyShippedScenarioParses() throws IOException, ScenarioException {
+    Path dir = Path.of("..", "scenarios");
+    List<Path> files;
+    try (Stream<Path> s = Files.list(dir)) {
+      files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+    }
+    assertTrue(files.size() >= 4, "shipped scenarios: " + files);
+    for (Path f : files) {
+      Scenario s = ScenarioParser.parse(f);
+      assertFalse(s.guests().isEmpty(), f.toString());
+      assertTrue(Files.readString(f).startsWith("#"), f + " starts with a header comment saying what to look at");
+    }
+  }
+}
