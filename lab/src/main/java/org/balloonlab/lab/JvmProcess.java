@@ -107,6 +107,26 @@ public final class JvmProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  /**
+   * Waits for a line starting with {@code prefix}, as {@link #lineStartingWith} answers it.
+   *
+   * @throws IOException if the process exits first or the line does not come within {@code seconds}
+   */
+  public String awaitLine(String prefix, int seconds) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      String line = lineStartingWith(prefix);
+      if (line != null) {
+        return line;
+      }
+      if (!process.isAlive()) {
+        throw new IOException(name + " exited with code " + process.exitValue() + " before printing " + prefix.trim());
+      }
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+    throw new IOException(name + " did not print " + prefix.trim() + " within " + seconds + " s");
+  }
+
   /** Kills the process at once (SIGKILL), as a crash would, and waits for it to be gone. */
   public void kill() throws InterruptedException {
     process.descendants().forEach(ProcessHandle::destroyForcibly);

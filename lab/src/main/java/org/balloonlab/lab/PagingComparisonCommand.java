@@ -120,7 +120,7 @@ final class PagingComparisonCommand implements Callable<Integer> {
             stallTimeout.toMillis() + "ms", "--sample-period", "1s"),
         "512m", dir, null);
     children.add(hypervisor);
-    String address = waitForLine(hypervisor, HypervisorCommand.LISTENING, 60);
+    String address = hypervisor.awaitLine(HypervisorCommand.LISTENING, 60);
     List<JvmProcess> guestProcesses = new ArrayList<>();
     for (int i = 0; i < guests; i++) {
       String name = "vm" + (i + 1);
@@ -220,21 +220,6 @@ final class PagingComparisonCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
-  }
-
-  private String waitForLine(JvmProcess p, String prefix, int seconds) throws InterruptedException, IOException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      String v = p.lineStartingWith(prefix);
-      if (v != null) {
-        return v;
-      }
-      if (!p.isAlive()) {
-        throw new IOException(p.name() + " exited with code " + p.process().exitValue() + " before it was ready");
-      }
-      TimeUnit.MILLISECONDS.sleep(20);
-    }
-    throw new IOException(p.name() + " was not ready within " + seconds + " s");
   }
 
   private void check(boolean ok, String message) {
