@@ -811,9 +811,9 @@ public final class Machine implements AutoCloseable {
 
   /**
    * One decision of the reclamation policy: updates the free-memory state, gives every VM an allocation target,
-   * sets the balloon targets from them (configured size minus allocation, never into the VM's min), and pages
-   * down to its target every VM above it whose balloon has stalled, or every VM above it in the hard and low
-   * states. Under the manual policy only the state is updated: targets are the operator's, and nothing is paged
+   * sets the balloon targets from them (configured size minus allocation, never into the VM's min; in the high
+   * state only deflating), and below the high state pages down to its target every VM above it whose balloon has
+   * stalled, and in the hard and low states as much as brings free memory back over the hard state's exit. Under the manual policy only the state is updated: targets are the operator's, and nothing is paged
    * beyond what faults need.
    */
   public synchronized void rebalance() {
@@ -826,7 +826,8 @@ public final class Machine implements AutoCloseable {
     for (Vm vm : list) {
       GuestView g = vm.guest;
       long current = vm.targetPinned ? vm.memoryPages() - vm.balloonTarget : vm.allocationTarget;
-      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages, current,
+      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
+          vm.hostSwappedPages, current,
           vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
           g == null ? -1 : g.majorFaults()));
     }
@@ -847,14 +848,16 @@ public final class Machine implements AutoCloseable {
               vm.sampler.activeFraction(), memory.freeFrames(), freeState.label());
         }
         vm.allocationTarget = target;
-        if (automatic) {
-          setPolicyBalloonTarget(vm, vm.memoryPages() - target, now);
+        long balloon = vm.memoryPages() - target;
+        // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
+        if (automatic && (freeState != FreeMemoryState.HIGH || balloon < vm.balloonTarget)) {
+          setPolicyBalloonTarget(vm, balloon, now);
         }
       }
       vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
           vm.sampler.activeFraction(), tau);
     }
-    if (automatic) {
+    if (automatic && freeState != FreeMemoryState.HIGH) {
       pageToTargets(list, now);
     }
     for (Vm vm : list) {

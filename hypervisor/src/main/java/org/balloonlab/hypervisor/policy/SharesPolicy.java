@@ -7,25 +7,36 @@ import java.util.List;
  *
  * <p>A VM's claim to the memory it holds is its shares per page, {@code rho = S / (P * (f + k(1 - f)))} with
  * {@code k = 1 / (1 - tau)}: a VM that uses only a fraction {@code f} of its pages is charged {@code k} times
- * more for its idle ones, so with {@code tau = 0.75} an idle page costs four active ones. When free memory falls
- * below the soft threshold, the policy takes memory from the VM with the lowest {@code rho}, a chunk at a time,
- * recomputing {@code rho} after each chunk (min-funding revocation), until the memory already being reclaimed
- * plus what it takes now would bring free memory back to the target ({@code high + hysteresis}). A VM is never
- * taken below its {@code min}. When free memory is back above the target by more than the hysteresis band, the
- * surplus is given back, highest {@code rho} first, so balloons deflate toward the VMs that value memory most.
+ * more for its idle ones, so with {@code tau = 0.75} an idle page costs four active ones.
  *
- * <p>What a VM holds, {@code P}, is what it maps now, capped by its last target: an allotment it does not use
- * is taken first, since taking it frees nothing but costs nothing either. Shares alone ({@code tau = 0}) split
- * memory in proportion to shares whatever the VMs do with it; the tax moves memory from idle VMs to active ones.
+ * <p>Each decision divides the memory the machine can give, machine memory minus the free memory it aims to keep
+ * ({@code high + hysteresis}), among the VMs. A VM first asks for what it holds plus some headroom (an eighth of
+ * its size) to grow into; one that has come within half that headroom of its last allocation, so that its
+ * balloon or the hypervisor's paging may be holding it back, asks for twice the headroom. Asks grow with use a
+ * step at a time, so an allocation never swings between a VM's use and its whole size. When free memory is
+ * above its target by more than the hysteresis band, every VM asks for its whole size, so that balloons deflate
+ * as far as shares allow once pressure has fallen. If the asks add up to
+ * more than the machine can give, memory is taken from the VM with the lowest
+ * {@code rho} (with {@code P} its allocation), a chunk at a time, recomputing {@code rho} after each chunk
+ * (min-funding revocation), never below a VM's {@code min}. A pinned VM keeps its target and the rest share what
+ * it leaves.
  *
- * <p>Trade-offs: the policy reacts to free memory, not to demand it cannot see, so a VM that grows faster than
- * balloons inflate still meets hypervisor paging (the hard and low states); and {@code f} comes from sampling
- * (see {@link ActivitySampler}), so a VM that turns active is taxed until the fast average notices.
+ * <p>The allocations are absolute, not steps: when an idle VM holds memory an active one is asking for, the
+ * allocations move even with free memory to spare, and the machine's mechanisms (the hypervisor deflates
+ * balloons in the high state but inflates them only below it) turn them into memory moving from one to the other
+ * as soon as the active VM's growth pulls free memory down. Shares alone ({@code tau = 0}) split memory in
+ * proportion to shares whatever the VMs do with it; the tax moves it from idle VMs to active ones.
+ *
+ * <p>Trade-offs: the policy sees demand only as growth into free memory, so a VM that grows faster than balloons
+ * inflate still meets hypervisor paging (the hard and low states); and {@code f} comes from sampling (see
+ * {@link ActivitySampler}), so a VM that turns active is taxed until the fast average notices.
  */
 public final class SharesPolicy implements ReclamationPolicy {
   /** Reclaiming in 64 steps at least keeps the rho ordering fine-grained for a few VMs at little cost. */
   private static final int STEPS = 64;
   private static final long MIN_CHUNK = 16;
+  /** A VM this far below its allocation is not held back by it: it asks for what it uses plus this much. */
+  private static final int HEADROOM_DIVISOR = 8;
 
   private final double tau;
 
@@ -49,91 +60,55 @@ public final class SharesPolicy implements ReclamationPolicy {
   @Override
   public long[] allocate(MemoryPressure pressure, List<VmDemand> vms) {
     int n = vms.size();
-    long[] targets = new long[n];
-    long pending = 0;
-    long slack = 0;
+    long[] allocations = new long[n];
+    long available = pressure.frames() - pressure.targetFreeFrames();
+    // With memory to spare, every VM may have all it is configured with, and balloons deflate toward shares.
+    boolean plentiful = pressure.state() == FreeMemoryState.HIGH
+        && pressure.freeFrames() > pressure.targetFreeFrames() + pressure.hysteresisFrames();
+    long asked = 0;
     for (int i = 0; i < n; i++) {
       VmDemand d = vms.get(i);
-      targets[i] = clamp(d.currentTarget(), d);
-      if (!d.pinned()) {
-        pending += Math.max(0, d.mappedPages() - targets[i]);
-        slack += Math.max(0, targets[i] - d.mappedPages());
+      if (d.pinned()) {
+        allocations[i] = clamp(d.currentTarget(), d);
+        available -= allocations[i];
+        continue;
       }
+      long headroom = Math.max(MIN_CHUNK, d.maxPages() / HEADROOM_DIVISOR);
+      boolean heldBack = d.mappedPages() + headroom / 2 >= d.currentTarget();
+      allocations[i] = clamp(plentiful ? d.maxPages() : d.mappedPages() + (heldBack ? 2 * headroom : headroom), d);
+      asked += allocations[i];
     }
-    if (pressure.state() != FreeMemoryState.HIGH) {
-      long deficit = pressure.targetFreeFrames() - pressure.freeFrames() - pending;
-      if (deficit > 0) {
-        reclaim(vms, targets, deficit);
-      }
-    } else {
-      long surplus = pressure.freeFrames() - slack - pressure.targetFreeFrames() - pressure.hysteresisFrames();
-      if (surplus > 0) {
-        giveBack(vms, targets, surplus);
-      }
+    long excess = asked - Math.max(0, available);
+    if (excess > 0) {
+      revoke(vms, allocations, excess);
     }
-    return targets;
+    return allocations;
   }
 
-  private void reclaim(List<VmDemand> vms, long[] targets, long deficit) {
+  /** Min-funding revocation: takes {@code excess} pages, lowest shares per page first. */
+  private void revoke(List<VmDemand> vms, long[] allocations, long excess) {
     int n = vms.size();
-    long[] held = new long[n];
-    boolean[] taken = new boolean[n];
-    for (int i = 0; i < n; i++) {
-      held[i] = Math.min(vms.get(i).mappedPages(), targets[i]);
-    }
-    long chunk = Math.max(MIN_CHUNK, deficit / STEPS);
-    while (deficit > 0) {
+    long chunk = Math.max(MIN_CHUNK, excess / STEPS);
+    while (excess > 0) {
       int victim = -1;
       double lowest = Double.MAX_VALUE;
       for (int i = 0; i < n; i++) {
         VmDemand d = vms.get(i);
-        if (d.pinned() || held[i] <= d.minPages()) {
+        if (d.pinned() || allocations[i] <= d.minPages()) {
           continue;
         }
-        double rho = ReclamationPolicy.sharesPerPage(d.shares(), held[i], d.activeFraction(), tau);
+        double rho = ReclamationPolicy.sharesPerPage(d.shares(), allocations[i], d.activeFraction(), tau);
         if (rho < lowest) {
           lowest = rho;
           victim = i;
         }
       }
       if (victim < 0) {
-        break; // every VM is at its min or pinned: nothing more can be reclaimed by policy
+        return; // every VM is at its min or pinned: what is left is overcommitted reservations
       }
-      long take = Math.min(Math.min(chunk, deficit), held[victim] - vms.get(victim).minPages());
-      held[victim] -= take;
-      deficit -= take;
-      taken[victim] = true;
-    }
-    for (int i = 0; i < n; i++) {
-      if (taken[i]) {
-        targets[i] = held[i];
-      }
-    }
-  }
-
-  private void giveBack(List<VmDemand> vms, long[] targets, long surplus) {
-    int n = vms.size();
-    long chunk = Math.max(MIN_CHUNK, surplus / STEPS);
-    while (surplus > 0) {
-      int receiver = -1;
-      double highest = -1;
-      for (int i = 0; i < n; i++) {
-        VmDemand d = vms.get(i);
-        if (d.pinned() || targets[i] >= d.maxPages()) {
-          continue;
-        }
-        double rho = ReclamationPolicy.sharesPerPage(d.shares(), targets[i], d.activeFraction(), tau);
-        if (rho > highest) {
-          highest = rho;
-          receiver = i;
-        }
-      }
-      if (receiver < 0) {
-        break;
-      }
-      long give = Math.min(Math.min(chunk, surplus), vms.get(receiver).maxPages() - targets[receiver]);
-      targets[receiver] += give;
-      surplus -= give;
+      long take = Math.min(Math.min(chunk, excess), allocations[victim] - vms.get(victim).minPages());
+      allocations[victim] -= take;
+      excess -= take;
     }
   }
 

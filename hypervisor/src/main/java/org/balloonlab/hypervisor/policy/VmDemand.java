@@ -9,11 +9,13 @@ package org.balloonlab.hypervisor.policy;
  * @param minPages memory reserved for it; its allocation never goes below
  * @param shares its shares of machine memory
  * @param mappedPages machine frames it holds now
+ * @param hostSwappedPages its pages the hypervisor holds in host swap now
  * @param currentTarget the allocation target it was given last time (pages of machine memory)
  * @param activeFraction estimated fraction of its memory in active use, 0..1
  * @param pinned whether an operator pinned its balloon target, so the policy must leave its target alone
  * @param guestFreePages free memory its guest last reported, or -1 if it has not reported
  * @param guestMajorFaults major faults its guest last reported (a stats-driven policy reads these), or -1
  */
-public record VmDemand(int vmId, long maxPages, long minPages, long shares, long mappedPages, long currentTarget,
+public record VmDemand(int vmId, long maxPages, long minPages, long shares, long mappedPages,
+                       long hostSwappedPages, long currentTarget,
                        double activeFraction, boolean pinned, long guestFreePages, long guestMajorFaults) {}

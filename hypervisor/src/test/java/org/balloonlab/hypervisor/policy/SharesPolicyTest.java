@@ -3,21 +3,27 @@ package org.balloonlab.hypervisor.policy;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class SharesPolicyTest {
   private static final long FRAMES = 10_000;
+  /** The machine can give 10000 - 700 (the free memory it keeps, 7 %) = 9300 pages. */
+  private static final long AVAILABLE = 9_300;
 
-  private static MemoryPressure pressure(long free, FreeMemoryState state) {
+  private static MemoryPressure pressure(FreeMemoryState state) {
+    return pressure(state, 500);
+  }
+
+  private static MemoryPressure pressure(FreeMemoryState state, long free) {
     FreeMemoryThresholds t = FreeMemoryThresholds.ESX;
     return new MemoryPressure(FRAMES, free, state, t.targetFreeFrames(FRAMES), t.hysteresisFrames(FRAMES));
   }
 
-  private static VmDemand vm(int id, long max, long min, long shares, long mapped, long target, double f) {
-    return new VmDemand(id, max, min, shares, mapped, target, f, false, -1, -1);
+  /** A VM of 8000 pages (headroom 1000) mapping {@code mapped} pages under a last allocation of {@code target}. */
+  private static VmDemand vm(long min, long shares, long mapped, long target, double f) {
+    return new VmDemand(0, 8000, min, shares, mapped, 0, target, f, false, -1, -1);
   }
 
   @Test
@@ -29,58 +35,61 @@ class SharesPolicyTest {
   }
 
   @Test
-  void nothingIsReclaimedInTheHighState() {
-    List<VmDemand> vms = List.of(vm(1, 6000, 0, 100, 5000, 6000, 1), vm(2, 6000, 0, 100, 4000, 6000, 1));
-    assertArrayEquals(new long[] {6000, 6000}, new SharesPolicy(0.75).allocate(pressure(1000, FreeMemoryState.HIGH),
-        vms));
+  void vmsAskForWhatTheyUsePlusHeadroomAndMoreWhenHeldBack() {
+    long[] a = new SharesPolicy(0.75).allocate(pressure(FreeMemoryState.HIGH),
+        List.of(vm(0, 100, 2000, 8000, 1), vm(0, 100, 3000, 3400, 1)));
+    assertArrayEquals(new long[] {3000, 5000}, a, "7000 asked of 9300: everyone gets what it asks");
   }
 
   @Test
-  void reclaimsTheDeficitFromTheLowestSharesPerPage() {
-    // 300 free of 10000, the target is 700: 400 pages to reclaim. VM 1 holds twice as much for the same shares.
-    List<VmDemand> vms = List.of(vm(1, 8000, 0, 100, 6400, 8000, 1), vm(2, 8000, 0, 100, 3300, 8000, 1));
-    long[] t = new SharesPolicy(0).allocate(pressure(300, FreeMemoryState.SOFT), vms);
-    assertEquals(6000, t[0], "all of it from the VM with the lowest shares per page");
-    assertEquals(8000, t[1], "the other keeps its allotment");
+  void vmsHeldBackByTheirAllocationSplitTheMachineByShares() {
+    long[] a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.SOFT),
+        List.of(vm(0, 100, 7000, 7000, 1), vm(0, 300, 7000, 7000, 1)));
+    assertEquals(AVAILABLE, a[0] + a[1]);
+    assertEquals(3.0, (double) a[1] / a[0], 0.15, "in proportion to shares: " + a[0] + ", " + a[1]);
   }
 
   @Test
-  void theIdleMemoryTaxReclaimsFromTheIdleVm() {
-    // Equal shares and equal sizes; one idle, one active.
-    List<VmDemand> vms = List.of(vm(1, 8000, 0, 100, 4850, 8000, 0.05), vm(2, 8000, 0, 100, 4850, 8000, 1));
-    long[] taxed = new SharesPolicy(0.75).allocate(pressure(300, FreeMemoryState.SOFT), vms);
-    assertEquals(4850 - 400, taxed[0]);
-    assertEquals(8000, taxed[1]);
-    long[] untaxed = new SharesPolicy(0).allocate(pressure(300, FreeMemoryState.SOFT), vms);
-    assertTrue(Math.abs((4850 - untaxed[0]) - (4850 - Math.min(untaxed[1], 4850))) <= 16,
-        "without the tax the deficit is split: " + untaxed[0] + ", " + untaxed[1]);
+  void theIdleMemoryTaxMovesMemoryToTheActiveVm() {
+    List<VmDemand> vms = List.of(vm(0, 100, 7000, 7000, 0.05), vm(0, 100, 7000, 7000, 1));
+    long[] untaxed = new SharesPolicy(0).allocate(pressure(FreeMemoryState.SOFT), vms);
+    assertEquals(untaxed[0], untaxed[1], 200, "tau 0: equal shares, equal memory");
+    long[] taxed = new SharesPolicy(0.75).allocate(pressure(FreeMemoryState.SOFT), vms);
+    // rho equal when E_active = (0.05 + 4 * 0.95) E_idle = 3.85 E_idle: 1918 and 7382 of 9300.
+    assertEquals(1918, taxed[0], 150);
+    assertEquals(7382, taxed[1], 150);
+    assertEquals(AVAILABLE, taxed[0] + taxed[1]);
   }
 
   @Test
-  void neverBelowMinAndPinnedVmsAreLeftAlone() {
-    List<VmDemand> vms = List.of(vm(1, 8000, 4700, 100, 4800, 8000, 0),
-        new VmDemand(2, 8000, 0, 1, 4900, 3000, 0, true, -1, -1));
-    long[] t = new SharesPolicy(0.75).allocate(pressure(300, FreeMemoryState.HARD), vms);
-    assertEquals(4700, t[0], "taken down to its min and no further");
-    assertEquals(3000, t[1], "pinned");
+  void withMemoryToSpareEveryVmAsksForItsWholeSize() {
+    // 3000 free: more than the 700 aimed for plus the 100 of hysteresis.
+    long[] a = new SharesPolicy(0.75).allocate(pressure(FreeMemoryState.HIGH, 3000),
+        List.of(vm(0, 100, 2000, 3000, 0), vm(0, 100, 3000, 4000, 1)));
+    assertEquals(AVAILABLE, a[0] + a[1], "the machine is shared out whole");
+    // Both ask for 8000; with an idle page taxed four times, the active VM gets four times the idle one's share.
+    assertEquals(7440, a[1], 100, "the active VM's balloon deflates to its share");
   }
 
   @Test
-  void memoryAlreadyBeingReclaimedCountsAgainstTheDeficit() {
-    // VM 1 is 400 pages above its target already: that is the whole deficit.
-    List<VmDemand> vms = List.of(vm(1, 8000, 0, 100, 5000, 4600, 1), vm(2, 8000, 0, 100, 4700, 8000, 1));
-    long[] t = new SharesPolicy(0).allocate(pressure(300, FreeMemoryState.SOFT), vms);
-    assertArrayEquals(new long[] {4600, 8000}, t);
+  void neverBelowMin() {
+    long[] a = new SharesPolicy(0.75).allocate(pressure(FreeMemoryState.HARD),
+        List.of(vm(6000, 1, 6500, 6500, 0), vm(0, 1000, 4000, 4000, 1)));
+    assertArrayEquals(new long[] {6000, 3300}, a, "the idle, cheap VM only down to its min; the rest is the other's");
   }
 
   @Test
-  void surplusIsGivenBackToTheHighestSharesPerPageFirst() {
-    // 3000 free: the surplus over target + hysteresis (800) is 2200.
-    List<VmDemand> vms = List.of(vm(1, 8000, 0, 100, 3000, 3000, 1), vm(2, 8000, 0, 300, 4000, 4000, 1));
-    long[] t = new SharesPolicy(0).allocate(pressure(3000, FreeMemoryState.HIGH), vms);
-    assertEquals(2200, (t[0] - 3000) + (t[1] - 4000), "the whole surplus is given back");
-    assertTrue(t[1] - 4000 > t[0] - 3000, "more to the VM with more shares per page: " + t[0] + ", " + t[1]);
-    assertTrue(t[0] <= 8000 && t[1] <= 8000);
+  void aPinnedVmKeepsItsTargetAndTheOthersShareTheRest() {
+    long[] a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.SOFT),
+        List.of(new VmDemand(1, 8000, 0, 1, 4900, 0, 3000, 0, true, -1, -1), vm(0, 100, 7000, 7000, 1)));
+    assertArrayEquals(new long[] {3000, 6300}, a);
+  }
+
+  @Test
+  void nothingToShareWhenEveryVmIsPinnedOrAtItsMin() {
+    long[] a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.LOW),
+        List.of(vm(5000, 1, 5000, 5000, 1), vm(5000, 1, 5000, 5000, 1)));
+    assertArrayEquals(new long[] {5000, 5000}, a, "reservations beyond what can be given stay");
   }
 
   @Test
