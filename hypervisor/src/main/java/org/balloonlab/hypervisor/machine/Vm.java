@@ -1,5 +1,7 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.hypervisor.mmu.Mmu;
+
 /**
  * A powered-on VM as the hypervisor keeps it: its P2M, its credential, whether a guest agent is attached to
  * its access stream, and its counters. All mutable state changes under the machine's lock.
@@ -11,6 +13,8 @@ public final class Vm {
   private final String credential;
   final P2m p2m;
   final VmCounters counters = new VmCounters();
+  /** Address translation: TLB, shadow tables, exits. */
+  final Mmu mmu;
   boolean poweredOn = true;
   boolean attached;
   long detachedSinceNanos;
@@ -35,8 +39,9 @@ public final class Vm {
   long balloonUnlocked;
   DriverModeRequest requestedMode;
 
-  Vm(int id, String name, String osKind, int memoryPages, String credential, long nowNanos) {
+  Vm(int id, String name, String osKind, int memoryPages, String credential, long nowNanos, Mmu mmu) {
     this.id = id;
+    this.mmu = mmu;
     this.name = name;
     this.osKind = osKind;
     this.credential = credential;
@@ -61,6 +66,10 @@ public final class Vm {
     return p2m.pages();
   }
 
+  public org.balloonlab.hypervisor.mmu.TranslationMode translationMode() {
+    return mmu.mode();
+  }
+
   /** The secret a caller presents to act for this VM. */
   public String credential() {
     return credential;
@@ -72,7 +81,7 @@ public final class Vm {
         balloonSize != balloonTarget && nowNanos - balloonProgressNanos > stallNanos, requestedMode, balloonResets,
         balloonLocked, balloonUnlocked);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
-        guest, balloon);
+        guest, balloon, mmu.snapshot());
   }
 
   @Override

@@ -4,6 +4,7 @@ package org.balloonlab.hypervisor.machine;
  * One VM as the hypervisor saw it at one instant.
  *
  * @param guest the guest's latest report, or {@code null} before its first
+ * @param mmu its address translation: mode, TLB, exits, shadow tables
  */
 public record VmSnapshot(
     int id,
@@ -15,4 +16,5 @@ public record VmSnapshot(
     long hostSwappedPages,
     VmCounters counters,
     GuestView guest,
-    BalloonSnapshot balloon) {}
+    BalloonSnapshot balloon,
+    org.balloonlab.hypervisor.mmu.MmuSnapshot mmu) {}

@@ -33,7 +33,7 @@ class HypervisorCommandTest {
     Run r = run("--help");
     assertEquals(0, r.exitCode(), r.err());
     for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
-        "--cost", "--seed"}) {
+        "--cost", "--seed", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit", "page-walk-reference"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
@@ -68,7 +68,12 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--detach-timeout", "0s"}, "--detach-timeout"),
         Arguments.of(new String[] {"--detach-timeout", "soon"}, "--detach-timeout"),
         Arguments.of(new String[] {"--listen", "nowhere"}, "--listen"),
-        Arguments.of(new String[] {"--seed", "x"}, "--seed"));
+        Arguments.of(new String[] {"--seed", "x"}, "--seed"),
+        Arguments.of(new String[] {"--tlb-entries", "0"}, "--tlb-entries"),
+        Arguments.of(new String[] {"--tlb-entries", "many"}, "--tlb-entries"),
+        Arguments.of(new String[] {"--tlb-entries", "1000", "--tlb-ways", "3"}, "--tlb-ways"),
+        Arguments.of(new String[] {"--tlb-ways", "0"}, "--tlb-ways"),
+        Arguments.of(new String[] {"--cost", "vm-exit=-1"}, "--cost"));
   }
 
   @ParameterizedTest(name = "{0}")
