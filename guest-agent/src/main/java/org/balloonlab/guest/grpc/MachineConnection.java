@@ -11,6 +11,7 @@ import org.balloonlab.proto.MachineServiceGrpc;
 import org.balloonlab.proto.PowerOffRequest;
 import org.balloonlab.proto.PowerOnRequest;
 import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmSpec;
 import org.balloonlab.proto.VmState;
 
@@ -45,8 +46,18 @@ public final class MachineConnection {
    * @throws StatusRuntimeException with the hypervisor's reason if it refuses (a name in use, a bad size)
    */
   public PowerOnResponse powerOn(String name, String osKind, long memoryPages) {
+    return powerOn(name, osKind, memoryPages, TranslationMode.TRANSLATION_MODE_NESTED);
+  }
+
+  /**
+   * Powers the VM on, translated in {@code mode}.
+   *
+   * @throws StatusRuntimeException with the hypervisor's reason if it refuses (a name in use, a bad size)
+   */
+  public PowerOnResponse powerOn(String name, String osKind, long memoryPages, TranslationMode mode) {
     vm = blocking.withDeadlineAfter(10, TimeUnit.SECONDS).powerOn(PowerOnRequest.newBuilder()
-        .setSpec(VmSpec.newBuilder().setName(name).setOsKind(osKind).setMemoryPages(memoryPages))
+        .setSpec(VmSpec.newBuilder().setName(name).setOsKind(osKind).setMemoryPages(memoryPages)
+            .setTranslationMode(mode))
         .build());
     return vm;
   }
