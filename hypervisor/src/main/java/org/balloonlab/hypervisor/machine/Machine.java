@@ -392,10 +392,11 @@ public final class Machine implements AutoCloseable {
     P2m p2m = vm.p2m;
     long room = (long) memory.freeFrames() + swap.freeSlots();
     if (room < count) {
-      // Only pages without a frame need room; count them (duplicates included, which errs on the safe side).
+      // Only accessed pages without a frame need room; count them (duplicates included, which errs on the safe
+      // side). Page-table events touch no memory.
       int needing = 0;
       for (int i = 0; i < count; i++) {
-        if (p2m.get(pfns[i]) < 0) {
+        if (p2m.get(pfns[i]) < 0 && AccessOps.isAccess(ops[i])) {
           needing++;
         }
       }
