@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "balloonlab", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
     description = "A simulator of memory virtualization and ballooning, run as separate processes.",
     subcommands = {LabCommand.class, StatusCommand.class, BalloonCommand.class, DriverCommand.class, HypervisorCommand.class, GuestAgentCommand.class,
+        TranslationCommand.class,
         CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec

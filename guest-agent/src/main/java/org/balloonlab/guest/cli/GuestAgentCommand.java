@@ -347,7 +347,12 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
           .append(" exits_guest_fault=").append(m.getExitsGuestPageFault())
           .append(" exits_shadow_fill=").append(m.getExitsShadowFill())
           .append(" exits_p2m_fault=").append(m.getExitsP2MFault())
-          .append(" shadow_bytes_peak=").append(m.getShadowTablePeakBytes());
+          .append(" hidden_shadow_faults=").append(m.getHiddenShadowFaults())
+          .append(" reflected_faults=").append(m.getReflectedFaults())
+          .append(" shadow_bytes_peak=").append(m.getShadowTablePeakBytes())
+          .append(" tlb_flushes=").append(m.getTlbFlushes())
+          .append(" translation_ns=").append(m.getTranslationNs())
+          .append(" untracked_translations=").append(m.getUntrackedTranslations());
     }
     return b.toString();
   }
