@@ -34,13 +34,15 @@ import org.balloonlab.hypervisor.time.CostModel;
  * balloon lock, unlock or reset), {@link #p2mChanged} drops the translations that may hold its old MFN: the
  * kernel's (VPN = PFN) and the one user mapping the reverse map names. The reverse map holds one user mapping per
  * PFN; a second alias of the same PFN takes its place and the first loses its cached translations, which costs
- * it a refill, never a stale MFN.
+ * it a refill, never a stale MFN. A TLB hit is taken as hardware takes it, without a look at the tables; on a
+ * miss the access's PFN is checked against the guest table the events built, and a translation no event
+ * announced is adopted as if its write had trapped (and counted: a guest that tells every change has none).
  *
  * <p><b>Trade-offs.</b> Exits are charged {@link CostModel#vmExitNs()} each, hidden shadow faults the
  * hidden-fault cost, TLB hits and walk references their constants; p2m faults are charged by the machine as
  * before and only counted here. The TLB models one level (the second-level TLB), and walks do not model
  * paging-structure caches, so a miss costs the full walk: the 24 : 4 contrast is the upper bound the literature
- * quotes. Per-VPN state lives in radix tables of {@code int} and per-PFN state in two {@code int} arrays,
+ * quotes. Per-VPN state lives in radix tables of {@code int} and per-PFN state in one {@code long} array,
  * allocated when the VM first names an address space. Not thread-safe: the machine's lock serializes access.
  */
 public final class Mmu {
@@ -75,9 +77,11 @@ public final class Mmu {
   private final RadixTable[] guestTables = new RadixTable[MAX_ASID + 1];
   private final RadixTable[] shadowTables;
   private final RadixTable kernelShadow;
-  /** The user mapping (asid, VPN) whose cached translations may hold a PFN's MFN; NONE if none. */
-  private int[] rmapAsid;
-  private int[] rmapVpn;
+  /**
+   * The user mapping whose cached translations may hold a PFN's MFN, as {@code asid << 32 | vpn}, or NONE: one
+   * {@code long} per PFN, so a claim touches one cache line.
+   */
+  private long[] rmap;
   private long shadowPages;
   private long shadowEntries;
 
@@ -136,6 +140,13 @@ public final class Mmu {
     if (p2mFaulted) {
       c.exitsP2mFault++;
     }
+    if (tlb.lookup(vmTag, asid, vpn) >= 0) {
+      // As in hardware, a hit does not consult the page tables; every change to them invalidated the entry.
+      c.tlbHits++;
+      c.translationNs += tlbHitNs;
+      return tlbHitNs;
+    }
+    c.tlbMisses++;
     boolean kernel = asid == Tlb.GLOBAL_ASID;
     if (!kernel) {
       RadixTable guest = guestTables[asid];
@@ -143,12 +154,6 @@ public final class Mmu {
         adopt(asid, vpn, pfn);
       }
     }
-    if (tlb.lookup(vmTag, asid, vpn) >= 0) {
-      c.tlbHits++;
-      c.translationNs += tlbHitNs;
-      return tlbHitNs;
-    }
-    c.tlbMisses++;
     long ns;
     if (!shadowMode) {
       c.walkReferences += NESTED_WALK_REFERENCES;
@@ -172,7 +177,7 @@ public final class Mmu {
     if (!kernel) {
       claim(asid, vpn, pfn);
     }
-    tlb.insert(vmTag, asid, vpn, mfn);
+    tlb.fill(vmTag, asid, vpn, mfn);
     c.translationNs += ns;
     return ns;
   }
@@ -295,8 +300,8 @@ public final class Mmu {
     if (shadowMode) {
       shadowRemove(kernelShadow, pfn);
     }
-    if (rmapAsid != null && rmapAsid[pfn] != NONE) {
-      dropCached(rmapAsid[pfn], rmapVpn[pfn]);
+    if (rmap != null && rmap[pfn] != NONE) {
+      dropCached((int) (rmap[pfn] >>> 32), (int) rmap[pfn]);
     }
   }
 
@@ -310,25 +315,28 @@ public final class Mmu {
 
   /** Makes (asid, vpn) the user mapping of {@code pfn}, dropping what another alias cached. */
   private void claim(int asid, int vpn, int pfn) {
-    if (rmapAsid == null) {
-      rmapAsid = new int[pfns];
-      rmapVpn = new int[pfns];
-      java.util.Arrays.fill(rmapAsid, NONE);
+    if (rmap == null) {
+      rmap = new long[pfns];
+      java.util.Arrays.fill(rmap, NONE);
     }
-    int a = rmapAsid[pfn];
-    if (a == asid && rmapVpn[pfn] == vpn) {
+    long owner = rmapKey(asid, vpn);
+    long old = rmap[pfn];
+    if (old == owner) {
       return;
     }
-    if (a != NONE) {
-      dropCached(a, rmapVpn[pfn]);
+    if (old != NONE) {
+      dropCached((int) (old >>> 32), (int) old);
     }
-    rmapAsid[pfn] = asid;
-    rmapVpn[pfn] = vpn;
+    rmap[pfn] = owner;
+  }
+
+  private static long rmapKey(int asid, int vpn) {
+    return ((long) asid << 32) | (vpn & 0xFFFFFFFFL);
   }
 
   private void releaseRmap(int pfn, int asid, int vpn) {
-    if (rmapAsid != null && rmapAsid[pfn] == asid && rmapVpn[pfn] == vpn) {
-      rmapAsid[pfn] = NONE;
+    if (rmap != null && rmap[pfn] == rmapKey(asid, vpn)) {
+      rmap[pfn] = NONE;
     }
   }
 

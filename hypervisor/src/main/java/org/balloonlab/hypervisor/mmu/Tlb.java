@@ -113,6 +113,29 @@ public final class Tlb {
     stamps[victim] = ++clock;
   }
 
+  /**
+   * Caches a translation that a {@link #lookup} just missed: one pass over the set for an empty way or the least
+   * recently used one, without looking for the tag again (the data path's fill after every miss).
+   */
+  public void fill(int vmTag, int asid, int vpn, int mfn) {
+    int base = setBase(vpn);
+    int victim = base;
+    long oldest = Long.MAX_VALUE;
+    for (int i = base, end = base + ways; i < end; i++) {
+      if (tags[i] == EMPTY) {
+        victim = i;
+        break;
+      }
+      if (stamps[i] < oldest) {
+        oldest = stamps[i];
+        victim = i;
+      }
+    }
+    tags[victim] = tag(vmTag, asid, vpn);
+    mfns[victim] = mfn;
+    stamps[victim] = ++clock;
+  }
+
   /** Drops the translation of one page (INVLPG); answers whether one was cached. */
   public boolean invalidate(int vmTag, int asid, int vpn) {
     long t = tag(vmTag, asid, vpn);

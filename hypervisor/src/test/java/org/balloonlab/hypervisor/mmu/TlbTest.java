@@ -41,6 +41,19 @@ class TlbTest {
   }
 
   @Test
+  void fillAfterAMissTakesAnEmptyWayThenTheLeastRecentlyUsed() {
+    Tlb tlb = new Tlb(8, 2, true);
+    tlb.fill(VM, 0, 0, 100);
+    tlb.fill(VM, 0, 4, 104);
+    assertEquals(2, tlb.occupied(), "the second fill took the empty way");
+    tlb.lookup(VM, 0, 0);
+    tlb.fill(VM, 0, 8, 108);
+    assertEquals(-1, tlb.lookup(VM, 0, 4));
+    assertEquals(100, tlb.lookup(VM, 0, 0));
+    assertEquals(108, tlb.lookup(VM, 0, 8));
+  }
+
+  @Test
   void associativityDecidesWhatACyclicScanKeeps() {
     // Three VPNs of one set in a loop: two ways thrash (LRU evicts the one needed next), three ways hold them.
     assertEquals(0, loopHits(new Tlb(8, 2, true)));
