@@ -161,9 +161,9 @@ public final class HypervisorCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(cl, "--tlb-entries must be from 1 to " + TlbConfig.MAX_ENTRIES
           + ", got " + tlbEntries);
     }
-    if (tlbWays <= 0 || tlbEntries % tlbWays != 0) {
-      throw new CommandLine.ParameterException(cl, "--tlb-ways must be positive and divide --tlb-entries ("
-          + tlbEntries + "), got " + tlbWays);
+    if (tlbWays <= 0 || tlbWays > TlbConfig.MAX_WAYS || tlbEntries % tlbWays != 0) {
+      throw new CommandLine.ParameterException(cl, "--tlb-ways must be from 1 to " + TlbConfig.MAX_WAYS
+          + " and divide --tlb-entries (" + tlbEntries + "), got " + tlbWays);
     }
     return new TlbConfig(tlbEntries, tlbWays, !tlbUntagged);
   }

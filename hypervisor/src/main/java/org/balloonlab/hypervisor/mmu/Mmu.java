@@ -82,6 +82,8 @@ public final class Mmu {
    * {@code long} per PFN, so a claim touches one cache line.
    */
   private long[] rmap;
+  /** PFNs mapped by more than one user VPN at some time: only their fills must claim the reverse map. */
+  private java.util.BitSet aliased;
   private long shadowPages;
   private long shadowEntries;
 
@@ -174,7 +176,7 @@ public final class Mmu {
         shadowPut(shadow, vpn, mfn);
       }
     }
-    if (!kernel) {
+    if (!kernel && aliased != null && aliased.get(pfn)) {
       claim(asid, vpn, pfn);
     }
     tlb.fill(vmTag, asid, vpn, mfn);
@@ -191,6 +193,32 @@ public final class Mmu {
       dropCached(asid, vpn);
       releaseRmap(old, asid, vpn);
     }
+    map(asid, vpn, pfn);
+  }
+
+  /**
+   * Records (asid, vpn) as the user mapping of {@code pfn}. If another VPN still maps it, the PFN is aliased:
+   * from now on whichever alias fills a translation claims it, so {@link #p2mChanged} always finds the one
+   * holding cached translations. Unaliased PFNs (all of them, for a guest that maps each page once) need no claim
+   * on the data path.
+   */
+  private void map(int asid, int vpn, int pfn) {
+    if (rmap == null) {
+      rmap = new long[pfns];
+      java.util.Arrays.fill(rmap, NONE);
+    }
+    long old = rmap[pfn];
+    if (old != NONE && old != rmapKey(asid, vpn)) {
+      int a = (int) (old >>> 32);
+      int v = (int) old;
+      if (guestTables[a] != null && guestTables[a].get(v) == pfn) {
+        if (aliased == null) {
+          aliased = new java.util.BitSet(pfns);
+        }
+        aliased.set(pfn);
+      }
+    }
+    claim(asid, vpn, pfn);
   }
 
   // ---------------------------------------------------------------- page-table events
@@ -216,11 +244,11 @@ public final class Mmu {
           dropCached(asid, vpn);
           releaseRmap(old, asid, vpn);
         }
+        map(asid, vpn, pfn);
         if (shadowMode) {
           ns = pageTableWriteExit();
           if (pfnEntry >= 0) {
             // The hypervisor emulating the write knows the frame, so the shadow entry is written now.
-            claim(asid, vpn, pfn);
             shadowPut(shadowTable(asid), vpn, pfnEntry);
           }
         }

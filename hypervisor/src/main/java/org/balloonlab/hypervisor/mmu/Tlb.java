@@ -26,6 +26,8 @@ public final class Tlb {
 
   private final int ways;
   private final int sets;
+  /** {@code sets - 1} when sets is a power of two (the usual shape): a mask instead of a division per lookup. */
+  private final int setMask;
   private final boolean asidTagged;
   private final long[] tags;
   private final int[] mfns;
@@ -40,12 +42,13 @@ public final class Tlb {
    * @param asidTagged whether entries carry their address space; without, context switches flush
    */
   public Tlb(int entries, int ways, boolean asidTagged) {
-    if (entries <= 0 || ways <= 0 || entries % ways != 0) {
+    if (entries <= 0 || ways <= 0 || ways > 256 || entries % ways != 0) {
       throw new IllegalArgumentException("a TLB needs a positive number of entries that is a multiple of its "
-          + "ways, got " + entries + " entries and " + ways + " ways");
+          + "ways (1 to 256), got " + entries + " entries and " + ways + " ways");
     }
     this.ways = ways;
     this.sets = entries / ways;
+    this.setMask = Integer.bitCount(sets) == 1 ? sets - 1 : -1;
     this.asidTagged = asidTagged;
     this.tags = new long[entries];
     this.mfns = new int[entries];
@@ -64,6 +67,9 @@ public final class Tlb {
   }
 
   private int setBase(int vpn) {
+    if (setMask >= 0) {
+      return (vpn & setMask) * ways;
+    }
     return (int) ((vpn & 0xFFFFFFFFL) % sets) * ways;
   }
 
@@ -119,18 +125,13 @@ public final class Tlb {
    */
   public void fill(int vmTag, int asid, int vpn, int mfn) {
     int base = setBase(vpn);
-    int victim = base;
-    long oldest = Long.MAX_VALUE;
-    for (int i = base, end = base + ways; i < end; i++) {
-      if (tags[i] == EMPTY) {
-        victim = i;
-        break;
-      }
-      if (stamps[i] < oldest) {
-        oldest = stamps[i];
-        victim = i;
-      }
+    // Empty ways have stamp 0, so the least stamp is an empty way if there is one, else the LRU way. Stamp and
+    // way are packed in one long so the minimum is found without a branch per way (stamps stay below 2^56).
+    long least = Long.MAX_VALUE;
+    for (int w = 0; w < ways; w++) {
+      least = Math.min(least, (stamps[base + w] << 8) | w);
     }
+    int victim = base + (int) (least & 0xFF);
     tags[victim] = tag(vmTag, asid, vpn);
     mfns[victim] = mfn;
     stamps[victim] = ++clock;
@@ -143,6 +144,7 @@ public final class Tlb {
     for (int i = base, end = base + ways; i < end; i++) {
       if (tags[i] == t) {
         tags[i] = EMPTY;
+        stamps[i] = 0;
         invalidations++;
         return true;
       }
@@ -157,6 +159,7 @@ public final class Tlb {
     for (int i = 0; i < tags.length; i++) {
       if (tags[i] != EMPTY && tags[i] >>> 32 == prefix) {
         tags[i] = EMPTY;
+        stamps[i] = 0;
         n++;
       }
     }
@@ -186,6 +189,7 @@ public final class Tlb {
       if (t != EMPTY && (int) (t >>> 48) == vmTag
           && (includingGlobal || (int) ((t >>> 32) & 0xFFFF) != GLOBAL_ASID)) {
         tags[i] = EMPTY;
+        stamps[i] = 0;
         n++;
       }
     }

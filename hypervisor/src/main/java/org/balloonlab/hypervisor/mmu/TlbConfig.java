@@ -12,13 +12,16 @@ public record TlbConfig(int entries, int ways, boolean asidTagged) {
   public static final TlbConfig DEFAULT = new TlbConfig(1536, 12, true);
   /** Bounds that keep a TLB a TLB: the whole array is scanned on a flush. */
   public static final int MAX_ENTRIES = 1 << 20;
+  /** Most ways of a set: a fill scans the whole set. */
+  public static final int MAX_WAYS = 256;
 
   public TlbConfig {
     if (entries <= 0 || entries > MAX_ENTRIES) {
       throw new IllegalArgumentException("TLB entries must be 1 to " + MAX_ENTRIES + ", got " + entries);
     }
-    if (ways <= 0 || ways > entries || entries % ways != 0) {
-      throw new IllegalArgumentException("TLB ways must divide the entries (" + entries + "), got " + ways);
+    if (ways <= 0 || ways > MAX_WAYS || entries % ways != 0) {
+      throw new IllegalArgumentException("TLB ways must be 1 to " + MAX_WAYS + " and divide the entries (" + entries
+          + "), got " + ways);
     }
   }
 
