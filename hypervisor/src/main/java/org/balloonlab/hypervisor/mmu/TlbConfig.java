@@ -12,8 +12,8 @@ public record TlbConfig(int entries, int ways, boolean asidTagged) {
   public static final TlbConfig DEFAULT = new TlbConfig(1536, 12, true);
   /** Bounds that keep a TLB a TLB: the whole array is scanned on a flush. */
   public static final int MAX_ENTRIES = 1 << 20;
-  /** Most ways of a set: a fill scans the whole set. */
-  public static final int MAX_WAYS = 256;
+  /** Most ways of a set: a set's bits fit in one long. */
+  public static final int MAX_WAYS = Tlb.MAX_WAYS;
 
   public TlbConfig {
     if (entries <= 0 || entries > MAX_ENTRIES) {

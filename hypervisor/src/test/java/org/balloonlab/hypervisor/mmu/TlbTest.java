@@ -23,14 +23,14 @@ class TlbTest {
   }
 
   @Test
-  void aFullSetEvictsItsLeastRecentlyUsedWay() {
+  void aFullSetEvictsAWayNotRecentlyUsed() {
     // 4 sets of 2 ways: VPNs 0, 4, 8 share set 0.
     Tlb tlb = new Tlb(8, 2, true);
     tlb.insert(VM, 0, 0, 100);
     tlb.insert(VM, 0, 4, 104);
     assertEquals(100, tlb.lookup(VM, 0, 0)); // 0 is now more recent than 4
     tlb.insert(VM, 0, 8, 108);
-    assertEquals(-1, tlb.lookup(VM, 0, 4), "the least recently used way went");
+    assertEquals(-1, tlb.lookup(VM, 0, 4), "the way not used since 0 was hit went");
     assertEquals(100, tlb.lookup(VM, 0, 0));
     assertEquals(108, tlb.lookup(VM, 0, 8));
     // Other sets are untouched by set 0's pressure.
@@ -41,7 +41,7 @@ class TlbTest {
   }
 
   @Test
-  void fillAfterAMissTakesAnEmptyWayThenTheLeastRecentlyUsed() {
+  void fillAfterAMissTakesAnEmptyWayThenOneNotRecentlyUsed() {
     Tlb tlb = new Tlb(8, 2, true);
     tlb.fill(VM, 0, 0, 100);
     tlb.fill(VM, 0, 4, 104);
@@ -55,7 +55,7 @@ class TlbTest {
 
   @Test
   void associativityDecidesWhatACyclicScanKeeps() {
-    // Three VPNs of one set in a loop: two ways thrash (LRU evicts the one needed next), three ways hold them.
+    // Three VPNs of one set in a loop: with two ways the victim is always the one needed next; three ways hold them.
     assertEquals(0, loopHits(new Tlb(8, 2, true)));
     assertEquals(6, loopHits(new Tlb(12, 3, true)));
   }
