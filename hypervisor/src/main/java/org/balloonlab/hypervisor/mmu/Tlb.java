@@ -17,7 +17,8 @@ package org.balloonlab.hypervisor.mmu;
  * survive it, as the kernel's mappings are the same in every address space.
  *
  * <p><b>Sizing.</b> Two primitive arrays per slot (tag, MFN) and two bit masks per set (valid, recently used):
- * about 12 bytes a slot, no object per entry, and a lookup allocates nothing. Not thread-safe: the machine's lock serializes access.
+ * about 12 bytes a slot, no object per entry, and a lookup allocates nothing. Not thread-safe: the machine's
+ * lock serializes access.
  */
 public final class Tlb {
   /** The address space of the guest kernel's direct map: global entries. */
