@@ -1,6 +1,7 @@
 package org.balloonlab.benchmarks;
 
 import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.guest.os.PageTableEvent;
 import org.balloonlab.guest.os.PhysicalMemory;
 import org.balloonlab.hypervisor.machine.AccessOps;
 import org.balloonlab.hypervisor.machine.BatchResult;
@@ -30,6 +31,8 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
   private final BatchResult result = new BatchResult();
   private final byte[] ops;
   private final int[] pfns;
+  private final char[] asids;
+  private final int[] vpns;
   private final long[] writeValues;
   private final long[] readValues;
   private final int[] readPfns;
@@ -57,6 +60,8 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
     this.checker = checker;
     ops = new byte[batchSize];
     pfns = new int[batchSize];
+    asids = new char[batchSize];
+    vpns = new int[batchSize];
     writeValues = new long[batchSize];
     readValues = new long[batchSize];
     readPfns = new int[batchSize];
@@ -65,9 +70,16 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
 
   @Override
   public void write(int pfn, long token) {
+    write(KERNEL_ASID, pfn, pfn, token);
+  }
+
+  @Override
+  public void write(int asid, int vpn, int pfn, long token) {
     int i = count++;
     ops[i] = AccessOps.WRITE;
     pfns[i] = pfn;
+    asids[i] = (char) asid;
+    vpns[i] = vpn;
     writeValues[writeCount++] = token;
     if (count == batchSize) {
       apply();
@@ -76,7 +88,31 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
 
   @Override
   public void read(int pfn, long expectedToken) {
-    queueRead(AccessOps.READ, pfn, expectedToken);
+    read(KERNEL_ASID, pfn, pfn, expectedToken);
+  }
+
+  @Override
+  public void read(int asid, int vpn, int pfn, long expectedToken) {
+    queueRead(AccessOps.READ, asid, vpn, pfn, expectedToken);
+    if (count == batchSize) {
+      apply();
+    }
+  }
+
+  @Override
+  public void pageTableEvent(PageTableEvent event, int asid, int vpn, int pfn) {
+    int i = count++;
+    ops[i] = switch (event) {
+      case MAP -> AccessOps.PT_MAP;
+      case UNMAP -> AccessOps.PT_UNMAP;
+      case REMAP -> AccessOps.PT_REMAP;
+      case SWITCH -> AccessOps.AS_SWITCH;
+      case FAULT -> AccessOps.GUEST_PAGE_FAULT;
+      case RELEASE -> AccessOps.AS_RELEASE;
+    };
+    pfns[i] = pfn;
+    asids[i] = (char) asid;
+    vpns[i] = vpn;
     if (count == batchSize) {
       apply();
     }
@@ -92,7 +128,8 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
       int chunk = Math.min(n - done, batchSize - count);
       int firstRead = readCount;
       for (int k = 0; k < chunk; k++) {
-        queueRead(AccessOps.SWAP_OUT_READ, victims[done + k], expectedTokens[done + k]);
+        queueRead(AccessOps.SWAP_OUT_READ, KERNEL_ASID, victims[done + k], victims[done + k],
+            expectedTokens[done + k]);
       }
       apply();
       System.arraycopy(readValues, firstRead, values, done, chunk);
@@ -100,10 +137,12 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
     }
   }
 
-  private void queueRead(byte op, int pfn, long expectedToken) {
+  private void queueRead(byte op, int asid, int vpn, int pfn, long expectedToken) {
     int i = count++;
     ops[i] = op;
     pfns[i] = pfn;
+    asids[i] = (char) asid;
+    vpns[i] = vpn;
     int r = readCount++;
     readPfns[r] = pfn;
     expected[r] = expectedToken;
@@ -136,8 +175,8 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
   }
 
   private void apply() {
-    machine.validateBatch(vm, count, ops, pfns, writeCount);
-    machine.applyBatch(vm, count, ops, pfns, writeValues, readValues, result);
+    machine.validateBatch(vm, count, ops, pfns, asids, vpns, writeCount);
+    machine.applyBatch(vm, count, ops, pfns, asids, vpns, writeValues, readValues, result);
     if (result.reads() != readCount) {
       throw new IllegalStateException("a batch of " + readCount + " reads was answered with " + result.reads()
           + " values");

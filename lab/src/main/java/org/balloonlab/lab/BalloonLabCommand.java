@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     description = "A simulator of memory virtualization and ballooning, run as separate processes.",
     subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, PowerOffCommand.class,
         EventsCommand.class, BalloonCommand.class, DriverCommand.class, PagingComparisonCommand.class,
-        HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
+        TranslationCommand.class, HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

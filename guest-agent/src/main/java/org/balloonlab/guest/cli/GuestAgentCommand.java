@@ -24,7 +24,9 @@ import org.balloonlab.guest.os.GuestOutOfMemoryException;
 import org.balloonlab.guest.os.GuestStatus;
 import org.balloonlab.guest.vcpu.Vcpu;
 import org.balloonlab.guest.workload.WorkloadSpec;
+import org.balloonlab.proto.MmuState;
 import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.units.CommandLineConverters;
@@ -94,6 +96,12 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   @Option(names = "--processes", paramLabel = "N", defaultValue = "1",
       description = "Processes running the workload, each in its own address space (default: ${DEFAULT-VALUE}).")
   int processes;
+
+  @Option(names = "--translation", paramLabel = "MODE", defaultValue = "nested",
+      description = "How the hypervisor translates this VM's addresses: nested (EPT/NPT: no exits for page-table "
+          + "writes, two-dimensional TLB misses) or shadow (shadow page tables: page-table writes and context "
+          + "switches exit) (default: ${DEFAULT-VALUE}).")
+  String translation;
 
   @Option(names = "--swap", paramLabel = "SIZE",
       description = "The guest's swap device (default: twice --memory, or more if the workloads need it).")
@@ -190,6 +198,12 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       }
     }
     check(workloadSpecs.size() <= 16, "at most 16 --workload options, got " + workloadSpecs.size());
+    TranslationMode translationMode = switch (translation.toLowerCase(Locale.ROOT)) {
+      case "nested" -> TranslationMode.TRANSLATION_MODE_NESTED;
+      case "shadow" -> TranslationMode.TRANSLATION_MODE_SHADOW;
+      default -> throw new CommandLine.ParameterException(cl, "--translation must be nested or shadow, got '"
+          + translation + "'");
+    };
     check(processes >= 1 && processes <= 256, "--processes must be from 1 to 256, got " + processes);
     check(batch >= 1 && batch <= 1 << 20, "--batch must be from 1 to 1048576, got " + batch);
     check(window >= 1 && window <= 256, "--window must be from 1 to 256, got " + window);
@@ -219,7 +233,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       MachineConnection machine = new MachineConnection(channel);
       PowerOnResponse vm;
       try {
-        vm = machine.powerOn(name, osKind, memoryPages, minPages, shares);
+        vm = machine.powerOn(name, osKind, memoryPages, minPages, shares, translationMode);
       } catch (StatusRuntimeException e) {
         err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
             + e.getStatus().getCode() + " " + e.getStatus().getDescription());
@@ -247,8 +261,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         this.driver = driver;
         driver.start();
         out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
-        out.printf("%s: %s of guest memory, %s of swap, %d x %s%n", name, memory,
-            MemorySize.humanPages(swapPages), processes, String.join(" + ", workloads));
+        out.printf("%s: %s of guest memory, %s of swap, %d x %s, %s translation%n", name, memory,
+            MemorySize.humanPages(swapPages), processes, String.join(" + ", workloads),
+            translation.toLowerCase(Locale.ROOT));
         out.flush();
         Thread printer = statusPrinter(cpu, out);
         code = run(cpu, driver, err);
@@ -359,6 +374,22 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
           .append(" host_page_outs=").append(last.getCounters().getHostPageOuts())
           .append(" host_page_ins=").append(last.getCounters().getHostPageIns())
           .append(" double_paging=").append(last.getCounters().getDoublePaging());
+      MmuState m = last.getMmu();
+      b.append(" translation=").append(translation.toLowerCase(Locale.ROOT))
+          .append(" tlb_hits=").append(m.getTlbHits())
+          .append(" tlb_misses=").append(m.getTlbMisses())
+          .append(" walk_references=").append(m.getWalkReferences())
+          .append(" exits_pt_write=").append(m.getExitsPageTableWrite())
+          .append(" exits_context_switch=").append(m.getExitsContextSwitch())
+          .append(" exits_guest_fault=").append(m.getExitsGuestPageFault())
+          .append(" exits_shadow_fill=").append(m.getExitsShadowFill())
+          .append(" exits_p2m_fault=").append(m.getExitsP2MFault())
+          .append(" hidden_shadow_faults=").append(m.getHiddenShadowFaults())
+          .append(" reflected_faults=").append(m.getReflectedFaults())
+          .append(" shadow_bytes_peak=").append(m.getShadowTablePeakBytes())
+          .append(" tlb_flushes=").append(m.getTlbFlushes())
+          .append(" translation_ns=").append(m.getTranslationNs())
+          .append(" untracked_translations=").append(m.getUntrackedTranslations());
     }
     return b.toString();
   }

@@ -11,6 +11,7 @@ import org.balloonlab.proto.MachineServiceGrpc;
 import org.balloonlab.proto.PowerOffRequest;
 import org.balloonlab.proto.PowerOnRequest;
 import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmSpec;
 import org.balloonlab.proto.VmState;
 
@@ -45,20 +46,28 @@ public final class MachineConnection {
    * @throws StatusRuntimeException with the hypervisor's reason if it refuses (a name in use, a bad size)
    */
   public PowerOnResponse powerOn(String name, String osKind, long memoryPages) {
-    return powerOn(name, osKind, memoryPages, 0, 0);
+    return powerOn(name, osKind, memoryPages, 0, 0, TranslationMode.TRANSLATION_MODE_NESTED);
+  }
+
+  /** Powers the VM on with nested translation and the given reservation and shares. */
+  public PowerOnResponse powerOn(String name, String osKind, long memoryPages, long minPages, long shares) {
+    return powerOn(name, osKind, memoryPages, minPages, shares, TranslationMode.TRANSLATION_MODE_NESTED);
   }
 
   /**
-   * Powers the VM on with reserved memory and shares for the hypervisor's reclamation policy.
+   * Powers the VM on with reserved memory and shares for the hypervisor's reclamation policy, translated in
+   * {@code mode}.
    *
    * @param minPages memory the hypervisor must reserve for the VM (0 for none)
    * @param shares the VM's shares (0 for the hypervisor's default)
-   * @throws StatusRuntimeException RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages}
+   * @throws StatusRuntimeException with the hypervisor's reason if it refuses (a name in use, a bad size,
+   *     RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages})
    */
-  public PowerOnResponse powerOn(String name, String osKind, long memoryPages, long minPages, long shares) {
+  public PowerOnResponse powerOn(String name, String osKind, long memoryPages, long minPages, long shares,
+                                 TranslationMode mode) {
     vm = blocking.withDeadlineAfter(10, TimeUnit.SECONDS).powerOn(PowerOnRequest.newBuilder()
         .setSpec(VmSpec.newBuilder().setName(name).setOsKind(osKind).setMemoryPages(memoryPages)
-            .setMinPages(minPages).setShares(shares))
+            .setMinPages(minPages).setShares(shares).setTranslationMode(mode))
         .build());
     return vm;
   }

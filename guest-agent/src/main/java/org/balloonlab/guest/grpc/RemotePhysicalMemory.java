@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.guest.os.PageTableEvent;
 import org.balloonlab.guest.os.PhysicalMemory;
 import org.balloonlab.proto.AccessAttach;
 import org.balloonlab.proto.AccessBatch;
@@ -34,6 +35,10 @@ import org.balloonlab.proto.MachineServiceGrpc;
  * the value the guest expected and frees the buffer. The vCPU blocks only when the window is full, when it needs
  * a value ({@link #readForSwapOut}) and on {@link #flush()}. The window is what keeps both sides' buffering
  * bounded, so the stream needs no other flow control.
+ *
+ * <p>Every entry carries its address space and VPN (a kernel access: {@link #KERNEL_ASID} and its PFN), and
+ * page-table events take a slot of the batch like an access, so the hypervisor sees them in exactly the order the
+ * guest made them.
  */
 public final class RemotePhysicalMemory implements PhysicalMemory {
   private static final long ATTACH_TIMEOUT_SECONDS = 10;
@@ -42,6 +47,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   private static final class Batch {
     final byte[] ops;
     final int[] pfns;
+    final char[] asids;
+    final int[] vpns;
     final long[] writes;
     final int[] readPfns;
     final long[] expected;
@@ -57,6 +64,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     Batch(int size) {
       ops = new byte[size];
       pfns = new int[size];
+      asids = new char[size];
+      vpns = new int[size];
       writes = new long[size];
       readPfns = new int[size];
       expected = new long[size];
@@ -161,10 +170,17 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
 
   @Override
   public void write(int pfn, long token) {
+    write(KERNEL_ASID, pfn, pfn, token);
+  }
+
+  @Override
+  public void write(int asid, int vpn, int pfn, long token) {
     Batch b = current;
     int i = b.count++;
     b.ops[i] = (byte) AccessOp.ACCESS_OP_WRITE_VALUE;
     b.pfns[i] = pfn;
+    b.asids[i] = (char) asid;
+    b.vpns[i] = vpn;
     b.writes[b.writeCount++] = token;
     if (b.count == batchSize) {
       send();
@@ -173,13 +189,40 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
 
   @Override
   public void read(int pfn, long expected) {
+    read(KERNEL_ASID, pfn, pfn, expected);
+  }
+
+  @Override
+  public void read(int asid, int vpn, int pfn, long expected) {
     Batch b = current;
     int i = b.count++;
     b.ops[i] = (byte) AccessOp.ACCESS_OP_READ_VALUE;
     b.pfns[i] = pfn;
+    b.asids[i] = (char) asid;
+    b.vpns[i] = vpn;
     int r = b.readCount++;
     b.readPfns[r] = pfn;
     b.expected[r] = expected;
+    if (b.count == batchSize) {
+      send();
+    }
+  }
+
+  @Override
+  public void pageTableEvent(PageTableEvent event, int asid, int vpn, int pfn) {
+    Batch b = current;
+    int i = b.count++;
+    b.ops[i] = (byte) switch (event) {
+      case MAP -> AccessOp.ACCESS_OP_PT_MAP_VALUE;
+      case UNMAP -> AccessOp.ACCESS_OP_PT_UNMAP_VALUE;
+      case REMAP -> AccessOp.ACCESS_OP_PT_REMAP_VALUE;
+      case SWITCH -> AccessOp.ACCESS_OP_AS_SWITCH_VALUE;
+      case FAULT -> AccessOp.ACCESS_OP_GUEST_PAGE_FAULT_VALUE;
+      case RELEASE -> AccessOp.ACCESS_OP_AS_RELEASE_VALUE;
+    };
+    b.pfns[i] = pfn;
+    b.asids[i] = (char) asid;
+    b.vpns[i] = vpn;
     if (b.count == batchSize) {
       send();
     }
@@ -199,6 +242,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
         int i = b.count++;
         b.ops[i] = (byte) AccessOp.ACCESS_OP_SWAP_OUT_READ_VALUE;
         b.pfns[i] = pfns[done + k];
+        b.asids[i] = (char) KERNEL_ASID;
+        b.vpns[i] = pfns[done + k];
         int r = b.readCount++;
         b.readPfns[r] = pfns[done + k];
         b.expected[r] = expected[done + k];
@@ -271,11 +316,17 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     ByteBuffer.wrap(pfnBytes).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(b.pfns, 0, b.count);
     byte[] writeBytes = new byte[b.writeCount * Long.BYTES];
     ByteBuffer.wrap(writeBytes).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(b.writes, 0, b.writeCount);
+    byte[] asidBytes = new byte[b.count * Character.BYTES];
+    ByteBuffer.wrap(asidBytes).order(ByteOrder.LITTLE_ENDIAN).asCharBuffer().put(b.asids, 0, b.count);
+    byte[] vpnBytes = new byte[b.count * Integer.BYTES];
+    ByteBuffer.wrap(vpnBytes).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(b.vpns, 0, b.count);
     AccessBatch.Builder msg = AccessBatch.newBuilder()
         .setSequence(sequence)
         .setOps(ByteString.copyFrom(b.ops, 0, b.count))
         .setPfns(UnsafeByteOperations.unsafeWrap(pfnBytes))
-        .setWriteValues(UnsafeByteOperations.unsafeWrap(writeBytes));
+        .setWriteValues(UnsafeByteOperations.unsafeWrap(writeBytes))
+        .setAsids(UnsafeByteOperations.unsafeWrap(asidBytes))
+        .setVpns(UnsafeByteOperations.unsafeWrap(vpnBytes));
     if (b.report != null) {
       msg.setGuestReport(b.report);
     }

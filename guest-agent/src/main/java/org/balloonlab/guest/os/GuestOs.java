@@ -26,6 +26,13 @@ import org.balloonlab.swap.SwapDevice;
  * victims when its free list runs dry, so the victims' reads share one round trip. That read is where double paging arises: if the
  * hypervisor had paged the same PFN out, it must page it back in only for the guest to page it out again.
  *
+ * <p><b>What the hypervisor is told.</b> Besides each access's PFN, the OS tells its memory which address space and
+ * VPN a process's access translated, and every change to its translation in order with the accesses: a switch
+ * to another process's address space when it first touches memory in its slice, a true fault before it is
+ * handled, a map once the new page is filled (as a kernel sets the entry after filling the page), an unmap when a
+ * page is evicted or dropped, the release of an address space when its process exits. Its own accesses (filling
+ * a page, reading a victim, the final audit) go through its direct map. See {@link PhysicalMemory}.
+ *
  * <p><b>Sizing.</b> Per-page state lives in primitive arrays: a free stack, a reverse map (PFN to asid and VPN)
  * and an accessed bitmap over PFNs; page tables and versions per process over VPNs. Not thread-safe: the
  * vCPU thread runs the OS.
@@ -51,6 +58,8 @@ public final class GuestOs implements AutoCloseable {
   private final int[] rmapVpn;
   private final long[] accessed;
   private int clockHand;
+  /** The address space the vCPU runs in now; -1 before the first access. */
+  private int runningAsid = -1;
   private final int[] victimPfns = new int[RECLAIM_CLUSTER];
   private final long[] victimExpected = new long[RECLAIM_CLUSTER];
   private final long[] victimValues = new long[RECLAIM_CLUSTER];
@@ -129,6 +138,11 @@ public final class GuestOs implements AutoCloseable {
    */
   public void access(GuestProcess process, int vpn, boolean write) {
     GuestCounters c = counters;
+    int asid = process.asid();
+    if (asid != runningAsid) {
+      runningAsid = asid;
+      memory.pageTableEvent(PageTableEvent.SWITCH, asid, 0, 0);
+    }
     int pte = process.pageTable[vpn];
     if (pte < 0) {
       pte = trueFault(process, vpn, pte);
@@ -139,10 +153,10 @@ public final class GuestOs implements AutoCloseable {
     if (write) {
       char v = Token.nextVersion(process.versions[vpn]);
       process.versions[vpn] = v;
-      memory.write(pte, Token.of(vmId, process.asid(), vpn, v));
+      memory.write(asid, vpn, pte, Token.of(vmId, asid, vpn, v));
       c.writes++;
     } else {
-      memory.read(pte, expected(process, vpn));
+      memory.read(asid, vpn, pte, expected(process, vpn));
       c.reads++;
     }
   }
@@ -155,6 +169,7 @@ public final class GuestOs implements AutoCloseable {
     GuestCounters c = counters;
     c.trueFaults++;
     ownNs += costs.pageFaultNs();
+    memory.pageTableEvent(PageTableEvent.FAULT, process.asid(), vpn, 0);
     int pfn;
     if (pte <= GuestProcess.SWAPPED_BASE) {
       // Read the page back first: its slot is then free for the reclaim that may have to make room.
@@ -180,6 +195,7 @@ public final class GuestOs implements AutoCloseable {
       c.minorFaults++;
     }
     process.pageTable[vpn] = pfn;
+    memory.pageTableEvent(PageTableEvent.MAP, process.asid(), vpn, pfn);
     process.residentPages++;
     rmapAsid[pfn] = process.asid();
     rmapVpn[pfn] = vpn;
@@ -312,6 +328,7 @@ public final class GuestOs implements AutoCloseable {
       int vpn = rmapVpn[pfn];
       if (owner.versions[vpn] == 0) {
         owner.pageTable[vpn] = GuestProcess.UNMAPPED;
+        memory.pageTableEvent(PageTableEvent.UNMAP, owner.asid(), vpn, 0);
         counters.zeroPagesDropped++;
         release(owner, pfn);
         continue;
@@ -320,6 +337,8 @@ public final class GuestOs implements AutoCloseable {
         swapFull = true;
         continue; // only clean pages can go now
       }
+      // Unmapped before it is read and written out, so the process cannot change it meanwhile.
+      memory.pageTableEvent(PageTableEvent.UNMAP, owner.asid(), vpn, 0);
       victimPfns[victims] = pfn;
       victimExpected[victims] = expected(owner, vpn);
       victims++;
@@ -373,6 +392,10 @@ public final class GuestOs implements AutoCloseable {
     }
     process.residentPages = 0;
     process.exited = true;
+    memory.pageTableEvent(PageTableEvent.RELEASE, process.asid(), 0, 0);
+    if (runningAsid == process.asid()) {
+      runningAsid = -1;
+    }
   }
 
   /**

@@ -6,8 +6,16 @@ package org.balloonlab.guest.os;
  * {@link #readForSwapOut} waits for a value.
  *
  * <p>Implementations call {@link ReadChecker#mismatch} for every read that did not return what was expected.
+ *
+ * <p>A process's access says which address space and virtual page it translated ({@link #write(int, int, int,
+ * long)}, {@link #read(int, int, int, long)}); the kernel's own accesses ({@link #write(int, long)},
+ * {@link #read(int, long)}) go through its direct map, address space {@link #KERNEL_ASID} with VPN = PFN. Page-table
+ * changes are told in order with the accesses ({@link #pageTableEvent}). The hypervisor uses both to charge
+ * address translation; memories that model no translation may ignore them, which the defaults do.
  */
 public interface PhysicalMemory extends AutoCloseable {
+  /** The address space of the kernel's direct map, as the wire names it. */
+  int KERNEL_ASID = 0xFFFF;
 
   /** Called for each read whose value differs from the expected one. */
   @FunctionalInterface
@@ -20,6 +28,25 @@ public interface PhysicalMemory extends AutoCloseable {
 
   /** Reads page {@code pfn}; the answer is checked against {@code expected} when it arrives. */
   void read(int pfn, long expected);
+
+  /** Stores {@code token} in page {@code pfn}, which process {@code asid} reached through its VPN {@code vpn}. */
+  default void write(int asid, int vpn, int pfn, long token) {
+    write(pfn, token);
+  }
+
+  /** Reads page {@code pfn}, which process {@code asid} reached through its VPN {@code vpn}. */
+  default void read(int asid, int vpn, int pfn, long expected) {
+    read(pfn, expected);
+  }
+
+  /**
+   * Tells of a change to the guest's translation, in order with the accesses around it.
+   *
+   * @param vpn the VPN concerned (0 for {@link PageTableEvent#SWITCH} and {@link PageTableEvent#RELEASE})
+   * @param pfn the PFN now mapped for {@link PageTableEvent#MAP} and {@link PageTableEvent#REMAP}, else 0
+   */
+  default void pageTableEvent(PageTableEvent event, int asid, int vpn, int pfn) {
+  }
 
   /**
    * Reads {@code count} pages to write them to the guest's swap, and waits for their values. Everything queued

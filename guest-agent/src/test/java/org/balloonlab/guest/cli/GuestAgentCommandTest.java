@@ -90,6 +90,7 @@ class GuestAgentCommandTest {
       "--name vm1 --swap 1000                                      | --swap",
       "--name vm1 --hypervisor nowhere                             | --hypervisor",
       "--memory 1MiB                                               | --name",
+      "--name vm1 --translation paging                             | --translation",
       "--name vm1 --frobnicate                                     | --frobnicate",
       "--name vm1 --memory 1MiB --min 2MiB                         | --min",
       "--name vm1 --min lots                                       | --min",

@@ -105,8 +105,9 @@ class RemotePhysicalMemoryTest {
 
   @BeforeEach
   void start() throws Exception {
+    // Without translation costs, so each charge is a P2M fault's alone.
     machine = new Machine(new Machine.Config(FRAMES, HOST_SLOTS, dir.resolve("host.swap"), MAX_BATCH,
-        CostModel.DEFAULT, 11));
+        CostModel.DEFAULT.with("tlb-hit=0").with("page-walk-reference=0").with("vm-exit=0"), 11));
     String name = InProcessServerBuilder.generateName();
     CapturingServerBuilder builder = new CapturingServerBuilder(InProcessServerBuilder.forName(name));
     hypervisor = new HypervisorServer(builder, machine, Duration.ofHours(1)).start();

@@ -30,6 +30,11 @@ public final class FakePhysicalMemory implements PhysicalMemory {
   public final List<GuestStatus> reports = new ArrayList<>();
   /** The PFNs written, in order, with their values: (pfn, value) pairs. */
   public final List<long[]> writeLog = new ArrayList<>();
+  /**
+   * Everything that concerns translation, in order: events as "MAP asid vpn pfn", the process's accesses as
+   * "W asid vpn pfn" / "R asid vpn pfn", the kernel's as "KW pfn" / "KR pfn" / "KS pfn" (a swap-out read).
+   */
+  public final List<String> translationLog = new ArrayList<>();
   /** The PFNs of every readForSwapOut call, in order. */
   public final List<Integer> swapOutPfns = new ArrayList<>();
 
@@ -61,7 +66,29 @@ public final class FakePhysicalMemory implements PhysicalMemory {
   }
 
   @Override
+  public void write(int asid, int vpn, int pfn, long token) {
+    translationLog.add("W " + asid + " " + vpn + " " + pfn);
+    store(pfn, token);
+  }
+
+  @Override
+  public void read(int asid, int vpn, int pfn, long expected) {
+    translationLog.add("R " + asid + " " + vpn + " " + pfn);
+    load(pfn, expected);
+  }
+
+  @Override
+  public void pageTableEvent(PageTableEvent event, int asid, int vpn, int pfn) {
+    translationLog.add(event + " " + asid + " " + vpn + " " + pfn);
+  }
+
+  @Override
   public void write(int pfn, long token) {
+    translationLog.add("KW " + pfn);
+    store(pfn, token);
+  }
+
+  private void store(int pfn, long token) {
     pages[pfn] = token;
     writes++;
     writeLog.add(new long[] {pfn, token});
@@ -69,6 +96,11 @@ public final class FakePhysicalMemory implements PhysicalMemory {
 
   @Override
   public void read(int pfn, long expected) {
+    translationLog.add("KR " + pfn);
+    load(pfn, expected);
+  }
+
+  private void load(int pfn, long expected) {
     reads++;
     long actual = corruption.apply(pfn, pages[pfn]);
     if (actual != expected) {
@@ -82,6 +114,7 @@ public final class FakePhysicalMemory implements PhysicalMemory {
     swapOutPages += count;
     for (int i = 0; i < count; i++) {
       swapOutPfns.add(pfns[i]);
+      translationLog.add("KS " + pfns[i]);
       long actual = corruption.apply(pfns[i], pages[pfns[i]]);
       values[i] = actual;
       if (actual != expected[i]) {

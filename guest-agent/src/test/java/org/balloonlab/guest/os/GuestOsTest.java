@@ -68,6 +68,35 @@ class GuestOsTest {
     assertEquals(0, counters.isolationViolations(), "isolation violations");
   }
 
+  // ---------------------------------------------------------------- what the hypervisor is told
+
+  @Test
+  void translationEventsTravelInOrderWithTheAccesses() {
+    boot(2, 16);
+    GuestProcess a = os.spawn("a", 8);
+    GuestProcess b = os.spawn("b", 8);
+    os.access(a, 3, true);  // first touch: switch, fault, the kernel zero-fills, map, the write
+    os.access(a, 3, false);
+    os.access(b, 5, true);  // another address space
+    os.access(a, 4, true);  // memory is full: a victim is unmapped and read out by the kernel first
+    assertEquals(java.util.List.of(
+        "SWITCH 0 0 0", "FAULT 0 3 0", "KW 0", "MAP 0 3 0", "W 0 3 0",
+        "R 0 3 0",
+        "SWITCH 1 0 0", "FAULT 1 5 0", "KW 1", "MAP 1 5 1", "W 1 5 1",
+        "SWITCH 0 0 0", "FAULT 0 4 0", "UNMAP 0 3 0", "UNMAP 1 5 0", "KS 0", "KS 1", "KW 1", "MAP 0 4 1",
+        "W 0 4 1"), mem.translationLog.subList(0, 20));
+    mem.translationLog.clear();
+    os.exit(a);
+    assertEquals(java.util.List.of("RELEASE 0 0 0"), mem.translationLog);
+    os.access(b, 5, false); // swapped out: a major fault reads it back, the kernel writes it, then the map
+    assertEquals("SWITCH 1 0 0", mem.translationLog.get(1));
+    assertEquals("FAULT 1 5 0", mem.translationLog.get(2));
+    assertTrue(mem.translationLog.get(3).startsWith("KW "), mem.translationLog.toString());
+    assertTrue(mem.translationLog.get(4).startsWith("MAP 1 5 "), mem.translationLog.toString());
+    assertTrue(mem.translationLog.get(5).startsWith("R 1 5 "), mem.translationLog.toString());
+    assertNoViolations();
+  }
+
   // ---------------------------------------------------------------- faults and tokens
 
   @Test

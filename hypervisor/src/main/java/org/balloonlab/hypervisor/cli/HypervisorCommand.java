@@ -15,6 +15,7 @@ import java.util.concurrent.Callable;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
+import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
@@ -132,8 +133,22 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Option(names = "--cost", paramLabel = "NAME=NS",
       description = "Override a cost-model constant in nanoseconds; repeatable. Names: memory-access, "
           + "guest-page-fault, hidden-fault, zero-frame, guest-swap-read, guest-swap-write, host-swap-read, "
-          + "host-swap-write.")
+          + "host-swap-write, tlb-hit, page-walk-reference, vm-exit.")
   List<String> costs = new ArrayList<>();
+
+  @Option(names = "--tlb-entries", paramLabel = "N", defaultValue = "1536",
+      description = "Translations each VM's TLB caches (default: ${DEFAULT-VALUE}).")
+  int tlbEntries;
+
+  @Option(names = "--tlb-ways", paramLabel = "N", defaultValue = "12",
+      description = "Associativity of the TLB: translations per set; must divide --tlb-entries "
+          + "(default: ${DEFAULT-VALUE}).")
+  int tlbWays;
+
+  @Option(names = "--tlb-untagged",
+      description = "TLB entries carry no address-space tag (no PCIDs): every guest context switch flushes the VM's "
+          + "non-global entries.")
+  boolean tlbUntagged;
 
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
@@ -146,7 +161,7 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Machine.Config config = config();
-    Machine machine = new Machine(config);
+    Machine machine = new Machine(config, tlbConfig());
     InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
     // A batch carries about 13 bytes an access (op, varint PFN, fixed64 value); leave room for the rest.
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * maxBatch + (1 << 20));
@@ -189,12 +204,28 @@ public final class HypervisorCommand implements Callable<Integer> {
     ReclamationSettings r = config.reclamation();
     out.printf("reclamation: policy %s, tau %.2f, sampling %d pages per %s, free thresholds %s%n", r.policy(), r.tau(),
         r.samplePages(), samplePeriod, r.thresholds());
+    out.printf("TLB per vCPU: %d entries, %d ways, %s%n", tlbEntries, tlbWays,
+        tlbUntagged ? "untagged (context switches flush)" : "tagged by VM and address space");
     out.flush();
     server.blockUntilShutdown();
     return 0;
   }
 
+  TlbConfig tlbConfig() {
+    CommandLine cl = spec.commandLine();
+    if (tlbEntries <= 0 || tlbEntries > TlbConfig.MAX_ENTRIES) {
+      throw new CommandLine.ParameterException(cl, "--tlb-entries must be from 1 to " + TlbConfig.MAX_ENTRIES
+          + ", got " + tlbEntries);
+    }
+    if (tlbWays <= 0 || tlbWays > TlbConfig.MAX_WAYS || tlbEntries % tlbWays != 0) {
+      throw new CommandLine.ParameterException(cl, "--tlb-ways must be from 1 to " + TlbConfig.MAX_WAYS
+          + " and divide --tlb-entries (" + tlbEntries + "), got " + tlbWays);
+    }
+    return new TlbConfig(tlbEntries, tlbWays, !tlbUntagged);
+  }
+
   Machine.Config config() throws IOException {
+    tlbConfig();
     CommandLine cl = spec.commandLine();
     long frames;
     try {

@@ -42,7 +42,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
     VmSpec spec = request.getSpec();
     StatusMapping.answer(responses, () -> {
       Vm vm = machine.powerOn(spec.getName(), spec.getOsKind(), spec.getMemoryPages(), spec.getMinPages(),
-          spec.getShares());
+          spec.getShares(), ProtoMapping.fromProto(spec.getTranslationMode()));
       return PowerOnResponse.newBuilder()
           .setVmId(vm.id())
           .setCredential(vm.credential())
@@ -78,6 +78,8 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
     private int[] pfns = new int[0];
     private long[] writeValues = new long[0];
     private long[] readValues = new long[0];
+    private char[] asids = new char[0];
+    private int[] vpns = new int[0];
     private Vm vm;
     private boolean closed;
 
@@ -142,15 +144,29 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
             + " write values");
       }
       int writes = writeBytes / Long.BYTES;
+      int asidBytes = batch.getAsids().size();
+      int vpnBytes = batch.getVpns().size();
+      boolean translated = asidBytes != 0 || vpnBytes != 0;
+      if (translated && (asidBytes != count * 2 || vpnBytes != count * Integer.BYTES)) {
+        throw StatusMapping.invalid("a batch of " + count + " entries carries one 2-byte address space and one "
+            + "4-byte VPN per entry (or none at all), got " + asidBytes + " bytes of address spaces and " + vpnBytes
+            + " bytes of VPNs");
+      }
       ensureCapacity(count);
       // Bulk copies: the arrays are packed little-endian on the wire.
       batch.getOps().copyTo(ops, 0);
       batch.getPfns().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(pfns, 0, count);
       batch.getWriteValues().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer()
           .get(writeValues, 0, writes);
-      machine.validateBatch(vm, count, ops, pfns, writes);
+      if (translated) {
+        batch.getAsids().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asCharBuffer().get(asids, 0, count);
+        batch.getVpns().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(vpns, 0, count);
+      }
+      char[] batchAsids = translated ? asids : null;
+      int[] batchVpns = translated ? vpns : null;
+      machine.validateBatch(vm, count, ops, pfns, batchAsids, batchVpns, writes);
       GuestView report = batch.hasGuestReport() ? ProtoMapping.fromProto(batch.getGuestReport()) : null;
-      machine.applyBatch(vm, count, ops, pfns, writeValues, readValues, result);
+      machine.applyBatch(vm, count, ops, pfns, batchAsids, batchVpns, writeValues, readValues, result);
       if (report != null) {
         // Only once the batch is applied: a refused batch changes nothing, its report included.
         machine.recordGuestView(vm, report);
@@ -173,6 +189,8 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
         pfns = new int[size];
         writeValues = new long[size];
         readValues = new long[size];
+        asids = new char[size];
+        vpns = new int[size];
       }
     }
 

@@ -6,16 +6,20 @@ import org.balloonlab.hypervisor.machine.DriverModeRequest;
 import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
-import org.balloonlab.hypervisor.machine.VmCounters;
 import org.balloonlab.hypervisor.machine.ReclamationSnapshot;
+import org.balloonlab.hypervisor.machine.VmCounters;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
-import org.balloonlab.proto.ReclamationState;
+import org.balloonlab.hypervisor.mmu.MmuCounters;
+import org.balloonlab.hypervisor.mmu.MmuSnapshot;
+import org.balloonlab.hypervisor.mmu.TranslationMode;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.BalloonState;
 import org.balloonlab.proto.BalloonTargetReply;
 import org.balloonlab.proto.DriverMode;
 import org.balloonlab.proto.GuestReport;
 import org.balloonlab.proto.MachineState;
+import org.balloonlab.proto.MmuState;
+import org.balloonlab.proto.ReclamationState;
 import org.balloonlab.proto.VmState;
 
 /** Translates between the machine's plain-Java views and the wire's messages. */
@@ -79,7 +83,48 @@ final class ProtoMapping {
         .setPolicyPageOuts(r.policyPageOuts())
         .setBlockedBatches(r.blockedBatches())
         .setBlockedNs(r.blockedNs()));
+    b.setMmu(toProto(vm.mmu()));
     return b.build();
+  }
+
+  static MmuState toProto(MmuSnapshot m) {
+    MmuCounters c = m.counters();
+    return MmuState.newBuilder()
+        .setMode(toProto(m.mode()))
+        .setTlbHits(c.tlbHits())
+        .setTlbMisses(c.tlbMisses())
+        .setWalkReferences(c.walkReferences())
+        .setExitsPageTableWrite(c.exitsPageTableWrite())
+        .setExitsContextSwitch(c.exitsContextSwitch())
+        .setExitsGuestPageFault(c.exitsGuestPageFault())
+        .setExitsShadowFill(c.exitsShadowFill())
+        .setExitsP2MFault(c.exitsP2mFault())
+        .setHiddenShadowFaults(c.hiddenShadowFaults())
+        .setReflectedFaults(c.reflectedFaults())
+        .setShadowTableBytes(m.shadowTableBytes())
+        .setShadowTablePeakBytes(c.shadowPeakBytes())
+        .setShadowEntries(m.shadowEntries())
+        .setTlbFlushes(c.tlbFlushes())
+        .setTlbInvalidations(m.tlbInvalidations())
+        .setUntrackedTranslations(c.untrackedTranslations())
+        .setTranslationNs(c.translationNs())
+        .setPageTableEvents(c.pageTableEvents())
+        .build();
+  }
+
+  static org.balloonlab.proto.TranslationMode toProto(TranslationMode mode) {
+    return mode == TranslationMode.SHADOW ? org.balloonlab.proto.TranslationMode.TRANSLATION_MODE_SHADOW
+        : org.balloonlab.proto.TranslationMode.TRANSLATION_MODE_NESTED;
+  }
+
+  /** @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT for a mode this hypervisor does not know */
+  static TranslationMode fromProto(org.balloonlab.proto.TranslationMode mode) {
+    return switch (mode) {
+      case TRANSLATION_MODE_UNSPECIFIED, TRANSLATION_MODE_NESTED -> TranslationMode.NESTED;
+      case TRANSLATION_MODE_SHADOW -> TranslationMode.SHADOW;
+      default -> throw StatusMapping.invalid("unknown translation mode " + mode
+          + "; use TRANSLATION_MODE_NESTED or TRANSLATION_MODE_SHADOW");
+    };
   }
 
   static MachineState toProto(MachineSnapshot m) {
@@ -115,6 +160,9 @@ final class ProtoMapping {
         .setGuestSwapWriteNs(c.guestSwapWriteNs())
         .setHostSwapReadNs(c.hostSwapReadNs())
         .setHostSwapWriteNs(c.hostSwapWriteNs())
+        .setTlbHitNs(c.tlbHitNs())
+        .setPageWalkReferenceNs(c.pageWalkReferenceNs())
+        .setVmExitNs(c.vmExitNs())
         .build();
   }
 

@@ -13,6 +13,11 @@ import java.util.SplittableRandom;
 import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
+import org.balloonlab.hypervisor.mmu.Mmu;
+import org.balloonlab.hypervisor.mmu.RadixTable;
+import org.balloonlab.hypervisor.mmu.Tlb;
+import org.balloonlab.hypervisor.mmu.TlbConfig;
+import org.balloonlab.hypervisor.mmu.TranslationMode;
 import org.balloonlab.hypervisor.policy.ActivitySampler;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
@@ -49,6 +54,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Simulated time.</b> Each hidden fault charges the faulting VM the cost model's hidden-fault time plus its
  * work (zeroing, swap I/O, including the page-out that freed the frame it needed).
+ *
+ * <p><b>Address translation.</b> Each VM has an {@link Mmu} (nested or shadow, chosen at power-on) that charges
+ * TLB hits, walks and exits per access and page-table event of a batch. Every change of a P2M entry tells the
+ * VM's MMU, which drops the TLB and shadow entries that may hold the old frame.
  *
  * <p><b>Concurrency.</b> One lock (this object) guards all state. A batch of thousands of accesses is applied
  * under one acquisition, so the lock is taken a few hundred times a second per VM, not per access; validation
@@ -132,6 +141,7 @@ public final class Machine implements AutoCloseable {
   private final SwapDevice swap;
   private final CostModel costs;
   private final SplittableRandom random;
+  private final TlbConfig tlbConfig;
   private final SecureRandom credentials = new SecureRandom();
   private final Map<Integer, Vm> vms = new LinkedHashMap<>();
   private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
@@ -151,7 +161,13 @@ public final class Machine implements AutoCloseable {
   private final EventLog events = new EventLog();
 
   public Machine(Config config) {
+    this(config, TlbConfig.DEFAULT);
+  }
+
+  /** A machine whose VMs' vCPUs each get a TLB shaped by {@code tlb}. */
+  public Machine(Config config, TlbConfig tlb) {
     this.config = config;
+    this.tlbConfig = tlb;
     this.memory = new MachineMemory(config.frames());
     this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
     this.costs = config.costs();
@@ -178,19 +194,32 @@ public final class Machine implements AutoCloseable {
 
   /** Powers a VM on with nothing reserved and the default shares. */
   public synchronized Vm powerOn(String name, String osKind, long memoryPages) {
-    return powerOn(name, osKind, memoryPages, 0, 0);
+    return powerOn(name, osKind, memoryPages, 0, 0, TranslationMode.NESTED);
+  }
+
+  /** Powers a VM on with nothing reserved and the default shares, translated in {@code mode}. */
+  public synchronized Vm powerOn(String name, String osKind, long memoryPages, TranslationMode mode) {
+    return powerOn(name, osKind, memoryPages, 0, 0, mode);
+  }
+
+  /** Powers a VM on with nested translation, reserving {@code minPages} of machine memory for it. */
+  public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares) {
+    return powerOn(name, osKind, memoryPages, minPages, shares, TranslationMode.NESTED);
   }
 
   /**
-   * Powers a VM on with an empty P2M, reserving {@code minPages} of machine memory for it.
+   * Powers a VM on with an empty P2M, reserving {@code minPages} of machine memory for it, translated in
+   * {@code mode}.
    *
    * @param minPages memory reserved for the VM (0..memoryPages)
    * @param shares its shares, or 0 for the default of 10 per MiB of configured memory
+   * @param mode how its addresses are translated ({@code null} for nested)
    * @throws MachineException INVALID_ARGUMENT for a bad name, kind, size, min or shares; ALREADY_EXISTS for a name
    *     in use; RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages} on top of the reservations of
    *     the VMs already on
    */
-  public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares) {
+  public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares,
+                                 TranslationMode mode) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw MachineException.invalid("VM name must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
           + name + "'");
@@ -232,16 +261,19 @@ public final class Machine implements AutoCloseable {
     ReclamationSettings r = config.reclamation();
     ActivitySampler sampler = new ActivitySampler((int) memoryPages, r.samplePages(), r.samplePeriodNs(),
         r.fastGain(), r.slowGain());
-    Vm vm = new Vm(nextVmId++, name, kind, (int) memoryPages, minPages, vmShares, sampler,
-        HexFormat.of().formatHex(secret), System.nanoTime());
+    int id = nextVmId++;
+    Vm vm = new Vm(id, name, kind, (int) memoryPages, minPages, vmShares, sampler, HexFormat.of().formatHex(secret),
+        System.nanoTime(),
+        new Mmu(mode == null ? TranslationMode.NESTED : mode, tlbConfig, id, (int) memoryPages, costs));
     reservedPages += minPages;
     vms.put(vm.id(), vm);
     vmsByName.put(name, vm);
-    log.info("powered on {}: {} pages (min {}, shares {}), os kind {}; configured {} pages on {} frames", vm,
-        memoryPages, minPages, vmShares, kind, configuredPages(), memory.frames());
+    log.info("powered on {}: {} pages (min {}, shares {}), os kind {}, {} translation; configured {} pages on {} "
+        + "frames", vm, memoryPages, minPages, vmShares, kind, vm.translationMode().label(), configuredPages(),
+        memory.frames());
     events.publish(EventKind.VM_POWERED_ON, vm.id(), name, "powered on with " + memoryPages + " pages (min "
-        + minPages + ", shares " + vmShares + "; " + configuredPages() + " pages configured on " + memory.frames()
-        + " frames)");
+        + minPages + ", shares " + vmShares + ", " + vm.translationMode().label() + " translation; "
+        + configuredPages() + " pages configured on " + memory.frames() + " frames)");
     return vm;
   }
 
@@ -372,6 +404,19 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException INVALID_ARGUMENT naming the first bad access
    */
   public void validateBatch(Vm vm, int count, byte[] ops, int[] pfns, int writeCount) {
+    validateBatch(vm, count, ops, pfns, null, null, writeCount);
+  }
+
+  /**
+   * Checks a batch that says, for every entry, which address space and VPN it concerns ({@code asids} and
+   * {@code vpns} both {@code null}: every entry is a kernel access), before anything is applied.
+   *
+   * @throws MachineException INVALID_ARGUMENT naming the first bad entry
+   */
+  public void validateBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns, int writeCount) {
+    if ((asids == null) != (vpns == null)) {
+      throw MachineException.invalid("a batch carries address spaces and VPNs together, or neither");
+    }
     if (count > config.maxBatchAccesses()) {
       throw MachineException.invalid("a batch holds at most " + config.maxBatchAccesses() + " accesses, got "
           + count);
@@ -382,6 +427,12 @@ public final class Machine implements AutoCloseable {
       byte op = ops[i];
       if (!AccessOps.isValid(op)) {
         throw MachineException.invalid("access " + i + " has unknown operation " + op);
+      }
+      if (asids != null) {
+        validateTranslation(i, op, asids[i], vpns[i], pfns[i]);
+      } else if (!AccessOps.isAccess(op)) {
+        throw MachineException.invalid("entry " + i + " is page-table event " + op
+            + ", which needs an address space and a VPN; the batch carries none");
       }
       int pfn = pfns[i];
       if (pfn < 0 || pfn >= pages) {
@@ -398,6 +449,35 @@ public final class Machine implements AutoCloseable {
     }
   }
 
+  private static void validateTranslation(int i, byte op, char asid, int vpn, int pfn) {
+    if (AccessOps.isAccess(op)) {
+      if (asid == Tlb.GLOBAL_ASID) {
+        if (vpn != pfn) {
+          throw MachineException.invalid("access " + i + " is a kernel access (address space "
+              + (int) Tlb.GLOBAL_ASID + ") whose VPN " + vpn
+              + " is not its PFN " + pfn + ": the kernel's direct map has VPN = PFN");
+        }
+        return;
+      }
+    }
+    if (asid > Mmu.MAX_ASID) {
+      throw MachineException.invalid("entry " + i + " names address space " + (int) asid + "; address spaces are 0.."
+          + Mmu.MAX_ASID + (AccessOps.isAccess(op) ? ", or " + (int) Tlb.GLOBAL_ASID
+          + " for a kernel access" : ""));
+    }
+    if (vpn < 0 || vpn > RadixTable.MAX_VPN) {
+      throw MachineException.invalid("entry " + i + ": VPN " + vpn + " is out of range 0.." + RadixTable.MAX_VPN);
+    }
+    if ((op == AccessOps.AS_SWITCH || op == AccessOps.AS_RELEASE) && vpn != 0) {
+      throw MachineException.invalid("entry " + i + ": an address-space switch or release carries VPN 0, got "
+          + vpn);
+    }
+    if ((op == AccessOps.PT_UNMAP || op == AccessOps.AS_SWITCH || op == AccessOps.GUEST_PAGE_FAULT
+        || op == AccessOps.AS_RELEASE) && pfn != 0) {
+      throw MachineException.invalid("entry " + i + ": page-table event " + op + " carries PFN 0, got " + pfn);
+    }
+  }
+
   /**
    * Applies a validated batch in order: writes store their tokens, reads put their values in {@code readsOut}.
    *
@@ -406,15 +486,28 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, long[] writeValues, long[] readsOut,
                                       BatchResult result) {
+    applyBatch(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
+  }
+
+  /**
+   * Applies a validated batch of accesses and page-table events in order; {@code asids} and {@code vpns} may both
+   * be {@code null}, making every entry a kernel access.
+   *
+   * @throws MachineException FAILED_PRECONDITION if the VM is off; RESOURCE_EXHAUSTED if machine memory and host
+   *     swap together could not absorb the batch (checked before anything is applied)
+   */
+  public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
+                                      long[] writeValues, long[] readsOut, BatchResult result) {
     requirePoweredOn(vm);
     result.reset();
     P2m p2m = vm.p2m;
     long room = (long) memory.freeFrames() + swap.freeSlots();
     if (room < count) {
-      // Only pages without a frame need room; count them (duplicates included, which errs on the safe side).
+      // Only accessed pages without a frame need room; count them (duplicates included, which errs on the safe
+      // side). Page-table events touch no memory.
       int needing = 0;
       for (int i = 0; i < count; i++) {
-        if (p2m.get(pfns[i]) < 0) {
+        if (p2m.get(pfns[i]) < 0 && AccessOps.isAccess(ops[i])) {
           needing++;
         }
       }
@@ -428,25 +521,36 @@ public final class Machine implements AutoCloseable {
     }
     VmCounters c = vm.counters;
     ActivitySampler sampler = vm.sampler;
+    Mmu mmu = vm.mmu;
     int w = 0;
     int r = 0;
+    long mmuNs = 0;
     for (int i = 0; i < count; i++) {
       int pfn = pfns[i];
       byte op = ops[i];
+      if (op > AccessOps.SWAP_OUT_READ) {
+        // A page-table event: it changes what translations cost, never what memory holds.
+        mmuNs += mmu.event(op, asids[i], vpns[i], pfn, p2m.get(pfn));
+        continue;
+      }
       sampler.touch(pfn);
       int mfn = p2m.get(pfn);
-      if (mfn < 0) {
+      boolean p2mFaulted = mfn < 0;
+      if (p2mFaulted) {
         mfn = resolveHiddenFault(vm, pfn, mfn, op == AccessOps.SWAP_OUT_READ, result);
       }
+      mmuNs += asids == null ? mmu.access(Tlb.GLOBAL_ASID, pfn, pfn, mfn, p2mFaulted)
+          : mmu.access(asids[i], vpns[i], pfn, mfn, p2mFaulted);
       if (op == AccessOps.WRITE) {
         memory.write(mfn, writeValues[w++]);
       } else {
         readsOut[r++] = memory.read(mfn);
       }
     }
-    c.accesses += count;
+    c.accesses += w + r;
     c.writes += w;
     c.reads += r;
+    result.hypervisorNs += mmuNs;
     c.hypervisorNs += result.hypervisorNs;
     result.reads = r;
     if (memory.freeFrames() < softFrames || freeState != FreeMemoryState.HIGH) {
@@ -496,6 +600,7 @@ public final class Machine implements AutoCloseable {
       c.framesZeroed++;
     }
     vm.p2m.map(pfn, mfn);
+    vm.mmu.p2mChanged(pfn);
     vm.mappedPages++;
     c.hiddenFaults++;
     result.hiddenFaults++;
@@ -567,6 +672,7 @@ public final class Machine implements AutoCloseable {
       throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "host swap is full");
     }
     p2m.setSwapped(pfn, slot);
+    victim.mmu.p2mChanged(pfn);
     memory.free(mfn);
     victim.mappedPages--;
     victim.hostSwappedPages++;
@@ -710,6 +816,7 @@ public final class Machine implements AutoCloseable {
             vm.hostSwappedPages--;
           }
           p2m.setBallooned(pfn);
+          vm.mmu.p2mChanged(pfn);
           vm.balloonSize++;
           vm.balloonLocked++;
           vm.balloonProgressNanos = now;
@@ -741,6 +848,7 @@ public final class Machine implements AutoCloseable {
           continue;
         }
         p2m.clear(pfn);
+        vm.mmu.p2mChanged(pfn);
         if (vm.balloonSize > vm.balloonTarget) {
           vm.balloonProgressNanos = now;
         }
@@ -1000,6 +1108,7 @@ public final class Machine implements AutoCloseable {
     for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
       if (P2m.isBallooned(p2m.get(pfn))) {
         p2m.clear(pfn);
+        vm.mmu.p2mChanged(pfn);
       }
     }
     log.info("{}: balloon of {} pages reset: {}", vm, vm.balloonSize, why);
@@ -1135,6 +1244,8 @@ public final class Machine implements AutoCloseable {
             + " swapped, its P2M holds " + vmMapped + " and " + vmSwapped);
       }
       mapped += vmMapped;
+      P2m p2m = vm.p2m;
+      vm.mmu.checkShadowConsistency(p2m::get);
     }
     if (mapped + memory.freeFrames() != memory.frames()) {
       throw new IllegalStateException(mapped + " mapped + " + memory.freeFrames() + " free != " + memory.frames()

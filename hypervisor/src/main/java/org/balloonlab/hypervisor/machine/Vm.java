@@ -1,6 +1,7 @@
 package org.balloonlab.hypervisor.machine;
 
 import org.balloonlab.hypervisor.policy.ActivitySampler;
+import org.balloonlab.hypervisor.mmu.Mmu;
 
 /**
  * A powered-on VM as the hypervisor keeps it: its P2M, its credential, whether a guest agent is attached to
@@ -13,6 +14,8 @@ public final class Vm {
   private final String credential;
   final P2m p2m;
   final VmCounters counters = new VmCounters();
+  /** Address translation: TLB, shadow tables, exits. */
+  final Mmu mmu;
   boolean poweredOn = true;
   boolean attached;
   long detachedSinceNanos;
@@ -51,8 +54,9 @@ public final class Vm {
   double sharesPerPage;
 
   Vm(int id, String name, String osKind, int memoryPages, long minPages, long shares, ActivitySampler sampler,
-     String credential, long nowNanos) {
+     String credential, long nowNanos, Mmu mmu) {
     this.id = id;
+    this.mmu = mmu;
     this.minPages = minPages;
     this.shares = shares;
     this.sampler = sampler;
@@ -90,6 +94,10 @@ public final class Vm {
     return shares;
   }
 
+  public org.balloonlab.hypervisor.mmu.TranslationMode translationMode() {
+    return mmu.mode();
+  }
+
   /** The secret a caller presents to act for this VM. */
   public String credential() {
     return credential;
@@ -103,7 +111,7 @@ public final class Vm {
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
         guest, balloon, new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
-        policyPageOuts, blockedBatches, blockedNs));
+        policyPageOuts, blockedBatches, blockedNs), mmu.snapshot());
   }
 
   @Override

@@ -4,6 +4,7 @@ package org.balloonlab.hypervisor.machine;
  * One VM as the hypervisor saw it at one instant.
  *
  * @param guest the guest's latest report, or {@code null} before its first
+ * @param mmu its address translation: mode, TLB, exits, shadow tables
  */
 public record VmSnapshot(
     int id,
@@ -16,4 +17,5 @@ public record VmSnapshot(
     VmCounters counters,
     GuestView guest,
     BalloonSnapshot balloon,
-    ReclamationSnapshot reclamation) {}
+    ReclamationSnapshot reclamation,
+    org.balloonlab.hypervisor.mmu.MmuSnapshot mmu) {}

@@ -21,6 +21,10 @@ import java.util.function.ToLongFunction;
  * @param guestSwapWriteNs writing a page to the guest's swap device
  * @param hostSwapReadNs reading a page from the hypervisor's swap file
  * @param hostSwapWriteNs writing a page to the hypervisor's swap file
+ * @param tlbHitNs a translation found in the TLB
+ * @param pageWalkReferenceNs one memory reference of a page walk (nested misses take up to 24, shadow misses 4)
+ * @param vmExitNs an exit to the hypervisor and back with a short handler (shadow mode's page-table writes,
+ *     address-space switches and intercepted guest page faults)
  */
 public record CostModel(
     long memoryAccessNs,
@@ -30,7 +34,15 @@ public record CostModel(
     long guestSwapReadNs,
     long guestSwapWriteNs,
     long hostSwapReadNs,
-    long hostSwapWriteNs) {
+    long hostSwapWriteNs,
+    long tlbHitNs,
+    long pageWalkReferenceNs,
+    long vmExitNs) {
+
+  /** Translation constants of the 8-constant form: see docs/cost-model.md. */
+  public static final long DEFAULT_TLB_HIT_NS = 1;
+  public static final long DEFAULT_PAGE_WALK_REFERENCE_NS = 20;
+  public static final long DEFAULT_VM_EXIT_NS = 1_000;
 
   public static final CostModel DEFAULT = new CostModel(50, 1_000, 2_000, 500, 100_000, 100_000, 100_000, 100_000);
 
@@ -45,11 +57,21 @@ public record CostModel(
     FIELDS.put("guest-swap-write", CostModel::guestSwapWriteNs);
     FIELDS.put("host-swap-read", CostModel::hostSwapReadNs);
     FIELDS.put("host-swap-write", CostModel::hostSwapWriteNs);
+    FIELDS.put("tlb-hit", CostModel::tlbHitNs);
+    FIELDS.put("page-walk-reference", CostModel::pageWalkReferenceNs);
+    FIELDS.put("vm-exit", CostModel::vmExitNs);
+  }
+
+  /** A model with the default translation constants. */
+  public CostModel(long memoryAccessNs, long guestPageFaultNs, long hiddenFaultNs, long zeroFrameNs,
+                   long guestSwapReadNs, long guestSwapWriteNs, long hostSwapReadNs, long hostSwapWriteNs) {
+    this(memoryAccessNs, guestPageFaultNs, hiddenFaultNs, zeroFrameNs, guestSwapReadNs, guestSwapWriteNs,
+        hostSwapReadNs, hostSwapWriteNs, DEFAULT_TLB_HIT_NS, DEFAULT_PAGE_WALK_REFERENCE_NS, DEFAULT_VM_EXIT_NS);
   }
 
   public CostModel {
     long[] all = {memoryAccessNs, guestPageFaultNs, hiddenFaultNs, zeroFrameNs, guestSwapReadNs, guestSwapWriteNs,
-        hostSwapReadNs, hostSwapWriteNs};
+        hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs};
     for (long v : all) {
       if (v < 0) {
         throw new IllegalArgumentException("cost model constants cannot be negative, got " + v);
@@ -92,7 +114,7 @@ public record CostModel(
     for (Map.Entry<String, ToLongFunction<CostModel>> e : FIELDS.entrySet()) {
       v[i++] = e.getKey().equals(name) ? value : e.getValue().applyAsLong(this);
     }
-    return new CostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    return new CostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
   }
 
   /** {@code name=value} pairs, for logs and reports. */

@@ -34,7 +34,8 @@ class HypervisorCommandTest {
     assertEquals(0, r.exitCode(), r.err());
     for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
         "--cost", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
-        "--free-hard", "--free-low"}) {
+        "--free-hard", "--free-low", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit",
+        "page-walk-reference"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
@@ -82,7 +83,12 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--free-soft", "7"}, "--free-soft"),
         Arguments.of(new String[] {"--free-low", "-1"}, "--free-low"),
         Arguments.of(new String[] {"--free-hysteresis", "-1"}, "--free-hysteresis"),
-        Arguments.of(new String[] {"--policy-period", "0s"}, "--policy-period"));
+        Arguments.of(new String[] {"--policy-period", "0s"}, "--policy-period"),
+        Arguments.of(new String[] {"--tlb-entries", "0"}, "--tlb-entries"),
+        Arguments.of(new String[] {"--tlb-entries", "many"}, "--tlb-entries"),
+        Arguments.of(new String[] {"--tlb-entries", "1000", "--tlb-ways", "3"}, "--tlb-ways"),
+        Arguments.of(new String[] {"--tlb-ways", "0"}, "--tlb-ways"),
+        Arguments.of(new String[] {"--cost", "vm-exit=-1"}, "--cost"));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -27,6 +27,21 @@ final class AccessBatches {
         ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array())));
   }
 
+  static AccessBatch.Builder addAsid(AccessBatch.Builder b, int asid) {
+    return b.setAsids(b.getAsids().concat(ByteString.copyFrom(
+        ByteBuffer.allocate(Character.BYTES).order(ByteOrder.LITTLE_ENDIAN).putChar((char) asid).array())));
+  }
+
+  static AccessBatch.Builder addVpn(AccessBatch.Builder b, int vpn) {
+    return b.setVpns(b.getVpns().concat(ByteString.copyFrom(
+        ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN).putInt(vpn).array())));
+  }
+
+  /** Adds an entry with its address space and VPN: an access ({@code op} 1-3) or a page-table event. */
+  static AccessBatch.Builder entry(AccessBatch.Builder b, int op, int asid, int vpn, int pfn) {
+    return addVpn(addAsid(addPfn(addOp(b, op), pfn), asid), vpn);
+  }
+
   static AccessBatch.Builder write(AccessBatch.Builder b, int pfn, long value) {
     return addWriteValue(addPfn(addOp(b, org.balloonlab.proto.AccessOp.ACCESS_OP_WRITE_VALUE), pfn), value);
   }

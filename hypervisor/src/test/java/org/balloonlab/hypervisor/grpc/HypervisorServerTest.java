@@ -46,6 +46,8 @@ import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineServiceGrpc;
 import org.balloonlab.proto.MachineState;
+import org.balloonlab.proto.MmuState;
+import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.ManagementServiceGrpc;
 import org.balloonlab.proto.PowerOffRequest;
 import org.balloonlab.proto.PowerOffResponse;
@@ -398,7 +400,10 @@ class HypervisorServerTest {
     assertEquals(List.of(token(id, 0), token(id, 1), 0L), AccessBatches.readValues(r));
     assertEquals(3, r.getHiddenFaults());
     CostModel c = CostModel.DEFAULT;
-    assertEquals(3 * (c.hiddenFaultNs() + c.zeroFrameNs()), r.getHypervisorNs());
+    long translation = vm(id).getMmu().getTranslationNs();
+    // Two translations missed (two PFNs through the kernel's direct map: PFN 2's miss was the third), one hit.
+    assertEquals(3 * 24 * c.pageWalkReferenceNs() + 2 * c.tlbHitNs(), translation);
+    assertEquals(3 * (c.hiddenFaultNs() + c.zeroFrameNs()) + translation, r.getHypervisorNs());
 
     AccessBatch.Builder second = batch(42);
     read(second, 1);
@@ -407,7 +412,7 @@ class HypervisorServerTest {
     AccessBatchResult r2 = call.apply(second);
     assertEquals(List.of(token(id, 1), 99L), AccessBatches.readValues(r2));
     assertEquals(0, r2.getHiddenFaults());
-    assertEquals(0, r2.getHypervisorNs());
+    assertEquals(3 * c.tlbHitNs(), r2.getHypervisorNs(), "three TLB hits, nothing else");
 
     // An empty batch is answered too.
     assertEquals(0, AccessBatches.readValues(call.apply(batch(43))).size());
@@ -549,7 +554,22 @@ class HypervisorServerTest {
     UnaryOperator<AccessBatch.Builder> strayWriteValue = b -> AccessBatches.addWriteValue(read(read(b, 1), 2), 5L);
     UnaryOperator<AccessBatch.Builder> moreValuesThanAccesses = b -> AccessBatches.addWriteValue(AccessBatches.addWriteValue(read(b, 1), 5L), 6L);
     UnaryOperator<AccessBatch.Builder> unspecifiedOp = b -> AccessBatches.addPfn(AccessBatches.addOp(b, AccessOp.ACCESS_OP_UNSPECIFIED_VALUE), 1);
-    UnaryOperator<AccessBatch.Builder> unknownOpNumber = b -> AccessBatches.addPfn(AccessBatches.addOp(b, 9), 1);
+    UnaryOperator<AccessBatch.Builder> unknownOpNumber = b -> AccessBatches.addPfn(AccessBatches.addOp(b, 16), 1);
+    UnaryOperator<AccessBatch.Builder> asidOutOfRange = b -> AccessBatches.entry(b, AccessOp.ACCESS_OP_READ_VALUE,
+        4096, 0, 1);
+    UnaryOperator<AccessBatch.Builder> kernelVpnNotPfn = b -> AccessBatches.entry(b, AccessOp.ACCESS_OP_READ_VALUE,
+        0xFFFF, 2, 1);
+    UnaryOperator<AccessBatch.Builder> negativeVpn = b -> AccessBatches.entry(b, AccessOp.ACCESS_OP_READ_VALUE,
+        0, -5, 1);
+    UnaryOperator<AccessBatch.Builder> eventWithoutAsid = b -> AccessBatches.addPfn(
+        AccessBatches.addOp(b, AccessOp.ACCESS_OP_PT_MAP_VALUE), 1);
+    UnaryOperator<AccessBatch.Builder> switchWithVpn = b -> AccessBatches.entry(b, AccessOp.ACCESS_OP_AS_SWITCH_VALUE,
+        1, 7, 0);
+    UnaryOperator<AccessBatch.Builder> unmapWithPfn = b -> AccessBatches.entry(b, AccessOp.ACCESS_OP_PT_UNMAP_VALUE,
+        1, 7, 3);
+    UnaryOperator<AccessBatch.Builder> shortAsids = b -> AccessBatches.addVpn(
+        AccessBatches.entry(b, AccessOp.ACCESS_OP_READ_VALUE, 0, 0, 1), 1);
+    UnaryOperator<AccessBatch.Builder> asidsWithoutVpns = b -> AccessBatches.addAsid(read(b, 1), 0);
     UnaryOperator<AccessBatch.Builder> negativeReport = b -> read(b, 1)
         .setGuestReport(GuestReport.newBuilder().setAccesses(-1));
     return Stream.of(
@@ -563,7 +583,16 @@ class HypervisorServerTest {
         Arguments.of("more values than accesses", moreValuesThanAccesses, new String[] {"cannot carry 2 write values"}),
         Arguments.of("unspecified op", unspecifiedOp, new String[] {"unknown operation"}),
         Arguments.of("unknown op number", unknownOpNumber, new String[] {"unknown operation"}),
-        Arguments.of("negative guest report", negativeReport, new String[] {"negative"}));
+        Arguments.of("negative guest report", negativeReport, new String[] {"negative"}),
+        Arguments.of("address space out of range", asidOutOfRange, new String[] {"address space 4096", "0..4095"}),
+        Arguments.of("kernel access off the direct map", kernelVpnNotPfn, new String[] {"VPN 2", "PFN 1"}),
+        Arguments.of("negative VPN", negativeVpn, new String[] {"VPN -5"}),
+        Arguments.of("event without an address space", eventWithoutAsid, new String[] {"needs an address space"}),
+        Arguments.of("switch with a VPN", switchWithVpn, new String[] {"VPN 0, got 7"}),
+        Arguments.of("unmap with a PFN", unmapWithPfn, new String[] {"PFN 0, got 3"}),
+        Arguments.of("VPNs not one per entry", shortAsids, new String[] {"4-byte VPN per entry", "8 bytes of VPNs"}),
+        Arguments.of("address spaces without VPNs", asidsWithoutVpns, new String[] {"2 bytes of address spaces",
+            "0 bytes of VPNs"}));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -583,6 +612,7 @@ class HypervisorServerTest {
     VmState after = vm(on.getVmId());
     assertFalse(after.getAttached());
     assertEquals(before.getCounters(), after.getCounters());
+    assertEquals(before.getMmu(), after.getMmu());
     assertEquals(before.getMappedPages(), after.getMappedPages());
     assertFalse(after.hasGuest());
     MachineState machineAfter = machineState();
@@ -741,6 +771,67 @@ class HypervisorServerTest {
 
   // ---------------------------------------------------------------- management and health
 
+  private PowerOnResponse powerOn(String name, long pages, TranslationMode mode) {
+    return machineStub.powerOn(PowerOnRequest.newBuilder()
+        .setSpec(VmSpec.newBuilder().setName(name).setOsKind("linux").setMemoryPages(pages)
+            .setTranslationMode(mode))
+        .build());
+  }
+
+  /** A process switches in, faults on VPN 5, the kernel fills PFN 3, the process writes it and reads it back. */
+  private static AccessBatch.Builder firstTouch(long sequence) {
+    AccessBatch.Builder b = batch(sequence);
+    AccessBatches.entry(b, AccessOp.ACCESS_OP_AS_SWITCH_VALUE, 1, 0, 0);
+    AccessBatches.entry(b, AccessOp.ACCESS_OP_GUEST_PAGE_FAULT_VALUE, 1, 5, 0);
+    AccessBatches.addWriteValue(AccessBatches.entry(b, AccessOp.ACCESS_OP_WRITE_VALUE, 0xFFFF, 3, 3), 0L);
+    AccessBatches.entry(b, AccessOp.ACCESS_OP_PT_MAP_VALUE, 1, 5, 3);
+    AccessBatches.addWriteValue(AccessBatches.entry(b, AccessOp.ACCESS_OP_WRITE_VALUE, 1, 5, 3), 42L);
+    return AccessBatches.entry(b, AccessOp.ACCESS_OP_READ_VALUE, 1, 5, 3);
+  }
+
+  @Test
+  void translationModesAreChosenAtPowerOnAndReportedWithTheirExits() throws InterruptedException {
+    PowerOnResponse nested = powerOn("nested", 16, TranslationMode.TRANSLATION_MODE_NESTED);
+    PowerOnResponse shadow = powerOn("shadow", 16, TranslationMode.TRANSLATION_MODE_SHADOW);
+    PowerOnResponse unspecified = powerOn("plain", 16);
+    assertEquals(CostModel.DEFAULT.vmExitNs(), nested.getCostModel().getVmExitNs());
+    assertEquals(CostModel.DEFAULT.pageWalkReferenceNs(), nested.getCostModel().getPageWalkReferenceNs());
+    AccessBatchResult n = new AccessCall().attach(nested).apply(firstTouch(1));
+    AccessBatchResult s = new AccessCall().attach(shadow).apply(firstTouch(1));
+    assertEquals(List.of(42L), AccessBatches.readValues(n));
+    assertEquals(List.of(42L), AccessBatches.readValues(s));
+    assertTrue(s.getHypervisorNs() > n.getHypervisorNs(), "shadow paid for its exits");
+
+    MmuState nm = vm(nested.getVmId()).getMmu();
+    MmuState sm = vm(shadow.getVmId()).getMmu();
+    assertEquals(TranslationMode.TRANSLATION_MODE_NESTED, nm.getMode());
+    assertEquals(TranslationMode.TRANSLATION_MODE_SHADOW, sm.getMode());
+    assertEquals(TranslationMode.TRANSLATION_MODE_NESTED, vm(unspecified.getVmId()).getMmu().getMode());
+    assertEquals(0, nm.getExitsPageTableWrite() + nm.getExitsContextSwitch() + nm.getExitsGuestPageFault());
+    assertEquals(1, sm.getExitsPageTableWrite());
+    assertEquals(1, sm.getExitsContextSwitch());
+    assertEquals(1, sm.getExitsGuestPageFault());
+    assertEquals(1, sm.getReflectedFaults());
+    assertEquals(1, nm.getExitsP2MFault());
+    assertEquals(3, nm.getPageTableEvents());
+    assertEquals(2, nm.getTlbMisses(), "the kernel's and the process's translation");
+    assertEquals(1, nm.getTlbHits());
+    assertEquals(48, nm.getWalkReferences());
+    assertTrue(sm.getShadowTableBytes() > 0);
+    assertEquals(0, nm.getShadowTableBytes());
+    assertEquals(0, sm.getUntrackedTranslations());
+    assertEquals(sm, management.listVms(ListVmsRequest.getDefaultInstance()).getVmsList().stream()
+        .filter(v -> v.getName().equals("shadow")).findFirst().orElseThrow().getMmu(), "ListVms reports it too");
+  }
+
+  @Test
+  void anUnknownTranslationModeIsRefused() {
+    StatusRuntimeException e = assertStatus(Status.Code.INVALID_ARGUMENT, () -> machineStub.powerOn(
+        PowerOnRequest.newBuilder().setSpec(VmSpec.newBuilder().setName("odd").setMemoryPages(4)
+            .setTranslationModeValue(7)).build()));
+    assertTrue(e.getStatus().getDescription().contains("translation mode"), e.getStatus().toString());
+  }
+
   @Test
   void managementListsAndFindsVms() throws InterruptedException {
     PowerOnResponse a = powerOn("alpha", 32);
@@ -769,8 +860,8 @@ class HypervisorServerTest {
     assertEquals(10, byId.getCounters().getDemandZeroFaults());
     assertEquals(10, byId.getCounters().getFramesZeroed());
     assertEquals(10, byId.getCounters().getWrites());
-    assertEquals(10 * (CostModel.DEFAULT.hiddenFaultNs() + CostModel.DEFAULT.zeroFrameNs()),
-        byId.getCounters().getHypervisorNs());
+    assertEquals(10 * (CostModel.DEFAULT.hiddenFaultNs() + CostModel.DEFAULT.zeroFrameNs())
+        + byId.getMmu().getTranslationNs(), byId.getCounters().getHypervisorNs());
 
     assertStatus(Status.Code.NOT_FOUND, () -> vm(999));
     assertStatus(Status.Code.NOT_FOUND, () -> vm(0));

@@ -30,7 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Every step is followed by a full check of the frame table against the P2Ms.
  */
 class MachineBalloonTest {
-  static final CostModel COSTS = new CostModel(1, 10, 1_000, 100, 7, 7, 20_000, 300_000);
+  /** Translation costs are 0 here, so charges are the P2M's alone; MachineTranslationTest charges translation. */
+  static final CostModel COSTS = new CostModel(1, 10, 1_000, 100, 7, 7, 20_000, 300_000, 0, 0, 0);
   static final int BATCH = 8;
   /** A stall timeout no test can reach: a driver is never uncooperative. */
   static final long NEVER = Long.MAX_VALUE;

@@ -34,7 +34,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The machine's domain: lifecycle, the data path with demand allocation and hypervisor paging, and refusals. */
 class MachineTest {
   /** Distinct constants, so a charged time tells which work was charged. */
-  static final CostModel COSTS = new CostModel(1, 10, 1_000, 100, 7, 7, 20_000, 300_000);
+  /** Translation costs are 0 here, so charges are the P2M's alone; MachineTranslationTest charges translation. */
+  static final CostModel COSTS = new CostModel(1, 10, 1_000, 100, 7, 7, 20_000, 300_000, 0, 0, 0);
   static final long HIDDEN = COSTS.hiddenFaultNs();
   static final long ZERO = COSTS.zeroFrameNs();
   static final long HOST_READ = COSTS.hostSwapReadNs();
@@ -869,7 +870,10 @@ class MachineTest {
         Arguments.of("negative PFN", batch().write(-1, 5L), new String[] {"PFN -1", "out of range"}),
         Arguments.of("huge PFN", batch().read(Integer.MAX_VALUE), new String[] {"PFN " + Integer.MAX_VALUE}),
         Arguments.of("unspecified op", batch().op((byte) 0, 1), new String[] {"access 0", "unknown operation 0"}),
-        Arguments.of("op past the last", batch().read(1).op((byte) 4, 1), new String[] {"access 1", "unknown operation 4"}),
+        Arguments.of("op past the last", batch().read(1).op((byte) 10, 1),
+            new String[] {"access 1", "unknown operation 10"}),
+        Arguments.of("a page-table event without an address space", batch().read(1).op(AccessOps.PT_MAP, 1),
+            new String[] {"entry 1", "needs an address space"}),
         Arguments.of("negative op", batch().op((byte) -1, 1), new String[] {"unknown operation -1"}),
         Arguments.of("a write without its value", batch().write(1, 9L).op(AccessOps.WRITE, 2),
             new String[] {"2 writes", "1 write values"}),

@@ -1,0 +1,17 @@
+package org.balloonlab.hypervisor.mmu;
+
+/**
+ * One VM's translation at one instant.
+ *
+ * @param shadowTableBytes hypervisor memory its shadow tables take now (0 in nested mode)
+ * @param shadowEntries shadow entries set now
+ * @param tlbInvalidations TLB entries dropped one by one because a mapping changed
+ */
+public record MmuSnapshot(TranslationMode mode, MmuCounters counters, long shadowTableBytes, long shadowEntries,
+                          long tlbInvalidations) {
+  /** TLB misses per lookup, 0 before the first. */
+  public double tlbMissRate() {
+    long lookups = counters.tlbHits() + counters.tlbMisses();
+    return lookups == 0 ? 0 : (double) counters.tlbMisses() / lookups;
+  }
+}
