@@ -1,6 +1,5 @@
 package org.balloonlab.lab;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -122,7 +121,7 @@ final class TranslationCommand implements Callable<Integer> {
       JvmProcess hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), hypervisorArgs,
           "512m", dir, null);
       children.add(hypervisor);
-      String address = waitForLine(hypervisor, HypervisorCommand.LISTENING, 30);
+      String address = hypervisor.awaitLine(HypervisorCommand.LISTENING, 30);
       Map<String, JvmProcess> guests = new LinkedHashMap<>();
       for (String mode : List.of("nested", "shadow")) {
         JvmProcess guest = JvmProcess.start(mode, GuestAgentCommand.class.getName(),
@@ -272,21 +271,6 @@ final class TranslationCommand implements Callable<Integer> {
 
   private static String seconds(long ns) {
     return String.format(Locale.ROOT, "%.3f s", ns / 1e9);
-  }
-
-  private String waitForLine(JvmProcess p, String prefix, int seconds) throws InterruptedException, IOException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      String v = p.lineStartingWith(prefix);
-      if (v != null) {
-        return v;
-      }
-      if (!p.isAlive()) {
-        throw new IOException(p.name() + " exited with code " + p.process().exitValue() + " before it was ready");
-      }
-      Thread.sleep(20);
-    }
-    throw new IOException(p.name() + " did not get ready within " + seconds + " s");
   }
 
   private void stopAll() {
