@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.balloonlab.guest.cli.GuestAgentCommand;
+import org.balloonlab.guest.cli.GuestSummary;
 import org.balloonlab.lab.JvmProcess;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
@@ -202,7 +203,7 @@ class ReclamationIT {
       assertNotNull(summary, "the active guest printed its summary");
       assertTrue(summary.contains("integrity_violations=0") && summary.contains("isolation_violations=0"), summary);
       assertEquals(0, violations(run.vm("idle")));
-      return new TaxRun(activeAllocation.get(), idleAllocation.get(), summaryValue(summary, "simulated_ns"));
+      return new TaxRun(activeAllocation.get(), idleAllocation.get(), GuestSummary.count(summary, "simulated_ns"));
     } finally {
       lab = null;
     }
@@ -257,15 +258,6 @@ class ReclamationIT {
 
   private static long violations(VmState vm) {
     return vm.getGuest().getIntegrityViolations() + vm.getGuest().getIsolationViolations();
-  }
-
-  private static long summaryValue(String summary, String key) {
-    for (String part : summary.split(" ")) {
-      if (part.startsWith(key + "=")) {
-        return Long.parseLong(part.substring(key.length() + 1));
-      }
-    }
-    throw new AssertionError("no " + key + " in " + summary);
   }
 
   private static String[] concat(String[] a, String[] b) {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.guest.cli.GuestAgentCommand;
+import org.balloonlab.guest.cli.GuestSummary;
 import org.balloonlab.lab.JvmProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -111,17 +112,6 @@ class TranslationIT {
   }
 
   private static Map<String, Long> parse(String summary) {
-    Map<String, Long> values = new LinkedHashMap<>();
-    for (String kv : summary.split(" ")) {
-      int eq = kv.indexOf('=');
-      if (eq > 0) {
-        try {
-          values.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
-        } catch (NumberFormatException e) {
-          // a name
-        }
-      }
-    }
-    return values;
+    return GuestSummary.counts(summary);
   }
 }

@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.guest.cli.GuestAgentCommand;
+import org.balloonlab.guest.cli.GuestSummary;
 import org.balloonlab.hypervisor.cli.HypervisorCommand;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
@@ -206,12 +207,7 @@ final class PagingComparisonCommand implements Callable<Integer> {
   }
 
   static long value(String summary, String key) {
-    for (String kv : summary.split(" ")) {
-      if (kv.startsWith(key + "=")) {
-        return Long.parseLong(kv.substring(key.length() + 1));
-      }
-    }
-    throw new IllegalStateException("the guest summary has no " + key + ": " + summary);
+    return GuestSummary.count(summary, key);
   }
 
   private long requirePages(MemorySize size, String option) {

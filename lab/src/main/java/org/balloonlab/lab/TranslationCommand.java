@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.guest.cli.GuestAgentCommand;
+import org.balloonlab.guest.cli.GuestSummary;
 import org.balloonlab.hypervisor.cli.HypervisorCommand;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine;
@@ -171,19 +172,7 @@ final class TranslationCommand implements Callable<Integer> {
 
   /** The numeric {@code key=value} pairs of a guest's summary line. */
   static Map<String, Long> parseSummary(String summary) {
-    Map<String, Long> values = new LinkedHashMap<>();
-    for (String kv : summary.trim().split(" ")) {
-      int eq = kv.indexOf('=');
-      if (eq <= 0) {
-        continue;
-      }
-      try {
-        values.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
-      } catch (NumberFormatException e) {
-        // A name, not a count.
-      }
-    }
-    return values;
+    return GuestSummary.counts(summary);
   }
 
   /** The side-by-side table; rows name what they count. */
