@@ -66,7 +66,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "The hypervisor to join (default: ${DEFAULT-VALUE}).")
   HostPort hypervisor;
 
-  @Option(names = "--name", required = true, paramLabel = "NAME", description = "The VM's name, unique on the hypervisor.")
+  @Option(names = "--name", required = true, paramLabel = "NAME",
+      description = "The VM's name, unique on the hypervisor.")
   String name;
 
   @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "256MiB",
@@ -131,7 +132,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "Accesses a process makes before the vCPU switches to the next (default: ${DEFAULT-VALUE}).")
   int slice;
 
-  @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seeds the workloads (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+      description = "Seeds the workloads (default: ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--status-interval", paramLabel = "DURATION", defaultValue = "1s",

@@ -23,8 +23,9 @@ import org.balloonlab.swap.SwapDevice;
  * approximates LRU with one bit per page, which is what the guest's hardware offers. A victim that was never
  * written holds zeroes and is dropped without I/O; any other is read (the one access that waits for the
  * hypervisor's answer) and written to the guest's swap device. Like Linux, the OS reclaims a cluster of 32
- * victims when its free list runs dry, so the victims' reads share one round trip. That read is where double paging arises: if the
- * hypervisor had paged the same PFN out, it must page it back in only for the guest to page it out again.
+ * victims when its free list runs dry, so the victims' reads share one round trip. That read is where double
+ * paging arises: if the hypervisor had paged the same PFN out, it must page it back in only for the guest to page
+ * it out again.
  *
  * <p><b>What the hypervisor is told.</b> Besides each access's PFN, the OS tells its memory which address space and
  * VPN a process's access translated, and every change to its translation in order with the accesses: a switch
