@@ -21,7 +21,6 @@ import org.balloonlab.hypervisor.mmu.TranslationMode;
 import org.balloonlab.hypervisor.policy.ActivitySampler;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
-import org.balloonlab.hypervisor.policy.ManualPolicy;
 import org.balloonlab.hypervisor.policy.MemoryPressure;
 import org.balloonlab.hypervisor.policy.ReclamationPolicy;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
@@ -944,7 +943,7 @@ public final class Machine implements AutoCloseable {
     MemoryPressure pressure = new MemoryPressure(frames, memory.freeFrames(), freeState,
         thresholds.targetFreeFrames(frames), thresholds.hysteresisFrames(frames));
     long[] targets = policy.allocate(pressure, demands);
-    boolean automatic = !(policy instanceof ManualPolicy);
+    boolean automatic = policy.reclaims();
     double tau = config.reclamation().tau();
     long now = System.nanoTime();
     for (int i = 0; i < list.size(); i++) {

@@ -4,12 +4,17 @@ import java.util.List;
 
 /**
  * Leaves every allocation where it is: balloon targets change only when an operator sets them, as with QEMU's
- * {@code balloon} command. The hypervisor still pages a VM whose balloon cannot meet a target set by hand.
+ * {@code balloon} command. Nothing is paged to a target: the hypervisor pages only when a fault finds no free frame.
  */
 public final class ManualPolicy implements ReclamationPolicy {
   @Override
   public String name() {
     return "manual";
+  }
+
+  @Override
+  public boolean reclaims() {
+    return false;
   }
 
   @Override

@@ -20,6 +20,14 @@ public interface ReclamationPolicy {
   long[] allocate(MemoryPressure pressure, List<VmDemand> vms);
 
   /**
+   * Whether the hypervisor turns this policy's allocations into balloon targets and pages VMs to them. A policy
+   * that leaves targets to the operator answers {@code false}: the machine then only tracks its free-memory state.
+   */
+  default boolean reclaims() {
+    return true;
+  }
+
+  /**
    * The ESX policy's shares-per-page of a VM with the idle memory tax: {@code S / (P * (f + k(1 - f)))},
    * {@code k = 1 / (1 - tau)}. The higher, the more a VM's claim to each page it holds; memory is reclaimed
    * from the lowest first.

@@ -44,25 +44,8 @@ public record ReclamationSettings(String policy, double tau, int samplePages, lo
         periodNanos);
   }
 
-  public ReclamationSettings withTau(double t) {
-    return new ReclamationSettings(policy, t, samplePages, samplePeriodNs, fastGain, slowGain, thresholds,
-        periodNanos);
-  }
-
   public ReclamationSettings withSampling(int pages, long periodNs) {
     return new ReclamationSettings(policy, tau, pages, periodNs, fastGain, slowGain, thresholds, periodNanos);
-  }
-
-  public ReclamationSettings withGains(double fast, double slow) {
-    return new ReclamationSettings(policy, tau, samplePages, samplePeriodNs, fast, slow, thresholds, periodNanos);
-  }
-
-  public ReclamationSettings withThresholds(FreeMemoryThresholds t) {
-    return new ReclamationSettings(policy, tau, samplePages, samplePeriodNs, fastGain, slowGain, t, periodNanos);
-  }
-
-  public ReclamationSettings withPeriod(long nanos) {
-    return new ReclamationSettings(policy, tau, samplePages, samplePeriodNs, fastGain, slowGain, thresholds, nanos);
   }
 
   /** The policy these settings name. */

@@ -34,30 +34,32 @@ class MachineReclamationTest {
     }
   }
 
-  private void write(Vm vm, int from, int to) {
+  /** Applies accesses to PFNs {@code from..to-1} as the transport does; writes store each PFN's own token. */
+  private long[] access(Vm vm, byte op, int from, int to) {
     int[] pfns = MachineBalloonTest.range(from, to);
     byte[] ops = new byte[pfns.length];
-    Arrays.fill(ops, AccessOps.WRITE);
-    long[] values = new long[pfns.length];
-    for (int i = 0; i < pfns.length; i++) {
+    Arrays.fill(ops, op);
+    int writes = op == AccessOps.WRITE ? pfns.length : 0;
+    long[] values = new long[writes];
+    for (int i = 0; i < writes; i++) {
       values[i] = MachineBalloonTest.token(vm.id(), pfns[i]);
     }
-    machine.validateBatch(vm, pfns.length, ops, pfns, pfns.length);
-    machine.applyBatch(vm, pfns.length, ops, pfns, values, new long[pfns.length], new BatchResult());
+    long[] reads = new long[pfns.length];
+    machine.validateBatch(vm, pfns.length, ops, pfns, writes);
+    machine.applyBatch(vm, pfns.length, ops, pfns, values, reads, new BatchResult());
     machine.checkInvariants();
+    return reads;
+  }
+
+  private void write(Vm vm, int from, int to) {
+    access(vm, AccessOps.WRITE, from, to);
   }
 
   private void read(Vm vm, int from, int to) {
-    int[] pfns = MachineBalloonTest.range(from, to);
-    byte[] ops = new byte[pfns.length];
-    Arrays.fill(ops, AccessOps.READ);
-    long[] reads = new long[pfns.length];
-    machine.validateBatch(vm, pfns.length, ops, pfns, 0);
-    machine.applyBatch(vm, pfns.length, ops, pfns, new long[0], reads, new BatchResult());
-    for (int i = 0; i < pfns.length; i++) {
-      assertEquals(MachineBalloonTest.token(vm.id(), pfns[i]), reads[i], "PFN " + pfns[i] + " kept its content");
+    long[] reads = access(vm, AccessOps.READ, from, to);
+    for (int pfn = from; pfn < to; pfn++) {
+      assertEquals(MachineBalloonTest.token(vm.id(), pfn), reads[pfn - from], "PFN " + pfn + " kept its content");
     }
-    machine.checkInvariants();
   }
 
   private VmSnapshot snap(Vm vm) {
