@@ -1,0 +1,717 @@
+package org.balloonlab.hypervisor.clock;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The lab's simulated clock and the sequencer that applies every VM's operations in an order that depends only on
+ * simulated time and VM identity ({@code docs/lab-clock.md}).
+ *
+ * <p><b>Conservative lockstep.</b> Lab time advances a quantum at a time. At each boundary every VM on the clock
+ * (a <em>member</em>) is granted the next quantum and runs ahead within it; it ends its part with a done message.
+ * When all members are done the clock processes the next boundary. This is how parallel simulators keep separate
+ * processes in step (dist-gem5 and SST use quanta and barriers); the quantum bounds how late one VM may see
+ * another's effects.
+ *
+ * <p><b>The sequencer.</b> Whatever a member does that may touch shared state (a batch of accesses, a balloon
+ * call, its done message) is handed to {@link #submit} as an operation and applied by this class's one thread:
+ * round-robin over the members that have not ended the quantum, in VM id order, one operation per turn, waiting
+ * for the VM whose turn it is. A VM's own operations keep their order. The order in which frames are taken,
+ * victims chosen and thresholds crossed is then a function of what the guests do, which depends on simulated
+ * time only. The price is that a VM slower to produce its next operation holds up the others within a quantum;
+ * the guests' pipelined batches hide most of it.
+ *
+ * <p><b>Boundaries.</b> At each boundary, in order: VMs that attached join; queued commands (operators' calls,
+ * power-ons, releases) run; the {@link BoundaryWork} runs (the reclamation policy, when due); a holder that asked
+ * for this lab time is told the clock is held here and the clock waits until it names a later time, running
+ * commands as they come; pacing waits for the wall clock; members are granted the next quantum.
+ *
+ * <p><b>Wall time.</b> The clock reads the wall clock for two things only, both outside the model: pacing, and
+ * the straggler grace after which a VM that stops producing operations is dropped (the run is then marked not
+ * reproducible).
+ *
+ * <p><b>Threading.</b> One lock guards the clock's state; operations, commands and callbacks run on the
+ * sequencer thread without it, so they may take the machine's lock. Callers never block: {@link #submit} and
+ * {@link #command} queue and return, which matters because the gRPC handlers run on transport threads.
+ */
+public final class LabClock implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LabClock.class);
+
+  /** Operations a member may have queued before it is refused: a guest keeps a few batches in flight. */
+  public static final int MAX_QUEUED_PER_VM = 256;
+
+  /**
+   * How the clock runs.
+   *
+   * @param quantumNs simulated nanoseconds between two boundaries
+   * @param pace simulated seconds per wall second at most; 0 for as fast as the CPUs allow
+   * @param graceNanos wall time a member may take to produce its next operation before it is dropped
+   */
+  public record Settings(long quantumNs, double pace, long graceNanos) {
+    public static final long DEFAULT_QUANTUM_NS = TimeUnit.MILLISECONDS.toNanos(10);
+    public static final long DEFAULT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    public Settings {
+      if (quantumNs <= 0) {
+        throw new IllegalArgumentException("the quantum must be positive, got " + quantumNs + " ns");
+      }
+      if (!(pace >= 0) || Double.isInfinite(pace)) {
+        throw new IllegalArgumentException("the pace must be 0 (max) or a positive factor, got " + pace);
+      }
+      if (graceNanos <= 0) {
+        throw new IllegalArgumentException("the straggler grace must be positive");
+      }
+    }
+  }
+
+  /** A VM on the clock, as the transport edge represents it. Called on the sequencer thread. */
+  public interface Member {
+    /** Lets the VM run quantum {@code quantum}, from lab time {@code startNs} to {@code endNs}. */
+    void grant(long quantum, long startNs, long endNs, boolean doorbell);
+
+    /** The VM stopped producing operations or broke the protocol: power it off, saying {@code why}. */
+    void drop(String why);
+  }
+
+  /** Work the machine does at every boundary, on the sequencer thread, after commands and before grants. */
+  @FunctionalInterface
+  public interface BoundaryWork {
+    void atBoundary(long labTimeNs);
+  }
+
+  /** Told, on the sequencer thread, that the clock is held at a lab time it asked for. */
+  @FunctionalInterface
+  public interface Holder {
+    void heldAt(long labTimeNs);
+  }
+
+  /** The clock as it stands; see {@code LabClockState} in management.proto. */
+  public record State(long labTimeNs, long quantumNs, double pace, long boundaries, int members, long heldAtNs,
+                      boolean reproducible, List<String> notReproducibleBecause, long wallElapsedNanos) {
+    /** Simulated seconds per wall second over the run so far. */
+    public double simulatedPerWallSecond() {
+      return wallElapsedNanos <= 0 ? 0 : (double) labTimeNs / wallElapsedNanos;
+    }
+  }
+
+  private static final class Slot {
+    final int vmId;
+    final Member member;
+    final ArrayDeque<Op> ops = new ArrayDeque<>();
+    boolean done = true;
+    boolean doorbell;
+    long vmTimeNs;
+
+    Slot(int vmId, Member member) {
+      this.vmId = vmId;
+      this.member = member;
+    }
+  }
+
+  private record Op(Runnable work, boolean ends, long quantum, boolean leaving) {}
+
+  private final Settings settings;
+  private final BoundaryWork boundaryWork;
+  private final LongSupplier wallNanos;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private final Thread sequencer;
+
+  // Guarded by lock.
+  private final TreeMap<Integer, Slot> members = new TreeMap<>();
+  private final TreeMap<Integer, Slot> joining = new TreeMap<>();
+  private final ArrayDeque<Runnable> commands = new ArrayDeque<>();
+  private final List<String> notReproducible = new ArrayList<>();
+  private long quantum;
+  private boolean running;
+  private Holder holder;
+  private long holdUntil = -1;
+  private long heldAt = -1;
+  private boolean closed;
+  private long boundaries;
+  private long wallStart = Long.MIN_VALUE;
+  private volatile long labTimeNs;
+
+  /**
+   * @param boundaryWork what the machine does at each boundary
+   * @param wallNanos the wall clock ({@link System#nanoTime()}), for pacing and the straggler grace only
+   */
+  public LabClock(Settings settings, BoundaryWork boundaryWork, LongSupplier wallNanos) {
+    this.settings = settings;
+    this.boundaryWork = boundaryWork;
+    this.wallNanos = wallNanos;
+    this.sequencer = new Thread(this::runSequencer, "lab-clock");
+    this.sequencer.setDaemon(true);
+  }
+
+  public LabClock(Settings settings, BoundaryWork boundaryWork) {
+    this(settings, boundaryWork, System::nanoTime);
+  }
+
+  /** Starts the sequencer thread. */
+  public LabClock start() {
+    sequencer.start();
+    return this;
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  /** Lab time now: the start of the quantum being run, or the boundary the clock waits at. */
+  public long labTimeNs() {
+    return labTimeNs;
+  }
+
+  /** Whether the calling thread is the sequencer (operations and commands run there). */
+  public boolean onSequencer() {
+    return Thread.currentThread() == sequencer;
+  }
+
+  // ------------------------------------------------------------------------------------------------ members
+
+  /** A VM attached in lockstep: it joins at the next boundary and gets its first grant there. */
+  public void join(int vmId, Member member) {
+    lock.lock();
+    try {
+      if (members.containsKey(vmId) || joining.containsKey(vmId)) {
+        throw new IllegalStateException("VM " + vmId + " is already on the lab clock");
+      }
+      joining.put(vmId, new Slot(vmId, member));
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Whether VM {@code vmId} is on the clock (or joins it at the next boundary). */
+  public boolean isMember(int vmId) {
+    lock.lock();
+    try {
+      return members.containsKey(vmId) || joining.containsKey(vmId);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Applies an operation of VM {@code vmId} in its turn, or at once on the calling thread if the VM is not on
+   * the clock.
+   *
+   * @throws QueueFullException if the VM already has {@link #MAX_QUEUED_PER_VM} operations waiting
+   */
+  public void submit(int vmId, Runnable work) {
+    if (!enqueue(vmId, new Op(work, false, 0, false))) {
+      work.run();
+    }
+  }
+
+  /**
+   * VM {@code vmId} ended quantum {@code quantumNumber} at VM time {@code vmTimeNs}; {@code record} runs when
+   * the clock takes it, in the VM's turn. With {@code leaving}, the VM also leaves the clock.
+   */
+  public void done(int vmId, long quantumNumber, long vmTimeNs, boolean leaving, Runnable record) {
+    Runnable work = () -> {
+      record.run();
+      lock.lock();
+      try {
+        Slot s = members.get(vmId);
+        if (s != null) {
+          s.vmTimeNs = vmTimeNs;
+        }
+      } finally {
+        lock.unlock();
+      }
+    };
+    lock.lock();
+    try {
+      Slot s = slot(vmId);
+      if (s == null) {
+        work.run();
+        return;
+      }
+      if (leaving && s.done && s.ops.isEmpty()) {
+        // Between quanta (waiting for its next grant): nothing of it is pending, so it leaves at once.
+        removeLocked(s, true);
+        work.run();
+        return;
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (!enqueue(vmId, new Op(work, true, quantumNumber, leaving))) {
+      work.run();
+    }
+  }
+
+  /** Rings VM {@code vmId}'s doorbell: its next grant says so. */
+  public void ring(int vmId) {
+    lock.lock();
+    try {
+      Slot s = slot(vmId);
+      if (s != null) {
+        s.doorbell = true;
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * VM {@code vmId} is gone (released, powered off, its stream broke): the clock stops waiting for it. Operations
+   * it had queued still run, in its turn order, so their callers get their answers.
+   *
+   * @param why recorded as the reason the run is not reproducible, when it happened while the clock ran
+   */
+  public void leave(int vmId, String why) {
+    List<Op> orphans = new ArrayList<>();
+    lock.lock();
+    try {
+      Slot s = slot(vmId);
+      if (s == null) {
+        return;
+      }
+      orphans.addAll(s.ops);
+      s.ops.clear();
+      removeLocked(s, false);
+      if (isRunningLocked()) {
+        notReproducibleLocked(why);
+      }
+    } finally {
+      lock.unlock();
+    }
+    for (Op op : orphans) {
+      command(op.work());
+    }
+  }
+
+  /**
+   * Whether the clock is running: a quantum is in progress, or the clock is about to grant the next one. It is
+   * stopped only while a holder holds it at the current boundary, or while it idles with no member and no holder;
+   * what happens then happens at that definite lab time.
+   */
+  private boolean isRunningLocked() {
+    if (running) {
+      return true;
+    }
+    boolean held = holder != null && holdUntil <= labTimeNs;
+    boolean idle = holder == null && members.isEmpty();
+    return !held && !idle;
+  }
+
+  private Slot slot(int vmId) {
+    Slot s = members.get(vmId);
+    return s != null ? s : joining.get(vmId);
+  }
+
+  private boolean enqueue(int vmId, Op op) {
+    lock.lock();
+    try {
+      Slot s = slot(vmId);
+      if (s == null) {
+        return false;
+      }
+      if (s.ops.size() >= MAX_QUEUED_PER_VM) {
+        throw new QueueFullException("VM " + vmId + " has " + MAX_QUEUED_PER_VM
+            + " operations waiting for its turn on the lab clock; wait for answers before sending more");
+      }
+      s.ops.add(op);
+      changed.signalAll();
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void removeLocked(Slot s, boolean leavingQuietly) {
+    members.remove(s.vmId);
+    joining.remove(s.vmId);
+    s.done = true;
+    if (leavingQuietly && isRunningLocked()) {
+      notReproducibleLocked("VM " + s.vmId + " left the lab clock at lab time " + labTimeNs
+          + " ns while the clock ran");
+    }
+    changed.signalAll();
+  }
+
+  // ----------------------------------------------------------------------------------------------- commands
+
+  /**
+   * Runs {@code command} on the sequencer at the next boundary (at once if the clock waits at one), after the
+   * operations of the quantum in progress. Used for operators' calls, power-ons and releases, so they land at a
+   * definite lab time.
+   *
+   * @param fromOperator marks the run not reproducible if the clock is running (the command landed where the
+   *     wall clock put it)
+   */
+  public void command(Runnable command, boolean fromOperator) {
+    lock.lock();
+    try {
+      if (fromOperator && isRunningLocked()) {
+        notReproducibleLocked("an operator's command arrived at lab time " + labTimeNs + " ns while the clock ran");
+      }
+      commands.add(command);
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A command that does not affect reproducibility. */
+  public void command(Runnable command) {
+    command(command, false);
+  }
+
+  /** Marks the run not reproducible, saying why. */
+  public void notReproducible(String why) {
+    lock.lock();
+    try {
+      notReproducibleLocked(why);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void notReproducibleLocked(String why) {
+    if (notReproducible.size() < 32 && !notReproducible.contains(why)) {
+      notReproducible.add(why);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ holding
+
+  /**
+   * Asks the clock to run to {@code untilNs} (rounded up to a boundary) and hold there; {@code holder} is told
+   * when it does. One holder at a time.
+   *
+   * @throws IllegalStateException if another holder holds the clock
+   * @throws IllegalArgumentException for a time before the one already held
+   */
+  public void hold(Holder who, long untilNs) {
+    lock.lock();
+    try {
+      if (holder != null && holder != who) {
+        throw new IllegalStateException("another client holds the lab clock");
+      }
+      long q = settings.quantumNs();
+      long boundary = untilNs <= 0 ? 0 : ((untilNs + q - 1) / q) * q;
+      if (holder == who && boundary < holdUntil) {
+        throw new IllegalArgumentException("the clock is already held at " + holdUntil + " ns; it cannot go back to "
+            + untilNs + " ns");
+      }
+      holder = who;
+      holdUntil = boundary;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The holder lets go: the clock runs freely again. */
+  public void release(Holder who) {
+    lock.lock();
+    try {
+      if (holder == who) {
+        holder = null;
+        holdUntil = -1;
+        heldAt = -1;
+        changed.signalAll();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public State state() {
+    lock.lock();
+    try {
+      long wall = wallStart == Long.MIN_VALUE ? 0 : wallNanos.getAsLong() - wallStart;
+      return new State(labTimeNs, settings.quantumNs(), settings.pace(), boundaries, members.size(), heldAt,
+          notReproducible.isEmpty(), List.copyOf(notReproducible), wall);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- sequencer
+
+  private void runSequencer() {
+    try {
+      while (boundary()) {
+        runQuantum();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      log.error("the lab clock stopped", e);
+      throw e;
+    }
+  }
+
+  /** Processes the boundary at {@link #labTimeNs} and grants the next quantum; false once closed. */
+  private boolean boundary() throws InterruptedException {
+    runCommands();
+    boundaryWork.atBoundary(labTimeNs);
+    boolean toldHolder = false;
+    while (true) {
+      Holder tell = null;
+      lock.lock();
+      try {
+        if (closed) {
+          return false;
+        }
+        admitJoinsLocked();
+        boolean heldHere = holder != null && holdUntil <= labTimeNs;
+        boolean canGo = !members.isEmpty() || holder != null && holdUntil > labTimeNs;
+        if (heldHere) {
+          heldAt = labTimeNs;
+          if (!toldHolder) {
+            tell = holder;
+            toldHolder = true;
+          }
+        } else {
+          heldAt = -1;
+          toldHolder = false;
+        }
+        if (tell == null && commands.isEmpty()) {
+          if (canGo && !heldHere) {
+            break;
+          }
+          changed.await();
+          continue;
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (tell != null) {
+        tell.heldAt(labTimeNs);
+      }
+      runCommands();
+    }
+    pace();
+    List<Slot> granted;
+    long start;
+    long end;
+    long number;
+    lock.lock();
+    try {
+      if (wallStart == Long.MIN_VALUE) {
+        wallStart = wallNanos.getAsLong();
+      }
+      number = ++quantum;
+      start = labTimeNs;
+      end = start + settings.quantumNs();
+      running = true;
+      granted = new ArrayList<>(members.values());
+    } finally {
+      lock.unlock();
+    }
+    for (Slot s : granted) {
+      boolean doorbell;
+      lock.lock();
+      try {
+        s.done = false;
+        doorbell = s.doorbell;
+        s.doorbell = false;
+      } finally {
+        lock.unlock();
+      }
+      s.member.grant(number, start, end, doorbell);
+    }
+    return true;
+  }
+
+  private void admitJoinsLocked() {
+    if (!joining.isEmpty()) {
+      for (Map.Entry<Integer, Slot> e : joining.entrySet()) {
+        members.put(e.getKey(), e.getValue());
+      }
+      joining.clear();
+    }
+  }
+
+  private void runCommands() {
+    while (true) {
+      Runnable c;
+      lock.lock();
+      try {
+        c = commands.poll();
+      } finally {
+        lock.unlock();
+      }
+      if (c == null) {
+        return;
+      }
+      runSafely(c);
+    }
+  }
+
+  private void pace() throws InterruptedException {
+    double pace = settings.pace();
+    if (pace <= 0) {
+      return;
+    }
+    lock.lock();
+    try {
+      if (wallStart == Long.MIN_VALUE) {
+        wallStart = wallNanos.getAsLong();
+      }
+      long due = wallStart + (long) (labTimeNs / pace);
+      long wait;
+      while (!closed && (wait = due - wallNanos.getAsLong()) > 0) {
+        changed.awaitNanos(wait);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Applies the members' operations round-robin until every member has ended the quantum. */
+  private void runQuantum() throws InterruptedException {
+    int lastServed = Integer.MIN_VALUE;
+    long number;
+    lock.lock();
+    try {
+      number = quantum;
+    } finally {
+      lock.unlock();
+    }
+    while (true) {
+      Slot turn;
+      Op op;
+      lock.lock();
+      try {
+        turn = nextTurnLocked(lastServed);
+        if (turn == null || closed) {
+          break;
+        }
+        long waitedSince = wallNanos.getAsLong();
+        while (turn.ops.isEmpty() && !turn.done && !closed) {
+          long left = settings.graceNanos() - (wallNanos.getAsLong() - waitedSince);
+          if (left <= 0) {
+            break;
+          }
+          changed.awaitNanos(left);
+        }
+        if (closed) {
+          break;
+        }
+        if (turn.done) {
+          // It left while we waited for it.
+          lastServed = turn.vmId;
+          continue;
+        }
+        op = turn.ops.poll();
+        if (op == null) {
+          dropLocked(turn, "VM " + turn.vmId + " sent nothing for " + settings.graceNanos() / 1_000_000_000.0
+              + " s of wall time at lab time " + labTimeNs + " ns: dropped from the lab clock");
+          lastServed = turn.vmId;
+          continue;
+        }
+        if (op.ends()) {
+          if (op.quantum() != number) {
+            dropLocked(turn, "VM " + turn.vmId + " ended quantum " + op.quantum() + " during quantum " + number
+                + ": dropped from the lab clock");
+            runOutside(op.work());
+            lastServed = turn.vmId;
+            continue;
+          }
+          turn.done = true;
+          if (op.leaving()) {
+            removeLocked(turn, true);
+          }
+        }
+      } finally {
+        lock.unlock();
+      }
+      runSafely(op.work());
+      lastServed = turn.vmId;
+    }
+    lock.lock();
+    try {
+      labTimeNs += settings.quantumNs();
+      boundaries++;
+      running = false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The next member after {@code lastServed} in id order that has not ended the quantum, wrapping round. */
+  private Slot nextTurnLocked(int lastServed) {
+    Map.Entry<Integer, Slot> e = members.higherEntry(lastServed);
+    while (e != null) {
+      if (!e.getValue().done) {
+        return e.getValue();
+      }
+      e = members.higherEntry(e.getKey());
+    }
+    for (Slot s : members.values()) {
+      if (!s.done) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  private void dropLocked(Slot s, String why) {
+    List<Op> orphans = new ArrayList<>(s.ops);
+    s.ops.clear();
+    members.remove(s.vmId);
+    s.done = true;
+    notReproducibleLocked(why);
+    log.warn(why);
+    Member m = s.member;
+    commands.addFirst(() -> m.drop(why + "; the run is not reproducible"));
+    for (Op op : orphans) {
+      commands.add(op.work());
+    }
+  }
+
+  private void runOutside(Runnable work) {
+    commands.add(work);
+  }
+
+  private static void runSafely(Runnable work) {
+    try {
+      work.run();
+    } catch (RuntimeException e) {
+      // One VM's failed operation must not stop the clock for the others; its edge reports it to the VM.
+      log.error("an operation on the lab clock failed", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      closed = true;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    if (Thread.currentThread() != sequencer) {
+      try {
+        sequencer.join(TimeUnit.SECONDS.toMillis(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** A VM queued more operations than the clock holds for it. */
+  public static final class QueueFullException extends RuntimeException {
+    QueueFullException(String message) {
+      super(message);
+    }
+  }
+}
