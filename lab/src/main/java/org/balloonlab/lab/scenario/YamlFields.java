@@ -204,43 +204,40 @@ final class YamlFields {
 
   /** A number from {@code min} to {@code max}; a trailing {@code %} is allowed (thresholds in percent). */
   Double number(String key, boolean required, double min, double max) {
-    Node n = node(key, required);
-    String text = scalar(key, false, "a number");
-    if (text == null) {
-      return null;
-    }
-    double v;
-    try {
-      v = Double.parseDouble(text.endsWith("%") ? text.substring(0, text.length() - 1) : text);
-    } catch (NumberFormatException e) {
-      problems.add(lineOf(n), name(key) + ": \"" + text + "\" is not a number");
-      return null;
-    }
-    if (!(v >= min && v <= max)) {
-      problems.add(lineOf(n), name(key) + ": " + text + " must be from " + plain(min) + " to " + plain(max));
-      return null;
+    Double v = numeric(key, required, "a number",
+        text -> Double.parseDouble(text.endsWith("%") ? text.substring(0, text.length() - 1) : text));
+    if (v != null && !(v >= min && v <= max)) {
+      return outOfRange(key, scalar(key, false, "a number") + " must be from " + plain(min) + " to " + plain(max));
     }
     return v;
   }
 
   Long integer(String key, boolean required, long min, long max) {
+    Long v = numeric(key, required, "a whole number", Long::parseLong);
+    if (v != null && (v < min || v > max)) {
+      return outOfRange(key, v + " must be from " + min + " to " + max);
+    }
+    return v;
+  }
+
+  /** The key's text as {@code parse} reads it, or null (with a problem) if it is not {@code expected}. */
+  private <T> T numeric(String key, boolean required, String expected, Function<String, T> parse) {
     Node n = node(key, required);
-    String text = scalar(key, false, "a whole number");
+    String text = scalar(key, false, expected);
     if (text == null) {
       return null;
     }
-    long v;
     try {
-      v = Long.parseLong(text);
+      return parse.apply(text);
     } catch (NumberFormatException e) {
-      problems.add(lineOf(n), name(key) + ": \"" + text + "\" is not a whole number");
+      problems.add(lineOf(n), name(key) + ": \"" + text + "\" is not " + expected);
       return null;
     }
-    if (v < min || v > max) {
-      problems.add(lineOf(n), name(key) + ": " + v + " must be from " + min + " to " + max);
-      return null;
-    }
-    return v;
+  }
+
+  private <T> T outOfRange(String key, String text) {
+    problems.add(lineOf(entries.get(key).getValueNode()), name(key) + ": " + text);
+    return null;
   }
 
   Boolean bool(String key, boolean required) {
