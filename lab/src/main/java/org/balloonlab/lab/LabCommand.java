@@ -83,11 +83,9 @@ final class LabCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--workload: " + e.getMessage());
       }
-      specs.add(new GuestSpec("vm" + (i + 1), guestMemory, null, null, null, List.of(workload), null, null,
-          (long) i + 1, true));
+      specs.add(GuestSpec.builder("vm" + (i + 1), guestMemory, List.of(workload)).seed(i + 1L).build());
     }
-    HypervisorSpec hypervisor = new HypervisorSpec(memory, null, null, null, null, null, null, null, null, null,
-        null, null, null);
+    HypervisorSpec hypervisor = HypervisorSpec.builder(memory).build();
     Scenario scenario = new Scenario("lab", "balloonlab lab", "", hypervisor, specs, List.of(), duration,
         new Scenario.ReportSpec(interval, true, "runs"));
     Path dir = runDir != null ? runDir : Path.of("runs", "lab-"

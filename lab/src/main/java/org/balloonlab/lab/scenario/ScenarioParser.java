@@ -15,6 +15,8 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.balloonlab.hypervisor.mmu.TlbConfig;
+import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.lab.DriverModes;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
@@ -47,11 +49,14 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *   policy: esx                    # optional: esx | manual, with tau, sample-pages, sample-period, free: {...},
  *                                  # balloon-stall-timeout
  *   seed: 1                        # optional
+ *   tlb-entries: 1536              # optional, with tlb-ways and tlb-untagged: each VM's TLB
+ *   cost: {vm-exit: 2000}          # optional: cost-model constants in ns, named as --cost names them
  * guests:
  *   - name: vm1
  *     memory: 192MiB               # or max; min, shares, translation (nested | shadow), processes, seed
  *     workload: hotset:footprint=160MiB    # or a map: {type: hotset, footprint: 160MiB, hot: 0.25}
  *     balloon: enabled             # the driver's mode at boot
+ *     accesses: 4000000            # optional: the guest stops by itself after that many; slice: 10000
  *     autostart: true              # false: started by a scheduled start
  * schedule:
  *   - {at: 10s, action: driver, vm: vm1, mode: disabled}
@@ -165,13 +170,42 @@ public final class ScenarioParser {
     }
     Long seed = f.integer("seed", false, Long.MIN_VALUE, Long.MAX_VALUE);
     Duration stall = f.duration("balloon-stall-timeout", false, null);
+    Long tlbEntries = f.integer("tlb-entries", false, 1, TlbConfig.MAX_ENTRIES);
+    Long tlbWays = f.integer("tlb-ways", false, 1, TlbConfig.MAX_WAYS);
+    if (tlbEntries != null || tlbWays != null) {
+      try {
+        // The hypervisor's own rule, with its default for the one left out.
+        new TlbConfig(tlbEntries != null ? tlbEntries.intValue() : TlbConfig.DEFAULT.entries(),
+            tlbWays != null ? tlbWays.intValue() : TlbConfig.DEFAULT.ways(), true);
+      } catch (IllegalArgumentException e) {
+        f.problem(tlbWays != null ? "tlb-ways" : "tlb-entries", e.getMessage());
+      }
+    }
+    Boolean tlbUntagged = f.bool("tlb-untagged", false);
+    List<String> costs = costs(f.map("cost", false));
     f.finish();
     if (memory == null) {
       return null;
     }
     return new HypervisorSpec(memory, listen, hostSwap, policy, tau,
         samplePages == null ? null : samplePages.intValue(), samplePeriod, free[0], free[1], free[2], free[3], seed,
-        stall);
+        stall, tlbEntries == null ? null : tlbEntries.intValue(), tlbWays == null ? null : tlbWays.intValue(),
+        tlbUntagged, costs);
+  }
+
+  /** {@code cost: {vm-exit: 2000, tlb-hit: 2}}: cost-model constants in nanoseconds, as {@code --cost} takes them. */
+  private static List<String> costs(YamlFields f) {
+    List<String> assignments = new ArrayList<>();
+    if (f != null) {
+      for (String name : CostModel.names()) {
+        Long ns = f.integer(name, false, 0, Long.MAX_VALUE);
+        if (ns != null) {
+          assignments.add(name + "=" + ns);
+        }
+      }
+      f.finish();
+    }
+    return List.copyOf(assignments);
   }
 
   private static GuestSpec guest(YamlFields f) {
@@ -198,12 +232,15 @@ public final class ScenarioParser {
     String balloon = driverMode(f, "balloon", false);
     Long seed = f.integer("seed", false, Long.MIN_VALUE, Long.MAX_VALUE);
     Boolean autostart = f.bool("autostart", false);
+    Long accesses = f.integer("accesses", false, 1, Long.MAX_VALUE);
+    Long slice = f.integer("slice", false, 1, Integer.MAX_VALUE);
     f.finish();
     if (name == null || size == null || workload == null) {
       return null;
     }
     return new GuestSpec(name, size, min, shares == null ? null : shares.intValue(), translation, workload,
-        processes == null ? null : processes.intValue(), balloon, seed, autostart == null || autostart);
+        processes == null ? null : processes.intValue(), balloon, seed, autostart == null || autostart, accesses,
+        slice == null ? null : slice.intValue());
   }
 
   private static Scenario.ReportSpec report(YamlFields f) {
