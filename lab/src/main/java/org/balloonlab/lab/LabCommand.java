@@ -2,11 +2,8 @@ package org.balloonlab.lab;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.balloonlab.guest.workload.WorkloadSpec;
@@ -88,9 +85,7 @@ final class LabCommand implements Callable<Integer> {
     HypervisorSpec hypervisor = HypervisorSpec.builder(memory).build();
     Scenario scenario = new Scenario("lab", "balloonlab lab", "", hypervisor, specs, List.of(), duration,
         new Scenario.ReportSpec(interval, true, "runs"));
-    Path dir = runDir != null ? runDir : Path.of("runs", "lab-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
-    return RunCommand.run(spec, scenario, Set.of(), null, null, dir, plain);
+    return RunCommand.run(spec, scenario, Set.of(), null, null, runDir, plain);
   }
 
   private void check(boolean ok, String message) {
