@@ -65,10 +65,10 @@ final class LabCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    check(guests >= 1 && guests <= 64, "--guests must be from 1 to 64");
-    check(!duration.isZero() && !duration.isNegative(), "--duration must be positive");
-    check(!interval.isZero() && !interval.isNegative(), "--interval must be positive");
-    check(workloads.isEmpty() || workloads.size() == guests,
+    OptionCheck.require(spec, guests >= 1 && guests <= 64, "--guests must be from 1 to 64");
+    OptionCheck.require(spec, !duration.isZero() && !duration.isNegative(), "--duration must be positive");
+    OptionCheck.require(spec, !interval.isZero() && !interval.isNegative(), "--interval must be positive");
+    OptionCheck.require(spec, workloads.isEmpty() || workloads.size() == guests,
         "give --workload once per guest (" + guests + "), or not at all");
     memory.requirePages("--memory");
     guestMemory.requirePages("--guest-memory");
@@ -86,11 +86,5 @@ final class LabCommand implements Callable<Integer> {
     Scenario scenario = new Scenario("lab", "balloonlab lab", "", hypervisor, specs, List.of(), duration,
         new Scenario.ReportSpec(interval, true, "runs"));
     return RunCommand.run(spec, scenario, Set.of(), null, null, runDir, plain);
-  }
-
-  private void check(boolean ok, String message) {
-    if (!ok) {
-      throw new CommandLine.ParameterException(spec.commandLine(), message);
-    }
   }
 }
