@@ -36,7 +36,8 @@ final class LabCommand implements Callable<Integer> {
       description = "Machine memory (default: ${DEFAULT-VALUE}).")
   MemorySize memory;
 
-  @Option(names = "--guests", paramLabel = "N", defaultValue = "2", description = "Guests to run (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--guests", paramLabel = "N", defaultValue = "2",
+      description = "Guests to run (default: ${DEFAULT-VALUE}).")
   int guests;
 
   @Option(names = "--guest-memory", paramLabel = "SIZE", defaultValue = "192MiB",

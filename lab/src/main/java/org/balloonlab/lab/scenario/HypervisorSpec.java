@@ -57,6 +57,12 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     add(f, "--free-low", freeLow);
     add(f, "--seed", seed);
     add(f, "--balloon-stall-timeout", balloonStallTimeout == null ? null : balloonStallTimeout.toMillis() + "ms");
+    addTranslationFlags(f);
+    return f;
+  }
+
+  /** The TLB's shape and the cost model's constants: what {@code balloonlab translation} varies. */
+  private void addTranslationFlags(List<String> f) {
     add(f, "--tlb-entries", tlbEntries);
     add(f, "--tlb-ways", tlbWays);
     if (Boolean.TRUE.equals(tlbUntagged)) {
@@ -65,7 +71,6 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     for (String cost : costs) {
       add(f, "--cost", cost);
     }
-    return f;
   }
 
   static void add(List<String> flags, String flag, Object value) {

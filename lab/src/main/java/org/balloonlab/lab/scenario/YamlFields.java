@@ -141,6 +141,15 @@ final class YamlFields {
 
   /** The key's text as {@code parser} reads it; a parser's refusal becomes a problem quoting its message. */
   <T> T parsed(String key, boolean required, String expected, String hint, Function<String, T> parser) {
+    return read(key, required, expected, parser, e -> (hint == null ? "" : " (" + hint + ")") + ": " + e.getMessage());
+  }
+
+  /**
+   * The key's text as {@code parser} reads it, or null; a refusal becomes the problem
+   * {@code "text" is not <expected><why>}.
+   */
+  private <T> T read(String key, boolean required, String expected, Function<String, T> parser,
+                     Function<IllegalArgumentException, String> why) {
     String text = scalar(key, required, expected);
     if (text == null) {
       return null;
@@ -148,8 +157,7 @@ final class YamlFields {
     try {
       return parser.apply(text);
     } catch (IllegalArgumentException e) {
-      problems.add(lineOf(node(key, false)), name(key) + ": \"" + text + "\" is not " + expected
-          + (hint == null ? "" : " (" + hint + ")") + ": " + e.getMessage());
+      problems.add(lineOf(node(key, false)), name(key) + ": \"" + text + "\" is not " + expected + why.apply(e));
       return null;
     }
   }
@@ -204,8 +212,8 @@ final class YamlFields {
 
   /** A number from {@code min} to {@code max}; a trailing {@code %} is allowed (thresholds in percent). */
   Double number(String key, boolean required, double min, double max) {
-    Double v = numeric(key, required, "a number",
-        text -> Double.parseDouble(text.endsWith("%") ? text.substring(0, text.length() - 1) : text));
+    Double v = read(key, required, "a number",
+        text -> Double.parseDouble(text.endsWith("%") ? text.substring(0, text.length() - 1) : text), e -> "");
     if (v != null && !(v >= min && v <= max)) {
       return outOfRange(key, scalar(key, false, "a number") + " must be from " + plain(min) + " to " + plain(max));
     }
@@ -213,26 +221,11 @@ final class YamlFields {
   }
 
   Long integer(String key, boolean required, long min, long max) {
-    Long v = numeric(key, required, "a whole number", Long::parseLong);
+    Long v = read(key, required, "a whole number", Long::parseLong, e -> "");
     if (v != null && (v < min || v > max)) {
       return outOfRange(key, v + " must be from " + min + " to " + max);
     }
     return v;
-  }
-
-  /** The key's text as {@code parse} reads it, or null (with a problem) if it is not {@code expected}. */
-  private <T> T numeric(String key, boolean required, String expected, Function<String, T> parse) {
-    Node n = node(key, required);
-    String text = scalar(key, false, expected);
-    if (text == null) {
-      return null;
-    }
-    try {
-      return parse.apply(text);
-    } catch (NumberFormatException e) {
-      problems.add(lineOf(n), name(key) + ": \"" + text + "\" is not " + expected);
-      return null;
-    }
   }
 
   private <T> T outOfRange(String key, String text) {
