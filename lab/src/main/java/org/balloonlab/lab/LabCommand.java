@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 @Command(name = "lab", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.")
 final class LabCommand implements Callable<Integer> {
-  static final List<String> DEFAULT_WORKLOADS = List.of(
+  private static final List<String> DEFAULT_WORKLOADS = List.of(
       "hotset:footprint=160MiB,hot=0.25,hot-share=0.9",
       "phases:sizes=64MiB/224MiB/96MiB,accesses=3000000,loop=true",
       "uniform:footprint=96MiB");

@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
     description = "Runs one workload in a nested-paging VM and a shadow-paging VM and compares what address "
         + "translation cost each.")
 final class TranslationCommand implements Callable<Integer> {
-  static final String DEFAULT_WORKLOAD = "hotset:footprint=40MiB,hot=0.1,hot-share=0.9";
+  private static final String DEFAULT_WORKLOAD = "hotset:footprint=40MiB,hot=0.1,hot-share=0.9";
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

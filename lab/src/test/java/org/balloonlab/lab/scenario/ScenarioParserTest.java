@@ -58,7 +58,7 @@ class ScenarioParserTest {
   }
 
   static List<String> problems(String yaml) {
-    return assertThrows(ScenarioException.class, () -> parse(yaml)).problems();
+    return assertThrows(ScenarioException.class, () -> parse(yaml)).getMessage().lines().toList();
   }
 
   @Test
