@@ -30,8 +30,8 @@ import org.balloonlab.units.HostPort;
  * waits for a guest's ready line where the caller needs it, and stops a guest with SIGTERM (SIGKILL if it hangs),
  * which makes it audit its pages, power off and print its summary line ({@link GuestEnd}).
  *
- * <p>Nothing is left running: {@link #run} keeps a shutdown hook installed while the run's body runs and stops
- * every process when it ends. On Ctrl-C the hook asks the body to end (its waits here return or fail at once),
+ * <p>A launcher serves one run. Nothing is left running: {@link #run} keeps a shutdown hook installed while the
+ * run's body runs and stops every process when it ends. On Ctrl-C the hook asks the body to end (its waits here return or fail at once),
  * gives it a minute to stop its processes and write what it writes, then stops whatever is still alive.
  *
  * <p>{@link LabRun} starts a scenario's guests one at a time and runs them for the scenario's duration;
@@ -84,11 +84,6 @@ final class Launcher {
   static Path newRunDirectory(Scenario scenario) {
     return Path.of(scenario.report().directory(), scenario.name() + "-"
         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
-  }
-
-  /** The run's folder. */
-  Path directory() {
-    return dir;
   }
 
   /** Where a process's standard error goes, for messages that send the reader there. */

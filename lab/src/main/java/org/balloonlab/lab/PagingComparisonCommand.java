@@ -169,8 +169,6 @@ final class PagingComparisonCommand implements Callable<Integer> {
           results.add(GuestResult.of(end.vm(), end.summary(), ballooned));
         }
         return results;
-      } finally {
-        launcher.stopHypervisor();
       }
     });
   }
