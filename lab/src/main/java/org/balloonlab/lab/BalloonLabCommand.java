@@ -17,8 +17,8 @@ public final class BalloonLabCommand implements Runnable {
   CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    // The guest and the hypervisor exit on their own; a guest stopped by SIGTERM must not call exit from the
-    // shutdown it is part of.
+    // A guest agent exits on its own: stopped by SIGTERM, it must not call exit from within the shutdown it is
+    // part of.
     if (args.length > 0 && (args[0].equals("guest-agent") || args[0].equals("guest"))) {
       String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
       GuestAgentCommand.main(rest);

@@ -38,7 +38,7 @@ public final class JvmProcess implements AutoCloseable {
    * Starts {@code mainClass} with {@code args} in a new JVM.
    *
    * @param heap the child's maximum heap, such as {@code 512m}
-   * @param logDir where {@code name.log} is written
+   * @param logDir where {@code name.log} (its stdout) and {@code name.err.log} (its stderr) are written
    * @param onLine sees each line the child prints on stdout (may be {@code null})
    */
   public static JvmProcess start(String name, String mainClass, List<String> args, String heap, Path logDir,
@@ -105,26 +105,6 @@ public final class JvmProcess implements AutoCloseable {
 
   public boolean isAlive() {
     return process.isAlive();
-  }
-
-  /**
-   * Waits for a line starting with {@code prefix}, as {@link #lineStartingWith} answers it.
-   *
-   * @throws IOException if the process exits first or the line does not come within {@code seconds}
-   */
-  public String awaitLine(String prefix, int seconds) throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      String line = lineStartingWith(prefix);
-      if (line != null) {
-        return line;
-      }
-      if (!process.isAlive()) {
-        throw new IOException(name + " exited with code " + process.exitValue() + " before printing " + prefix.trim());
-      }
-      TimeUnit.MILLISECONDS.sleep(20);
-    }
-    throw new IOException(name + " did not print " + prefix.trim() + " within " + seconds + " s");
   }
 
   /** Kills the process at once (SIGKILL), as a crash would, and waits for it to be gone. */

@@ -2,11 +2,8 @@ package org.balloonlab.lab;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.balloonlab.guest.workload.WorkloadSpec;
@@ -27,7 +24,7 @@ import picocli.CommandLine.Option;
 @Command(name = "lab", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.")
 final class LabCommand implements Callable<Integer> {
-  static final List<String> DEFAULT_WORKLOADS = List.of(
+  private static final List<String> DEFAULT_WORKLOADS = List.of(
       "hotset:footprint=160MiB,hot=0.25,hot-share=0.9",
       "phases:sizes=64MiB/224MiB/96MiB,accesses=3000000,loop=true",
       "uniform:footprint=96MiB");
@@ -39,7 +36,8 @@ final class LabCommand implements Callable<Integer> {
       description = "Machine memory (default: ${DEFAULT-VALUE}).")
   MemorySize memory;
 
-  @Option(names = "--guests", paramLabel = "N", defaultValue = "2", description = "Guests to run (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--guests", paramLabel = "N", defaultValue = "2",
+      description = "Guests to run (default: ${DEFAULT-VALUE}).")
   int guests;
 
   @Option(names = "--guest-memory", paramLabel = "SIZE", defaultValue = "192MiB",
@@ -68,10 +66,10 @@ final class LabCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    check(guests >= 1 && guests <= 64, "--guests must be from 1 to 64");
-    check(!duration.isZero() && !duration.isNegative(), "--duration must be positive");
-    check(!interval.isZero() && !interval.isNegative(), "--interval must be positive");
-    check(workloads.isEmpty() || workloads.size() == guests,
+    OptionCheck.require(spec, guests >= 1 && guests <= 64, "--guests must be from 1 to 64");
+    OptionCheck.require(spec, !duration.isZero() && !duration.isNegative(), "--duration must be positive");
+    OptionCheck.require(spec, !interval.isZero() && !interval.isNegative(), "--interval must be positive");
+    OptionCheck.require(spec, workloads.isEmpty() || workloads.size() == guests,
         "give --workload once per guest (" + guests + "), or not at all");
     memory.requirePages("--memory");
     guestMemory.requirePages("--guest-memory");
@@ -83,21 +81,11 @@ final class LabCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--workload: " + e.getMessage());
       }
-      specs.add(new GuestSpec("vm" + (i + 1), guestMemory, null, null, null, List.of(workload), null, null,
-          (long) i + 1, true));
+      specs.add(GuestSpec.builder("vm" + (i + 1), guestMemory, List.of(workload)).seed(i + 1L).build());
     }
-    HypervisorSpec hypervisor = new HypervisorSpec(memory, null, null, null, null, null, null, null, null, null,
-        null, null, null);
+    HypervisorSpec hypervisor = HypervisorSpec.builder(memory).build();
     Scenario scenario = new Scenario("lab", "balloonlab lab", "", hypervisor, specs, List.of(), duration,
         new Scenario.ReportSpec(interval, true, "runs"));
-    Path dir = runDir != null ? runDir : Path.of("runs", "lab-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
-    return RunCommand.run(spec, scenario, Set.of(), null, null, dir, plain);
-  }
-
-  private void check(boolean ok, String message) {
-    if (!ok) {
-      throw new CommandLine.ParameterException(spec.commandLine(), message);
-    }
+    return RunCommand.run(spec, scenario, Set.of(), null, null, runDir, plain);
   }
 }

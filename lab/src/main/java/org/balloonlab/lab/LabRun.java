@@ -3,16 +3,12 @@ package org.balloonlab.lab;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.util.JsonFormat;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -21,11 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import org.balloonlab.guest.cli.GuestAgentCommand;
-import org.balloonlab.hypervisor.cli.HypervisorCommand;
 import org.balloonlab.lab.report.Plots;
 import org.balloonlab.lab.report.ReportWriter;
 import org.balloonlab.lab.report.VmSample;
@@ -35,7 +27,6 @@ import org.balloonlab.lab.scenario.ScheduledAction;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineEvent;
-import org.balloonlab.proto.ManagementServiceGrpc;
 import org.balloonlab.proto.PowerOffVmRequest;
 import org.balloonlab.proto.SetBalloonTargetRequest;
 import org.balloonlab.proto.SetDriverModeRequest;
@@ -46,12 +37,13 @@ import org.balloonlab.units.MemorySize;
 
 /**
  * One run of a scenario on this machine: starts the hypervisor and the guests as separate JVMs (or the part of
- * the lab this machine runs), samples the lab through the management service, redraws a live table, applies
- * the scheduled actions when they are due, stops everything at the end or on Ctrl-C, and writes the report.
+ * the lab this machine runs) through a {@link Launcher}, samples the lab through the management service, redraws
+ * a live table, applies the scheduled actions when they are due, stops everything at the end or on Ctrl-C, and
+ * writes the report.
  *
- * <p>Nothing is left running: every process it starts is stopped at the end of {@link #run}, and a shutdown hook
- * asks the run to end early (Ctrl-C), waits for it to stop its processes and write its report, and kills
- * whatever is still alive if that takes too long.
+ * <p>Nothing is left running: the launcher stops every process when {@link #run} ends, and on Ctrl-C its
+ * shutdown hook ends the run early, waits for the report, and stops whatever is still alive if that takes too
+ * long.
  */
 public final class LabRun {
   /** Printed once the report is written: {@code BALLOONLAB_REPORT runs/x-20250101-120000}. */
@@ -69,23 +61,23 @@ public final class LabRun {
   public record Options(Set<String> only, HostPort hypervisor, HostPort listen, Path runDir, boolean ansi) {
   }
 
+  /** How long the run waits for the hypervisor to answer a sample or an action. */
+  private static final Duration CALL_DEADLINE = Duration.ofSeconds(10);
+
   private final Scenario scenario;
   private final Options options;
   private final PrintWriter out;
   private final Path dir;
+  private final Launcher launcher;
   private final boolean runsHypervisor;
   private final List<GuestSpec> localGuests = new ArrayList<>();
-  private final List<JvmProcess> children = new CopyOnWriteArrayList<>();
-  private final Map<String, JvmProcess> guests = new LinkedHashMap<>();
   /** Guests killed or powered off by the schedule: their ending is expected, whatever their exit code. */
   private final Set<String> killed = new LinkedHashSet<>();
+  private final Map<String, Launcher.GuestEnd> ends = new LinkedHashMap<>();
   private final List<VmSample> samples = new ArrayList<>();
   private final Map<String, VmState> lastSeen = new LinkedHashMap<>();
   private final List<ObjectNode> actionLog = new ArrayList<>();
   private final List<MachineEvent> events = new CopyOnWriteArrayList<>();
-  private final CountDownLatch stopRequested = new CountDownLatch(1);
-  private final CountDownLatch finished = new CountDownLatch(1);
-  private JvmProcess hypervisor;
   private ListVmsResponse last;
   private int drawnLines;
   private String stoppedBy = "end of the run";
@@ -114,32 +106,13 @@ public final class LabRun {
       throw new IllegalArgumentException("without the hypervisor here, give --hypervisor HOST:PORT of the one "
           + "to join");
     }
-    this.dir = options.runDir() != null ? options.runDir() : Path.of(scenario.report().directory(),
-        scenario.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss",
-            Locale.ROOT)));
-  }
-
-  /** The run's folder: logs of every process and the report. */
-  public Path directory() {
-    return dir;
+    this.dir = options.runDir() != null ? options.runDir() : Launcher.newRunDirectory(scenario);
+    this.launcher = new Launcher(dir, "768m", "512m");
   }
 
   /** Runs the scenario to its end (or Ctrl-C) and writes the report. @return 0 if every process ended well */
   public int run() throws IOException, InterruptedException {
-    Files.createDirectories(dir);
-    Thread hook = new Thread(this::onShutdown, "lab-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
-      return runAndReport();
-    } finally {
-      stopAll();
-      finished.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // Ctrl-C: the hook is running and waits for us.
-      }
-    }
+    return launcher.run(this::runAndReport);
   }
 
   private int runAndReport() throws IOException, InterruptedException {
@@ -151,48 +124,37 @@ public final class LabRun {
     out.flush();
     HostPort address;
     if (runsHypervisor) {
-      HostPort listen = options.listen() != null ? options.listen()
-          : scenario.hypervisor().listen() != null ? scenario.hypervisor().listen() : HostPort.parse("127.0.0.1:0");
-      List<String> args = new ArrayList<>(scenario.hypervisor().flags());
-      args.addAll(List.of("--listen", listen.toString(), "--port-file", dir.resolve("hypervisor.port").toString()));
-      hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), args, "768m", dir, null);
-      children.add(hypervisor);
-      address = HostPort.parse(waitForLine(hypervisor, HypervisorCommand.LISTENING, 30));
-      out.printf("hypervisor (pid %d) listening on %s%n", hypervisor.pid(), address);
+      address = launcher.startHypervisor(scenario.hypervisor(), options.listen());
+      out.printf("hypervisor (pid %d) listening on %s%n", launcher.hypervisor().pid(), address);
     } else {
       address = options.hypervisor();
     }
     // One at a time: JVMs starting together on a small machine can take longer than a guest waits to power on.
     for (GuestSpec g : localGuests) {
       if (g.autostart()) {
-        startGuest(g, address);
-        waitForLine(guests.get(g.name()), GuestAgentCommand.READY, 60);
+        launcher.awaitReady(startGuest(g, address));
       }
     }
-    ManagedChannel channel = NettyChannelBuilder.forTarget(address.target()).usePlaintext().build();
+    ManagementClient management = new ManagementClient(address);
     Thread follower = null;
     int code;
     try {
-      var management = ManagementServiceGrpc.newBlockingStub(channel);
-      follower = followEvents(channel);
+      follower = followEvents(management);
       startNanos = System.nanoTime();
       loop(management, address);
     } finally {
       code = stopGuests();
-      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      management.close();
       if (follower != null) {
         follower.join(5000);
       }
-      if (hypervisor != null) {
-        hypervisor.stop(10, TimeUnit.SECONDS);
-      }
+      launcher.stopHypervisor();
     }
     writeReport();
     return code;
   }
 
-  private void loop(ManagementServiceGrpc.ManagementServiceBlockingStub management, HostPort address)
-      throws InterruptedException, IOException {
+  private void loop(ManagementClient management, HostPort address) throws InterruptedException, IOException {
     long interval = scenario.report().sampleInterval().toNanos();
     long end = scenario.duration().toNanos();
     long nextSample = 0;
@@ -208,7 +170,7 @@ public final class LabRun {
         if (sample(management, elapsed)) {
           failedSamples = 0;
           draw(elapsed);
-        } else if (++failedSamples >= 3 && (hypervisor == null || !hypervisor.isAlive())) {
+        } else if (++failedSamples >= 3 && (launcher.hypervisor() == null || !launcher.hypervisor().isAlive())) {
           // A busy machine may miss a sample; a hypervisor that is gone or silent three times running ends it.
           stoppedBy = "the hypervisor stopped answering";
           return;
@@ -223,13 +185,14 @@ public final class LabRun {
         }
         return;
       }
-      if (hypervisor != null && !hypervisor.isAlive()) {
+      if (launcher.hypervisor() != null && !launcher.hypervisor().isAlive()) {
         stoppedBy = "the hypervisor exited";
         return;
       }
       boolean pendingStarts = actions.subList(nextAction, actions.size()).stream()
           .anyMatch(a -> a.kind() == ScheduledAction.Kind.START && isLocal(a.vm()));
-      if (!localGuests.isEmpty() && !pendingStarts && guests.values().stream().noneMatch(JvmProcess::isAlive)) {
+      if (!localGuests.isEmpty() && !pendingStarts
+          && launcher.guests().values().stream().noneMatch(JvmProcess::isAlive)) {
         stoppedBy = "every guest here ended";
         return;
       }
@@ -238,7 +201,7 @@ public final class LabRun {
         wake = Math.min(wake, actions.get(nextAction).at().toNanos());
       }
       long waitNanos = Math.max(1_000_000, wake - (System.nanoTime() - startNanos));
-      if (stopRequested.await(waitNanos, TimeUnit.NANOSECONDS)) {
+      if (launcher.awaitStop(waitNanos)) {
         stoppedBy = "interrupted (Ctrl-C)";
         sample(management, System.nanoTime() - startNanos);
         return;
@@ -250,31 +213,27 @@ public final class LabRun {
     return localGuests.stream().anyMatch(g -> g.name().equals(vm));
   }
 
-  private void startGuest(GuestSpec g, HostPort address) throws IOException {
-    List<String> args = new ArrayList<>(List.of("--hypervisor", address.target()));
-    args.addAll(g.flags());
-    args.addAll(List.of("--status-interval", "0s"));
-    JvmProcess p = JvmProcess.start(g.name(), GuestAgentCommand.class.getName(), args, "512m", dir, null);
-    children.add(p);
-    guests.put(g.name(), p);
+  private JvmProcess startGuest(GuestSpec g, HostPort address) throws IOException {
+    JvmProcess p = launcher.startGuest(g, address);
     out.printf("started %s (pid %d): %s of memory, %s%n", g.name(), p.pid(), g.memory(),
         String.join(" + ", g.workloads()));
     out.flush();
+    return p;
   }
 
   /** Applies one scheduled action where this machine is the one to do it, and logs what happened. */
-  private void apply(ScheduledAction a, ManagementServiceGrpc.ManagementServiceBlockingStub management,
-                     HostPort address, long elapsedNanos) throws InterruptedException {
+  private void apply(ScheduledAction a, ManagementClient management, HostPort address, long elapsedNanos)
+      throws InterruptedException {
     String outcome;
-    boolean management0 = a.kind() == ScheduledAction.Kind.DRIVER || a.kind() == ScheduledAction.Kind.BALLOON
+    boolean byManagement = a.kind() == ScheduledAction.Kind.DRIVER || a.kind() == ScheduledAction.Kind.BALLOON
         || a.kind() == ScheduledAction.Kind.POWEROFF;
-    if (management0 && !runsHypervisor) {
+    if (byManagement && !runsHypervisor) {
       outcome = "skipped: the machine that runs the hypervisor applies it";
-    } else if (!management0 && !isLocal(a.vm())) {
+    } else if (!byManagement && !isLocal(a.vm())) {
       outcome = "skipped: " + a.vm() + " runs on another machine";
     } else {
       try {
-        var stub = management.withDeadlineAfter(10, TimeUnit.SECONDS);
+        var stub = management.stub(CALL_DEADLINE);
         var vm = ManagementClient.select(a.vm());
         outcome = switch (a.kind()) {
           case DRIVER -> "ok: driver asked to switch to " + stub.setDriverMode(SetDriverModeRequest.newBuilder()
@@ -292,7 +251,7 @@ public final class LabRun {
             yield "ok: powered off holding " + MemorySize.humanPages(s.getMappedPages()) + " mapped";
           }
           case KILL -> {
-            JvmProcess p = guests.get(a.vm());
+            JvmProcess p = launcher.guests().get(a.vm());
             if (p == null || !p.isAlive()) {
               yield "failed: " + a.vm() + " is not running";
             }
@@ -302,11 +261,10 @@ public final class LabRun {
           }
           case START -> {
             GuestSpec g = scenario.guest(a.vm()).orElseThrow();
-            if (guests.containsKey(a.vm())) {
+            if (launcher.guests().containsKey(a.vm())) {
               yield "failed: " + a.vm() + " was started already";
             }
-            startGuest(g, address);
-            yield "ok: started pid " + guests.get(a.vm()).pid();
+            yield "ok: started pid " + startGuest(g, address).pid();
           }
         };
       } catch (StatusRuntimeException e) {
@@ -334,10 +292,10 @@ public final class LabRun {
   }
 
   /** Samples the lab once; false if the hypervisor does not answer. */
-  private boolean sample(ManagementServiceGrpc.ManagementServiceBlockingStub management, long elapsedNanos) {
+  private boolean sample(ManagementClient management, long elapsedNanos) {
     ListVmsResponse state;
     try {
-      state = management.withDeadlineAfter(10, TimeUnit.SECONDS).listVms(ListVmsRequest.getDefaultInstance());
+      state = management.stub(CALL_DEADLINE).listVms(ListVmsRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
       out.println("the hypervisor does not answer: " + e.getStatus().getCode() + " "
           + e.getStatus().getDescription());
@@ -381,10 +339,10 @@ public final class LabRun {
     out.flush();
   }
 
-  private Thread followEvents(ManagedChannel channel) {
+  private Thread followEvents(ManagementClient management) {
     Thread t = new Thread(() -> {
       try {
-        Iterator<MachineEvent> it = ManagementServiceGrpc.newBlockingStub(channel)
+        Iterator<MachineEvent> it = management.streams()
             .watchEvents(WatchEventsRequest.newBuilder().setFollow(true).build());
         while (it.hasNext()) {
           events.add(it.next());
@@ -401,12 +359,12 @@ public final class LabRun {
   /** Stops the guests started here (SIGTERM, then SIGKILL if they hang). @return 0 if all ended well */
   private int stopGuests() throws InterruptedException {
     int failures = 0;
-    for (Map.Entry<String, JvmProcess> e : guests.entrySet()) {
-      JvmProcess g = e.getValue();
-      int code = g.stop(20, TimeUnit.SECONDS);
-      if (!killed.contains(e.getKey()) && code != 0 && code != 143) {
+    for (Launcher.GuestEnd end : launcher.stopGuests(20)) {
+      ends.put(end.vm(), end);
+      // 143: a JVM ended by the SIGTERM that stopped it, which it handles by shutting down cleanly.
+      if (!killed.contains(end.vm()) && end.exitCode() != 0 && end.exitCode() != 143) {
         failures++;
-        out.printf("%s exited with code %d (see %s)%n", g.name(), code, dir.resolve(g.name() + ".err.log"));
+        out.println(launcher.endedBadly(end));
       }
     }
     return failures == 0 ? 0 : 1;
@@ -447,11 +405,11 @@ public final class LabRun {
     for (Map.Entry<String, VmState> e : lastSeen.entrySet()) {
       ObjectNode vm = vms.putObject(e.getKey());
       vm.set("last_state", ReportWriter.parse(printer.print(e.getValue())));
-      JvmProcess p = guests.get(e.getKey());
-      if (p != null) {
-        vm.put("exit_code", p.isAlive() ? -1 : p.process().exitValue());
+      Launcher.GuestEnd end = ends.get(e.getKey());
+      if (end != null) {
+        vm.put("exit_code", end.exitCode());
         vm.put("stopped_by_schedule", killed.contains(e.getKey()));
-        String summary = p.lineStartingWith(GuestAgentCommand.SUMMARY);
+        String summary = end.summary();
         if (summary != null) {
           ObjectNode s = vm.putObject("guest_summary");
           for (String kv : summary.split(" ")) {
@@ -491,56 +449,12 @@ public final class LabRun {
     out.println();
     out.printf("run ended: %s after %.0fs; %d samples%n", stoppedBy, (System.nanoTime() - startNanos) / 1e9,
         samples.size());
-    for (JvmProcess g : guests.values()) {
-      String summary = g.lineStartingWith(GuestAgentCommand.SUMMARY);
-      out.printf("%s: %s%n", g.name(), summary == null ? "no summary (it did not stop cleanly)" : summary);
+    for (Launcher.GuestEnd end : ends.values()) {
+      out.printf("%s: %s%n", end.vm(), end.summary() == null ? "no summary (it did not stop cleanly)" : end.summary());
     }
     out.println("report: " + String.join(", ", files.stream().map(Path::toString).toList()));
     out.println(REPORT + dir);
     out.flush();
-  }
-
-  private String waitForLine(JvmProcess p, String prefix, int seconds) throws InterruptedException, IOException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      String v = p.lineStartingWith(prefix);
-      if (v != null) {
-        return v;
-      }
-      if (!p.isAlive()) {
-        throw new IOException(p.name() + " exited with code " + p.process().exitValue() + " before it was ready; "
-            + "see " + dir.resolve(p.name() + ".err.log"));
-      }
-      if (stopRequested.await(20, TimeUnit.MILLISECONDS)) {
-        throw new IOException("interrupted while " + p.name() + " was starting");
-      }
-    }
-    throw new IOException(p.name() + " did not get ready within " + seconds + " s");
-  }
-
-  /** Ctrl-C: asks the run to end, waits for its report, then makes sure no process is left. */
-  private void onShutdown() {
-    stopRequested.countDown();
-    try {
-      finished.await(60, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    stopAll();
-  }
-
-  private void stopAll() {
-    for (int i = children.size() - 1; i >= 0; i--) {
-      JvmProcess p = children.get(i);
-      if (p.isAlive()) {
-        try {
-          p.stop(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          p.close();
-        }
-      }
-    }
   }
 
   private static double round(double v) {

@@ -2,21 +2,36 @@ package org.balloonlab.lab;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.proto.ManagementServiceGrpc;
 import org.balloonlab.proto.VmSelector;
 import org.balloonlab.units.HostPort;
 
-/** A short-lived connection to a hypervisor's management service, for one command. */
+/** A connection to a hypervisor's management service, for one command or one run of a lab. */
 final class ManagementClient implements AutoCloseable {
+  /** How long an operator's command waits for its answer. */
+  private static final Duration COMMAND_DEADLINE = Duration.ofSeconds(5);
+
   private final ManagedChannel channel;
 
   ManagementClient(HostPort hypervisor) {
     this.channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
   }
 
+  /** A stub for one operator's call, answered within five seconds. */
   ManagementServiceGrpc.ManagementServiceBlockingStub stub() {
-    return ManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    return stub(COMMAND_DEADLINE);
+  }
+
+  /** A stub whose calls must be answered within {@code deadline} from now. */
+  ManagementServiceGrpc.ManagementServiceBlockingStub stub(Duration deadline) {
+    return ManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** A stub without a deadline, for the event stream, which lasts as long as it is followed. */
+  ManagementServiceGrpc.ManagementServiceBlockingStub streams() {
+    return ManagementServiceGrpc.newBlockingStub(channel);
   }
 
   /** A VM named by id (all digits) or by name. */

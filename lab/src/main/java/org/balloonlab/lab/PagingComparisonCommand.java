@@ -1,26 +1,24 @@
 package org.balloonlab.lab;
 
-import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import org.balloonlab.guest.cli.GuestAgentCommand;
+import java.util.concurrent.atomic.AtomicReference;
 import org.balloonlab.guest.cli.GuestSummary;
-import org.balloonlab.hypervisor.cli.HypervisorCommand;
+import org.balloonlab.lab.scenario.GuestSpec;
+import org.balloonlab.lab.scenario.HypervisorSpec;
+import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
-import org.balloonlab.proto.ManagementServiceGrpc;
 import org.balloonlab.proto.VmState;
+import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,6 +34,10 @@ import picocli.CommandLine.Option;
  * with strong locality: 95 % of accesses go to a quarter of its footprint. A guest that balloons gives up its cold
  * pages; the hypervisor, paging blindly, takes hot ones as often as cold ones, and pages the guest's own
  * page-out victims back in just to have them written out again.
+ *
+ * <p>Each run is a {@link Scenario} built from the options and run by the same {@link Launcher} as
+ * {@code balloonlab run}, in a folder of its own; the guests start together and end by themselves when their
+ * workloads are done.
  */
 @Command(name = "compare-paging", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs the same guests twice, balloon drivers enabled then disabled, and compares ballooning "
@@ -72,30 +74,34 @@ final class PagingComparisonCommand implements Callable<Integer> {
       description = "Where the processes' logs go (default: runs/compare-paging-<date>-<time>).")
   Path runDir;
 
-  private final List<JvmProcess> children = new ArrayList<>();
-
   /** What one guest reported at the end of one run. */
   record GuestResult(String vm, long simulatedNs, long guestFaults, long majorFaults, long hostPageIns,
-                     long doublePaging, long ballooned, long violations) {}
+                     long doublePaging, long ballooned, long violations) {
+
+    /** The counts of a guest's summary line, and the pages its balloon locked in all, read while it ran. */
+    static GuestResult of(String vm, String summary, long ballooned) {
+      return new GuestResult(vm, GuestSummary.count(summary, "simulated_ns"),
+          GuestSummary.count(summary, "true_faults"), GuestSummary.count(summary, "major_faults"),
+          GuestSummary.count(summary, "host_page_ins"), GuestSummary.count(summary, "double_paging"), ballooned,
+          GuestSummary.count(summary, "integrity_violations") + GuestSummary.count(summary, "isolation_violations"));
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    check(guests >= 1 && guests <= 16, "--guests must be from 1 to 16, got " + guests);
-    check(!stallTimeout.isZero() && !stallTimeout.isNegative(), "--stall-timeout must be positive");
-    check(!timeout.isZero() && !timeout.isNegative(), "--timeout must be positive");
-    long machinePages = requirePages(memory, "--memory");
-    long guestPages = requirePages(guestMemory, "--guest-memory");
-    Path dir = runDir != null ? runDir : Path.of("runs", "compare-paging-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
-    Thread cleanup = new Thread(this::stopAll, "compare-paging-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanup);
+    OptionCheck.require(spec, guests >= 1 && guests <= 16, "--guests must be from 1 to 16, got " + guests);
+    OptionCheck.require(spec, !stallTimeout.isZero() && !stallTimeout.isNegative(),
+        "--stall-timeout must be positive");
+    OptionCheck.require(spec, !timeout.isZero() && !timeout.isNegative(), "--timeout must be positive");
+    long machinePages = OptionCheck.pages(spec, memory, "--memory");
+    long guestPages = OptionCheck.pages(spec, guestMemory, "--guest-memory");
+    Path dir = runDir != null ? runDir : Launcher.newRunDirectory(scenario("enabled"));
     out.printf("BalloonLab compare-paging: machine %s, %d guests of %s (%.2fx), workload %s; logs in %s%n", memory,
         guests, guestMemory, (double) guests * guestPages / machinePages, workload, dir);
     out.flush();
     List<GuestResult> enabled = run("enabled", dir.resolve("enabled"), out);
     List<GuestResult> disabled = run("disabled", dir.resolve("disabled"), out);
-    Runtime.getRuntime().removeShutdownHook(cleanup);
     out.println();
     out.print(table(enabled, disabled));
     out.flush();
@@ -111,67 +117,60 @@ final class PagingComparisonCommand implements Callable<Integer> {
     return violations == 0 ? 0 : 3;
   }
 
+  /**
+   * The lab of one run: every guest with its balloon driver in {@code driverMode} at boot, the same workload
+   * and its own seed; the scenario's duration is the time the run is given to end.
+   */
+  private Scenario scenario(String driverMode) {
+    HypervisorSpec hypervisor = HypervisorSpec.builder(memory).balloonStallTimeout(stallTimeout)
+        .samplePeriod(Duration.ofSeconds(1)).build();
+    List<GuestSpec> specs = new ArrayList<>();
+    for (int i = 0; i < guests; i++) {
+      specs.add(GuestSpec.builder("vm" + (i + 1), guestMemory, List.of(workload)).seed(i + 1L).balloon(driverMode)
+          .build());
+    }
+    return new Scenario("compare-paging", "balloonlab compare-paging", "", hypervisor, specs, List.of(), timeout,
+        Scenario.ReportSpec.DEFAULT);
+  }
+
   /** Runs every guest to the end of its workload with the given driver mode; answers their results. */
-  private List<GuestResult> run(String driverMode, Path dir, PrintWriter out) throws Exception {
-    Files.createDirectories(dir);
+  private List<GuestResult> run(String driverMode, Path dir, PrintWriter out)
+      throws IOException, InterruptedException {
+    Scenario scenario = scenario(driverMode);
     out.printf("run with balloon drivers %s ...%n", driverMode);
     out.flush();
-    JvmProcess hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(),
-        List.of("--memory", memory.toString(), "--listen", "127.0.0.1:0", "--balloon-stall-timeout",
-            stallTimeout.toMillis() + "ms", "--sample-period", "1s"),
-        "512m", dir, null);
-    children.add(hypervisor);
-    String address = hypervisor.awaitLine(HypervisorCommand.LISTENING, 60);
-    List<JvmProcess> guestProcesses = new ArrayList<>();
-    for (int i = 0; i < guests; i++) {
-      String name = "vm" + (i + 1);
-      JvmProcess guest = JvmProcess.start(name, GuestAgentCommand.class.getName(),
-          List.of("--hypervisor", address, "--name", name, "--memory", guestMemory.toString(), "--workload",
-              workload, "--seed", Integer.toString(i + 1), "--status-interval", "0s", "--balloon", driverMode),
-          "384m", dir, null);
-      children.add(guest);
-      guestProcesses.add(guest);
-    }
-    ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
-    List<GuestResult> results = new ArrayList<>();
-    try {
-      var management = ManagementServiceGrpc.newBlockingStub(channel);
-      ListVmsResponse last = ListVmsResponse.getDefaultInstance();
-      long deadline = System.nanoTime() + timeout.toNanos();
-      // The hypervisor forgets a VM when its guest powers it off, so its balloon is read while it runs.
-      while (guestProcesses.stream().anyMatch(JvmProcess::isAlive)) {
-        if (System.nanoTime() > deadline) {
+    Launcher launcher = new Launcher(dir, "512m", "384m");
+    return launcher.run(() -> {
+      HostPort address = launcher.startTogether(scenario);
+      try (ManagementClient management = new ManagementClient(address)) {
+        // The hypervisor forgets a VM when its guest powers it off, so its balloon is read while it runs.
+        AtomicReference<ListVmsResponse> last = new AtomicReference<>(ListVmsResponse.getDefaultInstance());
+        Optional<JvmProcess> late = launcher.awaitGuestsExit(scenario.duration(), Duration.ofMillis(200), () -> {
+          try {
+            last.set(merge(last.get(), management.stub().listVms(ListVmsRequest.getDefaultInstance())));
+          } catch (StatusRuntimeException e) {
+            // A busy hypervisor may miss one poll; the guests' own summaries are what counts.
+          }
+        });
+        if (late.isPresent()) {
           throw new IOException("the " + driverMode + " run did not finish within " + timeout + "; see " + dir);
         }
-        TimeUnit.MILLISECONDS.sleep(200);
-        try {
-          last = merge(last, management.withDeadlineAfter(5, TimeUnit.SECONDS)
-              .listVms(ListVmsRequest.getDefaultInstance()));
-        } catch (io.grpc.StatusRuntimeException e) {
-          // A busy hypervisor may miss one poll; the guests' own summaries are what counts.
-        }
-      }
-      for (JvmProcess g : guestProcesses) {
-        String summary = g.lineStartingWith(GuestAgentCommand.SUMMARY);
-        if (summary == null) {
-          throw new IOException(g.name() + " ended without a summary (exit " + g.process().exitValue() + "); see "
-              + dir);
-        }
-        long ballooned = 0;
-        for (VmState vm : last.getVmsList()) {
-          if (vm.getName().equals(g.name())) {
-            ballooned = vm.getBalloon().getLockedTotal();
+        List<GuestResult> results = new ArrayList<>();
+        for (Launcher.GuestEnd end : launcher.stopGuests(10)) {
+          if (end.summary() == null) {
+            throw new IOException(end.vm() + " ended without a summary (exit " + end.exitCode() + "); see " + dir);
           }
+          long ballooned = 0;
+          for (VmState vm : last.get().getVmsList()) {
+            if (vm.getName().equals(end.vm())) {
+              ballooned = vm.getBalloon().getLockedTotal();
+            }
+          }
+          results.add(GuestResult.of(end.vm(), end.summary(), ballooned));
         }
-        results.add(new GuestResult(g.name(), value(summary, "simulated_ns"), value(summary, "true_faults"),
-            value(summary, "major_faults"), value(summary, "host_page_ins"), value(summary, "double_paging"),
-            ballooned, value(summary, "integrity_violations") + value(summary, "isolation_violations")));
+        return results;
       }
-    } finally {
-      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      hypervisor.stop(10, TimeUnit.SECONDS);
-    }
-    return results;
+    });
   }
 
   /** Keeps the last state seen of every VM, including those that have powered off since. */
@@ -204,29 +203,5 @@ final class PagingComparisonCommand implements Callable<Integer> {
       b.append('\n');
     }
     return b.toString();
-  }
-
-  static long value(String summary, String key) {
-    return GuestSummary.count(summary, key);
-  }
-
-  private long requirePages(MemorySize size, String option) {
-    try {
-      return size.requirePages(option);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-    }
-  }
-
-  private void check(boolean ok, String message) {
-    if (!ok) {
-      throw new CommandLine.ParameterException(spec.commandLine(), message);
-    }
-  }
-
-  private void stopAll() {
-    for (JvmProcess p : children) {
-      p.close();
-    }
   }
 }

@@ -1,21 +1,19 @@
 package org.balloonlab.lab;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import org.balloonlab.guest.cli.GuestAgentCommand;
 import org.balloonlab.guest.cli.GuestSummary;
-import org.balloonlab.hypervisor.cli.HypervisorCommand;
+import org.balloonlab.lab.scenario.GuestSpec;
+import org.balloonlab.lab.scenario.HypervisorSpec;
+import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,12 +25,15 @@ import picocli.CommandLine.Option;
  * guest then audits every page and powers off), and prints what translation cost each: exits by reason, TLB miss
  * rate, walk references, shadow-table memory, simulated time. Machine memory is large enough that the hypervisor
  * never pages, so the two VMs differ only in how they are translated.
+ *
+ * <p>The lab is a {@link Scenario} built from the options and run by the same {@link Launcher} as
+ * {@code balloonlab run}; the guests start together and end by themselves after their accesses.
  */
 @Command(name = "translation", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs one workload in a nested-paging VM and a shadow-paging VM and compares what address "
         + "translation cost each.")
 final class TranslationCommand implements Callable<Integer> {
-  static final String DEFAULT_WORKLOAD = "hotset:footprint=40MiB,hot=0.1,hot-share=0.9";
+  private static final String DEFAULT_WORKLOAD = "hotset:footprint=40MiB,hot=0.1,hot-share=0.9";
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -84,79 +85,39 @@ final class TranslationCommand implements Callable<Integer> {
       description = "Where the processes' logs go (default: runs/translation-<date>-<time>).")
   Path runDir;
 
-  private final List<JvmProcess> children = new ArrayList<>();
-
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    check(processes >= 1 && processes <= 256, "--processes must be from 1 to 256, got " + processes);
-    check(accesses > 0, "--accesses must be positive, got " + accesses);
-    check(slice > 0, "--slice must be positive, got " + slice);
-    check(!timeout.isZero() && !timeout.isNegative(), "--timeout must be positive");
-    long guestPages;
-    try {
-      guestPages = guestMemory.requirePages("--guest-memory");
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-    }
-    // Room for both VMs and a little more: the hypervisor never pages, so paging cannot differ between the two.
-    MemorySize machine = MemorySize.ofPages(2 * guestPages + guestPages / 4 + 256);
-    Path dir = runDir != null ? runDir : Path.of("runs", "translation-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
-    Files.createDirectories(dir);
-    Thread cleanup = new Thread(this::stopAll, "translation-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanup);
-    try {
+    OptionCheck.require(spec, processes >= 1 && processes <= 256, "--processes must be from 1 to 256, got "
+        + processes);
+    OptionCheck.require(spec, accesses > 0, "--accesses must be positive, got " + accesses);
+    OptionCheck.require(spec, slice > 0, "--slice must be positive, got " + slice);
+    OptionCheck.require(spec, !timeout.isZero() && !timeout.isNegative(), "--timeout must be positive");
+    Scenario scenario = scenario(OptionCheck.pages(spec, guestMemory, "--guest-memory"));
+    Path dir = runDir != null ? runDir : Launcher.newRunDirectory(scenario);
+    Launcher launcher = new Launcher(dir, "512m", "512m");
+    return launcher.run(() -> {
       out.printf("BalloonLab translation: %d x %s in two %s VMs, %d accesses each, seed %d; logs in %s%n",
           processes, workload, guestMemory, accesses, seed, dir);
       out.flush();
-      List<String> hypervisorArgs = new ArrayList<>(List.of("--memory", machine.toString(), "--listen",
-          "127.0.0.1:0", "--tlb-entries", Integer.toString(tlbEntries), "--tlb-ways", Integer.toString(tlbWays)));
-      if (tlbUntagged) {
-        hypervisorArgs.add("--tlb-untagged");
-      }
-      for (String c : costs) {
-        hypervisorArgs.add("--cost");
-        hypervisorArgs.add(c);
-      }
-      JvmProcess hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), hypervisorArgs,
-          "512m", dir, null);
-      children.add(hypervisor);
-      String address = hypervisor.awaitLine(HypervisorCommand.LISTENING, 30);
-      Map<String, JvmProcess> guests = new LinkedHashMap<>();
-      for (String mode : List.of("nested", "shadow")) {
-        JvmProcess guest = JvmProcess.start(mode, GuestAgentCommand.class.getName(),
-            List.of("--hypervisor", address, "--name", mode, "--memory", guestMemory.toString(), "--workload",
-                workload, "--processes", Integer.toString(processes), "--accesses", Long.toString(accesses),
-                "--slice", Integer.toString(slice), "--seed", Long.toString(seed), "--translation", mode,
-                "--status-interval", "0s"),
-            "512m", dir, null);
-        children.add(guest);
-        guests.put(mode, guest);
-      }
-      long deadline = System.nanoTime() + timeout.toNanos();
-      for (JvmProcess g : guests.values()) {
-        long left = Math.max(1, deadline - System.nanoTime());
-        if (!g.process().waitFor(left, TimeUnit.NANOSECONDS)) {
-          out.printf("%s did not finish within %s; stopping (see %s)%n", g.name(), timeout, dir);
-          out.flush();
-          return 1;
-        }
+      launcher.startTogether(scenario);
+      Optional<JvmProcess> late = launcher.awaitGuestsExit(scenario.duration(), Duration.ofMillis(50), () -> { });
+      if (late.isPresent()) {
+        out.printf("%s did not finish within %s; stopping (see %s)%n", late.get().name(), timeout, dir);
+        out.flush();
+        return 1;
       }
       Map<String, Map<String, Long>> results = new LinkedHashMap<>();
       int failures = 0;
-      for (JvmProcess g : guests.values()) {
-        g.stop(10, TimeUnit.SECONDS); // it has exited; this waits for the last of its output
-        int code = g.process().exitValue();
-        String summary = g.lineStartingWith(GuestAgentCommand.SUMMARY);
-        if (code != 0 || summary == null) {
-          out.printf("%s exited with code %d (see %s)%n", g.name(), code, dir.resolve(g.name() + ".err.log"));
+      for (Launcher.GuestEnd end : launcher.stopGuests(10)) {
+        if (end.exitCode() != 0 || end.summary() == null) {
+          out.println(launcher.endedBadly(end));
           failures++;
           continue;
         }
-        results.put(g.name(), parseSummary(summary));
+        results.put(end.vm(), GuestSummary.counts(end.summary()));
       }
-      hypervisor.stop(10, TimeUnit.SECONDS);
+      launcher.stopHypervisor();
       if (failures > 0) {
         return 1;
       }
@@ -164,15 +125,25 @@ final class TranslationCommand implements Callable<Integer> {
       out.print(render(results.get("nested"), results.get("shadow")));
       out.flush();
       return 0;
-    } finally {
-      stopAll();
-      Runtime.getRuntime().removeShutdownHook(cleanup);
-    }
+    });
   }
 
-  /** The numeric {@code key=value} pairs of a guest's summary line. */
-  static Map<String, Long> parseSummary(String summary) {
-    return GuestSummary.counts(summary);
+  /**
+   * The lab: one guest per translation mode, named after it, both with the same workload and seed and ending
+   * after their accesses; the scenario's duration is the time they are given to end.
+   */
+  private Scenario scenario(long guestPages) {
+    // Room for both VMs and a little more: the hypervisor never pages, so paging cannot differ between the two.
+    MemorySize machine = MemorySize.ofPages(2 * guestPages + guestPages / 4 + 256);
+    HypervisorSpec hypervisor = HypervisorSpec.builder(machine).tlb(tlbEntries, tlbWays, tlbUntagged).costs(costs)
+        .build();
+    List<GuestSpec> guests = new ArrayList<>();
+    for (String mode : List.of("nested", "shadow")) {
+      guests.add(GuestSpec.builder(mode, guestMemory, List.of(workload)).processes(processes).accesses(accesses)
+          .slice(slice).seed(seed).translation(mode).build());
+    }
+    return new Scenario("translation", "balloonlab translation", "", hypervisor, guests, List.of(), timeout,
+        Scenario.ReportSpec.DEFAULT);
   }
 
   /** The side-by-side table; rows name what they count. */
@@ -260,23 +231,5 @@ final class TranslationCommand implements Callable<Integer> {
 
   private static String seconds(long ns) {
     return String.format(Locale.ROOT, "%.3f s", ns / 1e9);
-  }
-
-  private void stopAll() {
-    for (int i = children.size() - 1; i >= 0; i--) {
-      try {
-        if (children.get(i).isAlive()) {
-          children.get(i).stop(10, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-  }
-
-  private void check(boolean ok, String message) {
-    if (!ok) {
-      throw new CommandLine.ParameterException(spec.commandLine(), message);
-    }
   }
 }

@@ -13,21 +13,21 @@ class DriverCommandTest {
 
   @Test
   void readsEveryMode() {
-    assertEquals(DriverMode.DRIVER_MODE_ENABLED, DriverCommand.parse("enabled").getMode());
-    assertEquals(DriverMode.DRIVER_MODE_DISABLED, DriverCommand.parse("disabled").getMode());
-    assertEquals(DriverMode.DRIVER_MODE_UNINSTALLED, DriverCommand.parse("uninstalled").getMode());
-    DriverModeRequest late = DriverCommand.parse("late:2m");
+    assertEquals(DriverMode.DRIVER_MODE_ENABLED, DriverModes.parse("enabled").getMode());
+    assertEquals(DriverMode.DRIVER_MODE_DISABLED, DriverModes.parse("disabled").getMode());
+    assertEquals(DriverMode.DRIVER_MODE_UNINSTALLED, DriverModes.parse("uninstalled").getMode());
+    DriverModeRequest late = DriverModes.parse("late:2m");
     assertEquals(DriverMode.DRIVER_MODE_LATE, late.getMode());
     assertEquals(120_000, late.getLateMs());
-    assertEquals(500, DriverCommand.parse("slow:500").getPagesPerSecond());
-    assertEquals(1.0, DriverCommand.parse("stuck").getStuckProbability());
-    assertEquals(0.1, DriverCommand.parse("stuck:0.1").getStuckProbability());
+    assertEquals(500, DriverModes.parse("slow:500").getPagesPerSecond());
+    assertEquals(1.0, DriverModes.parse("stuck").getStuckProbability());
+    assertEquals(0.1, DriverModes.parse("stuck:0.1").getStuckProbability());
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"bogus", "late", "slow", "slow:fast", "stuck:x"})
   void refusesWhatIsNotAMode(String text) {
-    assertThrows(IllegalArgumentException.class, () -> DriverCommand.parse(text));
+    assertThrows(IllegalArgumentException.class, () -> DriverModes.parse(text));
   }
 
   @Test

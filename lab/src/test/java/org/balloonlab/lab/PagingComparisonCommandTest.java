@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
+import org.balloonlab.guest.cli.GuestSummary;
 import org.balloonlab.units.CommandLineConverters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,9 +35,9 @@ class PagingComparisonCommandTest {
   @Test
   void readsTheGuestSummary() {
     String summary = "BALLOONLAB_GUEST_SUMMARY name=vm1 simulated_ns=42 true_faults=7 double_paging=3";
-    assertEquals(42, PagingComparisonCommand.value(summary, "simulated_ns"));
-    assertEquals(3, PagingComparisonCommand.value(summary, "double_paging"));
-    assertThrows(IllegalStateException.class, () -> PagingComparisonCommand.value(summary, "host_page_ins"));
+    assertEquals(42, GuestSummary.count(summary, "simulated_ns"));
+    assertEquals(3, GuestSummary.count(summary, "double_paging"));
+    assertThrows(IllegalStateException.class, () -> GuestSummary.count(summary, "host_page_ins"));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Map;
+import org.balloonlab.guest.cli.GuestSummary;
 import org.balloonlab.units.CommandLineConverters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,7 +27,7 @@ class TranslationCommandTest {
 
   @Test
   void readsTheNumbersOfASummaryLine() {
-    Map<String, Long> v = TranslationCommand.parseSummary(NESTED);
+    Map<String, Long> v = GuestSummary.counts(NESTED);
     assertEquals(25L, v.get("tlb_misses"));
     assertEquals(2_000_000_000L, v.get("simulated_ns"));
     assertEquals(null, v.get("name"), "names are not numbers");
@@ -35,8 +36,8 @@ class TranslationCommandTest {
 
   @Test
   void rendersBothModesSideBySide() {
-    String table = TranslationCommand.render(TranslationCommand.parseSummary(NESTED),
-        TranslationCommand.parseSummary(SHADOW));
+    String table = TranslationCommand.render(GuestSummary.counts(NESTED),
+        GuestSummary.counts(SHADOW));
     assertTrue(table.lines().anyMatch(l -> l.matches("exits: page-table write\\s+0\\s+14")), table);
     assertTrue(table.lines().anyMatch(l -> l.matches("exits: total\\s+10\\s+34")), table);
     assertTrue(table.lines().anyMatch(l -> l.matches("TLB miss rate\\s+25\\.00 %\\s+25\\.00 %")), table);
@@ -49,8 +50,8 @@ class TranslationCommandTest {
   @Test
   void aSummaryWithoutTheTranslationCountersIsAnError() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> TranslationCommand.render(TranslationCommand.parseSummary("name=x accesses=1"),
-            TranslationCommand.parseSummary(SHADOW)));
+        () -> TranslationCommand.render(GuestSummary.counts("name=x accesses=1"),
+            GuestSummary.counts(SHADOW)));
     assertTrue(e.getMessage().contains("exits_pt_write"), e.getMessage());
   }
 

@@ -17,10 +17,18 @@ import org.balloonlab.units.MemorySize;
  * @param balloon the balloon driver's mode at boot, or {@code null}
  * @param seed seeds the workload, or {@code null}
  * @param autostart whether the launcher starts it at the beginning; if not, a scheduled {@code start} does
+ * @param accesses accesses after which the guest stops by itself (its summary then says what they cost), or
+ *     {@code null} to run until it is stopped
+ * @param slice accesses a process makes before the next one runs, or {@code null}
  */
 public record GuestSpec(String name, MemorySize memory, MemorySize min, Integer shares, String translation,
                         List<String> workloads, Integer processes, String balloon, Long seed,
-                        boolean autostart) {
+                        boolean autostart, Long accesses, Integer slice) {
+
+  /** A guest that starts with the lab and leaves every other field to the guest agent's defaults. */
+  public static Builder builder(String name, MemorySize memory, List<String> workloads) {
+    return new Builder(name, memory, workloads);
+  }
 
   /** The guest agent's command line for this spec, without {@code --hypervisor}. */
   public List<String> flags() {
@@ -35,6 +43,65 @@ public record GuestSpec(String name, MemorySize memory, MemorySize min, Integer 
     HypervisorSpec.add(f, "--processes", processes);
     HypervisorSpec.add(f, "--balloon", balloon);
     HypervisorSpec.add(f, "--seed", seed);
+    HypervisorSpec.add(f, "--accesses", accesses);
+    HypervisorSpec.add(f, "--slice", slice);
     return f;
+  }
+
+  /**
+   * A guest built in code, by the commands that make their scenario from their own options: only what they set
+   * is passed on.
+   */
+  public static final class Builder {
+    private final String name;
+    private final MemorySize memory;
+    private final List<String> workloads;
+    private String translation;
+    private Integer processes;
+    private String balloon;
+    private Long seed;
+    private Long accesses;
+    private Integer slice;
+
+    private Builder(String name, MemorySize memory, List<String> workloads) {
+      this.name = name;
+      this.memory = memory;
+      this.workloads = List.copyOf(workloads);
+    }
+
+    public Builder translation(String mode) {
+      this.translation = mode;
+      return this;
+    }
+
+    public Builder processes(int n) {
+      this.processes = n;
+      return this;
+    }
+
+    public Builder balloon(String driverMode) {
+      this.balloon = driverMode;
+      return this;
+    }
+
+    public Builder seed(long n) {
+      this.seed = n;
+      return this;
+    }
+
+    public Builder accesses(long n) {
+      this.accesses = n;
+      return this;
+    }
+
+    public Builder slice(int n) {
+      this.slice = n;
+      return this;
+    }
+
+    public GuestSpec build() {
+      return new GuestSpec(name, memory, null, null, translation, workloads, processes, balloon, seed, true,
+          accesses, slice);
+    }
   }
 }

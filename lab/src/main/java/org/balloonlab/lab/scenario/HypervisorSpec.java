@@ -26,10 +26,22 @@ import org.balloonlab.units.MemorySize;
  * @param seed seeds the hypervisor's random victim choice, or {@code null}
  * @param balloonStallTimeout how long a balloon may make no progress before the hypervisor pages instead, or
  *     {@code null}
+ * @param tlbEntries translations each VM's TLB caches, or {@code null}
+ * @param tlbWays the TLB's associativity, or {@code null}
+ * @param tlbUntagged {@code true} for a TLB without address-space tags (context switches flush it), or
+ *     {@code null}
+ * @param costs cost-model constants overridden, each as {@code --cost} takes it ({@code vm-exit=2000}); empty
+ *     for none
  */
 public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize hostSwap, String policy, Double tau,
                              Integer samplePages, Duration samplePeriod, Double freeHigh, Double freeSoft,
-                             Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout) {
+                             Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout,
+                             Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, List<String> costs) {
+
+  /** A hypervisor with this much machine memory and every other field left to the hypervisor's defaults. */
+  public static Builder builder(MemorySize memory) {
+    return new Builder(memory);
+  }
 
   /** The hypervisor's command line for this spec, without {@code --listen} and {@code --port-file}. */
   public List<String> flags() {
@@ -45,13 +57,73 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     add(f, "--free-low", freeLow);
     add(f, "--seed", seed);
     add(f, "--balloon-stall-timeout", balloonStallTimeout == null ? null : balloonStallTimeout.toMillis() + "ms");
+    addTranslationFlags(f);
     return f;
+  }
+
+  /** The TLB's shape and the cost model's constants: what {@code balloonlab translation} varies. */
+  private void addTranslationFlags(List<String> f) {
+    add(f, "--tlb-entries", tlbEntries);
+    add(f, "--tlb-ways", tlbWays);
+    if (Boolean.TRUE.equals(tlbUntagged)) {
+      f.add("--tlb-untagged");
+    }
+    for (String cost : costs) {
+      add(f, "--cost", cost);
+    }
   }
 
   static void add(List<String> flags, String flag, Object value) {
     if (value != null) {
       flags.add(flag);
       flags.add(value instanceof Double d ? String.format(Locale.ROOT, "%s", d) : value.toString());
+    }
+  }
+
+  /**
+   * A hypervisor built in code, by the commands that make their scenario from their own options: only what they
+   * set is passed on.
+   */
+  public static final class Builder {
+    private final MemorySize memory;
+    private Duration samplePeriod;
+    private Duration balloonStallTimeout;
+    private Integer tlbEntries;
+    private Integer tlbWays;
+    private Boolean tlbUntagged;
+    private List<String> costs = List.of();
+
+    private Builder(MemorySize memory) {
+      this.memory = memory;
+    }
+
+    public Builder samplePeriod(Duration period) {
+      this.samplePeriod = period;
+      return this;
+    }
+
+    public Builder balloonStallTimeout(Duration timeout) {
+      this.balloonStallTimeout = timeout;
+      return this;
+    }
+
+    /** The TLB's shape: {@code untagged} makes every guest context switch flush it. */
+    public Builder tlb(int entries, int ways, boolean untagged) {
+      this.tlbEntries = entries;
+      this.tlbWays = ways;
+      this.tlbUntagged = untagged;
+      return this;
+    }
+
+    /** @param assignments cost-model constants as {@code --cost} takes them, such as {@code vm-exit=2000} */
+    public Builder costs(List<String> assignments) {
+      this.costs = List.copyOf(assignments);
+      return this;
+    }
+
+    public HypervisorSpec build() {
+      return new HypervisorSpec(memory, null, null, null, null, null, samplePeriod, null, null, null, null, null,
+          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, costs);
     }
   }
 }

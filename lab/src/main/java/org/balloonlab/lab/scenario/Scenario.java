@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A lab described in a file: a hypervisor, its guests, what happens to them when, and how long it runs. Read by
- * {@link ScenarioParser}; run by the launcher.
+ * A lab: a hypervisor, its guests, what happens to them when, and how long it runs. Read from a file by
+ * {@link ScenarioParser}, or built in code by the commands that make their lab from their own options; run by the
+ * lab's launcher.
  *
  * @param name names the run's folder
  * @param source the file it came from (for messages), or a description
@@ -14,7 +15,8 @@ import java.util.Optional;
  * @param hypervisor the hypervisor
  * @param guests the guests, in order
  * @param actions scheduled actions, by time
- * @param duration how long the run lasts once the guests are up
+ * @param duration how long the run lasts once the guests are up; for guests that end by themselves, the most it
+ *     may last
  * @param report what the report holds
  */
 public record Scenario(String name, String source, String description, HypervisorSpec hypervisor,

@@ -9,15 +9,8 @@ import java.util.List;
 public final class ScenarioException extends Exception {
   private static final long serialVersionUID = 1L;
 
-  private final List<String> problems;
-
+  /** @param problems each as {@code file:line: field: what is wrong}; the message has one a line */
   public ScenarioException(List<String> problems) {
     super(String.join(System.lineSeparator(), problems));
-    this.problems = List.copyOf(problems);
-  }
-
-  /** Each problem as {@code file:line: field: what is wrong}. */
-  public List<String> problems() {
-    return problems;
   }
 }

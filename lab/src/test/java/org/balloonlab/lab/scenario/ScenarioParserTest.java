@@ -58,7 +58,7 @@ class ScenarioParserTest {
   }
 
   static List<String> problems(String yaml) {
-    return assertThrows(ScenarioException.class, () -> parse(yaml)).problems();
+    return assertThrows(ScenarioException.class, () -> parse(yaml)).getMessage().lines().toList();
   }
 
   @Test
@@ -124,6 +124,46 @@ class ScenarioParserTest {
         """);
     assertEquals(List.of("--name", "a", "--memory", "32MiB", "--workload", "idle:footprint=8MiB", "--workload",
         "hotset:footprint=8MiB,ramp=1000"), s.guests().get(0).flags());
+  }
+
+  @Test
+  void translationFieldsReachTheCommandLines() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 5s
+        hypervisor:
+          memory: 64MiB
+          tlb-entries: 64
+          tlb-ways: 4
+          tlb-untagged: true
+          cost: {vm-exit: 2000, tlb-hit: 2}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB, accesses: 4000000, slice: 500}
+        """);
+    HypervisorSpec h = s.hypervisor();
+    assertEquals(List.of("tlb-hit=2", "vm-exit=2000"), h.costs(), "in the cost model's order");
+    assertEquals(List.of("--memory", "64MiB", "--tlb-entries", "64", "--tlb-ways", "4", "--tlb-untagged",
+        "--cost", "tlb-hit=2", "--cost", "vm-exit=2000"), h.flags());
+    assertEquals(List.of("--name", "a", "--memory", "32MiB", "--workload", "idle:footprint=8MiB", "--accesses",
+        "4000000", "--slice", "500"), s.guests().get(0).flags());
+  }
+
+  @Test
+  void translationFieldsAreCheckedAsTheHypervisorAndGuestCheckThem() {
+    List<String> problems = problems("""
+        duration: 5s
+        hypervisor:
+          memory: 64MiB
+          tlb-entries: 100
+          cost: {vm-exit: 2000, tlb-miss: 3}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB, accesses: 0, slice: many}
+        """);
+    assertEquals(List.of(
+        "scenarios/t.yaml:4: hypervisor.tlb-entries: TLB ways must be 1 to 64 and divide the entries (100), got 12",
+        "scenarios/t.yaml:5: hypervisor.cost.tlb-miss: unknown key",
+        "scenarios/t.yaml:7: guests[0].accesses: 0 must be from 1 to 9223372036854775807",
+        "scenarios/t.yaml:7: guests[0].slice: \"many\" is not a whole number"),
+        problems.stream().map(p -> p.replaceAll(" \\(known here: .*\\)$", "")).toList());
   }
 
   static Stream<List<String>> mistakes() {

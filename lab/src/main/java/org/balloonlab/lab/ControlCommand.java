@@ -1,0 +1,46 @@
+package org.balloonlab.lab;
+
+import io.grpc.StatusRuntimeException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.balloonlab.units.HostPort;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/**
+ * What the operator's commands ({@code status}, {@code balloon}, {@code driver}, {@code poweroff}, {@code events})
+ * share: the {@code --hypervisor} option, a connection to its management service for the one command, and how a
+ * call the hypervisor refuses or does not answer ends the command: one line on stderr,
+ * {@code <command>: <status code> <description>}, and exit code {@value #REFUSED}. A command refuses a bad
+ * argument ({@link OptionCheck}) before its first call.
+ */
+abstract class ControlCommand implements Callable<Integer> {
+  /** The exit code of a command whose call the hypervisor refused or did not answer. */
+  static final int REFUSED = 5;
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--hypervisor", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7400",
+      descriptionKey = "hypervisor", description = "The hypervisor (default: ${DEFAULT-VALUE}).")
+  HostPort hypervisor;
+
+  @Override
+  public final Integer call() throws Exception {
+    try (ManagementClient client = new ManagementClient(hypervisor)) {
+      call(client, spec.commandLine().getOut());
+      return 0;
+    } catch (StatusRuntimeException e) {
+      spec.commandLine().getErr().println(refusal(e));
+      return REFUSED;
+    }
+  }
+
+  /** Makes the command's calls and prints what they answer. */
+  abstract void call(ManagementClient client, PrintWriter out) throws Exception;
+
+  /** The line that says why a call failed. */
+  String refusal(StatusRuntimeException e) {
+    return spec.name() + ": " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
+  }
+}

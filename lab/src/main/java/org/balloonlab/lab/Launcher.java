@@ -1,0 +1,276 @@
+package org.balloonlab.lab;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.balloonlab.guest.cli.GuestAgentCommand;
+import org.balloonlab.hypervisor.cli.HypervisorCommand;
+import org.balloonlab.lab.scenario.GuestSpec;
+import org.balloonlab.lab.scenario.HypervisorSpec;
+import org.balloonlab.lab.scenario.Scenario;
+import org.balloonlab.units.HostPort;
+
+/**
+ * The processes of one lab on this machine, each a child JVM ({@link JvmProcess}) logging into the run's folder:
+ * the hypervisor of a {@link HypervisorSpec} and the guests of {@link GuestSpec}s, started with the flags their
+ * specs give and no others. It reads the hypervisor's address from the line the hypervisor prints once it serves,
+ * waits for a guest's ready line where the caller needs it, and stops a guest with SIGTERM (SIGKILL if it hangs),
+ * which makes it audit its pages, power off and print its summary line ({@link GuestEnd}).
+ *
+ * <p>A launcher serves one run. Nothing is left running: {@link #run} keeps a shutdown hook installed while the
+ * run's body runs and stops every process when it ends. On Ctrl-C the hook asks the body to end (its waits here return or fail at once),
+ * gives it a minute to stop its processes and write what it writes, then stops whatever is still alive.
+ *
+ * <p>{@link LabRun} starts a scenario's guests one at a time and runs them for the scenario's duration;
+ * {@code balloonlab translation} and {@code compare-paging} start theirs together ({@link #startTogether}) and let
+ * them run their workloads to the end ({@link #awaitGuestsExit}).
+ */
+final class Launcher {
+  /** How long a child may take to print that it is ready: JVMs start slowly on a small, busy machine. */
+  private static final int READY_SECONDS = 60;
+  private static final HostPort ANY_LOOPBACK_PORT = HostPort.parse("127.0.0.1:0");
+
+  private final Path dir;
+  private final String hypervisorHeap;
+  private final String guestHeap;
+  /** Read by the shutdown hook's thread. */
+  private final List<JvmProcess> children = new CopyOnWriteArrayList<>();
+  private final Map<String, JvmProcess> guests = new LinkedHashMap<>();
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private JvmProcess hypervisor;
+
+  /**
+   * How a guest ended.
+   *
+   * @param vm the guest's name
+   * @param exitCode its exit code, or -1 if it could not be stopped
+   * @param summary its summary line without the prefix, or {@code null} if it printed none
+   */
+  record GuestEnd(String vm, int exitCode, String summary) {
+  }
+
+  /** What runs while the launcher's shutdown hook is installed. */
+  @FunctionalInterface
+  interface Body<T> {
+    T call() throws IOException, InterruptedException;
+  }
+
+  /**
+   * @param dir the run's folder: every process's log, and the hypervisor's address in {@code hypervisor.port}
+   * @param hypervisorHeap the hypervisor JVM's maximum heap, such as {@code 768m}
+   * @param guestHeap each guest JVM's maximum heap
+   */
+  Launcher(Path dir, String hypervisorHeap, String guestHeap) {
+    this.dir = dir;
+    this.hypervisorHeap = hypervisorHeap;
+    this.guestHeap = guestHeap;
+  }
+
+  /** The folder of a run of {@code scenario} started now: {@code <report dir>/<name>-<date>-<time>}. */
+  static Path newRunDirectory(Scenario scenario) {
+    return Path.of(scenario.report().directory(), scenario.name() + "-"
+        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
+  }
+
+  /** Where a process's standard error goes, for messages that send the reader there. */
+  Path errorLog(String process) {
+    return dir.resolve(process + ".err.log");
+  }
+
+  /**
+   * Creates the run's folder and runs {@code body} with the shutdown hook installed; stops every process started
+   * here when it ends, however it ends.
+   */
+  <T> T run(Body<T> body) throws IOException, InterruptedException {
+    Files.createDirectories(dir);
+    Thread hook = new Thread(this::onShutdown, "lab-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      return body.call();
+    } finally {
+      stopAll();
+      finished.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // Ctrl-C: the hook is running and waits for us.
+      }
+    }
+  }
+
+  /**
+   * Starts the hypervisor and waits until it serves.
+   *
+   * @param listen where it listens, overriding the spec's address; {@code null} for the spec's, or a free port on
+   *     the loopback address if the spec gives none
+   * @return the address it serves on
+   */
+  HostPort startHypervisor(HypervisorSpec spec, HostPort listen) throws IOException, InterruptedException {
+    HostPort at = listen != null ? listen : spec.listen() != null ? spec.listen() : ANY_LOOPBACK_PORT;
+    List<String> args = new ArrayList<>(spec.flags());
+    args.addAll(List.of("--listen", at.toString(), "--port-file", dir.resolve("hypervisor.port").toString()));
+    hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), args, hypervisorHeap, dir, null);
+    children.add(hypervisor);
+    return HostPort.parse(awaitLine(hypervisor, HypervisorCommand.LISTENING));
+  }
+
+  /** The hypervisor started here, or {@code null} if it runs elsewhere. */
+  JvmProcess hypervisor() {
+    return hypervisor;
+  }
+
+  /** Starts a guest agent that joins {@code hypervisor}; does not wait for it. */
+  JvmProcess startGuest(GuestSpec guest, HostPort hypervisor) throws IOException {
+    List<String> args = new ArrayList<>(List.of("--hypervisor", hypervisor.target()));
+    args.addAll(guest.flags());
+    // Nothing reads a guest's periodic status lines: the lab asks the hypervisor, and reads the summary at the end.
+    args.addAll(List.of("--status-interval", "0s"));
+    JvmProcess p = JvmProcess.start(guest.name(), GuestAgentCommand.class.getName(), args, guestHeap, dir, null);
+    children.add(p);
+    guests.put(guest.name(), p);
+    return p;
+  }
+
+  /** Waits until a guest's VM is powered on and attached. */
+  void awaitReady(JvmProcess guest) throws IOException, InterruptedException {
+    awaitLine(guest, GuestAgentCommand.READY);
+  }
+
+  /**
+   * Starts the scenario's hypervisor, then all its guests at once, without waiting for any to be ready: for runs
+   * whose guests run their workloads to the end side by side.
+   *
+   * @return the hypervisor's address
+   */
+  HostPort startTogether(Scenario scenario) throws IOException, InterruptedException {
+    HostPort address = startHypervisor(scenario.hypervisor(), null);
+    for (GuestSpec g : scenario.guests()) {
+      startGuest(g, address);
+    }
+    return address;
+  }
+
+  /** The guests started here, by name, in the order they were started. */
+  Map<String, JvmProcess> guests() {
+    return Collections.unmodifiableMap(guests);
+  }
+
+  /**
+   * Waits until every guest started here has exited by itself.
+   *
+   * @param limit how long to wait
+   * @param whileWaiting runs every {@code period} while a guest runs
+   * @return the first guest (in start order) still running after {@code limit}, or empty if all exited
+   * @throws IOException if the run is asked to stop (Ctrl-C) meanwhile
+   */
+  Optional<JvmProcess> awaitGuestsExit(Duration limit, Duration period, Runnable whileWaiting)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (true) {
+      Optional<JvmProcess> running = guests.values().stream().filter(JvmProcess::isAlive).findFirst();
+      if (running.isEmpty() || System.nanoTime() > deadline) {
+        return running;
+      }
+      if (awaitStop(period.toNanos())) {
+        throw new IOException("interrupted while the guests ran");
+      }
+      whileWaiting.run();
+    }
+  }
+
+  /**
+   * Stops every guest started here (SIGTERM, then SIGKILL if it has not ended within {@code seconds}); a guest
+   * that has exited already is only waited for, so that the end of its output (its summary) is read.
+   *
+   * @return how each ended, in start order
+   */
+  List<GuestEnd> stopGuests(int seconds) throws InterruptedException {
+    List<GuestEnd> ends = new ArrayList<>();
+    for (Map.Entry<String, JvmProcess> e : guests.entrySet()) {
+      int code = e.getValue().stop(seconds, TimeUnit.SECONDS);
+      ends.add(new GuestEnd(e.getKey(), code, e.getValue().lineStartingWith(GuestAgentCommand.SUMMARY)));
+    }
+    return ends;
+  }
+
+  /** The line that says a guest ended badly and where to look. */
+  String endedBadly(GuestEnd end) {
+    return String.format(Locale.ROOT, "%s exited with code %d (see %s)", end.vm(), end.exitCode(),
+        errorLog(end.vm()));
+  }
+
+  /** Stops the hypervisor started here, if any; its guests should be stopped first. */
+  void stopHypervisor() throws InterruptedException {
+    if (hypervisor != null) {
+      hypervisor.stop(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Sleeps up to {@code nanos}, waking early if the run is asked to stop (Ctrl-C).
+   *
+   * @return whether the run is asked to stop
+   */
+  boolean awaitStop(long nanos) throws InterruptedException {
+    return stopRequested.await(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Waits for a line starting with {@code prefix} and answers the rest of it, as {@link JvmProcess} keeps it. */
+  private String awaitLine(JvmProcess p, String prefix) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_SECONDS);
+    while (System.nanoTime() < deadline) {
+      String v = p.lineStartingWith(prefix);
+      if (v != null) {
+        return v;
+      }
+      if (!p.isAlive()) {
+        throw new IOException(p.name() + " exited with code " + p.process().exitValue() + " before it was ready; "
+            + "see " + errorLog(p.name()));
+      }
+      if (awaitStop(TimeUnit.MILLISECONDS.toNanos(20))) {
+        throw new IOException("interrupted while " + p.name() + " was starting");
+      }
+    }
+    throw new IOException(p.name() + " did not get ready within " + READY_SECONDS + " s");
+  }
+
+  /** Ctrl-C: asks the run to end, waits for it, then makes sure no process is left. */
+  private void onShutdown() {
+    stopRequested.countDown();
+    try {
+      finished.await(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    stopAll();
+  }
+
+  /** Stops what is still alive, the last started first, so guests go before their hypervisor. */
+  private void stopAll() {
+    for (int i = children.size() - 1; i >= 0; i--) {
+      JvmProcess p = children.get(i);
+      if (p.isAlive()) {
+        try {
+          p.stop(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          p.close();
+        }
+      }
+    }
+  }
+}
