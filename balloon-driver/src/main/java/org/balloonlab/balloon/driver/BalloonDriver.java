@@ -14,8 +14,8 @@ import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
 import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
-import org.balloonlab.balloon.kernel.BalloonKernel;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.BalloonKernel;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * changes, so a local switch is not undone by the next reply repeating an old request.
  *
  * <h2>Deflate-on-OOM</h2>
- * {@link #start()} registers an {@link org.balloonlab.balloon.kernel.OomNotifier}: when the kernel would otherwise
+ * {@link #start()} registers an {@link org.balloonlab.domain.kernel.OomNotifier}: when the kernel would otherwise
  * fail an allocation, the driver takes pages off the balloon, unlocks them at the hypervisor synchronously and
  * hands them to the kernel, which frees them itself. If the hypervisor cannot be reached the pages are handed
  * over anyway (counted as {@code oomUntold}): a guest that needs memory now matters more, and the hypervisor

@@ -1,6 +1,6 @@
 package org.balloonlab.balloon.driver;
 
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 
 /**
  * The driver's view of the hypervisor's balloon service, in plain Java. {@code grpc.GrpcBalloonHost} speaks it

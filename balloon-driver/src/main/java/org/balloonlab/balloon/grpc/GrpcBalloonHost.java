@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.balloonlab.balloon.driver.BalloonHost;
 import org.balloonlab.balloon.driver.BalloonHostException;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonCredentials;
 import org.balloonlab.proto.BalloonDoorbellRequest;

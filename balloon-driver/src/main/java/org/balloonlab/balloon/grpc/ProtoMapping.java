@@ -5,7 +5,7 @@ import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
 import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonPageStatus;
 import org.balloonlab.proto.BalloonStartResponse;

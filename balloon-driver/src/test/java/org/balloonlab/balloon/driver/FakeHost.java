@@ -7,7 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.balloonlab.balloon.driver.BalloonHostException.Kind;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 
 /**
  * An in-memory hypervisor balloon service: a target, the set of locked PFNs, sessions and a doorbell that

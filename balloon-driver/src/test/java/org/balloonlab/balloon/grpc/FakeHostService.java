@@ -10,7 +10,7 @@ import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
 import org.balloonlab.balloon.driver.BalloonHostException;
 import org.balloonlab.balloon.driver.FakeHost;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonCredentials;
 import org.balloonlab.proto.BalloonDoorbellRequest;

@@ -31,7 +31,7 @@ import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
 import org.balloonlab.balloon.driver.BalloonHostException;
 import org.balloonlab.balloon.driver.BalloonHostException.Kind;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonDoorbellRequest;
 import org.balloonlab.proto.BalloonGetTargetRequest;

@@ -3,8 +3,8 @@ package org.balloonlab.guest.os;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import org.balloonlab.balloon.kernel.MemoryStats;
-import org.balloonlab.balloon.kernel.OomNotifier;
+import org.balloonlab.domain.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.OomNotifier;
 import org.balloonlab.swap.SwapDevice;
 
 /**
