@@ -9,11 +9,11 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
 import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.domain.kernel.BalloonKernel;
 import org.balloonlab.domain.kernel.MemoryStats;
 import org.slf4j.Logger;
@@ -105,7 +105,7 @@ public final class BalloonDriver {
    * @param vmName names the worker thread {@code balloon-<vmName>}
    */
   public record Config(Duration pollInterval, int batchPages, double capFraction, int maxRefusals,
-                       ModeRequest initialMode, String vmName) {
+                       DriverMode initialMode, String vmName) {
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     public static final int DEFAULT_BATCH_PAGES = 512;
     public static final double DEFAULT_CAP_FRACTION = 0.65;
@@ -114,7 +114,6 @@ public final class BalloonDriver {
     public Config {
       Objects.requireNonNull(pollInterval, "pollInterval");
       Objects.requireNonNull(initialMode, "initialMode");
-      Objects.requireNonNull(initialMode.mode(), "initialMode.mode");
       Objects.requireNonNull(vmName, "vmName");
       if (pollInterval.isZero() || pollInterval.isNegative()) {
         throw new IllegalArgumentException("the poll interval must be positive, got " + pollInterval);
@@ -133,7 +132,7 @@ public final class BalloonDriver {
     /** The defaults: 1 s poll, 512-page batches, 65 % cap, back off after 16 refusals, enabled. */
     public static Config defaults(String vmName) {
       return new Config(DEFAULT_POLL_INTERVAL, DEFAULT_BATCH_PAGES, DEFAULT_CAP_FRACTION, DEFAULT_MAX_REFUSALS,
-          ModeRequest.of(Mode.ENABLED), vmName);
+          DriverMode.of(Kind.ENABLED), vmName);
     }
 
     public Config withPollInterval(Duration interval) {
@@ -152,7 +151,7 @@ public final class BalloonDriver {
       return new Config(pollInterval, batchPages, capFraction, refusals, initialMode, vmName);
     }
 
-    public Config withInitialMode(ModeRequest mode) {
+    public Config withInitialMode(DriverMode mode) {
       return new Config(pollInterval, batchPages, capFraction, maxRefusals, mode, vmName);
     }
   }
@@ -189,7 +188,7 @@ public final class BalloonDriver {
    * @param modeSwitches mode changes, local or requested
    * @param stuckEpisodes times the worker hung in {@code STUCK}
    */
-  public record Stats(ModeRequest mode, boolean connected, long sessionId, long targetPages, long sizePages,
+  public record Stats(DriverMode mode, boolean connected, long sessionId, long targetPages, long sizePages,
                       long capPages, boolean stuck, long rounds, long sessionsStarted, long inflations,
                       long deflations, long pagesLocked, long pagesUnlocked, long pagesRefused,
                       long refusalBackoffs, long pagesRejected, long unlockFailures, long resets, long resetPages,
@@ -209,8 +208,8 @@ public final class BalloonDriver {
   // Guarded by lock. The worker is the only writer of session, so it reads it without the lock.
   private final PfnList balloon = new PfnList(1024);
   private Session session;
-  private ModeRequest mode;
-  private ModeRequest lastRequestedMode;
+  private DriverMode mode;
+  private DriverMode lastRequestedMode;
   private long target;
   private long cap;
   private boolean resetPending;
@@ -252,7 +251,7 @@ public final class BalloonDriver {
   private long startNanos;
   private long waitNanos;
   private int errorStreak;
-  private ModeRequest bucketMode;
+  private DriverMode bucketMode;
   private double tokens;
   private long tokensAt;
 
@@ -346,9 +345,8 @@ public final class BalloonDriver {
   }
 
   /** Switches the mode locally and wakes the worker; it acts on it in its next round (or unhangs). */
-  public void setMode(ModeRequest request) {
+  public void setMode(DriverMode request) {
     Objects.requireNonNull(request, "request");
-    Objects.requireNonNull(request.mode(), "request.mode");
     lock.lock();
     try {
       if (!request.equals(mode)) {
@@ -396,7 +394,7 @@ public final class BalloonDriver {
   private void runWorker() {
     log.debug("balloon driver of {} started in mode {}", config.vmName(), config.initialMode());
     while (true) {
-      ModeRequest m;
+      DriverMode m;
       lock.lock();
       try {
         if (stopping) {
@@ -421,12 +419,12 @@ public final class BalloonDriver {
     log.debug("balloon driver of {} stopped", config.vmName());
   }
 
-  private void round(ModeRequest m) {
-    if (m.mode() == Mode.UNINSTALLED) {
+  private void round(DriverMode m) {
+    if (m.kind() == Kind.UNINSTALLED) {
       uninstalledRound();
       return;
     }
-    if (m.mode() == Mode.LATE) {
+    if (m.kind() == Kind.LATE) {
       long left = TimeUnit.MILLISECONDS.toNanos(m.lateMillis()) - (nanoClock.getAsLong() - startNanos);
       if (left > 0) {
         waitNanos = Math.min(waitNanos, Math.max(left, MIN_WAIT_NANOS));
@@ -581,7 +579,7 @@ public final class BalloonDriver {
     long oomAtStart = -1;
     try {
       while (true) {
-        ModeRequest cur;
+        DriverMode cur;
         int want;
         lock.lock();
         try {
@@ -599,7 +597,7 @@ public final class BalloonDriver {
         } finally {
           lock.unlock();
         }
-        if (cur.mode() == Mode.SLOW) {
+        if (cur.kind() == Kind.SLOW) {
           want = slowAllowance(cur, want);
           if (want == 0) {
             break;
@@ -617,10 +615,10 @@ public final class BalloonDriver {
           }
           break;
         }
-        if (cur.mode() == Mode.SLOW) {
+        if (cur.kind() == Kind.SLOW) {
           tokens -= got;
         }
-        if (cur.mode() == Mode.STUCK && hangsNow(cur)) {
+        if (cur.kind() == Kind.STUCK && hangsNow(cur)) {
           hangUntilUnstuck(s);
           got = trimAfterHang(got);
           if (got == 0) {
@@ -784,7 +782,7 @@ public final class BalloonDriver {
    * SLOW: how many pages the token bucket allows now, all of {@code want} (capped at one second of credit) or
    * nothing; when nothing, shortens the wait to when it will.
    */
-  private int slowAllowance(ModeRequest m, int want) {
+  private int slowAllowance(DriverMode m, int want) {
     long now = nanoClock.getAsLong();
     double rate = Math.max(1, m.pagesPerSecond());
     if (!m.equals(bucketMode)) {
@@ -804,7 +802,7 @@ public final class BalloonDriver {
     return 0;
   }
 
-  private boolean hangsNow(ModeRequest m) {
+  private boolean hangsNow(DriverMode m) {
     double p = m.stuckProbability();
     return p >= 1 || (p > 0 && random.getAsDouble() < p);
   }
@@ -819,7 +817,7 @@ public final class BalloonDriver {
       stuck = true;
       stuckEpisodes++;
       log.info("balloon driver of {} is stuck in the middle of an inflation", config.vmName());
-      while (!stopping && mode.mode() == Mode.STUCK) {
+      while (!stopping && mode.kind() == Kind.STUCK) {
         if (rung) {
           rung = false;
           long size = balloon.size();
@@ -848,7 +846,7 @@ public final class BalloonDriver {
           stopping = true;
         }
       }
-      log.info("balloon driver of {} is no longer stuck (mode {})", config.vmName(), mode.mode());
+      log.info("balloon driver of {} is no longer stuck (mode {})", config.vmName(), mode.kind());
     } finally {
       stuck = false;
       lock.unlock();
@@ -1031,18 +1029,18 @@ public final class BalloonDriver {
     if (t.reset()) {
       resetPending = true;
     }
-    ModeRequest requested = t.requestedMode();
+    DriverMode requested = t.requestedMode();
     if (!Objects.equals(requested, lastRequestedMode)) {
       // Adopt the operator's request when it changes, not on every reply that repeats it.
       lastRequestedMode = requested;
-      if (requested != null && requested.mode() != null && !requested.equals(mode)) {
+      if (requested != null && !requested.equals(mode)) {
         switchMode(requested, "by the hypervisor");
       }
     }
   }
 
   /** Called with the lock held. */
-  private void switchMode(ModeRequest request, String how) {
+  private void switchMode(DriverMode request, String how) {
     log.info("balloon driver of {} switched {} from {} to {}", config.vmName(), how, mode, request);
     mode = request;
     modeSwitches++;
@@ -1055,8 +1053,8 @@ public final class BalloonDriver {
     return Math.max(0, Math.min(target, cap));
   }
 
-  private static boolean inflates(ModeRequest m) {
-    return m.mode() != Mode.DISABLED && m.mode() != Mode.UNINSTALLED;
+  private static boolean inflates(DriverMode m) {
+    return m.kind() != Kind.DISABLED && m.kind() != Kind.UNINSTALLED;
   }
 
   private int batchLimit(Session s) {

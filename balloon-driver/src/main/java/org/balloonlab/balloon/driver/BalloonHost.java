@@ -1,5 +1,6 @@
 package org.balloonlab.balloon.driver;
 
+import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.kernel.MemoryStats;
 
 /**
@@ -16,24 +17,6 @@ public interface BalloonHost {
     OK, INVALID, ALREADY_LOCKED, NOT_LOCKED, DUPLICATE, REFUSED, RESET
   }
 
-  /** How the operator asked the driver to behave; {@code null} fields of the reply mean "no request". */
-  enum Mode {
-    ENABLED, DISABLED, UNINSTALLED, LATE, SLOW, STUCK
-  }
-
-  /**
-   * A requested mode with its parameters.
-   *
-   * @param lateMillis for LATE: how long after the driver's start it stays unavailable
-   * @param pagesPerSecond for SLOW: the inflation rate cap
-   * @param stuckProbability for STUCK: the chance per batch of hanging; 1 hangs at once
-   */
-  record ModeRequest(Mode mode, long lateMillis, long pagesPerSecond, double stuckProbability) {
-    public static ModeRequest of(Mode mode) {
-      return new ModeRequest(mode, 0, 0, 1.0);
-    }
-  }
-
   /**
    * What every reply carries.
    *
@@ -41,7 +24,7 @@ public interface BalloonHost {
    * @param reset the hypervisor lost track of the balloon: free every page without telling it, start over
    * @param requestedMode the mode the operator asked for, or {@code null}
    */
-  record Target(long targetPages, boolean reset, ModeRequest requestedMode) {}
+  record Target(long targetPages, boolean reset, DriverMode requestedMode) {}
 
   /**
    * An open session.

@@ -13,8 +13,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.balloonlab.balloon.driver.BalloonDriver;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.grpc.GrpcBalloonHost;
+import org.balloonlab.domain.DriverMode;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
@@ -145,7 +145,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "The balloon driver's mode: enabled, disabled (loaded, never inflates), uninstalled (never "
           + "connects), late:DURATION (unavailable that long after boot), slow:PAGES_PER_SECOND, "
           + "stuck[:PROBABILITY] (hangs mid-inflation) (default: ${DEFAULT-VALUE}).")
-  ModeRequest balloonMode;
+  DriverMode balloonMode;
 
   @Option(names = "--balloon-cap", paramLabel = "FRACTION", defaultValue = "0.65",
       description = "Most of guest memory the balloon may hold (default: ${DEFAULT-VALUE}).")
