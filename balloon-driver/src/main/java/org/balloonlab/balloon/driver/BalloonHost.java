@@ -12,7 +12,7 @@ import org.balloonlab.domain.kernel.MemoryStats;
  */
 public interface BalloonHost {
 
-  /** Per-page outcome of a lock or unlock; the numbers are the wire's {@code BalloonPageStatus}. */
+  /** Per-page outcome of a lock or unlock: the wire's {@code BalloonPageStatus} less its unspecified value. */
   enum PageStatus {
     OK, INVALID, ALREADY_LOCKED, NOT_LOCKED, DUPLICATE, REFUSED, RESET
   }
@@ -33,7 +33,13 @@ public interface BalloonHost {
    * @param doorbell whether the doorbell was granted
    * @param stats whether stats reports were granted
    */
-  record Session(long id, int maxBatchPages, boolean batched, boolean doorbell, boolean stats, Target target) {}
+  record Session(long id, int maxBatchPages, boolean batched, boolean doorbell, boolean stats, Target target) {
+    /** Pages per lock or unlock: the smaller of the driver's {@code batchPages} and what the session granted. */
+    public int batchLimit(int batchPages) {
+      int granted = !batched ? 1 : maxBatchPages > 0 ? maxBatchPages : batchPages;
+      return Math.max(1, Math.min(batchPages, granted));
+    }
+  }
 
   /** Opens a session, asking for batched lock, doorbell and stats. */
   Session start();
