@@ -145,10 +145,6 @@ public final class BalloonDriver {
       return new Config(pollInterval, batchPages, fraction, maxRefusals, initialMode, vmName);
     }
 
-    public Config withMaxRefusals(int refusals) {
-      return new Config(pollInterval, batchPages, capFraction, refusals, initialMode, vmName);
-    }
-
     public Config withInitialMode(DriverMode mode) {
       return new Config(pollInterval, batchPages, capFraction, maxRefusals, mode, vmName);
     }
@@ -287,10 +283,6 @@ public final class BalloonDriver {
 
   public Stats stats() {
     return state.snapshot();
-  }
-
-  public Config config() {
-    return config;
   }
 
   /** For tests: whether the calling thread holds the driver's lock (it must not when it calls out). */

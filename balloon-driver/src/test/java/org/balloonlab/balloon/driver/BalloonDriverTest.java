@@ -749,7 +749,8 @@ class BalloonDriverTest {
     Config d = Config.defaults("vm");
     assertThrows(IllegalArgumentException.class, () -> d.withBatchPages(0));
     assertThrows(IllegalArgumentException.class, () -> d.withCapFraction(1.5));
-    assertThrows(IllegalArgumentException.class, () -> d.withMaxRefusals(0));
+    assertThrows(IllegalArgumentException.class,
+        () -> new Config(d.pollInterval(), d.batchPages(), d.capFraction(), 0, d.initialMode(), d.vmName()));
     assertThrows(IllegalArgumentException.class, () -> d.withPollInterval(Duration.ZERO));
     assertEquals(Duration.ofSeconds(1), d.pollInterval());
     assertEquals(512, d.batchPages());
