@@ -444,10 +444,6 @@ public final class GuestOs implements AutoCloseable {
         c.contextSwitches, workload, workloadDone);
   }
 
-  public int vmId() {
-    return vmId;
-  }
-
   public int memoryPages() {
     return memoryPages;
   }
@@ -458,10 +454,6 @@ public final class GuestOs implements AutoCloseable {
 
   public int swapUsedPages() {
     return swap.usedSlots();
-  }
-
-  public int swapSlots() {
-    return swap.slots();
   }
 
   public PhysicalMemory memory() {
