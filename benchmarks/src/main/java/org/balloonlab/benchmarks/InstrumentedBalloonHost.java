@@ -2,7 +2,7 @@ package org.balloonlab.benchmarks;
 
 import java.util.Objects;
 import org.balloonlab.balloon.driver.BalloonHost;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 
 /**
  * The balloon driver's {@link BalloonHost}, passed through with a clock on every call, for

@@ -1,9 +1,9 @@
 package org.balloonlab.benchmarks;
 
 import java.util.Objects;
-import org.balloonlab.balloon.kernel.BalloonKernel;
-import org.balloonlab.balloon.kernel.MemoryStats;
-import org.balloonlab.balloon.kernel.OomNotifier;
+import org.balloonlab.domain.kernel.BalloonKernel;
+import org.balloonlab.domain.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.OomNotifier;
 
 /**
  * The guest kernel as the balloon driver sees it, passed through with a clock on every call, for

@@ -1,6 +1,7 @@
 package org.balloonlab.balloon.driver;
 
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.kernel.MemoryStats;
 
 /**
  * The driver's view of the hypervisor's balloon service, in plain Java. {@code grpc.GrpcBalloonHost} speaks it
@@ -11,27 +12,9 @@ import org.balloonlab.balloon.kernel.MemoryStats;
  */
 public interface BalloonHost {
 
-  /** Per-page outcome of a lock or unlock; the numbers are the wire's {@code BalloonPageStatus}. */
+  /** Per-page outcome of a lock or unlock: the wire's {@code BalloonPageStatus} less its unspecified value. */
   enum PageStatus {
     OK, INVALID, ALREADY_LOCKED, NOT_LOCKED, DUPLICATE, REFUSED, RESET
-  }
-
-  /** How the operator asked the driver to behave; {@code null} fields of the reply mean "no request". */
-  enum Mode {
-    ENABLED, DISABLED, UNINSTALLED, LATE, SLOW, STUCK
-  }
-
-  /**
-   * A requested mode with its parameters.
-   *
-   * @param lateMillis for LATE: how long after the driver's start it stays unavailable
-   * @param pagesPerSecond for SLOW: the inflation rate cap
-   * @param stuckProbability for STUCK: the chance per batch of hanging; 1 hangs at once
-   */
-  record ModeRequest(Mode mode, long lateMillis, long pagesPerSecond, double stuckProbability) {
-    public static ModeRequest of(Mode mode) {
-      return new ModeRequest(mode, 0, 0, 1.0);
-    }
   }
 
   /**
@@ -41,7 +24,7 @@ public interface BalloonHost {
    * @param reset the hypervisor lost track of the balloon: free every page without telling it, start over
    * @param requestedMode the mode the operator asked for, or {@code null}
    */
-  record Target(long targetPages, boolean reset, ModeRequest requestedMode) {}
+  record Target(long targetPages, boolean reset, DriverMode requestedMode) {}
 
   /**
    * An open session.
@@ -50,7 +33,13 @@ public interface BalloonHost {
    * @param doorbell whether the doorbell was granted
    * @param stats whether stats reports were granted
    */
-  record Session(long id, int maxBatchPages, boolean batched, boolean doorbell, boolean stats, Target target) {}
+  record Session(long id, int maxBatchPages, boolean batched, boolean doorbell, boolean stats, Target target) {
+    /** Pages per lock or unlock: the smaller of the driver's {@code batchPages} and what the session granted. */
+    public int batchLimit(int batchPages) {
+      int granted = !batched ? 1 : maxBatchPages > 0 ? maxBatchPages : batchPages;
+      return Math.max(1, Math.min(batchPages, granted));
+    }
+  }
 
   /** Opens a session, asking for batched lock, doorbell and stats. */
   Session start();

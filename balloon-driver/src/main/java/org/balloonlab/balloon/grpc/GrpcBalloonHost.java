@@ -8,9 +8,10 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.balloonlab.balloon.driver.BalloonHost;
 import org.balloonlab.balloon.driver.BalloonHostException;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonCredentials;
 import org.balloonlab.proto.BalloonDoorbellRequest;
@@ -71,11 +72,7 @@ public final class GrpcBalloonHost implements BalloonHost {
         .addCapabilities(BalloonCapability.BALLOON_CAPABILITY_DOORBELL)
         .addCapabilities(BalloonCapability.BALLOON_CAPABILITY_STATS)
         .build();
-    try {
-      return ProtoMapping.toSession(stub().start(request));
-    } catch (StatusRuntimeException e) {
-      throw StatusMapping.toHostException("Start", e);
-    }
+    return call("Start", () -> ProtoMapping.toSession(stub().start(request)));
   }
 
   /** The current target; reports the balloon's size for the hypervisor's bookkeeping. */
@@ -86,29 +83,18 @@ public final class GrpcBalloonHost implements BalloonHost {
         .setSessionId(sessionId)
         .setBalloonPages(balloonPages)
         .build();
-    try {
-      return ProtoMapping.toTarget(stub().getTarget(request));
-    } catch (StatusRuntimeException e) {
-      throw StatusMapping.toHostException("GetTarget", e);
-    }
+    return call("GetTarget", () -> ProtoMapping.toTarget(stub().getTarget(request)));
   }
 
   @Override
   public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    try {
-      return pages("Lock", stub().lock(pagesRequest(sessionId, pfns, count)), count, statuses);
-    } catch (StatusRuntimeException e) {
-      throw StatusMapping.toHostException("Lock", e);
-    }
+    return call("Lock", () -> pages("Lock", stub().lock(pagesRequest(sessionId, pfns, count)), count, statuses));
   }
 
   @Override
   public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    try {
-      return pages("Unlock", stub().unlock(pagesRequest(sessionId, pfns, count)), count, statuses);
-    } catch (StatusRuntimeException e) {
-      throw StatusMapping.toHostException("Unlock", e);
-    }
+    return call("Unlock",
+        () -> pages("Unlock", stub().unlock(pagesRequest(sessionId, pfns, count)), count, statuses));
   }
 
   @Override
@@ -118,11 +104,7 @@ public final class GrpcBalloonHost implements BalloonHost {
         .setSessionId(sessionId)
         .setStats(ProtoMapping.toProto(stats))
         .build();
-    try {
-      return ProtoMapping.toTarget(stub().reportStats(request));
-    } catch (StatusRuntimeException e) {
-      throw StatusMapping.toHostException("ReportStats", e);
-    }
+    return call("ReportStats", () -> ProtoMapping.toTarget(stub().reportStats(request)));
   }
 
   /**
@@ -150,6 +132,15 @@ public final class GrpcBalloonHost implements BalloonHost {
         observer.cancel();
       }
     };
+  }
+
+  /** Runs one unary call, turning a failed one into the {@link BalloonHostException} the driver handles. */
+  private static <T> T call(String method, Supplier<T> rpc) {
+    try {
+      return rpc.get();
+    } catch (StatusRuntimeException e) {
+      throw StatusMapping.toHostException(method, e);
+    }
   }
 
   private BalloonServiceGrpc.BalloonServiceBlockingStub stub() {

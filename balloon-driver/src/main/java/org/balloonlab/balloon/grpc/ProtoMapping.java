@@ -1,11 +1,11 @@
 package org.balloonlab.balloon.grpc;
 
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
 import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.DriverMode.Kind;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonPageStatus;
 import org.balloonlab.proto.BalloonStartResponse;
@@ -40,23 +40,23 @@ final class ProtoMapping {
   }
 
   static Target toTarget(BalloonTargetReply r) {
-    return new Target(r.getTargetPages(), r.getReset(), r.hasRequestedMode() ? toModeRequest(r.getRequestedMode())
+    return new Target(r.getTargetPages(), r.getReset(), r.hasRequestedMode() ? toDriverMode(r.getRequestedMode())
         : null);
   }
 
   /** The requested mode, or {@code null} when the operator asked for none (or for one this driver lacks). */
-  static ModeRequest toModeRequest(DriverModeRequest m) {
-    Mode mode = switch (m.getMode()) {
-      case DRIVER_MODE_ENABLED -> Mode.ENABLED;
-      case DRIVER_MODE_DISABLED -> Mode.DISABLED;
-      case DRIVER_MODE_UNINSTALLED -> Mode.UNINSTALLED;
-      case DRIVER_MODE_LATE -> Mode.LATE;
-      case DRIVER_MODE_SLOW -> Mode.SLOW;
-      case DRIVER_MODE_STUCK -> Mode.STUCK;
+  static DriverMode toDriverMode(DriverModeRequest m) {
+    Kind kind = switch (m.getMode()) {
+      case DRIVER_MODE_ENABLED -> Kind.ENABLED;
+      case DRIVER_MODE_DISABLED -> Kind.DISABLED;
+      case DRIVER_MODE_UNINSTALLED -> Kind.UNINSTALLED;
+      case DRIVER_MODE_LATE -> Kind.LATE;
+      case DRIVER_MODE_SLOW -> Kind.SLOW;
+      case DRIVER_MODE_STUCK -> Kind.STUCK;
       case DRIVER_MODE_UNSPECIFIED, UNRECOGNIZED -> null;
     };
-    return mode == null ? null
-        : new ModeRequest(mode, m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
+    return kind == null ? null
+        : new DriverMode(kind, m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
   }
 
   /**

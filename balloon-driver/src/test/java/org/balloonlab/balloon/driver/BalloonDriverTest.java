@@ -19,10 +19,9 @@ import java.util.function.DoubleSupplier;
 import org.awaitility.core.ConditionFactory;
 import org.balloonlab.balloon.driver.BalloonDriver.Config;
 import org.balloonlab.balloon.driver.BalloonDriver.Stats;
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
-import org.balloonlab.balloon.driver.BalloonHostException.Kind;
 import org.balloonlab.balloon.driver.FakeHost.Call;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.DriverMode.Kind;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
@@ -99,8 +98,8 @@ class BalloonDriverTest {
     assertEquals(size, kernel.pinnedCount(), "pages the kernel gave the balloon");
   }
 
-  static ModeRequest mode(Mode m) {
-    return ModeRequest.of(m);
+  static DriverMode mode(Kind m) {
+    return DriverMode.of(m);
   }
 
   // ------------------------------------------------------------------------------------------ inflation
@@ -336,7 +335,7 @@ class BalloonDriverTest {
     start(slowPoll());
     eventually().until(() -> driver.size() == 300);
     eventually().until(() -> host.calls(Call.STATS) == 1);
-    host.failNext(Call.UNLOCK, 1, Kind.UNAVAILABLE);
+    host.failNext(Call.UNLOCK, 1, BalloonHostException.Kind.UNAVAILABLE);
 
     int[] released = kernel.triggerOom(50);
 
@@ -403,7 +402,7 @@ class BalloonDriverTest {
     @Test
     void disabledPollsButNeverInflates() {
       host.setTarget(500);
-      start(fast().withInitialMode(mode(Mode.DISABLED)));
+      start(fast().withInitialMode(mode(Kind.DISABLED)));
 
       awaitRounds(5);
       assertEquals(0, driver.size());
@@ -418,7 +417,7 @@ class BalloonDriverTest {
       start(fast());
       eventually().until(() -> driver.size() == 1000);
 
-      driver.setMode(mode(Mode.DISABLED));
+      driver.setMode(mode(Kind.DISABLED));
       host.setTarget(400);
       eventually().until(() -> driver.size() == 400);
       long locks = host.calls(Call.LOCK);
@@ -433,7 +432,7 @@ class BalloonDriverTest {
     @Test
     void uninstalledNeverConnects() {
       host.setTarget(500);
-      start(fast().withInitialMode(mode(Mode.UNINSTALLED)));
+      start(fast().withInitialMode(mode(Kind.UNINSTALLED)));
 
       awaitRounds(5);
       assertEquals(0, host.calls(Call.START));
@@ -447,7 +446,7 @@ class BalloonDriverTest {
       start(fast());
       eventually().until(() -> driver.size() == 1000);
 
-      driver.setMode(mode(Mode.UNINSTALLED));
+      driver.setMode(mode(Kind.UNINSTALLED));
 
       eventually().until(() -> driver.size() == 0 && !driver.stats().connected());
       assertEquals(0, host.lockedCount(), "every page was unlocked at the hypervisor");
@@ -458,7 +457,7 @@ class BalloonDriverTest {
       awaitRounds(5);
       assertEquals(calls, host.totalCalls());
 
-      driver.setMode(mode(Mode.ENABLED));
+      driver.setMode(mode(Kind.ENABLED));
       eventually().until(() -> driver.size() == 800);
       assertEquals(2, host.calls(Call.START));
     }
@@ -466,7 +465,7 @@ class BalloonDriverTest {
     @Test
     void lateStaysUnavailableUntilItsDelayHasPassed() {
       host.setTarget(500);
-      start(fast().withInitialMode(new ModeRequest(Mode.LATE, 60_000, 0, 0)));
+      start(fast().withInitialMode(new DriverMode(Kind.LATE, 60_000, 0, 0)));
 
       awaitRounds(5);
       assertEquals(0, host.totalCalls());
@@ -482,7 +481,7 @@ class BalloonDriverTest {
     @Test
     void slowInflatesNoFasterThanItsRate() {
       host.setTarget(1000);
-      start(fast().withInitialMode(new ModeRequest(Mode.SLOW, 0, 100, 0)));
+      start(fast().withInitialMode(new DriverMode(Kind.SLOW, 0, 100, 0)));
 
       awaitRounds(3);
       assertEquals(0, driver.size(), "the bucket starts empty");
@@ -513,7 +512,7 @@ class BalloonDriverTest {
       host.setTarget(1000);
       start(fast());
       eventually().until(() -> driver.size() == 1000);
-      driver.setMode(new ModeRequest(Mode.SLOW, 0, 10, 0));
+      driver.setMode(new DriverMode(Kind.SLOW, 0, 10, 0));
 
       host.setTarget(0);
       eventually().until(() -> driver.size() == 0);
@@ -524,7 +523,7 @@ class BalloonDriverTest {
       host.setTarget(500);
       start(slowPoll());
       eventually().until(() -> driver.size() == 500 && host.calls(Call.STATS) == 1);
-      driver.setMode(ModeRequest.of(Mode.STUCK));
+      driver.setMode(DriverMode.of(Kind.STUCK));
       eventually().until(() -> host.calls(Call.STATS) == 2);
 
       host.setTarget(1500);
@@ -536,7 +535,7 @@ class BalloonDriverTest {
       await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2))
           .until(() -> host.totalCalls() == calls && driver.stats().stuck());
 
-      driver.setMode(mode(Mode.ENABLED));
+      driver.setMode(mode(Kind.ENABLED));
 
       eventually().until(() -> driver.size() == 1500);
       assertFalse(driver.stats().stuck());
@@ -550,18 +549,18 @@ class BalloonDriverTest {
       start(slowPoll());
       eventually().until(() -> driver.size() == 200 && host.calls(Call.STATS) == 1);
 
-      host.update(1000, ModeRequest.of(Mode.STUCK));
+      host.update(1000, DriverMode.of(Kind.STUCK));
 
       eventually().until(() -> driver.stats().stuck());
-      assertEquals(Mode.STUCK, driver.stats().mode().mode());
+      assertEquals(Kind.STUCK, driver.stats().mode().kind());
       long calls = host.totalCalls();
       await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(2))
           .until(() -> host.totalCalls() == calls);
 
-      host.requestMode(mode(Mode.ENABLED));
+      host.requestMode(mode(Kind.ENABLED));
 
       eventually().until(() -> driver.size() == 1000);
-      assertEquals(Mode.ENABLED, driver.stats().mode().mode());
+      assertEquals(Kind.ENABLED, driver.stats().mode().kind());
       assertEquals(1, driver.stats().stuckEpisodes());
       eventually().untilAsserted(BalloonDriverTest.this::assertConsistent);
     }
@@ -570,14 +569,14 @@ class BalloonDriverTest {
     void stuckWithAProbabilityHangsAtTheBatchTheDiceChoose() {
       Deque<Double> dice = new ArrayDeque<>(List.of(0.9, 0.6, 0.1));
       host.setTarget(1000);
-      start(fast().withBatchPages(100).withInitialMode(new ModeRequest(Mode.STUCK, 0, 0, 0.5)),
+      start(fast().withBatchPages(100).withInitialMode(new DriverMode(Kind.STUCK, 0, 0, 0.5)),
           () -> dice.isEmpty() ? 0.9 : dice.poll());
 
       eventually().until(() -> driver.stats().stuck());
       assertEquals(200, driver.size());
       assertEquals(300, kernel.pinnedCount());
 
-      driver.setMode(mode(Mode.ENABLED));
+      driver.setMode(mode(Kind.ENABLED));
       eventually().until(() -> driver.size() == 1000);
       eventually().untilAsserted(BalloonDriverTest.this::assertConsistent);
     }
@@ -585,11 +584,11 @@ class BalloonDriverTest {
     @Test
     void stuckAndSwitchedToDisabledGivesTheBatchBack() {
       host.setTarget(300);
-      start(fast().withInitialMode(ModeRequest.of(Mode.STUCK)));
+      start(fast().withInitialMode(DriverMode.of(Kind.STUCK)));
       eventually().until(() -> driver.stats().stuck());
       assertEquals(300, kernel.pinnedCount());
 
-      driver.setMode(mode(Mode.DISABLED));
+      driver.setMode(mode(Kind.DISABLED));
 
       eventually().until(() -> !driver.stats().stuck() && kernel.pinnedCount() == 0);
       assertEquals(0, driver.size());
@@ -601,12 +600,12 @@ class BalloonDriverTest {
       start(fast());
       eventually().until(() -> driver.size() == 100);
 
-      host.requestMode(mode(Mode.DISABLED));
-      eventually().until(() -> driver.stats().mode().mode() == Mode.DISABLED);
-      driver.setMode(mode(Mode.ENABLED));
+      host.requestMode(mode(Kind.DISABLED));
+      eventually().until(() -> driver.stats().mode().kind() == Kind.DISABLED);
+      driver.setMode(mode(Kind.ENABLED));
       awaitRounds(5);
 
-      assertEquals(Mode.ENABLED, driver.stats().mode().mode());
+      assertEquals(Kind.ENABLED, driver.stats().mode().kind());
       assertEquals(2, driver.stats().modeSwitches());
     }
   }
@@ -627,7 +626,7 @@ class BalloonDriverTest {
 
   @Test
   void hostErrorsAreCountedAndRetried() {
-    host.failNext(Call.GET_TARGET, 3, Kind.UNAVAILABLE);
+    host.failNext(Call.GET_TARGET, 3, BalloonHostException.Kind.UNAVAILABLE);
     host.setTarget(700);
     start(fast());
 
@@ -638,7 +637,7 @@ class BalloonDriverTest {
 
   @Test
   void aDeniedStartIsRetried() {
-    host.failNext(Call.START, 2, Kind.DENIED);
+    host.failNext(Call.START, 2, BalloonHostException.Kind.DENIED);
     host.setTarget(50);
     start(fast());
 
@@ -649,7 +648,7 @@ class BalloonDriverTest {
 
   @Test
   void aFailedLockGivesTheBatchBackToTheKernel() {
-    host.failNext(Call.LOCK, 1, Kind.UNAVAILABLE);
+    host.failNext(Call.LOCK, 1, BalloonHostException.Kind.UNAVAILABLE);
     host.setTarget(1000);
     start(slowPoll());
 
@@ -665,7 +664,7 @@ class BalloonDriverTest {
     host.setTarget(600);
     start(fast());
     eventually().until(() -> driver.size() == 600);
-    host.failNext(Call.UNLOCK, 2, Kind.UNAVAILABLE);
+    host.failNext(Call.UNLOCK, 2, BalloonHostException.Kind.UNAVAILABLE);
 
     host.setTarget(100);
 
@@ -724,7 +723,7 @@ class BalloonDriverTest {
   @Test
   void stopReleasesAStuckDriver() {
     host.setTarget(300);
-    start(fast().withInitialMode(ModeRequest.of(Mode.STUCK)));
+    start(fast().withInitialMode(DriverMode.of(Kind.STUCK)));
     eventually().until(() -> driver.stats().stuck());
 
     driver.stop();
@@ -750,13 +749,14 @@ class BalloonDriverTest {
     Config d = Config.defaults("vm");
     assertThrows(IllegalArgumentException.class, () -> d.withBatchPages(0));
     assertThrows(IllegalArgumentException.class, () -> d.withCapFraction(1.5));
-    assertThrows(IllegalArgumentException.class, () -> d.withMaxRefusals(0));
+    assertThrows(IllegalArgumentException.class,
+        () -> new Config(d.pollInterval(), d.batchPages(), d.capFraction(), 0, d.initialMode(), d.vmName()));
     assertThrows(IllegalArgumentException.class, () -> d.withPollInterval(Duration.ZERO));
     assertEquals(Duration.ofSeconds(1), d.pollInterval());
     assertEquals(512, d.batchPages());
     assertEquals(0.65, d.capFraction());
     assertEquals(16, d.maxRefusals());
-    assertEquals(Mode.ENABLED, d.initialMode().mode());
+    assertEquals(Kind.ENABLED, d.initialMode().kind());
   }
 
   @Test

@@ -7,7 +7,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.balloonlab.balloon.driver.BalloonHostException.Kind;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.kernel.MemoryStats;
 
 /**
  * An in-memory hypervisor balloon service: a target, the set of locked PFNs, sessions and a doorbell that
@@ -22,7 +23,7 @@ public final class FakeHost implements BalloonHost {
   private final BitSet locked;
   private long target;
   private boolean resetPending;
-  private ModeRequest requestedMode;
+  private DriverMode requestedMode;
   private long session;
   private long nextSession = 100;
   private int maxBatch = 512;
@@ -175,7 +176,7 @@ public final class FakeHost implements BalloonHost {
     ring();
   }
 
-  public void requestMode(ModeRequest mode) {
+  public void requestMode(DriverMode mode) {
     synchronized (this) {
       requestedMode = mode;
     }
@@ -183,7 +184,7 @@ public final class FakeHost implements BalloonHost {
   }
 
   /** Changes target and requested mode together, with one ring. */
-  public void update(long pages, ModeRequest mode) {
+  public void update(long pages, DriverMode mode) {
     synchronized (this) {
       target = pages;
       requestedMode = mode;

@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
-import org.balloonlab.balloon.kernel.BalloonKernel;
-import org.balloonlab.balloon.kernel.MemoryStats;
-import org.balloonlab.balloon.kernel.OomNotifier;
+import org.balloonlab.domain.kernel.BalloonKernel;
+import org.balloonlab.domain.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.OomNotifier;
 
 /**
  * A guest kernel with a free list of N pages. Allocation is last-freed-first, so a page freed too early comes

@@ -16,12 +16,11 @@ import java.util.concurrent.TimeUnit;
 import org.awaitility.core.ConditionFactory;
 import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.balloon.driver.BalloonDriver.Config;
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.driver.BalloonHostException.Kind;
 import org.balloonlab.balloon.driver.FakeHost;
 import org.balloonlab.balloon.driver.FakeHost.Call;
 import org.balloonlab.balloon.driver.FakeKernel;
+import org.balloonlab.domain.DriverMode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -121,9 +120,9 @@ class DriverOverGrpcTest {
     start("vm3-secret", Duration.ofMillis(5));
     eventually().until(() -> driver.size() == 500);
 
-    fake.update(100, ModeRequest.of(Mode.DISABLED));
+    fake.update(100, DriverMode.of(DriverMode.Kind.DISABLED));
 
-    eventually().until(() -> driver.stats().mode().mode() == Mode.DISABLED && driver.size() == 100);
+    eventually().until(() -> driver.stats().mode().kind() == DriverMode.Kind.DISABLED && driver.size() == 100);
   }
 
   @Test

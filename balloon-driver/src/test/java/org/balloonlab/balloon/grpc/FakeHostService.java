@@ -4,13 +4,13 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.atomic.AtomicReference;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
 import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
 import org.balloonlab.balloon.driver.BalloonHostException;
 import org.balloonlab.balloon.driver.FakeHost;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonCredentials;
 import org.balloonlab.proto.BalloonDoorbellRequest;
@@ -24,7 +24,6 @@ import org.balloonlab.proto.BalloonStartResponse;
 import org.balloonlab.proto.BalloonStats;
 import org.balloonlab.proto.BalloonStatsRequest;
 import org.balloonlab.proto.BalloonTargetReply;
-import org.balloonlab.proto.DriverMode;
 import org.balloonlab.proto.DriverModeRequest;
 
 /** Serves a {@link FakeHost} as the balloon service, so the driver's scenarios can run over gRPC too. */
@@ -183,10 +182,10 @@ final class FakeHostService extends BalloonServiceGrpc.BalloonServiceImplBase {
     BalloonTargetReply.Builder b = BalloonTargetReply.newBuilder()
         .setTargetPages(t.targetPages())
         .setReset(t.reset());
-    ModeRequest m = t.requestedMode();
+    DriverMode m = t.requestedMode();
     if (m != null) {
       b.setRequestedMode(DriverModeRequest.newBuilder()
-          .setMode(DriverMode.valueOf("DRIVER_MODE_" + m.mode().name()))
+          .setMode(org.balloonlab.proto.DriverMode.valueOf("DRIVER_MODE_" + m.kind().name()))
           .setLateMs(m.lateMillis())
           .setPagesPerSecond(m.pagesPerSecond())
           .setStuckProbability(m.stuckProbability()));

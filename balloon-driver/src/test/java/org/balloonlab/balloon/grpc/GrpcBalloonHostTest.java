@@ -24,14 +24,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
 import org.balloonlab.balloon.driver.BalloonHost.Session;
 import org.balloonlab.balloon.driver.BalloonHost.Target;
 import org.balloonlab.balloon.driver.BalloonHostException;
 import org.balloonlab.balloon.driver.BalloonHostException.Kind;
-import org.balloonlab.balloon.kernel.MemoryStats;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonDoorbellRequest;
 import org.balloonlab.proto.BalloonGetTargetRequest;
@@ -43,7 +42,6 @@ import org.balloonlab.proto.BalloonStartRequest;
 import org.balloonlab.proto.BalloonStartResponse;
 import org.balloonlab.proto.BalloonStatsRequest;
 import org.balloonlab.proto.BalloonTargetReply;
-import org.balloonlab.proto.DriverMode;
 import org.balloonlab.proto.DriverModeRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -159,13 +157,13 @@ class GrpcBalloonHostTest {
         .addGranted(BalloonCapability.BALLOON_CAPABILITY_DOORBELL)
         .setMaxBatchPages(256)
         .setTarget(BalloonTargetReply.newBuilder().setTargetPages(1000).setRequestedMode(
-            DriverModeRequest.newBuilder().setMode(DriverMode.DRIVER_MODE_SLOW).setPagesPerSecond(50)))
+            DriverModeRequest.newBuilder().setMode(org.balloonlab.proto.DriverMode.DRIVER_MODE_SLOW).setPagesPerSecond(50)))
         .build();
 
     Session s = host.start();
 
     assertEquals(new Session(42, 256, true, true, false,
-        new Target(1000, false, new ModeRequest(Mode.SLOW, 0, 50, 0))), s);
+        new Target(1000, false, new DriverMode(DriverMode.Kind.SLOW, 0, 50, 0))), s);
     BalloonStartRequest r = sent(BalloonStartRequest.class);
     assertEquals(VM, r.getVm().getVmId());
     assertEquals(CREDENTIAL, r.getVm().getCredential());
@@ -268,17 +266,17 @@ class GrpcBalloonHostTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = DriverMode.class, names = "UNRECOGNIZED", mode = EnumSource.Mode.EXCLUDE)
-  void requestedModesMapToTheDriversModes(DriverMode wire) {
+  @EnumSource(value = org.balloonlab.proto.DriverMode.class, names = "UNRECOGNIZED", mode = EnumSource.Mode.EXCLUDE)
+  void requestedModesMapToTheDriversModes(org.balloonlab.proto.DriverMode wire) {
     service.targetReply = BalloonTargetReply.newBuilder().setRequestedMode(DriverModeRequest.newBuilder()
         .setMode(wire).setLateMs(1500).setPagesPerSecond(64).setStuckProbability(0.25)).build();
 
-    ModeRequest m = host.getTarget(1, 0).requestedMode();
+    DriverMode m = host.getTarget(1, 0).requestedMode();
 
-    if (wire == DriverMode.DRIVER_MODE_UNSPECIFIED) {
+    if (wire == org.balloonlab.proto.DriverMode.DRIVER_MODE_UNSPECIFIED) {
       assertNull(m);
     } else {
-      assertEquals(new ModeRequest(Mode.valueOf(wire.name().substring("DRIVER_MODE_".length())), 1500, 64, 0.25),
+      assertEquals(new DriverMode(DriverMode.Kind.valueOf(wire.name().substring("DRIVER_MODE_".length())), 1500, 64, 0.25),
           m);
     }
   }

@@ -1,8 +1,8 @@
 package org.balloonlab.guest.balloon;
 
-import org.balloonlab.balloon.kernel.BalloonKernel;
-import org.balloonlab.balloon.kernel.MemoryStats;
-import org.balloonlab.balloon.kernel.OomNotifier;
+import org.balloonlab.domain.kernel.BalloonKernel;
+import org.balloonlab.domain.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.OomNotifier;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.vcpu.Vcpu;
 

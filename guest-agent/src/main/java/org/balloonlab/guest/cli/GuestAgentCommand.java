@@ -13,8 +13,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.balloonlab.balloon.driver.BalloonDriver;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
 import org.balloonlab.balloon.grpc.GrpcBalloonHost;
+import org.balloonlab.domain.DriverMode;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
@@ -24,7 +24,6 @@ import org.balloonlab.guest.os.GuestOutOfMemoryException;
 import org.balloonlab.guest.os.GuestStatus;
 import org.balloonlab.guest.vcpu.Vcpu;
 import org.balloonlab.guest.workload.WorkloadSpec;
-import org.balloonlab.proto.MmuState;
 import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmState;
@@ -145,7 +144,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "The balloon driver's mode: enabled, disabled (loaded, never inflates), uninstalled (never "
           + "connects), late:DURATION (unavailable that long after boot), slow:PAGES_PER_SECOND, "
           + "stuck[:PROBABILITY] (hangs mid-inflation) (default: ${DEFAULT-VALUE}).")
-  ModeRequest balloonMode;
+  DriverMode balloonMode;
 
   @Option(names = "--balloon-cap", paramLabel = "FRACTION", defaultValue = "0.65",
       description = "Most of guest memory the balloon may hold (default: ${DEFAULT-VALUE}).")
@@ -280,7 +279,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         } catch (StatusRuntimeException e) {
           err.println("guest-agent: power-off failed: " + e.getStatus());
         }
-        out.println(summary(s, last));
+        out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
         out.flush();
         if (code == 0 && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
           code = EXIT_VIOLATIONS;
@@ -358,42 +357,6 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         name, s.simulatedNs() / 1e9, s.accesses(), s.trueFaults(), s.majorFaults(), s.pageOuts(),
         MemorySize.humanPages(s.freePages()), MemorySize.humanPages(s.swapUsedPages()), balloon,
         s.integrityViolations(), s.isolationViolations(), s.workload());
-  }
-
-  private String summary(GuestStatus s, VmState last) {
-    StringBuilder b = new StringBuilder(SUMMARY);
-    b.append("name=").append(name)
-        .append(" simulated_ns=").append(s.simulatedNs())
-        .append(" accesses=").append(s.accesses())
-        .append(" true_faults=").append(s.trueFaults())
-        .append(" major_faults=").append(s.majorFaults())
-        .append(" guest_page_outs=").append(s.pageOuts())
-        .append(" guest_page_ins=").append(s.pageIns())
-        .append(" integrity_violations=").append(s.integrityViolations())
-        .append(" isolation_violations=").append(s.isolationViolations());
-    if (last != null) {
-      b.append(" hidden_faults=").append(last.getCounters().getHiddenFaults())
-          .append(" host_page_outs=").append(last.getCounters().getHostPageOuts())
-          .append(" host_page_ins=").append(last.getCounters().getHostPageIns())
-          .append(" double_paging=").append(last.getCounters().getDoublePaging());
-      MmuState m = last.getMmu();
-      b.append(" translation=").append(translation.toLowerCase(Locale.ROOT))
-          .append(" tlb_hits=").append(m.getTlbHits())
-          .append(" tlb_misses=").append(m.getTlbMisses())
-          .append(" walk_references=").append(m.getWalkReferences())
-          .append(" exits_pt_write=").append(m.getExitsPageTableWrite())
-          .append(" exits_context_switch=").append(m.getExitsContextSwitch())
-          .append(" exits_guest_fault=").append(m.getExitsGuestPageFault())
-          .append(" exits_shadow_fill=").append(m.getExitsShadowFill())
-          .append(" exits_p2m_fault=").append(m.getExitsP2MFault())
-          .append(" hidden_shadow_faults=").append(m.getHiddenShadowFaults())
-          .append(" reflected_faults=").append(m.getReflectedFaults())
-          .append(" shadow_bytes_peak=").append(m.getShadowTablePeakBytes())
-          .append(" tlb_flushes=").append(m.getTlbFlushes())
-          .append(" translation_ns=").append(m.getTranslationNs())
-          .append(" untracked_translations=").append(m.getUntrackedTranslations());
-    }
-    return b.toString();
   }
 
   private void onShutdown() {

@@ -2,13 +2,57 @@ package org.balloonlab.guest.cli;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.proto.MmuState;
+import org.balloonlab.proto.VmCounters;
+import org.balloonlab.proto.VmState;
 
 /**
- * Reads the counts of the summary line a guest agent prints when it ends ({@link GuestAgentCommand#SUMMARY}
- * {@code key=value ...}), for the tools and tests that start guests as processes and read what they report.
+ * The summary line a guest agent prints when it ends ({@link GuestAgentCommand#SUMMARY} {@code key=value ...}):
+ * written here, and read here for the tools and tests that start guests as processes and read what they
+ * report, so the format has one home.
  */
 public final class GuestSummary {
   private GuestSummary() {}
+
+  /**
+   * The line: the guest's own counts, then, when the hypervisor answered the power-off with the VM's last
+   * state, its hidden faults and address translation counts.
+   *
+   * @param last the VM's state at power-off, {@code null} when there was none
+   * @param translation the VM's translation mode, {@code nested} or {@code shadow}
+   */
+  static String line(String name, GuestStatus s, VmState last, String translation) {
+    StringBuilder b = new StringBuilder(GuestAgentCommand.SUMMARY);
+    append(b, "name", name, "simulated_ns", s.simulatedNs(), "accesses", s.accesses(), "true_faults",
+        s.trueFaults(), "major_faults", s.majorFaults(), "guest_page_outs", s.pageOuts(), "guest_page_ins",
+        s.pageIns(), "integrity_violations", s.integrityViolations(), "isolation_violations",
+        s.isolationViolations());
+    if (last != null) {
+      VmCounters c = last.getCounters();
+      append(b, "hidden_faults", c.getHiddenFaults(), "host_page_outs", c.getHostPageOuts(), "host_page_ins",
+          c.getHostPageIns(), "double_paging", c.getDoublePaging());
+      MmuState m = last.getMmu();
+      append(b, "translation", translation, "tlb_hits", m.getTlbHits(), "tlb_misses", m.getTlbMisses(),
+          "walk_references", m.getWalkReferences(), "exits_pt_write", m.getExitsPageTableWrite(),
+          "exits_context_switch", m.getExitsContextSwitch(), "exits_guest_fault", m.getExitsGuestPageFault(),
+          "exits_shadow_fill", m.getExitsShadowFill(), "exits_p2m_fault", m.getExitsP2MFault(),
+          "hidden_shadow_faults", m.getHiddenShadowFaults(), "reflected_faults", m.getReflectedFaults(),
+          "shadow_bytes_peak", m.getShadowTablePeakBytes(), "tlb_flushes", m.getTlbFlushes(),
+          "translation_ns", m.getTranslationNs(), "untracked_translations", m.getUntrackedTranslations());
+    }
+    return b.toString();
+  }
+
+  /** Appends {@code key=value} pairs, one space between two. */
+  private static void append(StringBuilder b, Object... keysAndValues) {
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      if (b.length() > GuestAgentCommand.SUMMARY.length()) {
+        b.append(' ');
+      }
+      b.append(keysAndValues[i]).append('=').append(keysAndValues[i + 1]);
+    }
+  }
 
   /** Every numeric {@code key=value} pair of the line, in order; names and other text are left out. */
   public static Map<String, Long> counts(String summary) {

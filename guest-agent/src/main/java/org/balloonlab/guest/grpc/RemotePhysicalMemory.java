@@ -72,6 +72,25 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       waitValues = new long[size];
     }
 
+    /**
+     * Appends one entry; the caller sends the batch when it is full. Small enough to be inlined on the data
+     * path, where every access of the guest lands.
+     */
+    void add(int op, int asid, int vpn, int pfn) {
+      int i = count++;
+      ops[i] = (byte) op;
+      pfns[i] = pfn;
+      asids[i] = (char) asid;
+      vpns[i] = vpn;
+    }
+
+    /** Remembers what the last entry, a read, must return. */
+    void expect(int pfn, long value) {
+      int r = readCount++;
+      readPfns[r] = pfn;
+      expected[r] = value;
+    }
+
     void reset() {
       count = 0;
       writeCount = 0;
@@ -169,22 +188,25 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   }
 
   @Override
-  public void write(int pfn, long token) {
-    write(KERNEL_ASID, pfn, pfn, token);
+  public void write(int asid, int vpn, int pfn, long token) {
+    Batch b = current;
+    b.add(AccessOp.ACCESS_OP_WRITE_VALUE, asid, vpn, pfn);
+    b.writes[b.writeCount++] = token;
+    sendIfFull(b);
   }
 
   @Override
-  public void write(int asid, int vpn, int pfn, long token) {
+  public void read(int asid, int vpn, int pfn, long expected) {
     Batch b = current;
-    int i = b.count++;
-    b.ops[i] = (byte) AccessOp.ACCESS_OP_WRITE_VALUE;
-    b.pfns[i] = pfn;
-    b.asids[i] = (char) asid;
-    b.vpns[i] = vpn;
-    b.writes[b.writeCount++] = token;
-    if (b.count == batchSize) {
-      send();
-    }
+    b.add(AccessOp.ACCESS_OP_READ_VALUE, asid, vpn, pfn);
+    b.expect(pfn, expected);
+    sendIfFull(b);
+  }
+
+  // The kernel's own accesses go through its direct map.
+  @Override
+  public void write(int pfn, long token) {
+    write(KERNEL_ASID, pfn, pfn, token);
   }
 
   @Override
@@ -193,26 +215,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   }
 
   @Override
-  public void read(int asid, int vpn, int pfn, long expected) {
-    Batch b = current;
-    int i = b.count++;
-    b.ops[i] = (byte) AccessOp.ACCESS_OP_READ_VALUE;
-    b.pfns[i] = pfn;
-    b.asids[i] = (char) asid;
-    b.vpns[i] = vpn;
-    int r = b.readCount++;
-    b.readPfns[r] = pfn;
-    b.expected[r] = expected;
-    if (b.count == batchSize) {
-      send();
-    }
-  }
-
-  @Override
   public void pageTableEvent(PageTableEvent event, int asid, int vpn, int pfn) {
-    Batch b = current;
-    int i = b.count++;
-    b.ops[i] = (byte) switch (event) {
+    int op = switch (event) {
       case MAP -> AccessOp.ACCESS_OP_PT_MAP_VALUE;
       case UNMAP -> AccessOp.ACCESS_OP_PT_UNMAP_VALUE;
       case REMAP -> AccessOp.ACCESS_OP_PT_REMAP_VALUE;
@@ -220,9 +224,12 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       case FAULT -> AccessOp.ACCESS_OP_GUEST_PAGE_FAULT_VALUE;
       case RELEASE -> AccessOp.ACCESS_OP_AS_RELEASE_VALUE;
     };
-    b.pfns[i] = pfn;
-    b.asids[i] = (char) asid;
-    b.vpns[i] = vpn;
+    Batch b = current;
+    b.add(op, asid, vpn, pfn);
+    sendIfFull(b);
+  }
+
+  private void sendIfFull(Batch b) {
     if (b.count == batchSize) {
       send();
     }
@@ -239,14 +246,9 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       b.waitReadStart = b.readCount;
       b.waitReadCount = n;
       for (int k = 0; k < n; k++) {
-        int i = b.count++;
-        b.ops[i] = (byte) AccessOp.ACCESS_OP_SWAP_OUT_READ_VALUE;
-        b.pfns[i] = pfns[done + k];
-        b.asids[i] = (char) KERNEL_ASID;
-        b.vpns[i] = pfns[done + k];
-        int r = b.readCount++;
-        b.readPfns[r] = pfns[done + k];
-        b.expected[r] = expected[done + k];
+        int pfn = pfns[done + k];
+        b.add(AccessOp.ACCESS_OP_SWAP_OUT_READ_VALUE, KERNEL_ASID, pfn, pfn);
+        b.expect(pfn, expected[done + k]);
       }
       long sequence = send();
       awaitAnswered(sequence);

@@ -3,8 +3,8 @@ package org.balloonlab.guest.os;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import org.balloonlab.balloon.kernel.MemoryStats;
-import org.balloonlab.balloon.kernel.OomNotifier;
+import org.balloonlab.domain.kernel.MemoryStats;
+import org.balloonlab.domain.kernel.OomNotifier;
 import org.balloonlab.swap.SwapDevice;
 
 /**
@@ -444,10 +444,6 @@ public final class GuestOs implements AutoCloseable {
         c.contextSwitches, workload, workloadDone);
   }
 
-  public int vmId() {
-    return vmId;
-  }
-
   public int memoryPages() {
     return memoryPages;
   }
@@ -458,10 +454,6 @@ public final class GuestOs implements AutoCloseable {
 
   public int swapUsedPages() {
     return swap.usedSlots();
-  }
-
-  public int swapSlots() {
-    return swap.slots();
   }
 
   public PhysicalMemory memory() {

@@ -38,10 +38,6 @@ public final class GuestProcess {
     return name;
   }
 
-  public int virtualPages() {
-    return pageTable.length;
-  }
-
   public long residentPages() {
     return residentPages;
   }

@@ -140,11 +140,6 @@ public final class Vcpu implements Runnable {
     return lastStatus;
   }
 
-  /** Whether every workload has finished or a limit was reached. */
-  public boolean finished() {
-    return finished;
-  }
-
   @Override
   public void run() {
     cpuThread = Thread.currentThread();

@@ -8,19 +8,17 @@ import org.balloonlab.units.MemorySize;
  * the rest spread uniformly over the cold pages: the locality that makes page replacement, and ballooning's
  * choice of victims by the guest, worthwhile.
  */
-final class HotSet implements Workload {
-  private final WorkloadSpec spec;
+final class HotSet extends SpecWorkload {
   private final int hotPages;
-  private long done;
 
   HotSet(WorkloadSpec spec) {
-    this.spec = spec;
+    super(spec);
     this.hotPages = Math.max(1, Math.min(spec.footprintPages() - 1, (int) (spec.footprintPages() * spec.hotFraction())));
   }
 
   @Override
   public long next(SplittableRandom random) {
-    if (spec.accesses() > 0 && done >= spec.accesses()) {
+    if (limitReached()) {
       return DONE;
     }
     int reach = spec.reachablePages(done++);
@@ -30,12 +28,7 @@ final class HotSet implements Workload {
     int vpn = random.nextDouble() < spec.hotShare() || hot >= reach
         ? random.nextInt(Math.min(hot, reach))
         : hot + random.nextInt(reach - hot);
-    return Workload.encode(vpn, random.nextDouble() < spec.writeFraction());
-  }
-
-  @Override
-  public int footprintPages() {
-    return spec.footprintPages();
+    return access(vpn, random);
   }
 
   @Override

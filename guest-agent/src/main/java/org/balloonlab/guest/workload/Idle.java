@@ -7,30 +7,22 @@ import org.balloonlab.units.MemorySize;
  * Touches its footprint once, then idles for ever: memory allocated and never used again, the idle memory that
  * ballooning and the idle memory tax reclaim.
  */
-final class Idle implements Workload {
-  private final WorkloadSpec spec;
-  private int touched;
-
+final class Idle extends SpecWorkload {
   Idle(WorkloadSpec spec) {
-    this.spec = spec;
+    super(spec);
   }
 
   @Override
   public long next(SplittableRandom random) {
-    if (touched < spec.footprintPages()) {
-      return Workload.encode(touched++, random.nextDouble() < spec.writeFraction());
+    if (done < spec.footprintPages()) {
+      return access((int) done++, random);
     }
     return IDLE;
   }
 
   @Override
-  public int footprintPages() {
-    return spec.footprintPages();
-  }
-
-  @Override
   public String describe() {
-    return touched < spec.footprintPages() ? "idle (touching " + MemorySize.humanPages(spec.footprintPages()) + ")"
+    return done < spec.footprintPages() ? "idle (touching " + MemorySize.humanPages(spec.footprintPages()) + ")"
         : "idle " + MemorySize.humanPages(spec.footprintPages());
   }
 }

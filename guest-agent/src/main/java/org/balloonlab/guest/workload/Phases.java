@@ -8,14 +8,12 @@ import org.balloonlab.units.MemorySize;
  * for a number of accesses, then the next phase takes another size. A shrinking phase leaves pages that were
  * hot go cold, which is what a reclamation policy must notice.
  */
-final class Phases implements Workload {
-  private final WorkloadSpec spec;
+final class Phases extends SpecWorkload {
   private int phase;
   private long doneInPhase;
-  private long done;
 
   Phases(WorkloadSpec spec) {
-    this.spec = spec;
+    super(spec);
   }
 
   @Override
@@ -34,12 +32,7 @@ final class Phases implements Workload {
     }
     doneInPhase++;
     int size = Math.min(spec.phasePages().get(phase), spec.reachablePages(done++));
-    return Workload.encode(random.nextInt(size), random.nextDouble() < spec.writeFraction());
-  }
-
-  @Override
-  public int footprintPages() {
-    return spec.footprintPages();
+    return access(random.nextInt(size), random);
   }
 
   @Override

@@ -4,19 +4,17 @@ import java.util.SplittableRandom;
 import org.balloonlab.units.MemorySize;
 
 /** Touches every page of its footprint in order, pass after pass: the worst case for LRU-like replacement. */
-final class SequentialScan implements Workload {
-  private final WorkloadSpec spec;
+final class SequentialScan extends SpecWorkload {
   private int vpn;
   private long pass;
-  private long done;
 
   SequentialScan(WorkloadSpec spec) {
-    this.spec = spec;
+    super(spec);
   }
 
   @Override
   public long next(SplittableRandom random) {
-    if ((spec.passes() > 0 && pass >= spec.passes()) || (spec.accesses() > 0 && done >= spec.accesses())) {
+    if ((spec.passes() > 0 && pass >= spec.passes()) || limitReached()) {
       return DONE;
     }
     int v = vpn;
@@ -25,12 +23,7 @@ final class SequentialScan implements Workload {
       pass++;
     }
     done++;
-    return Workload.encode(v, random.nextDouble() < spec.writeFraction());
-  }
-
-  @Override
-  public int footprintPages() {
-    return spec.footprintPages();
+    return access(v, random);
   }
 
   @Override

@@ -4,26 +4,17 @@ import java.util.SplittableRandom;
 import org.balloonlab.units.MemorySize;
 
 /** Touches pages of its footprint uniformly at random: no locality for replacement to exploit. */
-final class UniformRandom implements Workload {
-  private final WorkloadSpec spec;
-  private long done;
-
+final class UniformRandom extends SpecWorkload {
   UniformRandom(WorkloadSpec spec) {
-    this.spec = spec;
+    super(spec);
   }
 
   @Override
   public long next(SplittableRandom random) {
-    if (spec.accesses() > 0 && done >= spec.accesses()) {
+    if (limitReached()) {
       return DONE;
     }
-    int reach = spec.reachablePages(done++);
-    return Workload.encode(random.nextInt(reach), random.nextDouble() < spec.writeFraction());
-  }
-
-  @Override
-  public int footprintPages() {
-    return spec.footprintPages();
+    return access(random.nextInt(spec.reachablePages(done++)), random);
   }
 
   @Override

@@ -10,14 +10,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.balloonlab.balloon.driver.BalloonDriver;
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.guest.balloon.BalloonRig.Guest;
 import org.balloonlab.guest.balloon.TestWorkloads.Gated;
 import org.balloonlab.guest.balloon.TestWorkloads.Hot;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
 import org.balloonlab.hypervisor.machine.DriverModeRequest;
-import org.balloonlab.proto.DriverMode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,7 +50,7 @@ class BalloonDriverModesTest {
     return rig.boot("vm1", GUEST_PAGES, 2_048, work);
   }
 
-  private static BalloonDriver.Config config(ModeRequest mode) {
+  private static BalloonDriver.Config config(DriverMode mode) {
     return BalloonRig.driverConfig("vm1").withInitialMode(mode);
   }
 
@@ -67,7 +66,7 @@ class BalloonDriverModesTest {
   @Test
   void disabledTalksToTheHypervisorButNeverInflatesSoTheVmIsUncooperative() throws Exception {
     boot();
-    BalloonDriver driver = rig.startDriver(config(ModeRequest.of(Mode.DISABLED)));
+    BalloonDriver driver = rig.startDriver(config(DriverMode.of(Kind.DISABLED)));
     rig.setTarget(300);
     rig.awaitUntil("the driver saw the target", () -> driver.stats().targetPages() == 300);
     rig.awaitRounds(3);
@@ -86,7 +85,7 @@ class BalloonDriverModesTest {
   @Test
   void uninstalledNeverOpensASession() throws Exception {
     boot();
-    BalloonDriver driver = rig.startDriver(config(ModeRequest.of(Mode.UNINSTALLED)));
+    BalloonDriver driver = rig.startDriver(config(DriverMode.of(Kind.UNINSTALLED)));
     rig.setTarget(300);
     rig.awaitRounds(3);
 
@@ -110,7 +109,7 @@ class BalloonDriverModesTest {
     rig.setTarget(300);
     // The driver's clock stands still until the test moves it past the 300 ms delay.
     AtomicLong clock = new AtomicLong(TimeUnit.SECONDS.toNanos(100));
-    BalloonDriver driver = rig.startDriver(config(new ModeRequest(Mode.LATE, 300, 0, 1.0)), clock::get,
+    BalloonDriver driver = rig.startDriver(config(new DriverMode(Kind.LATE, 300, 0, 1.0)), clock::get,
         Math::random);
 
     rig.awaitRounds(3);
@@ -127,7 +126,7 @@ class BalloonDriverModesTest {
     rig.awaitBalloon(300);
     assertTrue(rig.balloon().driverConnected());
     assertEquals(1, driver.stats().sessionsStarted());
-    assertEquals(Mode.LATE, driver.stats().mode().mode(), "late behaves as enabled once the delay is over");
+    assertEquals(Kind.LATE, driver.stats().mode().kind(), "late behaves as enabled once the delay is over");
     assertCleanGuest();
   }
 
@@ -136,7 +135,7 @@ class BalloonDriverModesTest {
     boot();
     rig.setTarget(200);
     long started = System.nanoTime();
-    BalloonDriver driver = rig.startDriver(config(new ModeRequest(Mode.LATE, 300, 0, 1.0)));
+    BalloonDriver driver = rig.startDriver(config(new DriverMode(Kind.LATE, 300, 0, 1.0)));
     boolean connectedAtFirstLook = rig.balloon().driverConnected();
     long lookedAfter = System.nanoTime() - started;
     // Ordering only: a first look taken within the delay (as it is unless this thread was held up that long)
@@ -154,7 +153,7 @@ class BalloonDriverModesTest {
   void slowLocksAtMostItsRateOfPagesPerSecondOfItsClock() throws Exception {
     boot();
     AtomicLong clock = new AtomicLong(TimeUnit.SECONDS.toNanos(100));
-    BalloonDriver driver = rig.startDriver(config(new ModeRequest(Mode.SLOW, 0, 100, 1.0)), clock::get,
+    BalloonDriver driver = rig.startDriver(config(new DriverMode(Kind.SLOW, 0, 100, 1.0)), clock::get,
         Math::random);
     rig.setTarget(250);
     rig.awaitUntil("the driver saw the target", () -> driver.stats().targetPages() == 250);
@@ -178,7 +177,7 @@ class BalloonDriverModesTest {
   @Test
   void slowOnTheRealClockReachesTheTargetOverMoreThanOneRound() throws Exception {
     boot();
-    BalloonDriver driver = rig.startDriver(config(new ModeRequest(Mode.SLOW, 0, 400, 1.0)));
+    BalloonDriver driver = rig.startDriver(config(new DriverMode(Kind.SLOW, 0, 400, 1.0)));
     rig.setTarget(600);
     rig.awaitBalloon(600);
     assertTrue(driver.stats().inflations() >= 2, "the rate cap split the inflation, inflations "
@@ -192,7 +191,7 @@ class BalloonDriverModesTest {
     // The first batch goes through, the second hangs.
     AtomicInteger draws = new AtomicInteger();
     BalloonDriver driver = rig.startDriver(
-        config(new ModeRequest(Mode.STUCK, 0, 0, 0.5)).withBatchPages(64), System::nanoTime,
+        config(new DriverMode(Kind.STUCK, 0, 0, 0.5)).withBatchPages(64), System::nanoTime,
         () -> draws.getAndIncrement() == 0 ? 0.9 : 0.1);
     rig.setTarget(300);
 
@@ -210,11 +209,11 @@ class BalloonDriverModesTest {
     assertTrue(driver.stats().stuck());
     assertEquals(lockedWhenStuck, rig.balloon().lockedTotal(), "a stuck driver locks nothing");
 
-    rig.requestMode(DriverMode.DRIVER_MODE_ENABLED);
+    rig.requestMode(org.balloonlab.proto.DriverMode.DRIVER_MODE_ENABLED);
     rig.awaitBalloon(310);
     s = driver.stats();
     assertFalse(s.stuck());
-    assertEquals(Mode.ENABLED, s.mode().mode());
+    assertEquals(Kind.ENABLED, s.mode().kind());
     assertEquals(310, rig.balloon().lockedTotal());
     assertFalse(rig.balloon().uncooperative());
     assertCleanGuest();
@@ -223,7 +222,7 @@ class BalloonDriverModesTest {
   @Test
   void stuckAtTheFirstBatchIsReleasedBySetDriverModeOnTheMachine() throws Exception {
     boot();
-    BalloonDriver driver = rig.startDriver(config(ModeRequest.of(Mode.STUCK)));
+    BalloonDriver driver = rig.startDriver(config(DriverMode.of(Kind.STUCK)));
     rig.setTarget(200);
     rig.awaitUntil("the driver hangs", () -> driver.stats().stuck());
     assertEquals(0, rig.balloon().sizePages());
@@ -238,11 +237,11 @@ class BalloonDriverModesTest {
   @Test
   void disabledWhileHoldingPagesStillDeflatesWhenTheTargetFallsButNeverInflatesAgain() throws Exception {
     boot();
-    BalloonDriver driver = rig.startDriver(config(ModeRequest.of(Mode.ENABLED)));
+    BalloonDriver driver = rig.startDriver(config(DriverMode.of(Kind.ENABLED)));
     rig.setTarget(300);
     rig.awaitBalloon(300);
-    rig.requestMode(DriverMode.DRIVER_MODE_DISABLED);
-    rig.awaitUntil("the driver is disabled", () -> driver.stats().mode().mode() == Mode.DISABLED);
+    rig.requestMode(org.balloonlab.proto.DriverMode.DRIVER_MODE_DISABLED);
+    rig.awaitUntil("the driver is disabled", () -> driver.stats().mode().kind() == Kind.DISABLED);
 
     rig.setTarget(120);
     rig.awaitBalloon(120);
@@ -259,18 +258,18 @@ class BalloonDriverModesTest {
   @Test
   void switchedToUninstalledWhileHoldingPagesItDeflatesTellingTheHypervisorThenGoesSilent() throws Exception {
     boot();
-    BalloonDriver driver = rig.startDriver(config(ModeRequest.of(Mode.ENABLED)));
+    BalloonDriver driver = rig.startDriver(config(DriverMode.of(Kind.ENABLED)));
     rig.setTarget(300);
     rig.awaitBalloon(300);
 
-    rig.requestMode(DriverMode.DRIVER_MODE_UNINSTALLED);
+    rig.requestMode(org.balloonlab.proto.DriverMode.DRIVER_MODE_UNINSTALLED);
     rig.awaitBalloon(0);
     rig.awaitUntil("the driver closed its session", () -> !driver.stats().connected());
     BalloonSnapshot b = rig.balloon();
     assertEquals(300, b.unlockedTotal(), "every page was unlocked at the hypervisor, not dropped");
     assertEquals(0, b.resets());
     assertEquals(0, rig.guest().balloonPages());
-    assertEquals(Mode.UNINSTALLED, driver.stats().mode().mode());
+    assertEquals(Kind.UNINSTALLED, driver.stats().mode().kind());
 
     // Silent from now on: a new target reaches nobody.
     long contactsBefore = driver.stats().sessionsStarted();
@@ -286,7 +285,7 @@ class BalloonDriverModesTest {
   @Test
   void stoppingAStuckDriverGivesItsHungBatchBackToTheGuest() throws Exception {
     boot();
-    BalloonDriver driver = rig.startDriver(config(ModeRequest.of(Mode.STUCK)));
+    BalloonDriver driver = rig.startDriver(config(DriverMode.of(Kind.STUCK)));
     rig.setTarget(200);
     rig.awaitUntil("the driver hangs", () -> driver.stats().stuck());
     assertEquals(200, rig.guest().balloonPages());

@@ -6,15 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import org.balloonlab.balloon.driver.BalloonDriver;
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.guest.balloon.BalloonRig.Guest;
 import org.balloonlab.guest.balloon.TestWorkloads.Gated;
 import org.balloonlab.guest.balloon.TestWorkloads.Hot;
 import org.balloonlab.guest.balloon.TestWorkloads.Sweep;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
-import org.balloonlab.proto.DriverMode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,8 +53,8 @@ class BalloonResetAndOomTest {
     assertEquals(1, driver.stats().sessionsStarted());
 
     // Keep the driver from inflating again at once, so the guest's empty balloon can be seen.
-    rig.requestMode(DriverMode.DRIVER_MODE_DISABLED);
-    rig.awaitUntil("the driver is disabled", () -> driver.stats().mode().mode() == Mode.DISABLED);
+    rig.requestMode(org.balloonlab.proto.DriverMode.DRIVER_MODE_DISABLED);
+    rig.awaitUntil("the driver is disabled", () -> driver.stats().mode().kind() == Kind.DISABLED);
 
     int pfn = rig.kernel.held().nextSetBit(0);
     assertEquals(0L, rig.readOnMachine(pfn), "a ballooned page reads as a fresh zeroed frame");
@@ -77,7 +76,7 @@ class BalloonResetAndOomTest {
     assertTrue(rig.balloon().driverConnected());
 
     // Enabled again, it inflates to the target from scratch.
-    rig.requestMode(DriverMode.DRIVER_MODE_ENABLED);
+    rig.requestMode(org.balloonlab.proto.DriverMode.DRIVER_MODE_ENABLED);
     rig.awaitBalloon(300);
     BalloonSnapshot b = rig.balloon();
     assertEquals(600, b.lockedTotal());
@@ -149,7 +148,7 @@ class BalloonResetAndOomTest {
     Gated writer = bootBalloonedGuestWithTinySwap(BalloonRig.driverConfig("vm1"));
     BalloonDriver driver = rig.driver;
     // The driver keeps its pages but takes no more, so every page that leaves the balloon is an OOM release.
-    driver.setMode(ModeRequest.of(Mode.DISABLED));
+    driver.setMode(DriverMode.of(Kind.DISABLED));
     long start = rig.guest().accesses();
 
     writer.open();

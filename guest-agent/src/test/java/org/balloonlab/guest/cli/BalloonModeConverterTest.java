@@ -6,32 +6,37 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import org.balloonlab.balloon.driver.BalloonHost.Mode;
-import org.balloonlab.balloon.driver.BalloonHost.ModeRequest;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.DriverMode.Kind;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
+/** {@code --balloon}: the converter reads modes with {@link DriverMode#parse} (tested in the domain module). */
 class BalloonModeConverterTest {
+  private final BalloonModeConverter converter = new BalloonModeConverter();
 
   @Test
   void readsEveryMode() {
-    assertEquals(ModeRequest.of(Mode.ENABLED), BalloonModeConverter.parse("enabled"));
-    assertEquals(ModeRequest.of(Mode.DISABLED), BalloonModeConverter.parse("DISABLED"));
-    assertEquals(ModeRequest.of(Mode.UNINSTALLED), BalloonModeConverter.parse("uninstalled"));
-    assertEquals(new ModeRequest(Mode.LATE, 30_000, 0, 1.0), BalloonModeConverter.parse("late:30s"));
-    assertEquals(new ModeRequest(Mode.SLOW, 0, 1000, 1.0), BalloonModeConverter.parse("slow:1000"));
-    assertEquals(new ModeRequest(Mode.STUCK, 0, 0, 1.0), BalloonModeConverter.parse("stuck"));
-    assertEquals(new ModeRequest(Mode.STUCK, 0, 0, 0.25), BalloonModeConverter.parse("stuck:0.25"));
+    assertEquals(DriverMode.of(Kind.ENABLED), converter.convert("enabled"));
+    assertEquals(DriverMode.of(Kind.DISABLED), converter.convert("DISABLED"));
+    assertEquals(DriverMode.of(Kind.UNINSTALLED), converter.convert("uninstalled"));
+    assertEquals(new DriverMode(Kind.LATE, 30_000, 0, 1.0), converter.convert("late:30s"));
+    assertEquals(new DriverMode(Kind.SLOW, 0, 1000, 1.0), converter.convert("slow:1000"));
+    assertEquals(new DriverMode(Kind.STUCK, 0, 0, 1.0), converter.convert("stuck"));
+    assertEquals(new DriverMode(Kind.STUCK, 0, 0, 0.25), converter.convert("stuck:0.25"));
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"bogus", "late", "late:soon", "slow", "slow:0", "slow:-5", "slow:fast", "stuck:0",
       "stuck:2", "stuck:x", "enabled:1", "disabled:yes"})
   void refusesWhatIsNotAMode(String text) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BalloonModeConverter.parse(text));
+    CommandLine.TypeConversionException e =
+        assertThrows(CommandLine.TypeConversionException.class, () -> converter.convert(text));
     assertTrue(e.getMessage().length() > 10, e.getMessage());
+    assertEquals(assertThrows(IllegalArgumentException.class, () -> DriverMode.parse(text)).getMessage(),
+        e.getMessage());
   }
 
   @Test

@@ -101,12 +101,11 @@ class VcpuTest {
     for (int i = 0; i < 3; i++) {
       cpu.start("p" + i, new Recording(spec.create(), i, order));
     }
-    assertFalse(cpu.finished());
-    assertEquals(null, cpu.lastStatus());
+    assertEquals(null, cpu.lastStatus(), "not finished: not even a first report");
 
     cpu.run();
 
-    assertTrue(cpu.finished());
+    assertTrue(cpu.lastStatus().workloadDone());
     assertEquals(1_000, counters.accesses(), "stopped exactly at the limit");
     assertEquals(1_000, order.size());
     for (int i = 0; i < order.size(); i++) {
@@ -138,7 +137,7 @@ class VcpuTest {
 
     cpu.run();
 
-    assertTrue(cpu.finished());
+    assertTrue(cpu.lastStatus().workloadDone());
     assertEquals(20 + 35, counters.accesses());
     assertTrue(a.exited() && b.exited(), "finished processes exit");
     assertEquals(64, os.freePages(), "and give their memory back");
@@ -182,7 +181,7 @@ class VcpuTest {
     Vcpu cpu = new Vcpu(os, new Vcpu.Options(10, HOUR_NS, 1_000_000, 0, System.nanoTime(), 1));
     cpu.start("p", WorkloadSpec.parse("uniform:footprint=64KiB").create());
     cpu.run();
-    assertTrue(cpu.finished());
+    assertTrue(cpu.lastStatus().workloadDone());
     assertEquals(10, counters.accesses(), "one round of slices, then the deadline check");
   }
 
@@ -196,9 +195,9 @@ class VcpuTest {
       GuestStatus s = cpu.lastStatus();
       return s != null && s.accesses() == 8 && s.simulatedNs() > 8 * 10 + 8 * 1_000;
     });
-    assertFalse(cpu.finished(), "idle is not done");
+    assertFalse(cpu.lastStatus().workloadDone(), "idle is not done");
     cpu.stop();
-    await().atMost(Duration.ofSeconds(5)).until(cpu::finished);
+    await().atMost(Duration.ofSeconds(5)).until(() -> cpu.lastStatus().workloadDone());
     assertEquals(8, counters.accesses());
   }
 

@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.grpc;
 
+import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.hypervisor.machine.BalloonReply;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
 import org.balloonlab.hypervisor.machine.DriverModeRequest;
@@ -213,7 +214,7 @@ final class ProtoMapping {
     if (r.requestedMode() != null) {
       DriverModeRequest m = r.requestedMode();
       b.setRequestedMode(org.balloonlab.proto.DriverModeRequest.newBuilder()
-          .setMode(DriverMode.valueOf("DRIVER_MODE_" + m.mode().toUpperCase(java.util.Locale.ROOT)))
+          .setMode(toProto(Kind.fromLabel(m.mode())))
           .setLateMs(m.lateMillis())
           .setPagesPerSecond(m.pagesPerSecond())
           .setStuckProbability(m.stuckProbability()));
@@ -223,12 +224,29 @@ final class ProtoMapping {
 
   /** @throws MachineException INVALID_ARGUMENT for an unspecified or unknown mode or bad parameters */
   static DriverModeRequest fromProto(org.balloonlab.proto.DriverModeRequest m) {
-    if (m.getMode() == DriverMode.DRIVER_MODE_UNSPECIFIED || m.getMode() == DriverMode.UNRECOGNIZED) {
-      throw new MachineException(MachineException.Reason.INVALID_ARGUMENT,
+    Kind kind = switch (m.getMode()) {
+      case DRIVER_MODE_ENABLED -> Kind.ENABLED;
+      case DRIVER_MODE_DISABLED -> Kind.DISABLED;
+      case DRIVER_MODE_UNINSTALLED -> Kind.UNINSTALLED;
+      case DRIVER_MODE_LATE -> Kind.LATE;
+      case DRIVER_MODE_SLOW -> Kind.SLOW;
+      case DRIVER_MODE_STUCK -> Kind.STUCK;
+      case DRIVER_MODE_UNSPECIFIED, UNRECOGNIZED -> throw new MachineException(
+          MachineException.Reason.INVALID_ARGUMENT,
           "a driver mode is required: enabled, disabled, uninstalled, late, slow or stuck");
-    }
-    String name = m.getMode().name().substring("DRIVER_MODE_".length()).toLowerCase(java.util.Locale.ROOT);
-    return new DriverModeRequest(name, m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
+    };
+    return new DriverModeRequest(kind.label(), m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
+  }
+
+  static DriverMode toProto(Kind kind) {
+    return switch (kind) {
+      case ENABLED -> DriverMode.DRIVER_MODE_ENABLED;
+      case DISABLED -> DriverMode.DRIVER_MODE_DISABLED;
+      case UNINSTALLED -> DriverMode.DRIVER_MODE_UNINSTALLED;
+      case LATE -> DriverMode.DRIVER_MODE_LATE;
+      case SLOW -> DriverMode.DRIVER_MODE_SLOW;
+      case STUCK -> DriverMode.DRIVER_MODE_STUCK;
+    };
   }
 
   static org.balloonlab.proto.MachineEvent toProto(org.balloonlab.hypervisor.event.MachineEvent e) {

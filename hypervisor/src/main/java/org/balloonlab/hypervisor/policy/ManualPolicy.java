@@ -1,6 +1,7 @@
 package org.balloonlab.hypervisor.policy;
 
 import java.util.List;
+import org.balloonlab.domain.PolicyNames;
 
 /**
  * Leaves every allocation where it is: balloon targets change only when an operator sets them, as with QEMU's
@@ -9,7 +10,7 @@ import java.util.List;
 public final class ManualPolicy implements ReclamationPolicy {
   @Override
   public String name() {
-    return "manual";
+    return PolicyNames.MANUAL;
   }
 
   @Override

@@ -1,5 +1,7 @@
 package org.balloonlab.hypervisor.policy;
 
+import org.balloonlab.domain.PolicyNames;
+
 /**
  * Every constant of automatic reclamation, with ESX's defaults. See docs/reclamation.md.
  *
@@ -15,14 +17,15 @@ package org.balloonlab.hypervisor.policy;
 public record ReclamationSettings(String policy, double tau, int samplePages, long samplePeriodNs,
                                   double fastGain, double slowGain, FreeMemoryThresholds thresholds,
                                   long periodNanos) {
-  public static final ReclamationSettings ESX = new ReclamationSettings("esx", 0.75, 100, 30_000_000_000L, 0.5, 0.1,
-      FreeMemoryThresholds.ESX, 200_000_000L);
+  public static final ReclamationSettings ESX = new ReclamationSettings(PolicyNames.ESX, 0.75, 100, 30_000_000_000L,
+      0.5, 0.1, FreeMemoryThresholds.ESX, 200_000_000L);
   /** Targets by hand only, the lab's setting for experiments on the balloon itself. */
-  public static final ReclamationSettings MANUAL = ESX.withPolicy("manual");
+  public static final ReclamationSettings MANUAL = ESX.withPolicy(PolicyNames.MANUAL);
 
   public ReclamationSettings {
-    if (!policy.equals("esx") && !policy.equals("manual")) {
-      throw new IllegalArgumentException("unknown reclamation policy '" + policy + "' (esx or manual)");
+    if (!PolicyNames.isKnown(policy)) {
+      throw new IllegalArgumentException("unknown reclamation policy '" + policy + "' (" + PolicyNames.CHOICES
+          + ")");
     }
     if (!(tau >= 0 && tau <= 0.99)) {
       throw new IllegalArgumentException("the idle memory tax rate tau must be from 0 to 0.99, got " + tau);
@@ -50,6 +53,6 @@ public record ReclamationSettings(String policy, double tau, int samplePages, lo
 
   /** The policy these settings name. */
   public ReclamationPolicy newPolicy() {
-    return policy.equals("esx") ? new SharesPolicy(tau) : new ManualPolicy();
+    return policy.equals(PolicyNames.ESX) ? new SharesPolicy(tau) : new ManualPolicy();
   }
 }

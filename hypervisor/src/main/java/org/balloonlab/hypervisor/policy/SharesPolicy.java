@@ -1,6 +1,7 @@
 package org.balloonlab.hypervisor.policy;
 
 import java.util.List;
+import org.balloonlab.domain.PolicyNames;
 
 /**
  * ESX's allocation policy (Waldspurger, OSDI 2002): proportional shares with an idle memory tax.
@@ -54,7 +55,7 @@ public final class SharesPolicy implements ReclamationPolicy {
 
   @Override
   public String name() {
-    return "esx";
+    return PolicyNames.ESX;
   }
 
   @Override

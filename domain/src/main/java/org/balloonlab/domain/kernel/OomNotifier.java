@@ -1,4 +1,4 @@
-package org.balloonlab.balloon.kernel;
+package org.balloonlab.domain.kernel;
 
 /** Called by the guest kernel when it is about to fail an allocation for lack of memory. */
 @FunctionalInterface

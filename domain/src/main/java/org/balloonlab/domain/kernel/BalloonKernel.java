@@ -1,4 +1,4 @@
-package org.balloonlab.balloon.kernel;
+package org.balloonlab.domain.kernel;
 
 /**
  * What the balloon driver needs from the guest kernel, and nothing more: allocate a page without retrying, free

@@ -1,0 +1,162 @@
+package org.balloonlab.balloon.driver;
+
+import java.util.Arrays;
+import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
+import org.balloonlab.balloon.driver.BalloonHost.Session;
+import org.balloonlab.balloon.driver.BalloonHost.Target;
+import org.balloonlab.balloon.driver.BalloonState.InflationBatch;
+import org.balloonlab.domain.kernel.BalloonKernel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The round's inflation: allocate a batch from the kernel without retrying, lock it at the hypervisor, keep the
+ * pages it accepted, until the balloon reaches {@code min(target, cap)} or something ends the inflation.
+ *
+ * <p>It is the longest step of the round and the only one with outcomes of its own, so it has a class: a refused
+ * page is held on a refused list until the inflation ends (so the kernel, which hands the last freed page out
+ * first, cannot give it straight back); a page the hypervisor rejects otherwise (invalid, already locked,
+ * duplicate, reset) goes back to the kernel at once; after {@code maxRefusals} pages not taken, refused or
+ * rejected, it backs off until the next round (rejections count too, or a kernel that hands the same page back
+ * would keep the round spinning). When the kernel has nothing to give, it counts an allocation failure and
+ * waits for the next round rather than push the guest harder. {@link FaultModes} paces ({@code SLOW}) or hangs
+ * ({@code STUCK}) it. Owned by the worker thread; its buffers are allocated once and reused every batch.
+ */
+final class Inflation {
+  private static final Logger log = LoggerFactory.getLogger(BalloonDriver.class);
+
+  private final BalloonKernel kernel;
+  private final BalloonHost host;
+  private final BalloonState state;
+  private final DriverCounters counters;
+  private final FaultModes modes;
+  private final int maxRefusals;
+  private final String vmName;
+
+  private final int[] batch;
+  private final int[] rejected;
+  private final PageStatus[] statuses;
+  private final PfnList refused = new PfnList();
+
+  Inflation(BalloonKernel kernel, BalloonHost host, BalloonState state, DriverCounters counters, FaultModes modes,
+            BalloonDriver.Config config) {
+    this.kernel = kernel;
+    this.host = host;
+    this.state = state;
+    this.counters = counters;
+    this.modes = modes;
+    this.maxRefusals = config.maxRefusals();
+    this.vmName = config.vmName();
+    this.batch = new int[config.batchPages()];
+    this.rejected = new int[config.batchPages()];
+    this.statuses = new PageStatus[config.batchPages()];
+  }
+
+  /**
+   * Inflates toward {@code min(target, cap)} in batches while the mode allows.
+   *
+   * @return nanoseconds until {@code SLOW}'s bucket allows the next batch, {@link Long#MAX_VALUE} when the
+   *     inflation did not stop for it
+   * @throws BalloonHostException when a lock fails as a whole (the batch went back to the kernel)
+   */
+  long inflate(Session s) {
+    int limit = s.batchLimit(batch.length);
+    long oomReleasesAtStart = counters.oomDeflations.sum();
+    int notTaken = 0;
+    boolean lockedAny = false;
+    try {
+      while (true) {
+        InflationBatch next = state.nextInflationBatch(limit, oomReleasesAtStart);
+        if (next == null) {
+          return Long.MAX_VALUE;
+        }
+        int want = modes.allowance(next.mode(), next.pages());
+        if (want == 0) {
+          return modes.slowWaitNanos();
+        }
+        int got = Math.min(kernel.allocatePages(batch, want), want);
+        if (got <= 0) {
+          counters.allocationFailures.increment();
+          return Long.MAX_VALUE;
+        }
+        modes.spend(next.mode(), got);
+        if (modes.hangsNow(next.mode())) {
+          modes.hang(s);
+          got = trimAfterHang(got);
+          if (got == 0) {
+            return Long.MAX_VALUE;
+          }
+        }
+        int locked = lockBatch(s, got);
+        lockedAny |= locked > 0;
+        notTaken += got - locked;
+        if (notTaken >= maxRefusals) {
+          counters.refusalBackoffs.increment();
+          log.debug("balloon of {}: {} pages refused, backing off", vmName, notTaken);
+          return Long.MAX_VALUE;
+        }
+      }
+    } finally {
+      if (!refused.isEmpty()) {
+        kernel.freePages(refused.array(), refused.size());
+        refused.clear();
+      }
+      if (lockedAny) {
+        counters.inflations.increment();
+      }
+    }
+  }
+
+  /**
+   * Locks {@code batch[0..count)} at the hypervisor: the pages it accepted join the balloon, refused ones wait
+   * on the refused list, rejected ones go back to the kernel.
+   *
+   * @return how many it locked
+   */
+  private int lockBatch(Session s, int count) {
+    Target t;
+    try {
+      t = host.lock(s.id(), batch, count, statuses);
+    } catch (BalloonHostException e) {
+      // The pages were not locked as far as the driver knows; if they were and the answer was lost, the
+      // guest's next touch makes the hypervisor reset the balloon.
+      kernel.freePages(batch, count);
+      throw e;
+    }
+    int ok = 0;
+    int rejectedCount = 0;
+    int refusedNow = 0;
+    boolean resetSeen = false;
+    for (int i = 0; i < count; i++) {
+      int pfn = batch[i];
+      PageStatus status = statuses[i];
+      if (status == PageStatus.OK) {
+        batch[ok++] = pfn;
+      } else if (status == PageStatus.REFUSED) {
+        refused.add(pfn);
+        refusedNow++;
+      } else {
+        rejected[rejectedCount++] = pfn;
+        resetSeen |= status == PageStatus.RESET;
+      }
+    }
+    counters.pagesLocked.add(ok);
+    counters.pagesRefused.add(refusedNow);
+    counters.pagesRejected.add(rejectedCount);
+    state.addLocked(batch, ok, resetSeen, t);
+    if (rejectedCount > 0) {
+      kernel.freePages(rejected, rejectedCount);
+    }
+    return ok;
+  }
+
+  /** After a hang, keeps only what the balloon still wants of the batch and frees the rest. */
+  private int trimAfterHang(int got) {
+    int keep = (int) Math.min(got, state.stillWanted());
+    if (keep < got) {
+      int[] surplus = Arrays.copyOfRange(batch, keep, got);
+      kernel.freePages(surplus, surplus.length);
+    }
+    return keep;
+  }
+}

@@ -1,0 +1,37 @@
+package org.balloonlab.domain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class VmNameTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"vm1", "a", "web-01.prod_eu", "A.B-C_9",
+      "x123456789x123456789x123456789x123456789x123456789x123456789abcd"})
+  void acceptsShortNamesOfLettersDigitsDotsUnderscoresAndDashes(String name) {
+    assertTrue(VmName.isValid(name));
+    assertEquals(name, VmName.require(name));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", " ", "vm 1", "vm/1", "vm:1", "ünï", "vm1\n",
+      "x123456789x123456789x123456789x123456789x123456789x123456789abcde"})
+  void refusesAnythingElse(String name) {
+    assertFalse(VmName.isValid(name));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VmName.require(name));
+    assertEquals("VM name must be 1-64 characters of letters, digits, '.', '_' or '-', got '" + name + "'",
+        e.getMessage());
+  }
+
+  @Test
+  void nullIsNoName() {
+    assertFalse(VmName.isValid(null));
+    assertThrows(IllegalArgumentException.class, () -> VmName.require(null));
+  }
+}

@@ -1,0 +1,33 @@
+package org.balloonlab.guest.workload;
+
+import java.util.SplittableRandom;
+
+/**
+ * What the workloads a {@link WorkloadSpec} describes have in common: the spec, an address space of its
+ * footprint, a count of the accesses made (which the spec's {@code accesses} limit ends, when it sets one), and
+ * writes in the spec's proportion. Each subclass only chooses which page to touch next.
+ */
+abstract class SpecWorkload implements Workload {
+  final WorkloadSpec spec;
+  /** Accesses made so far. */
+  long done;
+
+  SpecWorkload(WorkloadSpec spec) {
+    this.spec = spec;
+  }
+
+  @Override
+  public final int footprintPages() {
+    return spec.footprintPages();
+  }
+
+  /** Whether the spec's access limit is reached; never when it sets none. */
+  final boolean limitReached() {
+    return spec.accesses() > 0 && done >= spec.accesses();
+  }
+
+  /** An access to {@code vpn}: a write with the spec's write fraction, drawn after the page was chosen. */
+  final long access(int vpn, SplittableRandom random) {
+    return Workload.encode(vpn, random.nextDouble() < spec.writeFraction());
+  }
+}
