@@ -5,10 +5,11 @@ import java.time.Duration;
 import java.util.List;
 
 /** Prints a harness's figures as a table: text columns left-aligned, the value column right-aligned by its units. */
-final class FigureTable {
+public final class FigureTable {
   private FigureTable() {}
 
-  static void print(PrintWriter out, String[] header, List<String[]> rows) {
+  /** Prints {@code rows} under {@code header}. */
+  public static void print(PrintWriter out, String[] header, List<String[]> rows) {
     int[] width = new int[header.length];
     for (int i = 0; i < header.length; i++) {
       width[i] = header[i].length();
@@ -28,7 +29,7 @@ final class FigureTable {
   }
 
   /** A duration as the harnesses print it: {@code 5 s}, {@code 250 ms}. */
-  static String duration(Duration d) {
+  public static String duration(Duration d) {
     return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
   }
 

@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.balloon;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
@@ -21,6 +21,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.benchmarks.FigureTable;
+import org.balloonlab.benchmarks.HypervisorJvm;
+import org.balloonlab.benchmarks.WorkDirectory;
 import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.hypervisor.machine.BalloonPageStatus;
 import org.balloonlab.hypervisor.machine.BalloonSession;

@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.dataplane;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
@@ -18,6 +18,9 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.balloonlab.benchmarks.FigureTable;
+import org.balloonlab.benchmarks.HypervisorJvm;
+import org.balloonlab.benchmarks.WorkDirectory;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
 import org.balloonlab.guest.os.GuestCosts;

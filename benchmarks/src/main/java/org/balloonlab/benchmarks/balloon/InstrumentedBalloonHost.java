@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.balloon;
 
 import java.util.Objects;
 import org.balloonlab.balloon.driver.BalloonHost;
