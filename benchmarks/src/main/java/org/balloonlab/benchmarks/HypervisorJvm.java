@@ -92,10 +92,6 @@ public final class HypervisorJvm implements AutoCloseable {
     return process.pid();
   }
 
-  public boolean isAlive() {
-    return process.isAlive();
-  }
-
   /** CPU time the child has used so far, all threads, or -1 where the platform does not say. */
   public long cpuNanos() {
     return process.process().toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);

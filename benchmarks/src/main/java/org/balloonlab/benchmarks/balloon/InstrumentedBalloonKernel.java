@@ -6,30 +6,23 @@ import org.balloonlab.balloon.kernel.MemoryStats;
 import org.balloonlab.balloon.kernel.OomNotifier;
 
 /**
- * The guest kernel as the balloon driver sees it, passed through with a clock on every call, for
- * {@link BalloonBenchmark}: how long the driver waits for the guest (the hop onto the vCPU and the OS's own
- * work) per allocation and free.
+ * The guest kernel as the balloon driver sees it, passed through with a clock on its allocations, for
+ * {@link BalloonBenchmark}: how long an inflating driver waits for the guest (the hop onto the vCPU and the OS's
+ * own work) per allocation.
  */
 final class InstrumentedBalloonKernel implements BalloonKernel {
-  /** Cumulative calls, wall nanoseconds and pages. */
-  record Counts(long allocCalls, long allocNanos, long allocPages, long freeCalls, long freeNanos, long freePages,
-                long statsCalls, long statsNanos) {
+  /** Cumulative allocation calls, their wall nanoseconds and the pages they gave. */
+  record Counts(long allocCalls, long allocNanos, long allocPages) {
     Counts minus(Counts o) {
-      return new Counts(allocCalls - o.allocCalls, allocNanos - o.allocNanos, allocPages - o.allocPages,
-          freeCalls - o.freeCalls, freeNanos - o.freeNanos, freePages - o.freePages, statsCalls - o.statsCalls,
-          statsNanos - o.statsNanos);
+      return new Counts(allocCalls - o.allocCalls, allocNanos - o.allocNanos, allocPages - o.allocPages);
     }
   }
 
   private final BalloonKernel delegate;
+  // Guarded by this.
   private long allocCalls;
   private long allocNanos;
   private long allocPages;
-  private long freeCalls;
-  private long freeNanos;
-  private long freePages;
-  private long statsCalls;
-  private long statsNanos;
 
   InstrumentedBalloonKernel(BalloonKernel delegate) {
     this.delegate = Objects.requireNonNull(delegate, "delegate");
@@ -50,26 +43,12 @@ final class InstrumentedBalloonKernel implements BalloonKernel {
 
   @Override
   public void freePages(int[] pfns, int count) {
-    long t0 = System.nanoTime();
     delegate.freePages(pfns, count);
-    long t1 = System.nanoTime();
-    synchronized (this) {
-      freeCalls++;
-      freeNanos += t1 - t0;
-      freePages += count;
-    }
   }
 
   @Override
   public MemoryStats stats() {
-    long t0 = System.nanoTime();
-    MemoryStats s = delegate.stats();
-    long t1 = System.nanoTime();
-    synchronized (this) {
-      statsCalls++;
-      statsNanos += t1 - t0;
-    }
-    return s;
+    return delegate.stats();
   }
 
   @Override
@@ -83,6 +62,6 @@ final class InstrumentedBalloonKernel implements BalloonKernel {
   }
 
   synchronized Counts counts() {
-    return new Counts(allocCalls, allocNanos, allocPages, freeCalls, freeNanos, freePages, statsCalls, statsNanos);
+    return new Counts(allocCalls, allocNanos, allocPages);
   }
 }
