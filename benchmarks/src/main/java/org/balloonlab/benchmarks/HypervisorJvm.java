@@ -19,7 +19,7 @@ import org.balloonlab.lab.JvmProcess;
  * {@link HypervisorCommand#LISTENING} line (no sleeping), and stopped on {@link #close()} or, should the harness
  * die first, by a shutdown hook.
  */
-final class HypervisorJvm implements AutoCloseable {
+public final class HypervisorJvm implements AutoCloseable {
   private final JvmProcess process;
   private final Thread killOnExit;
   private final String target;
@@ -37,7 +37,7 @@ final class HypervisorJvm implements AutoCloseable {
    * @param heap the child's maximum heap, such as {@code 512m}
    * @param workDir where its logs go
    */
-  static HypervisorJvm start(List<String> args, String heap, Path workDir, Duration timeout)
+  public static HypervisorJvm start(List<String> args, String heap, Path workDir, Duration timeout)
       throws IOException, InterruptedException {
     List<String> all = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));
     all.addAll(args);
@@ -82,20 +82,18 @@ final class HypervisorJvm implements AutoCloseable {
     }
   }
 
-  String target() {
+  /** Where it listens: {@code 127.0.0.1:port}. */
+  public String target() {
     return target;
   }
 
-  long pid() {
+  /** The child's process id. */
+  public long pid() {
     return process.pid();
   }
 
-  boolean isAlive() {
-    return process.isAlive();
-  }
-
   /** CPU time the child has used so far, all threads, or -1 where the platform does not say. */
-  long cpuNanos() {
+  public long cpuNanos() {
     return process.process().toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
   }
 

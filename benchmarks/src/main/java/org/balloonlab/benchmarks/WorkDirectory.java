@@ -8,10 +8,11 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
 /** A harness's scratch folder (logs, swap files): removed with everything in it when the run is over. */
-final class WorkDirectory {
+public final class WorkDirectory {
   private WorkDirectory() {}
 
-  static void delete(Path dir) throws IOException {
+  /** Removes {@code dir} and everything in it; nothing if it is gone already. */
+  public static void delete(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
     }

@@ -17,6 +17,7 @@ import org.balloonlab.balloon.grpc.GrpcBalloonHost;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.MachineConnection;
+import org.balloonlab.guest.grpc.PoweredOff;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
@@ -313,8 +314,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       return EXIT_OUT_OF_MEMORY;
     } catch (StatusRuntimeException e) {
       String why = e.getStatus().getDescription();
-      if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION && why != null
-          && why.contains("is powered off")) {
+      if (PoweredOff.from(e).isPresent()) {
         // An operator (balloonlab poweroff) or the hypervisor powered the VM off under the guest.
         poweredOffUnder = true;
         err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");

@@ -415,7 +415,9 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     Throwable t = failure;
     if (t != null) {
       Status s = Status.fromThrowable(t);
-      throw s.withDescription("the access stream failed: " + s.getDescription()).asRuntimeException();
+      // The trailers go along: they carry the status details (PoweredOff) the caller decides by.
+      throw s.withDescription("the access stream failed: " + s.getDescription())
+          .asRuntimeException(Status.trailersFromThrowable(t));
     }
   }
 

@@ -3,7 +3,11 @@ package org.balloonlab.hypervisor.machine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.sun.management.ThreadMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.ref.Reference;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -111,8 +115,29 @@ class MachineMemoryTest {
     assertThrows(IllegalStateException.class, () -> memory.free(1));
   }
 
+  /**
+   * Measures what building a frame table allocates, per frame, instead of adding up the field sizes: a design
+   * that gave each frame an object (a boxed {@code Long} content alone is 16 bytes plus a 4-byte reference) fails
+   * here, not only in the heap benchmark. The count is the test thread's own allocation, so neither other threads
+   * nor when the collector runs can change it.
+   */
   @Test
   void sixteenBytesOfHeapPerFrame() {
-    assertEquals(16, MachineMemory.heapBytesPerFrame());
+    ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+    assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled(),
+        "this JVM does not count the bytes a thread allocates");
+    int frames = 1 << 20;
+    // Loads and initialises the class first, so only the table's own arrays are counted below.
+    Reference.reachabilityFence(new MachineMemory(1));
+
+    long before = threads.getCurrentThreadAllocatedBytes();
+    MachineMemory memory = new MachineMemory(frames);
+    long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+    Reference.reachabilityFence(memory);
+
+    double perFrame = (double) allocated / frames;
+    assertEquals(16.0, perFrame, 1.0, "heap bytes allocated per frame (" + allocated + " for " + frames + ")");
+    assertEquals(MachineMemory.heapBytesPerFrame(), Math.round(perFrame),
+        "the per-frame figure the heap benchmark prints as the layout's prediction");
   }
 }

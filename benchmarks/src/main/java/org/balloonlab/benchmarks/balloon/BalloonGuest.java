@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.balloon;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;

@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.dataplane;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;

@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.dataplane;
 
 import org.balloonlab.guest.os.GuestStatus;
 import org.balloonlab.guest.os.PageTableEvent;

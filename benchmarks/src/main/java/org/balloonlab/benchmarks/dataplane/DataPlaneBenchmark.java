@@ -1,23 +1,22 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.dataplane;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.balloonlab.benchmarks.BenchmarkCommand;
+import org.balloonlab.benchmarks.FigureTable;
+import org.balloonlab.benchmarks.HypervisorJvm;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
 import org.balloonlab.guest.os.GuestCosts;
@@ -29,12 +28,9 @@ import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.swap.SwapDevice;
-import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.MemorySize;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * The data-plane benchmark: how fast a guest's memory accesses travel to the hypervisor and back, and how much
@@ -61,24 +57,19 @@ import picocli.CommandLine.Spec;
  * {@code benchmarks/run}, which builds what is needed and starts this class with the serial collector, as
  * {@code JvmProcess} starts the hypervisor and guests.
  */
-@Command(name = "data-plane-benchmark", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
+@Command(name = "data-plane-benchmark",
     description = "Measures data-plane accesses per second over gRPC and in process, and the hypervisor's heap "
         + "per machine page.",
-    sortOptions = false,
-    exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:the benchmark ran and every read was checked correct",
         "1:a target was missed (with --strict) or the benchmark failed", "2:bad command line",
         "3:integrity or isolation violations were found"})
-public final class DataPlaneBenchmark implements Callable<Integer> {
+public final class DataPlaneBenchmark extends BenchmarkCommand {
   /** Accesses per second a guest must get over gRPC. */
   static final double TARGET_GRPC_ACCESSES_PER_SECOND = 2_000_000;
   /** The share of the in-process rate the gRPC data plane must keep. */
   static final double TARGET_RATIO = 0.5;
   /** Heap bytes the hypervisor may spend per machine page. */
   static final double TARGET_HEAP_BYTES_PER_PAGE = 24;
-  static final int EXIT_FAILED = 1;
-  static final int EXIT_MISSED = 1;
-  static final int EXIT_VIOLATIONS = 3;
   /** The hypervisor's default batch limit; raised for both backings if --batch asks for more. */
   private static final int DEFAULT_MAX_BATCH = 16_384;
   private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
@@ -87,19 +78,11 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
   enum Part { GRPC, IN_PROCESS, HEAP }
 
   /** Reads {@code grpc}, {@code in-process} or {@code heap}. */
-  static final class PartConverter implements CommandLine.ITypeConverter<Part> {
-    @Override
-    public Part convert(String value) {
-      try {
-        return Part.valueOf(value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-      } catch (IllegalArgumentException e) {
-        throw new CommandLine.TypeConversionException("unknown part '" + value + "'; known: grpc, in-process, heap");
-      }
+  static final class PartConverter extends BenchmarkCommand.PartConverter<Part> {
+    PartConverter() {
+      super(Part.class);
     }
   }
-
-  @Spec
-  CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--measure", paramLabel = "DURATION", defaultValue = "5s",
       description = "Wall time of each measured phase (default: ${DEFAULT-VALUE}).")
@@ -161,21 +144,17 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
       description = "Keep the work directory (child logs, swap files) even when the run succeeds.")
   boolean keepWorkDir;
 
-  private PrintWriter out;
-
   public static void main(String[] args) {
-    System.exit(CommandLineConverters.register(new CommandLine(new DataPlaneBenchmark())).execute(args));
+    main(new DataPlaneBenchmark(), args);
   }
 
   @Override
-  public Integer call() throws Exception {
-    CommandLine cl = spec.commandLine();
-    out = cl.getOut();
+  protected int run() throws Exception {
     WorkloadSpec workloadSpec;
     try {
       workloadSpec = WorkloadSpec.parse(workload);
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(cl, "--workload: " + e.getMessage());
+      throw badCommandLine("--workload: " + e.getMessage());
     }
     long vmPages = pages(vmMemory, "--vm-memory");
     long machineFrames = pages(machineMemory, "--machine-memory");
@@ -192,7 +171,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
         + "; the benchmark measures the data plane, not hypervisor paging");
     long swapPages = Math.max(2 * vmPages, workloadSpec.footprintPages() + vmPages / 8);
     check(swapPages <= MAX_FRAMES, "the guest's swap would be too large");
-    Set<Part> parts = only == null || only.isEmpty() ? EnumSet.allOf(Part.class) : EnumSet.copyOf(only);
+    Set<Part> parts = parts(only, Part.class);
     int maxBatch = Math.max(DEFAULT_MAX_BATCH, batch);
 
     printSetup(workloadSpec, vmPages, parts);
@@ -207,10 +186,10 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
         try {
           grpc = overGrpc(run, workDir, (int) vmPages, (int) swapPages, maxBatch);
         } catch (IOException e) {
-          cl.getErr().println("data-plane-benchmark: " + e.getMessage());
+          err().println("data-plane-benchmark: " + e.getMessage());
           return EXIT_FAILED;
         } catch (StatusRuntimeException e) {
-          cl.getErr().println("data-plane-benchmark: the hypervisor failed the gRPC run: " + e.getStatus()
+          err().println("data-plane-benchmark: the hypervisor failed the gRPC run: " + e.getStatus()
               + "; see its log in " + workDir);
           return EXIT_FAILED;
         }
@@ -222,25 +201,11 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
         progress("heap: a " + heapMachine + " machine, then " + heapVms + " VMs adding up to it, every page mapped");
         heap = HeapFootprint.measure((int) heapFrames, heapVms, Math.min(maxBatch, DEFAULT_MAX_BATCH), workDir);
       }
-      Verdicts v = printFigures(grpc, local, heap);
-      ok = v.violations == 0;
-      if (v.violations > 0) {
-        out.println("FAILED: integrity or isolation violations; work directory kept: " + workDir);
-        return EXIT_VIOLATIONS;
-      }
-      if (v.misses > 0 && strict) {
-        out.println("FAILED: " + v.misses + " target(s) missed (--strict)");
-        return EXIT_MISSED;
-      }
-      return 0;
+      FigureTable figures = printFigures(grpc, local, heap);
+      ok = figures.violations() == 0;
+      return exitCode(figures, "integrity or isolation", strict, workDir);
     } finally {
-      out.flush();
-      if (ok && !keepWorkDir) {
-        WorkDirectory.delete(workDir);
-      } else {
-        out.println("work directory (child logs): " + workDir);
-        out.flush();
-      }
+      leave(workDir, ok, keepWorkDir, "child logs");
     }
   }
 
@@ -306,20 +271,15 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
 
   // ---------------------------------------------------------------- report
 
-  private record Verdicts(int misses, long violations) {}
-
   private void printSetup(WorkloadSpec workloadSpec, long vmPages, Set<Part> parts) {
     String gcs = ManagementFactory.getGarbageCollectorMXBeans().stream().map(GarbageCollectorMXBean::getName)
         .collect(Collectors.joining(", "));
     out.println("BalloonLab data-plane benchmark");
-    out.printf("  java %s, %d CPUs, max heap %s, GC %s%n", System.getProperty("java.version"),
-        Runtime.getRuntime().availableProcessors(), MemorySize.humanPages(Runtime.getRuntime().maxMemory() / 4096),
-        gcs);
+    out.printf("  %s, GC %s%n", jvm(), gcs);
     out.printf("  workload %s in a %s VM; batch %d, window %d, slice %d, seed %d%n", workload, vmMemory, batch,
         window, slice, seed);
     out.printf("  warm-up %d ms and measured phase %d ms per throughput run; parts %s%n", warmup.toMillis(),
-        measure.toMillis(), parts.stream().map(p -> p.name().toLowerCase(Locale.ROOT).replace('_', '-'))
-            .collect(Collectors.joining(", ")));
+        measure.toMillis(), partNames(parts));
     if (workloadSpec.footprintPages() > vmPages) {
       out.printf("  note: the footprint (%s) exceeds guest memory: the figures include the guest's paging%n",
           MemorySize.humanPages(workloadSpec.footprintPages()));
@@ -327,55 +287,35 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
     out.flush();
   }
 
-  private void progress(String line) {
-    out.println("... " + line);
-    out.flush();
-  }
-
-  private Verdicts printFigures(ThroughputRun.Result grpc, ThroughputRun.Result local, HeapFootprint.Result heap) {
-    List<String[]> rows = new ArrayList<>();
-    int misses = 0;
-    long violations = 0;
+  private FigureTable printFigures(ThroughputRun.Result grpc, ThroughputRun.Result local, HeapFootprint.Result heap) {
+    FigureTable figures = new FigureTable();
     if (grpc != null) {
-      boolean pass = grpc.accessesPerSecond() >= TARGET_GRPC_ACCESSES_PER_SECOND;
-      misses += pass ? 0 : 1;
-      rows.add(row("data plane over gRPC (hypervisor JVM)", rate(grpc), ">= " + rate(TARGET_GRPC_ACCESSES_PER_SECOND),
-          verdict(pass)));
+      figures.target("data plane over gRPC (hypervisor JVM)", rate(grpc),
+          ">= " + rate(TARGET_GRPC_ACCESSES_PER_SECOND), grpc.accessesPerSecond() >= TARGET_GRPC_ACCESSES_PER_SECOND);
     }
     if (local != null) {
-      rows.add(row("data plane in process (Machine direct)", rate(local), "", ""));
+      figures.info("data plane in process (Machine direct)", rate(local), "");
     }
     if (grpc != null && local != null) {
       double ratio = grpc.accessesPerSecond() / local.accessesPerSecond();
-      boolean pass = ratio >= TARGET_RATIO;
-      misses += pass ? 0 : 1;
-      rows.add(row("ratio gRPC / in process", String.format(Locale.ROOT, "%.3f", ratio),
-          String.format(Locale.ROOT, ">= %.2f", TARGET_RATIO), verdict(pass)));
+      figures.target("ratio gRPC / in process", String.format(Locale.ROOT, "%.3f", ratio),
+          String.format(Locale.ROOT, ">= %.2f", TARGET_RATIO), ratio >= TARGET_RATIO);
     }
     if (heap != null) {
-      boolean pass = heap.machineBytesPerPage() <= TARGET_HEAP_BYTES_PER_PAGE;
-      misses += pass ? 0 : 1;
-      rows.add(row("heap per machine page, " + MemorySize.humanPages(heap.frames()) + " machine",
-          bytesPerPage(heap.machineBytesPerPage()), String.format(Locale.ROOT, "<= %.0f B/page",
-              TARGET_HEAP_BYTES_PER_PAGE), verdict(pass)));
-      boolean passMapped = heap.mappedBytesPerPage() <= TARGET_HEAP_BYTES_PER_PAGE;
-      misses += passMapped ? 0 : 1;
-      rows.add(row("  with P2Ms of " + MemorySize.humanPages(heap.vmPages()) + " of VMs, all mapped",
-          bytesPerPage(heap.mappedBytesPerPage()), String.format(Locale.ROOT, "<= %.0f B/page",
-              TARGET_HEAP_BYTES_PER_PAGE), verdict(passMapped)));
+      String target = String.format(Locale.ROOT, "<= %.0f B/page", TARGET_HEAP_BYTES_PER_PAGE);
+      figures.target("heap per machine page, " + MemorySize.humanPages(heap.frames()) + " machine",
+          bytesPerPage(heap.machineBytesPerPage()), target, heap.machineBytesPerPage() <= TARGET_HEAP_BYTES_PER_PAGE);
+      figures.target("  with P2Ms of " + MemorySize.humanPages(heap.vmPages()) + " of VMs, all mapped",
+          bytesPerPage(heap.mappedBytesPerPage()), target, heap.mappedBytesPerPage() <= TARGET_HEAP_BYTES_PER_PAGE);
     }
     for (ThroughputRun.Result r : new ThroughputRun.Result[] {grpc, local}) {
       if (r != null) {
-        boolean clean = r.clean();
-        violations += r.integrityViolations() + r.isolationViolations();
-        rows.add(row("integrity / isolation violations (" + (r == grpc ? "gRPC" : "in process") + ")",
-            r.integrityViolations() + " / " + r.isolationViolations(), "0 / 0", clean ? "PASS" : "FAIL"));
+        figures.audit("integrity / isolation violations (" + (r == grpc ? "gRPC" : "in process") + ")",
+            r.integrityViolations() + " / " + r.isolationViolations(), "0 / 0", r.violations());
       }
     }
 
-    out.println();
-    FigureTable.print(out, new String[] {"figure", "value", "target", "verdict"}, rows);
-    out.println();
+    figures.print(out);
     if (grpc != null) {
       printDetail("gRPC", grpc);
     }
@@ -390,7 +330,7 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
           heap.mappedBytes() / 1048576.0, heap.expectedMappedBytesPerPage());
     }
     out.flush();
-    return new Verdicts(misses, violations);
+    return figures;
   }
 
   private void printDetail(String name, ThroughputRun.Result r) {
@@ -426,10 +366,6 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
     return Arrays.stream(values).max().orElse(0);
   }
 
-  private static String[] row(String... cells) {
-    return cells;
-  }
-
   private static String rate(ThroughputRun.Result r) {
     return rate(r.accessesPerSecond());
   }
@@ -441,25 +377,4 @@ public final class DataPlaneBenchmark implements Callable<Integer> {
   private static String bytesPerPage(double b) {
     return String.format(Locale.ROOT, "%.2f B/page", b);
   }
-
-  private static String verdict(boolean pass) {
-    return pass ? "PASS" : "MISS";
-  }
-
-  // ---------------------------------------------------------------- plumbing
-
-  private long pages(MemorySize size, String option) {
-    try {
-      return size.requirePages(option);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-    }
-  }
-
-  private void check(boolean ok, String message) {
-    if (!ok) {
-      throw new CommandLine.ParameterException(spec.commandLine(), message);
-    }
-  }
-
 }

@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.dataplane;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

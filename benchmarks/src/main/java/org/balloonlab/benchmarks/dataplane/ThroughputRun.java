@@ -1,4 +1,4 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.dataplane;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -9,6 +9,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import org.balloonlab.benchmarks.CpuTime;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestProcess;
@@ -67,8 +68,8 @@ final class ThroughputRun {
       return (double) elapsedNs / accesses;
     }
 
-    boolean clean() {
-      return integrityViolations == 0 && isolationViolations == 0;
+    long violations() {
+      return integrityViolations + isolationViolations;
     }
   }
 
@@ -121,7 +122,7 @@ final class ThroughputRun {
     long faultsBefore = c.trueFaults();
     long simulatedBefore = os.simulatedNs();
     long hypervisorCpuBefore = hypervisorCpuNanos == null ? -1 : hypervisorCpuNanos.getAsLong();
-    long processCpuBefore = processCpuNanos();
+    long processCpuBefore = CpuTime.thisJvmNanos();
     long vcpuCpuBefore = threads.getCurrentThreadCpuTime();
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "measured-phase-timer");
@@ -143,7 +144,7 @@ final class ThroughputRun {
       timer.shutdownNow();
     }
     long vcpuCpu = threads.getCurrentThreadCpuTime() - vcpuCpuBefore;
-    long processCpuAfter = processCpuNanos();
+    long processCpuAfter = CpuTime.thisJvmNanos();
     long processCpu = processCpuBefore < 0 || processCpuAfter < 0 ? -1 : processCpuAfter - processCpuBefore;
     long hypervisorCpuAfter = hypervisorCpuNanos == null ? -1 : hypervisorCpuNanos.getAsLong();
     long hypervisorCpu = hypervisorCpuBefore < 0 || hypervisorCpuAfter < 0 ? -1
@@ -181,14 +182,6 @@ final class ThroughputRun {
         return;
       }
     }
-  }
-
-  /** CPU time of this JVM, all threads, or -1 where the platform does not say. */
-  private static long processCpuNanos() {
-    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-      return os.getProcessCpuTime();
-    }
-    return -1;
   }
 
   /** Median of {@code values}, 0 for none. */

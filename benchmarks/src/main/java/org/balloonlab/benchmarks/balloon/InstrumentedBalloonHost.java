@@ -1,30 +1,35 @@
-package org.balloonlab.benchmarks;
+package org.balloonlab.benchmarks.balloon;
 
 import java.util.Objects;
 import org.balloonlab.balloon.driver.BalloonHost;
 import org.balloonlab.domain.kernel.MemoryStats;
 
 /**
- * The balloon driver's {@link BalloonHost}, passed through with a clock on every call, for
+ * The balloon driver's {@link BalloonHost}, passed through with a clock on the calls the benchmark times, for
  * {@link BalloonBenchmark}. It sees what the driver sees the moment the driver sees it: the instant a Lock reply
  * says pages are locked is when the balloon grows, as the driver's {@code size()} would show a few nanoseconds
- * later. So the benchmark waits on this object instead of polling, and costs the driver two clock reads and one
- * uncontended monitor per call.
+ * later. So the benchmark waits on this object instead of polling, and costs the driver at most two clock reads
+ * and one uncontended monitor per call.
  *
  * <p>With {@code doorbell} false it also plays a driver without a doorbell: the sessions it reports grant none
  * and {@link #listenDoorbell} listens to nothing, so the driver only polls. The hypervisor still rings, to no
  * one.
  */
 final class InstrumentedBalloonHost implements BalloonHost {
-  /** What the host saw, cumulative. Times are wall nanoseconds inside the delegate's calls. */
-  record Counts(long lockCalls, long lockNanos, long pagesLocked, long lockedPagesAsked, long unlockCalls,
-                long unlockNanos, long pagesUnlocked, long getTargetCalls, long getTargetNanos, long statsCalls,
-                long statsNanos, long refused, long rejected) {
+  /**
+   * What the host saw, cumulative.
+   *
+   * @param lockNanos wall nanoseconds inside the delegate's Lock calls
+   * @param pagesLocked pages a Lock reply said were locked
+   * @param lockedPagesAsked pages the driver asked to lock
+   * @param pagesUnlocked pages an Unlock reply said were out of the balloon
+   */
+  record Counts(long lockCalls, long lockNanos, long pagesLocked, long lockedPagesAsked, long pagesUnlocked,
+                long getTargetCalls, long statsCalls) {
     Counts minus(Counts o) {
       return new Counts(lockCalls - o.lockCalls, lockNanos - o.lockNanos, pagesLocked - o.pagesLocked,
-          lockedPagesAsked - o.lockedPagesAsked, unlockCalls - o.unlockCalls, unlockNanos - o.unlockNanos,
-          pagesUnlocked - o.pagesUnlocked, getTargetCalls - o.getTargetCalls, getTargetNanos - o.getTargetNanos,
-          statsCalls - o.statsCalls, statsNanos - o.statsNanos, refused - o.refused, rejected - o.rejected);
+          lockedPagesAsked - o.lockedPagesAsked, pagesUnlocked - o.pagesUnlocked, getTargetCalls - o.getTargetCalls,
+          statsCalls - o.statsCalls);
     }
   }
 
@@ -36,15 +41,9 @@ final class InstrumentedBalloonHost implements BalloonHost {
   private long lockNanos;
   private long pagesLocked;
   private long lockedPagesAsked;
-  private long unlockCalls;
-  private long unlockNanos;
   private long pagesUnlocked;
   private long getTargetCalls;
-  private long getTargetNanos;
   private long statsCalls;
-  private long statsNanos;
-  private long refused;
-  private long rejected;
   /** A watch: the instant the locked (or unlocked) total first reaches {@code watchTotal}. */
   private boolean watchLocks;
   private long watchTotal = -1;
@@ -79,7 +78,6 @@ final class InstrumentedBalloonHost implements BalloonHost {
         getTargetEndAt = t1;
       }
       getTargetCalls++;
-      getTargetNanos += t1 - t0;
     }
     return t;
   }
@@ -89,15 +87,7 @@ final class InstrumentedBalloonHost implements BalloonHost {
     long t0 = System.nanoTime();
     Target t = delegate.lock(sessionId, pfns, count, statuses);
     long t1 = System.nanoTime();
-    int ok = 0;
-    int refusedNow = 0;
-    for (int i = 0; i < count; i++) {
-      if (statuses[i] == PageStatus.OK) {
-        ok++;
-      } else if (statuses[i] == PageStatus.REFUSED) {
-        refusedNow++;
-      }
-    }
+    int ok = count(statuses, count, PageStatus.OK);
     synchronized (this) {
       if (watchTotal >= 0 && lockStartAt == 0 && t0 - armedAt >= 0) {
         lockStartAt = t0;
@@ -106,8 +96,6 @@ final class InstrumentedBalloonHost implements BalloonHost {
       lockNanos += t1 - t0;
       pagesLocked += ok;
       lockedPagesAsked += count;
-      refused += refusedNow;
-      rejected += count - ok - refusedNow;
       if (watchLocks && ok > 0) {
         reached(pagesLocked, t1);
       }
@@ -117,24 +105,27 @@ final class InstrumentedBalloonHost implements BalloonHost {
 
   @Override
   public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    long t0 = System.nanoTime();
     Target t = delegate.unlock(sessionId, pfns, count, statuses);
     long t1 = System.nanoTime();
-    int ok = 0;
-    for (int i = 0; i < count; i++) {
-      if (statuses[i] == PageStatus.OK || statuses[i] == PageStatus.NOT_LOCKED) {
-        ok++;
-      }
-    }
+    // A page the hypervisor did not hold is out of the balloon as surely as one it let go.
+    int ok = count(statuses, count, PageStatus.OK) + count(statuses, count, PageStatus.NOT_LOCKED);
     synchronized (this) {
-      unlockCalls++;
-      unlockNanos += t1 - t0;
       pagesUnlocked += ok;
       if (!watchLocks && ok > 0) {
         reached(pagesUnlocked, t1);
       }
     }
     return t;
+  }
+
+  private static int count(PageStatus[] statuses, int count, PageStatus status) {
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+      if (statuses[i] == status) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Called with the monitor held. */
@@ -153,12 +144,9 @@ final class InstrumentedBalloonHost implements BalloonHost {
 
   @Override
   public Target reportStats(long sessionId, MemoryStats stats) {
-    long t0 = System.nanoTime();
     Target t = delegate.reportStats(sessionId, stats);
-    long t1 = System.nanoTime();
     synchronized (this) {
       statsCalls++;
-      statsNanos += t1 - t0;
     }
     return t;
   }
@@ -180,8 +168,7 @@ final class InstrumentedBalloonHost implements BalloonHost {
   }
 
   synchronized Counts counts() {
-    return new Counts(lockCalls, lockNanos, pagesLocked, lockedPagesAsked, unlockCalls, unlockNanos, pagesUnlocked,
-        getTargetCalls, getTargetNanos, statsCalls, statsNanos, refused, rejected);
+    return new Counts(lockCalls, lockNanos, pagesLocked, lockedPagesAsked, pagesUnlocked, getTargetCalls, statsCalls);
   }
 
   /**
