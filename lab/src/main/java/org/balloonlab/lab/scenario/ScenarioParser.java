@@ -11,13 +11,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.time.CostModel;
-import org.balloonlab.lab.DriverModes;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.PolicyNames;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
 import org.snakeyaml.engine.v2.api.LoadSettings;
@@ -66,7 +66,6 @@ import org.snakeyaml.engine.v2.nodes.Node;
  * </pre>
  */
 public final class ScenarioParser {
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final Duration MAX_DURATION = Duration.ofHours(24);
 
   private final Problems problems;
@@ -113,8 +112,8 @@ public final class ScenarioParser {
       throw problems.failure();
     }
     String name = top.string("name", false, null);
-    if (name != null && !NAME.matcher(name).matches()) {
-      top.problem("name", "\"" + name + "\" must be 1-64 characters of letters, digits, '.', '_' or '-'");
+    if (name != null && !VmName.isValid(name)) {
+      top.problem("name", "\"" + name + "\" must be " + VmName.RULE);
     }
     String description = top.string("description", false, "");
     Duration duration = top.duration("duration", true, null);
@@ -149,7 +148,7 @@ public final class ScenarioParser {
     HostPort listen = f.parsed("listen", false, "an address", "use host:port, such as 0.0.0.0:7400",
         HostPort::parse);
     MemorySize hostSwap = f.size("host-swap", false);
-    String policy = f.choice("policy", false, List.of("esx", "manual"));
+    String policy = f.choice("policy", false, PolicyNames.ALL);
     Double tau = f.number("tau", false, 0, 0.99);
     Long samplePages = f.integer("sample-pages", false, 1, 1_000_000);
     Duration samplePeriod = f.duration("sample-period", false, null);
@@ -210,8 +209,8 @@ public final class ScenarioParser {
 
   private static GuestSpec guest(YamlFields f) {
     String name = f.string("name", true, null);
-    if (name != null && !NAME.matcher(name).matches()) {
-      f.problem("name", "\"" + name + "\" must be 1-64 characters of letters, digits, '.', '_' or '-'");
+    if (name != null && !VmName.isValid(name)) {
+      f.problem("name", "\"" + name + "\" must be " + VmName.RULE);
     }
     MemorySize memory = f.size("memory", false);
     MemorySize max = f.size("max", false);
@@ -265,11 +264,8 @@ public final class ScenarioParser {
     }
   }
 
-  /** A balloon driver mode, checked by the {@code driver} verb's parser and kept as written, in lower case. */
+  /** A balloon driver mode, checked by the one parser every module uses, kept as users write it. */
   static String driverMode(YamlFields f, String key, boolean required) {
-    return f.parsed(key, required, "a driver mode", null, text -> {
-      DriverModes.parse(text);
-      return text.trim().toLowerCase(Locale.ROOT);
-    });
+    return f.parsed(key, required, "a driver mode", null, text -> DriverMode.parse(text).toString());
   }
 }
