@@ -308,7 +308,7 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException FAILED_PRECONDITION if it is already off
    */
   public synchronized VmSnapshot powerOffByOperator(Vm vm) {
-    requirePoweredOn(vm);
+    vm.requirePoweredOn();
     VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
     release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
     return last;
@@ -320,7 +320,7 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException FAILED_PRECONDITION if another stream is attached
    */
   public synchronized void attach(Vm vm) {
-    requirePoweredOn(vm);
+    vm.requirePoweredOn();
     if (vm.attached) {
       throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
           vm + " already has an attached access stream");
@@ -386,13 +386,6 @@ public final class Machine implements AutoCloseable {
         slots, memory.freeFrames());
     events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
         + " host swap slots released");
-  }
-
-  private void requirePoweredOn(Vm vm) {
-    if (!vm.poweredOn) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, vm + " is powered off"
-          + (vm.offReason == null ? "" : " (" + vm.offReason + ")"));
-    }
   }
 
   // ---------------------------------------------------------------- data path
@@ -497,7 +490,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
                                       long[] writeValues, long[] readsOut, BatchResult result) {
-    requirePoweredOn(vm);
+    vm.requirePoweredOn();
     result.reset();
     P2m p2m = vm.p2m;
     long room = (long) memory.freeFrames() + swap.freeSlots();
@@ -727,20 +720,20 @@ public final class Machine implements AutoCloseable {
    * @param stats whether the driver may report statistics
    */
   public synchronized BalloonSession openBalloonSession(Vm vm, boolean batched, boolean doorbell, boolean stats) {
-    requirePoweredOn(vm);
+    vm.requirePoweredOn();
     contact(vm);
     long id;
     do {
       id = credentials.nextLong() & Long.MAX_VALUE; // from the credential source: victim choice stays repeatable
-    } while (id == 0 || id == vm.balloonSession);
-    vm.balloonSession = id;
-    vm.balloonSessionBatch = batched ? config.balloonBatchPages() : 1;
-    vm.balloonSessionDoorbell = doorbell;
-    vm.balloonSessionStats = stats;
-    vm.balloonResetPending = false;
-    log.info("{}: balloon driver session opened, target {} pages, balloon {} pages", vm, vm.balloonTarget,
-        vm.balloonSize);
-    return new BalloonSession(id, vm.balloonSessionBatch, reply(vm));
+    } while (id == 0 || id == vm.balloon.session);
+    vm.balloon.session = id;
+    vm.balloon.sessionBatch = batched ? config.balloonBatchPages() : 1;
+    vm.balloon.sessionDoorbell = doorbell;
+    vm.balloon.sessionStats = stats;
+    vm.balloon.resetPending = false;
+    log.info("{}: balloon driver session opened, target {} pages, balloon {} pages", vm, vm.balloon.target,
+        vm.balloon.size);
+    return new BalloonSession(id, vm.balloon.sessionBatch, reply(vm));
   }
 
   /**
@@ -749,9 +742,9 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void balloonHungUp(int vmId, long session) {
     Vm vm = vms.get(vmId);
-    if (vm != null && session != 0 && vm.balloonSession == session) {
-      vm.balloonSession = 0;
-      log.info("{}: balloon driver closed its session; balloon stays at {} pages", vm, vm.balloonSize);
+    if (vm != null && session != 0 && vm.balloon.session == session) {
+      vm.balloon.session = 0;
+      log.info("{}: balloon driver closed its session; balloon stays at {} pages", vm, vm.balloon.size);
     }
   }
 
@@ -768,7 +761,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized BalloonReply balloonDoorbell(Vm vm, long session) {
     requireSession(vm, session);
-    if (!vm.balloonSessionDoorbell) {
+    if (!vm.balloon.sessionDoorbell) {
       throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
           "the doorbell capability was not negotiated for this session");
     }
@@ -791,7 +784,7 @@ public final class Machine implements AutoCloseable {
   public synchronized BalloonReply balloonLock(Vm vm, long session, int[] pfns, int count,
                                                BalloonPageStatus[] statuses) {
     checkBalloonBatch(vm, session, count);
-    if (!vm.balloonResetPending) {
+    if (!vm.balloon.resetPending) {
       markDuplicates(vm, pfns, count, statuses);
       P2m p2m = vm.p2m;
       long now = System.nanoTime();
@@ -803,9 +796,9 @@ public final class Machine implements AutoCloseable {
         int e = p2m.get(pfn);
         if (P2m.isBallooned(e)) {
           statuses[i] = BalloonPageStatus.ALREADY_LOCKED;
-        } else if (vm.balloonSize >= vm.balloonTarget) {
+        } else if (vm.balloon.size >= vm.balloon.target) {
           statuses[i] = BalloonPageStatus.REFUSED;
-          vm.balloonRefused++;
+          vm.balloon.refused++;
         } else {
           if (P2m.isMapped(e)) {
             memory.free(e);
@@ -816,9 +809,9 @@ public final class Machine implements AutoCloseable {
           }
           p2m.setBallooned(pfn);
           vm.mmu.p2mChanged(pfn);
-          vm.balloonSize++;
-          vm.balloonLocked++;
-          vm.balloonProgressNanos = now;
+          vm.balloon.size++;
+          vm.balloon.locked++;
+          vm.balloon.progressNanos = now;
           statuses[i] = BalloonPageStatus.OK;
         }
       }
@@ -833,7 +826,7 @@ public final class Machine implements AutoCloseable {
   public synchronized BalloonReply balloonUnlock(Vm vm, long session, int[] pfns, int count,
                                                  BalloonPageStatus[] statuses) {
     checkBalloonBatch(vm, session, count);
-    if (!vm.balloonResetPending) {
+    if (!vm.balloon.resetPending) {
       markDuplicates(vm, pfns, count, statuses);
       P2m p2m = vm.p2m;
       long now = System.nanoTime();
@@ -848,11 +841,11 @@ public final class Machine implements AutoCloseable {
         }
         p2m.clear(pfn);
         vm.mmu.p2mChanged(pfn);
-        if (vm.balloonSize > vm.balloonTarget) {
-          vm.balloonProgressNanos = now;
+        if (vm.balloon.size > vm.balloon.target) {
+          vm.balloon.progressNanos = now;
         }
-        vm.balloonSize--;
-        vm.balloonUnlocked++;
+        vm.balloon.size--;
+        vm.balloon.unlocked++;
         statuses[i] = BalloonPageStatus.OK;
       }
     } else {
@@ -865,7 +858,7 @@ public final class Machine implements AutoCloseable {
   /** Records a driver's stats call as contact. @throws MachineException FAILED_PRECONDITION without the capability */
   public synchronized BalloonReply balloonStats(Vm vm, long session) {
     requireSession(vm, session);
-    if (!vm.balloonSessionStats) {
+    if (!vm.balloon.sessionStats) {
       throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
           "the stats capability was not negotiated for this session");
     }
@@ -880,7 +873,7 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException INVALID_ARGUMENT outside 0..the VM's size minus its min
    */
   public synchronized VmSnapshot setBalloonTarget(Vm vm, long targetPages) {
-    requirePoweredOn(vm);
+    vm.requirePoweredOn();
     long most = vm.memoryPages() - vm.minPages;
     if (targetPages < 0 || targetPages > most) {
       throw MachineException.invalid("a balloon target must be from 0 to " + most + " pages (the size of " + vm
@@ -888,12 +881,12 @@ public final class Machine implements AutoCloseable {
     }
     vm.targetPinned = true;
     vm.allocationTarget = vm.memoryPages() - targetPages;
-    if (targetPages != vm.balloonTarget) {
-      vm.balloonTarget = targetPages;
-      vm.balloonProgressNanos = System.nanoTime();
+    if (targetPages != vm.balloon.target) {
+      vm.balloon.target = targetPages;
+      vm.balloon.progressNanos = System.nanoTime();
       log.info("{}: balloon target set to {} pages", vm, targetPages);
       events.publish(EventKind.BALLOON_TARGET_SET, vm.id(), vm.name(), "balloon target set to " + targetPages
-          + " pages by the operator (balloon holds " + vm.balloonSize + ")");
+          + " pages by the operator (balloon holds " + vm.balloon.size + ")");
       ring(vm);
     }
     return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
@@ -901,7 +894,7 @@ public final class Machine implements AutoCloseable {
 
   /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
   public synchronized VmSnapshot unpinBalloonTarget(Vm vm) {
-    requirePoweredOn(vm);
+    vm.requirePoweredOn();
     if (vm.targetPinned) {
       vm.targetPinned = false;
       log.info("{}: balloon target handed back to the {} policy", vm, policy.name());
@@ -933,7 +926,7 @@ public final class Machine implements AutoCloseable {
     List<VmDemand> demands = new ArrayList<>(list.size());
     for (Vm vm : list) {
       GuestView g = vm.guest;
-      long current = vm.targetPinned ? vm.memoryPages() - vm.balloonTarget : vm.allocationTarget;
+      long current = vm.targetPinned ? vm.memoryPages() - vm.balloon.target : vm.allocationTarget;
       demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
           vm.hostSwappedPages, current,
           vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
@@ -952,13 +945,13 @@ public final class Machine implements AutoCloseable {
       if (!vm.targetPinned) {
         if (target != vm.allocationTarget && log.isDebugEnabled()) {
           log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
-              vm.allocationTarget, target, vm.mappedPages, vm.balloonSize, vm.balloonTarget,
+              vm.allocationTarget, target, vm.mappedPages, vm.balloon.size, vm.balloon.target,
               vm.sampler.activeFraction(), memory.freeFrames(), freeState.label());
         }
         vm.allocationTarget = target;
         long balloon = vm.memoryPages() - target;
         // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
-        if (automatic && (freeState != FreeMemoryState.HIGH || balloon < vm.balloonTarget)) {
+        if (automatic && (freeState != FreeMemoryState.HIGH || balloon < vm.balloon.target)) {
           setPolicyBalloonTarget(vm, balloon, now);
         }
       }
@@ -1037,17 +1030,17 @@ public final class Machine implements AutoCloseable {
   /** The policy's target for a balloon; a new demand on a driver that had met its target restarts its stall clock. */
   private void setPolicyBalloonTarget(Vm vm, long targetPages, long now) {
     long target = Math.max(0, Math.min(vm.memoryPages() - vm.minPages, targetPages));
-    if (target != vm.balloonTarget) {
-      if (vm.balloonSize == vm.balloonTarget) {
-        vm.balloonProgressNanos = now;
+    if (target != vm.balloon.target) {
+      if (vm.balloon.size == vm.balloon.target) {
+        vm.balloon.progressNanos = now;
       }
-      vm.balloonTarget = target;
+      vm.balloon.target = target;
       ring(vm);
     }
   }
 
   private boolean balloonStalled(Vm vm, long now) {
-    return vm.balloonSize != vm.balloonTarget && now - vm.balloonProgressNanos > config.balloonStallNanos();
+    return vm.balloon.stalled(now, config.balloonStallNanos());
   }
 
   private void updateFreeState() {
@@ -1075,9 +1068,9 @@ public final class Machine implements AutoCloseable {
 
   /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
   public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
-    requirePoweredOn(vm);
-    vm.requestedMode = mode;
-    vm.balloonProgressNanos = System.nanoTime();
+    vm.requirePoweredOn();
+    vm.balloon.requestedMode = mode;
+    vm.balloon.progressNanos = System.nanoTime();
     log.info("{}: balloon driver asked to switch to {}", vm, mode);
     events.publish(EventKind.DRIVER_MODE_CHANGED, vm.id(), vm.name(), "balloon driver asked to switch to "
         + mode.mode());
@@ -1111,27 +1104,27 @@ public final class Machine implements AutoCloseable {
         vm.mmu.p2mChanged(pfn);
       }
     }
-    log.info("{}: balloon of {} pages reset: {}", vm, vm.balloonSize, why);
-    events.publish(EventKind.BALLOON_RESET, vm.id(), vm.name(), "balloon of " + vm.balloonSize + " pages reset: "
+    log.info("{}: balloon of {} pages reset: {}", vm, vm.balloon.size, why);
+    events.publish(EventKind.BALLOON_RESET, vm.id(), vm.name(), "balloon of " + vm.balloon.size + " pages reset: "
         + why);
-    vm.balloonSize = 0;
-    vm.balloonResetPending = true;
-    vm.balloonResets++;
-    vm.balloonProgressNanos = System.nanoTime();
+    vm.balloon.size = 0;
+    vm.balloon.resetPending = true;
+    vm.balloon.resets++;
+    vm.balloon.progressNanos = System.nanoTime();
     ring(vm);
   }
 
   private void checkBalloonBatch(Vm vm, long session, int count) {
     requireSession(vm, session);
-    if (count > vm.balloonSessionBatch) {
-      throw MachineException.invalid("a balloon batch of this session holds at most " + vm.balloonSessionBatch
+    if (count > vm.balloon.sessionBatch) {
+      throw MachineException.invalid("a balloon batch of this session holds at most " + vm.balloon.sessionBatch
           + " pages, got " + count);
     }
   }
 
   private void requireSession(Vm vm, long session) {
-    requirePoweredOn(vm);
-    if (session == 0 || session != vm.balloonSession) {
+    vm.requirePoweredOn();
+    if (session == 0 || session != vm.balloon.session) {
       throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, "balloon session " + session
           + " of " + vm + " is not current; start a new one");
     }
@@ -1158,12 +1151,11 @@ public final class Machine implements AutoCloseable {
   }
 
   private void contact(Vm vm) {
-    vm.balloonLastContactNanos = System.nanoTime();
-    vm.balloonEverContacted = true;
+    vm.balloon.contact(System.nanoTime());
   }
 
   private static BalloonReply reply(Vm vm) {
-    return new BalloonReply(vm.balloonTarget, vm.balloonResetPending, vm.requestedMode);
+    return vm.balloon.reply();
   }
 
   /** Records what the guest last reported about itself. */
@@ -1235,8 +1227,8 @@ public final class Machine implements AutoCloseable {
           vmBallooned++;
         }
       }
-      if (vmBallooned != vm.balloonSize) {
-        throw new IllegalStateException(vm + " counts a balloon of " + vm.balloonSize + " pages, its P2M holds "
+      if (vmBallooned != vm.balloon.size) {
+        throw new IllegalStateException(vm + " counts a balloon of " + vm.balloon.size + " pages, its P2M holds "
             + vmBallooned);
       }
       if (vmMapped != vm.mappedPages || vmSwapped != vm.hostSwappedPages) {

@@ -23,22 +23,8 @@ public final class Vm {
   long hostSwappedPages;
   GuestView guest;
 
-  // The balloon, as the hypervisor keeps it.
-  long balloonTarget;
-  long balloonSize;
-  long balloonSession;
-  int balloonSessionBatch;
-  boolean balloonSessionDoorbell;
-  boolean balloonSessionStats;
-  boolean balloonResetPending;
-  long balloonRefused;
-  long balloonLastContactNanos;
-  boolean balloonEverContacted;
-  long balloonProgressNanos;
-  long balloonResets;
-  long balloonLocked;
-  long balloonUnlocked;
-  DriverModeRequest requestedMode;
+  /** The balloon, as the hypervisor keeps it. */
+  final VmBalloon balloon;
   /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
   String offReason;
 
@@ -66,7 +52,7 @@ public final class Vm {
     this.credential = credential;
     this.p2m = new P2m(memoryPages);
     this.detachedSinceNanos = nowNanos;
-    this.balloonProgressNanos = nowNanos;
+    this.balloon = new VmBalloon(nowNanos);
   }
 
   public int id() {
@@ -104,14 +90,22 @@ public final class Vm {
   }
 
   VmSnapshot snapshot(long nowNanos, long stallNanos) {
-    BalloonSnapshot balloon = new BalloonSnapshot(balloonTarget, balloonSize, balloonSession != 0, balloonSession,
-        balloonRefused, balloonEverContacted ? nowNanos - balloonLastContactNanos : -1,
-        balloonSize != balloonTarget && nowNanos - balloonProgressNanos > stallNanos, requestedMode, balloonResets,
-        balloonLocked, balloonUnlocked);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
-        guest, balloon, new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
-        sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
-        policyPageOuts, blockedBatches, blockedNs), mmu.snapshot());
+        guest, balloon.snapshot(nowNanos, stallNanos), new ReclamationSnapshot(minPages, p2m.pages(), shares,
+        allocationTarget, sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage,
+        targetPinned, policyPageOuts, blockedBatches, blockedNs), mmu.snapshot());
+  }
+
+  /**
+   * Refuses any request on a VM that has been powered off, telling why it went.
+   *
+   * @throws MachineException FAILED_PRECONDITION, flagged as powered off
+   */
+  void requirePoweredOn() {
+    if (!poweredOn) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, this + " is powered off"
+          + (offReason == null ? "" : " (" + offReason + ")"));
+    }
   }
 
   @Override
