@@ -59,7 +59,7 @@ public final class HypervisorServer {
     reaper.scheduleWithFixedDelay(
         () -> {
           try {
-            machine.reapDetached(System.nanoTime(), detachTimeout.toNanos());
+            machine.reapDetached(machine.clock().getAsLong(), detachTimeout.toNanos());
           } catch (RuntimeException e) {
             log.error("reaping detached VMs failed", e);
           }

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
@@ -136,6 +137,7 @@ public final class Machine implements AutoCloseable {
   }
 
   private final Config config;
+  private final LongSupplier clock;
   private final MachineMemory memory;
   private final SwapDevice swap;
   private final CostModel costs;
@@ -165,7 +167,19 @@ public final class Machine implements AutoCloseable {
 
   /** A machine whose VMs' vCPUs each get a TLB shaped by {@code tlb}. */
   public Machine(Config config, TlbConfig tlb) {
+    this(config, tlb, System::nanoTime);
+  }
+
+  /**
+   * A machine that reads the time from {@code clock}: balloon progress and stalls, driver contact, detach times
+   * and the ages in its snapshots all use it and nothing else, so a simulated clock can replace the monotonic one
+   * in this one place.
+   *
+   * @param clock nanoseconds on a monotonic scale (only differences count)
+   */
+  public Machine(Config config, TlbConfig tlb, LongSupplier clock) {
     this.config = config;
+    this.clock = clock;
     this.tlbConfig = tlb;
     this.memory = new MachineMemory(config.frames());
     this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
@@ -182,6 +196,11 @@ public final class Machine implements AutoCloseable {
 
   public CostModel costs() {
     return costs;
+  }
+
+  /** The machine's time source; whoever passes the machine a time (the detach reaper) reads this one. */
+  public LongSupplier clock() {
+    return clock;
   }
 
   /** What happened on this machine lately, for operators who follow it. */
@@ -262,7 +281,7 @@ public final class Machine implements AutoCloseable {
         r.fastGain(), r.slowGain());
     int id = nextVmId++;
     Vm vm = new Vm(id, name, kind, (int) memoryPages, minPages, vmShares, sampler, HexFormat.of().formatHex(secret),
-        System.nanoTime(),
+        clock.getAsLong(),
         new Mmu(mode == null ? TranslationMode.NESTED : mode, tlbConfig, id, (int) memoryPages, costs));
     reservedPages += minPages;
     vms.put(vm.id(), vm);
@@ -296,7 +315,7 @@ public final class Machine implements AutoCloseable {
   /** Powers a VM off: zero-cost release of all its frames and swap slots. Returns its final state. */
   public synchronized VmSnapshot powerOff(int vmId, String credential) {
     Vm vm = authenticate(vmId, credential);
-    VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    VmSnapshot last = vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
     release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
     return last;
   }
@@ -309,7 +328,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized VmSnapshot powerOffByOperator(Vm vm) {
     vm.requirePoweredOn();
-    VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    VmSnapshot last = vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
     release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
     return last;
   }
@@ -332,7 +351,7 @@ public final class Machine implements AutoCloseable {
   public synchronized void detach(Vm vm) {
     if (vm.poweredOn && vm.attached) {
       vm.attached = false;
-      vm.detachedSinceNanos = System.nanoTime();
+      vm.detachedSinceNanos = clock.getAsLong();
     }
   }
 
@@ -787,7 +806,7 @@ public final class Machine implements AutoCloseable {
     if (!vm.balloon.resetPending) {
       markDuplicates(vm, pfns, count, statuses);
       P2m p2m = vm.p2m;
-      long now = System.nanoTime();
+      long now = clock.getAsLong();
       for (int i = 0; i < count; i++) {
         if (statuses[i] != null) {
           continue;
@@ -829,7 +848,7 @@ public final class Machine implements AutoCloseable {
     if (!vm.balloon.resetPending) {
       markDuplicates(vm, pfns, count, statuses);
       P2m p2m = vm.p2m;
-      long now = System.nanoTime();
+      long now = clock.getAsLong();
       for (int i = 0; i < count; i++) {
         if (statuses[i] != null) {
           continue;
@@ -883,13 +902,13 @@ public final class Machine implements AutoCloseable {
     vm.allocationTarget = vm.memoryPages() - targetPages;
     if (targetPages != vm.balloon.target) {
       vm.balloon.target = targetPages;
-      vm.balloon.progressNanos = System.nanoTime();
+      vm.balloon.progressNanos = clock.getAsLong();
       log.info("{}: balloon target set to {} pages", vm, targetPages);
       events.publish(EventKind.BALLOON_TARGET_SET, vm.id(), vm.name(), "balloon target set to " + targetPages
           + " pages by the operator (balloon holds " + vm.balloon.size + ")");
       ring(vm);
     }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
   /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
@@ -899,7 +918,7 @@ public final class Machine implements AutoCloseable {
       vm.targetPinned = false;
       log.info("{}: balloon target handed back to the {} policy", vm, policy.name());
     }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
   // ---------------------------------------------------------------- reclamation
@@ -938,7 +957,7 @@ public final class Machine implements AutoCloseable {
     long[] targets = policy.allocate(pressure, demands);
     boolean automatic = policy.reclaims();
     double tau = config.reclamation().tau();
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     for (int i = 0; i < list.size(); i++) {
       Vm vm = list.get(i);
       long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
@@ -1070,12 +1089,12 @@ public final class Machine implements AutoCloseable {
   public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
     vm.requirePoweredOn();
     vm.balloon.requestedMode = mode;
-    vm.balloon.progressNanos = System.nanoTime();
+    vm.balloon.progressNanos = clock.getAsLong();
     log.info("{}: balloon driver asked to switch to {}", vm, mode);
     events.publish(EventKind.DRIVER_MODE_CHANGED, vm.id(), vm.name(), "balloon driver asked to switch to "
         + mode.mode());
     ring(vm);
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
   /** A VM by id for operators, without a credential. @throws MachineException NOT_FOUND */
@@ -1110,7 +1129,7 @@ public final class Machine implements AutoCloseable {
     vm.balloon.size = 0;
     vm.balloon.resetPending = true;
     vm.balloon.resets++;
-    vm.balloon.progressNanos = System.nanoTime();
+    vm.balloon.progressNanos = clock.getAsLong();
     ring(vm);
   }
 
@@ -1151,7 +1170,7 @@ public final class Machine implements AutoCloseable {
   }
 
   private void contact(Vm vm) {
-    vm.balloon.contact(System.nanoTime());
+    vm.balloon.contact(clock.getAsLong());
   }
 
   private static BalloonReply reply(Vm vm) {
@@ -1174,7 +1193,7 @@ public final class Machine implements AutoCloseable {
     List<VmSnapshot> list = new ArrayList<>(vms.size());
     long mapped = 0;
     for (Vm vm : vms.values()) {
-      list.add(vm.snapshot(System.nanoTime(), config.balloonStallNanos()));
+      list.add(vm.snapshot(clock.getAsLong(), config.balloonStallNanos()));
       mapped += vm.mappedPages;
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
@@ -1189,7 +1208,7 @@ public final class Machine implements AutoCloseable {
     if (vm == null) {
       throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
     }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
   /** One VM by name. @throws MachineException NOT_FOUND */
@@ -1198,7 +1217,7 @@ public final class Machine implements AutoCloseable {
     if (vm == null) {
       throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
     }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
   /**

@@ -13,8 +13,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -756,6 +758,32 @@ class MachineBalloonTest {
     letClockPass(2);
     assertFalse(balloon(vm).uncooperative());
     assertEquals(1, balloon(vm).sizePages());
+  }
+
+  @Test
+  void stallsAndContactAgesFollowTheInjectedClockAlone() {
+    AtomicLong now = new AtomicLong(1_000);
+    machine = new Machine(new Machine.Config(16, 32, dir.resolve("host.swap"), 64, COSTS, 42, BATCH, 100),
+        TlbConfig.DEFAULT, now::get);
+    Vm vm = machine.powerOn("vm", "linux", 16);
+    setTarget(vm, 4);
+    long session = machine.openBalloonSession(vm, true, true, true).id();
+    now.addAndGet(100);
+    letClockPass(1_000_000);
+    BalloonSnapshot b = balloon(vm);
+    assertFalse(b.uncooperative(), "100 ns of the machine's clock is not more than the stall timeout");
+    assertEquals(100, b.lastContactNanosAgo(), "the session opened at the injected time");
+    now.addAndGet(1);
+    assertTrue(balloon(vm).uncooperative(), "one more nanosecond of the machine's clock is");
+    lock(vm, session, 0, 1, 2, 3);
+    assertEquals(0, balloon(vm).lastContactNanosAgo());
+    assertFalse(balloon(vm).uncooperative());
+
+    machine.attach(vm);
+    machine.detach(vm);
+    now.addAndGet(50);
+    assertEquals(0, machine.reapDetached(now.get(), 50), "detached 50 ns ago by the machine's clock");
+    assertEquals(1, machine.reapDetached(now.get() + 1, 50));
   }
 
   @Test
