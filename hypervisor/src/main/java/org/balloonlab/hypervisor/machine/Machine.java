@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.event.EventKind;
@@ -160,6 +161,7 @@ public final class Machine implements AutoCloseable {
   private long reservedPages;
   private Runnable pressureListener = () -> { };
   private final EventLog events = new EventLog();
+  private final BalloonBackend balloon;
 
   public Machine(Config config) {
     this(config, TlbConfig.DEFAULT);
@@ -188,6 +190,7 @@ public final class Machine implements AutoCloseable {
     this.policy = config.reclamation().newPolicy();
     this.thresholds = config.reclamation().thresholds();
     this.softFrames = (long) Math.ceil(config.frames() * thresholds.soft() / 100.0);
+    this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), credentials);
   }
 
   public Config config() {
@@ -400,7 +403,7 @@ public final class Machine implements AutoCloseable {
     vmsByName.remove(vm.name());
     reservedPages -= vm.minPages;
     vmsReleased++;
-    ring(vm);
+    balloon.ring(vm);
     log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
         slots, memory.freeFrames());
     events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
@@ -589,7 +592,7 @@ public final class Machine implements AutoCloseable {
       // The guest touched a page its driver gave away: the hypervisor can no longer trust its view of the
       // balloon, so it drops it (vmw_balloon's RESET) and backs the page afresh.
       c.balloonFaults++;
-      resetBalloon(vm, "the guest touched ballooned PFN " + pfn);
+      balloon.reset(vm, "the guest touched ballooned PFN " + pfn);
       entry = P2m.UNTOUCHED;
     }
     int mfn = takeFrame(vm, result);
@@ -714,20 +717,13 @@ public final class Machine implements AutoCloseable {
   // ---------------------------------------------------------------- balloon
 
   /** Called (under the machine's lock) with a VM id whenever that VM's balloon target, mode or reset changes. */
-  public synchronized void onBalloonChange(java.util.function.IntConsumer listener) {
-    this.balloonListener = listener;
-  }
-
-  private java.util.function.IntConsumer balloonListener = id -> { };
-  private long nextSession = 1;
-
-  private void ring(Vm vm) {
-    balloonListener.accept(vm.id());
+  public synchronized void onBalloonChange(IntConsumer listener) {
+    balloon.onChange(listener);
   }
 
   /** Opens a driver session with every capability; answers its id. */
   public synchronized long balloonStart(Vm vm) {
-    return openBalloonSession(vm, true, true, true).id();
+    return balloon.openSession(vm, true, true, true).id();
   }
 
   /**
@@ -739,20 +735,7 @@ public final class Machine implements AutoCloseable {
    * @param stats whether the driver may report statistics
    */
   public synchronized BalloonSession openBalloonSession(Vm vm, boolean batched, boolean doorbell, boolean stats) {
-    vm.requirePoweredOn();
-    contact(vm);
-    long id;
-    do {
-      id = credentials.nextLong() & Long.MAX_VALUE; // from the credential source: victim choice stays repeatable
-    } while (id == 0 || id == vm.balloon.session);
-    vm.balloon.session = id;
-    vm.balloon.sessionBatch = batched ? config.balloonBatchPages() : 1;
-    vm.balloon.sessionDoorbell = doorbell;
-    vm.balloon.sessionStats = stats;
-    vm.balloon.resetPending = false;
-    log.info("{}: balloon driver session opened, target {} pages, balloon {} pages", vm, vm.balloon.target,
-        vm.balloon.size);
-    return new BalloonSession(id, vm.balloon.sessionBatch, reply(vm));
+    return balloon.openSession(vm, batched, doorbell, stats);
   }
 
   /**
@@ -761,16 +744,15 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void balloonHungUp(int vmId, long session) {
     Vm vm = vms.get(vmId);
-    if (vm != null && session != 0 && vm.balloon.session == session) {
-      vm.balloon.session = 0;
-      log.info("{}: balloon driver closed its session; balloon stays at {} pages", vm, vm.balloon.size);
+    if (vm != null) {
+      balloon.hungUp(vm, session);
     }
   }
 
   /** The reply a driver of VM {@code vmId} would get now, or {@code null} if the VM is gone. */
   public synchronized BalloonReply balloonReplyOrNull(int vmId) {
     Vm vm = vms.get(vmId);
-    return vm == null ? null : reply(vm);
+    return vm == null ? null : vm.balloon.reply();
   }
 
   /**
@@ -779,19 +761,12 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException FAILED_PRECONDITION for a stale session or without the capability
    */
   public synchronized BalloonReply balloonDoorbell(Vm vm, long session) {
-    requireSession(vm, session);
-    if (!vm.balloon.sessionDoorbell) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
-          "the doorbell capability was not negotiated for this session");
-    }
-    return reply(vm);
+    return balloon.doorbell(vm, session);
   }
 
   /** The current target for {@code vm}'s driver. @throws MachineException FAILED_PRECONDITION for a stale session */
   public synchronized BalloonReply balloonTarget(Vm vm, long session) {
-    requireSession(vm, session);
-    contact(vm);
-    return reply(vm);
+    return balloon.target(vm, session);
   }
 
   /**
@@ -802,87 +777,18 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized BalloonReply balloonLock(Vm vm, long session, int[] pfns, int count,
                                                BalloonPageStatus[] statuses) {
-    checkBalloonBatch(vm, session, count);
-    if (!vm.balloon.resetPending) {
-      markDuplicates(vm, pfns, count, statuses);
-      P2m p2m = vm.p2m;
-      long now = clock.getAsLong();
-      for (int i = 0; i < count; i++) {
-        if (statuses[i] != null) {
-          continue;
-        }
-        int pfn = pfns[i];
-        int e = p2m.get(pfn);
-        if (P2m.isBallooned(e)) {
-          statuses[i] = BalloonPageStatus.ALREADY_LOCKED;
-        } else if (vm.balloon.size >= vm.balloon.target) {
-          statuses[i] = BalloonPageStatus.REFUSED;
-          vm.balloon.refused++;
-        } else {
-          if (P2m.isMapped(e)) {
-            memory.free(e);
-            vm.mappedPages--;
-          } else if (P2m.isSwapped(e)) {
-            swap.release(P2m.swapSlot(e));
-            vm.hostSwappedPages--;
-          }
-          p2m.setBallooned(pfn);
-          vm.mmu.p2mChanged(pfn);
-          vm.balloon.size++;
-          vm.balloon.locked++;
-          vm.balloon.progressNanos = now;
-          statuses[i] = BalloonPageStatus.OK;
-        }
-      }
-    } else {
-      java.util.Arrays.fill(statuses, 0, count, BalloonPageStatus.RESET);
-    }
-    contact(vm);
-    return reply(vm);
+    return balloon.move(vm, session, pfns, count, statuses, BalloonBackend.Direction.LOCK);
   }
 
   /** Unlocks balloon pages: each gets a fresh zeroed frame on its next touch. */
   public synchronized BalloonReply balloonUnlock(Vm vm, long session, int[] pfns, int count,
                                                  BalloonPageStatus[] statuses) {
-    checkBalloonBatch(vm, session, count);
-    if (!vm.balloon.resetPending) {
-      markDuplicates(vm, pfns, count, statuses);
-      P2m p2m = vm.p2m;
-      long now = clock.getAsLong();
-      for (int i = 0; i < count; i++) {
-        if (statuses[i] != null) {
-          continue;
-        }
-        int pfn = pfns[i];
-        if (!P2m.isBallooned(p2m.get(pfn))) {
-          statuses[i] = BalloonPageStatus.NOT_LOCKED;
-          continue;
-        }
-        p2m.clear(pfn);
-        vm.mmu.p2mChanged(pfn);
-        if (vm.balloon.size > vm.balloon.target) {
-          vm.balloon.progressNanos = now;
-        }
-        vm.balloon.size--;
-        vm.balloon.unlocked++;
-        statuses[i] = BalloonPageStatus.OK;
-      }
-    } else {
-      java.util.Arrays.fill(statuses, 0, count, BalloonPageStatus.RESET);
-    }
-    contact(vm);
-    return reply(vm);
+    return balloon.move(vm, session, pfns, count, statuses, BalloonBackend.Direction.UNLOCK);
   }
 
   /** Records a driver's stats call as contact. @throws MachineException FAILED_PRECONDITION without the capability */
   public synchronized BalloonReply balloonStats(Vm vm, long session) {
-    requireSession(vm, session);
-    if (!vm.balloon.sessionStats) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
-          "the stats capability was not negotiated for this session");
-    }
-    contact(vm);
-    return reply(vm);
+    return balloon.stats(vm, session);
   }
 
   /**
@@ -892,22 +798,7 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException INVALID_ARGUMENT outside 0..the VM's size minus its min
    */
   public synchronized VmSnapshot setBalloonTarget(Vm vm, long targetPages) {
-    vm.requirePoweredOn();
-    long most = vm.memoryPages() - vm.minPages;
-    if (targetPages < 0 || targetPages > most) {
-      throw MachineException.invalid("a balloon target must be from 0 to " + most + " pages (the size of " + vm
-          + (vm.minPages > 0 ? " minus its min of " + vm.minPages + " pages" : "") + "), got " + targetPages);
-    }
-    vm.targetPinned = true;
-    vm.allocationTarget = vm.memoryPages() - targetPages;
-    if (targetPages != vm.balloon.target) {
-      vm.balloon.target = targetPages;
-      vm.balloon.progressNanos = clock.getAsLong();
-      log.info("{}: balloon target set to {} pages", vm, targetPages);
-      events.publish(EventKind.BALLOON_TARGET_SET, vm.id(), vm.name(), "balloon target set to " + targetPages
-          + " pages by the operator (balloon holds " + vm.balloon.size + ")");
-      ring(vm);
-    }
+    balloon.setOperatorTarget(vm, targetPages);
     return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
@@ -968,10 +859,10 @@ public final class Machine implements AutoCloseable {
               vm.sampler.activeFraction(), memory.freeFrames(), freeState.label());
         }
         vm.allocationTarget = target;
-        long balloon = vm.memoryPages() - target;
+        long balloonPages = vm.memoryPages() - target;
         // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
-        if (automatic && (freeState != FreeMemoryState.HIGH || balloon < vm.balloon.target)) {
-          setPolicyBalloonTarget(vm, balloon, now);
+        if (automatic && (freeState != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
+          balloon.setPolicyTarget(vm, balloonPages, now);
         }
       }
       vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
@@ -1030,7 +921,7 @@ public final class Machine implements AutoCloseable {
       if (excess <= 0) {
         break;
       }
-      long pages = balloonStalled(vm, now) ? excess : Math.min(excess, need);
+      long pages = vm.balloon.stalled(now, config.balloonStallNanos()) ? excess : Math.min(excess, need);
       if (pages > 0) {
         long before = vm.mappedPages;
         pageOutOwn(vm, pages);
@@ -1044,22 +935,6 @@ public final class Machine implements AutoCloseable {
 
   private static long excess(Vm vm) {
     return vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
-  }
-
-  /** The policy's target for a balloon; a new demand on a driver that had met its target restarts its stall clock. */
-  private void setPolicyBalloonTarget(Vm vm, long targetPages, long now) {
-    long target = Math.max(0, Math.min(vm.memoryPages() - vm.minPages, targetPages));
-    if (target != vm.balloon.target) {
-      if (vm.balloon.size == vm.balloon.target) {
-        vm.balloon.progressNanos = now;
-      }
-      vm.balloon.target = target;
-      ring(vm);
-    }
-  }
-
-  private boolean balloonStalled(Vm vm, long now) {
-    return vm.balloon.stalled(now, config.balloonStallNanos());
   }
 
   private void updateFreeState() {
@@ -1087,13 +962,7 @@ public final class Machine implements AutoCloseable {
 
   /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
   public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
-    vm.requirePoweredOn();
-    vm.balloon.requestedMode = mode;
-    vm.balloon.progressNanos = clock.getAsLong();
-    log.info("{}: balloon driver asked to switch to {}", vm, mode);
-    events.publish(EventKind.DRIVER_MODE_CHANGED, vm.id(), vm.name(), "balloon driver asked to switch to "
-        + mode.mode());
-    ring(vm);
+    balloon.setDriverMode(vm, mode);
     return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
@@ -1113,68 +982,6 @@ public final class Machine implements AutoCloseable {
       throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
     }
     return vm;
-  }
-
-  private void resetBalloon(Vm vm, String why) {
-    P2m p2m = vm.p2m;
-    for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
-      if (P2m.isBallooned(p2m.get(pfn))) {
-        p2m.clear(pfn);
-        vm.mmu.p2mChanged(pfn);
-      }
-    }
-    log.info("{}: balloon of {} pages reset: {}", vm, vm.balloon.size, why);
-    events.publish(EventKind.BALLOON_RESET, vm.id(), vm.name(), "balloon of " + vm.balloon.size + " pages reset: "
-        + why);
-    vm.balloon.size = 0;
-    vm.balloon.resetPending = true;
-    vm.balloon.resets++;
-    vm.balloon.progressNanos = clock.getAsLong();
-    ring(vm);
-  }
-
-  private void checkBalloonBatch(Vm vm, long session, int count) {
-    requireSession(vm, session);
-    if (count > vm.balloon.sessionBatch) {
-      throw MachineException.invalid("a balloon batch of this session holds at most " + vm.balloon.sessionBatch
-          + " pages, got " + count);
-    }
-  }
-
-  private void requireSession(Vm vm, long session) {
-    vm.requirePoweredOn();
-    if (session == 0 || session != vm.balloon.session) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, "balloon session " + session
-          + " of " + vm + " is not current; start a new one");
-    }
-  }
-
-  /** Marks out-of-range PFNs INVALID and repeated ones DUPLICATE; leaves the rest {@code null}. */
-  private static void markDuplicates(Vm vm, int[] pfns, int count, BalloonPageStatus[] statuses) {
-    int pages = vm.memoryPages();
-    long[] keyed = new long[count];
-    for (int i = 0; i < count; i++) {
-      statuses[i] = null;
-      keyed[i] = ((long) pfns[i] << 32) | i;
-    }
-    java.util.Arrays.sort(keyed, 0, count);
-    for (int k = 0; k < count; k++) {
-      int index = (int) keyed[k];
-      int pfn = (int) (keyed[k] >> 32);
-      if (pfn < 0 || pfn >= pages) {
-        statuses[index] = BalloonPageStatus.INVALID;
-      } else if (k > 0 && (int) (keyed[k - 1] >> 32) == pfn) {
-        statuses[index] = BalloonPageStatus.DUPLICATE;
-      }
-    }
-  }
-
-  private void contact(Vm vm) {
-    vm.balloon.contact(clock.getAsLong());
-  }
-
-  private static BalloonReply reply(Vm vm) {
-    return vm.balloon.reply();
   }
 
   /** Records what the guest last reported about itself. */
