@@ -69,7 +69,6 @@ public final class Machine implements AutoCloseable {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   /** P2M entries are ints and swap slots are encoded below -1, so a VM is capped at 2^28 pages (1 TiB). */
   public static final long MAX_VM_PAGES = 1L << 28;
-  private static final int RANDOM_VICTIM_TRIES = 64;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
   public static final long MAX_SHARES = 1_000_000_000L;
 
@@ -148,18 +147,13 @@ public final class Machine implements AutoCloseable {
   private final Map<Integer, Vm> vms = new LinkedHashMap<>();
   private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
   private int nextVmId = 1;
-  private long hostPageOuts;
-  private long hostPageIns;
-  private long doublePaging;
   private long vmsReleased;
   private final ReclamationPolicy policy;
   private final FreeMemoryThresholds thresholds;
-  private final long softFrames;
-  private FreeMemoryState freeState = FreeMemoryState.HIGH;
-  private long freeStateChanges;
+  private final FreeMemoryTracker freeMemory;
+  private final HostPager pager;
   private long policyPageOuts;
   private long reservedPages;
-  private Runnable pressureListener = () -> { };
   private final EventLog events = new EventLog();
   private final BalloonBackend balloon;
 
@@ -189,7 +183,8 @@ public final class Machine implements AutoCloseable {
     this.random = new SplittableRandom(config.seed());
     this.policy = config.reclamation().newPolicy();
     this.thresholds = config.reclamation().thresholds();
-    this.softFrames = (long) Math.ceil(config.frames() * thresholds.soft() / 100.0);
+    this.freeMemory = new FreeMemoryTracker(memory, thresholds, events);
+    this.pager = new HostPager(memory, swap, random, vms.values(), freeMemory, costs);
     this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), credentials);
   }
 
@@ -530,7 +525,7 @@ public final class Machine implements AutoCloseable {
             "machine memory and host swap are both full; " + needing + " more pages cannot be backed");
       }
     }
-    if (freeState == FreeMemoryState.LOW && vm.mappedPages > Math.max(vm.allocationTarget, vm.minPages)) {
+    if (freeMemory.state() == FreeMemoryState.LOW && vm.mappedPages > Math.max(vm.allocationTarget, vm.minPages)) {
       holdUntilUnderTarget(vm, result);
     }
     VmCounters c = vm.counters;
@@ -567,9 +562,7 @@ public final class Machine implements AutoCloseable {
     result.hypervisorNs += mmuNs;
     c.hypervisorNs += result.hypervisorNs;
     result.reads = r;
-    if (memory.freeFrames() < softFrames || freeState != FreeMemoryState.HIGH) {
-      updateFreeState();
-    }
+    freeMemory.updateAfterBatch();
   }
 
   /**
@@ -578,7 +571,7 @@ public final class Machine implements AutoCloseable {
    */
   private void holdUntilUnderTarget(Vm vm, BatchResult result) {
     long excess = vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
-    pageOutOwn(vm, excess);
+    pager.pageOut(vm, excess);
     long ns = excess * costs.hostSwapWriteNs();
     vm.blockedBatches++;
     vm.blockedNs += ns;
@@ -595,18 +588,10 @@ public final class Machine implements AutoCloseable {
       balloon.reset(vm, "the guest touched ballooned PFN " + pfn);
       entry = P2m.UNTOUCHED;
     }
-    int mfn = takeFrame(vm, result);
+    int mfn = pager.takeFrame(vm, result);
     if (P2m.isSwapped(entry)) {
-      memory.write(mfn, swap.pageIn(P2m.swapSlot(entry)));
+      pager.pageIn(vm, mfn, entry, swapOutRead);
       ns += costs.hostSwapReadNs();
-      vm.hostSwappedPages--;
-      c.hostSwapInFaults++;
-      c.hostPageIns++;
-      hostPageIns++;
-      if (swapOutRead) {
-        c.doublePaging++;
-        doublePaging++;
-      }
     } else {
       memory.write(mfn, 0L);
       ns += costs.zeroFrameNs();
@@ -620,98 +605,6 @@ public final class Machine implements AutoCloseable {
     result.hiddenFaults++;
     result.hypervisorNs += ns;
     return mfn;
-  }
-
-  /** A frame for {@code vm}, paging some VM's page out first if none is free. Its content must be overwritten. */
-  private int takeFrame(Vm vm, BatchResult result) {
-    int mfn = memory.allocate(vm.id());
-    if (mfn >= 0) {
-      return mfn;
-    }
-    updateFreeState();
-    pageOutRandomVictim();
-    result.hypervisorNs += costs.hostSwapWriteNs();
-    mfn = memory.allocate(vm.id());
-    if (mfn < 0) {
-      throw new IllegalStateException("a page-out freed no frame");
-    }
-    return mfn;
-  }
-
-  /**
-   * Makes a frame when none is free: pages out a random page of the VM furthest above its allocation target or,
-   * if none is above (the policy has not spoken yet, or it is manual), of the VM holding the most frames above its
-   * min. Reserved memory is taken only when every VM is at its min, which admission control prevents as long as
-   * a VM touching beyond its min finds someone above theirs.
-   */
-  private void pageOutRandomVictim() {
-    Vm victim = null;
-    long worst = 0;
-    for (Vm candidate : vms.values()) {
-      long over = candidate.mappedPages - Math.max(candidate.allocationTarget, candidate.minPages);
-      if (over > worst) {
-        worst = over;
-        victim = candidate;
-      }
-    }
-    if (victim == null) {
-      worst = Long.MIN_VALUE;
-      for (Vm candidate : vms.values()) {
-        long over = candidate.mappedPages - candidate.minPages;
-        if (candidate.mappedPages > 0 && over > worst) {
-          worst = over;
-          victim = candidate;
-        }
-      }
-    }
-    if (victim == null) {
-      throw new IllegalStateException("no free frame and no VM holds one: frame accounting is broken");
-    }
-    pageOutRandomPage(victim);
-  }
-
-  /** Pages {@code pages} random pages of {@code vm} out to the host swap file, stopping if it runs out. */
-  private void pageOutOwn(Vm vm, long pages) {
-    for (long i = 0; i < pages && vm.mappedPages > 0 && swap.freeSlots() > 0; i++) {
-      pageOutRandomPage(vm);
-    }
-  }
-
-  private void pageOutRandomPage(Vm victim) {
-    int pfn = randomMappedPfn(victim);
-    P2m p2m = victim.p2m;
-    int mfn = p2m.get(pfn);
-    int slot = swap.pageOut(memory.read(mfn));
-    if (slot < 0) {
-      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "host swap is full");
-    }
-    p2m.setSwapped(pfn, slot);
-    victim.mmu.p2mChanged(pfn);
-    memory.free(mfn);
-    victim.mappedPages--;
-    victim.hostSwappedPages++;
-    victim.counters.hostPageOuts++;
-    hostPageOuts++;
-  }
-
-  private int randomMappedPfn(Vm vm) {
-    P2m p2m = vm.p2m;
-    int pages = p2m.pages();
-    for (int i = 0; i < RANDOM_VICTIM_TRIES; i++) {
-      int pfn = random.nextInt(pages);
-      if (P2m.isMapped(p2m.get(pfn))) {
-        return pfn;
-      }
-    }
-    // Few pages are mapped: scan from a random start so the choice stays unbiased by position.
-    int start = random.nextInt(pages);
-    for (int i = 0; i < pages; i++) {
-      int pfn = (start + i) % pages;
-      if (P2m.isMapped(p2m.get(pfn))) {
-        return pfn;
-      }
-    }
-    throw new IllegalStateException(vm + " counts mapped pages but its P2M has none");
   }
 
   // ---------------------------------------------------------------- balloon
@@ -816,7 +709,7 @@ public final class Machine implements AutoCloseable {
 
   /** Called (under the machine's lock, so it must not block) when the free-memory state gets worse. */
   public synchronized void onPressure(Runnable listener) {
-    this.pressureListener = listener;
+    freeMemory.onPressure(listener);
   }
 
   /**
@@ -828,7 +721,7 @@ public final class Machine implements AutoCloseable {
    * what faults need.
    */
   public synchronized void rebalance() {
-    updateFreeState();
+    freeMemory.update();
     if (vms.isEmpty()) {
       return;
     }
@@ -843,7 +736,7 @@ public final class Machine implements AutoCloseable {
           g == null ? -1 : g.majorFaults()));
     }
     long frames = memory.frames();
-    MemoryPressure pressure = new MemoryPressure(frames, memory.freeFrames(), freeState,
+    MemoryPressure pressure = new MemoryPressure(frames, memory.freeFrames(), freeMemory.state(),
         thresholds.targetFreeFrames(frames), thresholds.hysteresisFrames(frames));
     long[] targets = policy.allocate(pressure, demands);
     boolean automatic = policy.reclaims();
@@ -856,52 +749,25 @@ public final class Machine implements AutoCloseable {
         if (target != vm.allocationTarget && log.isDebugEnabled()) {
           log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
               vm.allocationTarget, target, vm.mappedPages, vm.balloon.size, vm.balloon.target,
-              vm.sampler.activeFraction(), memory.freeFrames(), freeState.label());
+              vm.sampler.activeFraction(), memory.freeFrames(), freeMemory.state().label());
         }
         vm.allocationTarget = target;
         long balloonPages = vm.memoryPages() - target;
         // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
-        if (automatic && (freeState != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
+        if (automatic && (freeMemory.state() != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
           balloon.setPolicyTarget(vm, balloonPages, now);
         }
       }
       vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
           vm.sampler.activeFraction(), tau);
     }
-    if (automatic && freeState != FreeMemoryState.HIGH) {
+    if (automatic && freeMemory.state() != FreeMemoryState.HIGH) {
       pageToTargets(list, now);
     }
     for (Vm vm : list) {
-      restoreReservation(vm);
+      pager.restoreReservation(vm);
     }
-    updateFreeState();
-  }
-
-  /**
-   * Brings back from host swap the pages of a VM that holds fewer frames than its min. It gets there when the
-   * hypervisor paged it before its balloon caught up: the balloon then takes backed pages on top, and pages the
-   * guest does not touch would stay in host swap for ever. Reserved memory is the VM's, so the hypervisor reads
-   * them back itself (without charging the guest, which did not fault) as long as frames are free.
-   */
-  private void restoreReservation(Vm vm) {
-    long missing = Math.min(vm.minPages - vm.mappedPages, vm.hostSwappedPages);
-    if (missing <= 0) {
-      return;
-    }
-    P2m p2m = vm.p2m;
-    for (int pfn = 0, n = p2m.pages(); pfn < n && missing > 0 && memory.freeFrames() > 0; pfn++) {
-      int e = p2m.get(pfn);
-      if (P2m.isSwapped(e)) {
-        int mfn = memory.allocate(vm.id());
-        memory.write(mfn, swap.pageIn(P2m.swapSlot(e)));
-        p2m.map(pfn, mfn);
-        vm.mappedPages++;
-        vm.hostSwappedPages--;
-        vm.counters.hostPageIns++;
-        hostPageIns++;
-        missing--;
-      }
-    }
+    freeMemory.update();
   }
 
   /**
@@ -913,7 +779,7 @@ public final class Machine implements AutoCloseable {
   private void pageToTargets(List<Vm> list, long now) {
     long frames = memory.frames();
     long hardExit = (long) Math.ceil(frames * (thresholds.hard() + thresholds.hysteresis()) / 100.0);
-    long need = freeState.pages() ? hardExit - memory.freeFrames() : 0;
+    long need = freeMemory.state().pages() ? hardExit - memory.freeFrames() : 0;
     List<Vm> byExcess = new ArrayList<>(list);
     byExcess.sort((a, b) -> Long.compare(excess(b), excess(a)));
     for (Vm vm : byExcess) {
@@ -924,7 +790,7 @@ public final class Machine implements AutoCloseable {
       long pages = vm.balloon.stalled(now, config.balloonStallNanos()) ? excess : Math.min(excess, need);
       if (pages > 0) {
         long before = vm.mappedPages;
-        pageOutOwn(vm, pages);
+        pager.pageOut(vm, pages);
         long paged = before - vm.mappedPages;
         vm.policyPageOuts += paged;
         policyPageOuts += paged;
@@ -937,27 +803,9 @@ public final class Machine implements AutoCloseable {
     return vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
   }
 
-  private void updateFreeState() {
-    FreeMemoryState next = thresholds.next(freeState, memory.freeFrames(), memory.frames());
-    if (next != freeState) {
-      boolean worse = next.ordinal() > freeState.ordinal();
-      log.info("free memory {} of {} frames ({}%): state {} -> {}", memory.freeFrames(), memory.frames(),
-          String.format(java.util.Locale.ROOT, "%.1f", 100.0 * memory.freeFrames() / memory.frames()),
-          freeState.label(), next.label());
-      events.publish(EventKind.FREE_STATE_CHANGED, 0, "", String.format(java.util.Locale.ROOT,
-          "free memory %.1f%% (%d of %d frames): %s -> %s", 100.0 * memory.freeFrames() / memory.frames(),
-          memory.freeFrames(), memory.frames(), freeState.label(), next.label()));
-      freeState = next;
-      freeStateChanges++;
-      if (worse) {
-        pressureListener.run();
-      }
-    }
-  }
-
   /** The machine's free-memory state now. */
   public synchronized FreeMemoryState freeState() {
-    return freeState;
+    return freeMemory.state();
   }
 
   /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
@@ -1004,8 +852,8 @@ public final class Machine implements AutoCloseable {
       mapped += vm.mappedPages;
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
-        configuredPages(), hostPageOuts, hostPageIns, doublePaging, vmsReleased, freeState.label(), policy.name(),
-        freeStateChanges, thresholds.targetFreeFrames(memory.frames()), config.reclamation().tau(), policyPageOuts,
+        configuredPages(), pager.pageOuts(), pager.pageIns(), pager.doublePaging(), vmsReleased,
+        freeMemory.state().label(), policy.name(), freeMemory.changes(), thresholds.targetFreeFrames(memory.frames()), config.reclamation().tau(), policyPageOuts,
         reservedPages, List.copyOf(list));
   }
 
