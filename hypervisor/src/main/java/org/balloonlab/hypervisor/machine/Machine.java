@@ -22,11 +22,7 @@ import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.mmu.TranslationMode;
 import org.balloonlab.hypervisor.policy.ActivitySampler;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
-import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
-import org.balloonlab.hypervisor.policy.MemoryPressure;
-import org.balloonlab.hypervisor.policy.ReclamationPolicy;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
-import org.balloonlab.hypervisor.policy.VmDemand;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
 import org.slf4j.Logger;
@@ -148,14 +144,12 @@ public final class Machine implements AutoCloseable {
   private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
   private int nextVmId = 1;
   private long vmsReleased;
-  private final ReclamationPolicy policy;
-  private final FreeMemoryThresholds thresholds;
   private final FreeMemoryTracker freeMemory;
   private final HostPager pager;
-  private long policyPageOuts;
   private long reservedPages;
   private final EventLog events = new EventLog();
   private final BalloonBackend balloon;
+  private final Reclaimer reclaimer;
 
   public Machine(Config config) {
     this(config, TlbConfig.DEFAULT);
@@ -181,11 +175,11 @@ public final class Machine implements AutoCloseable {
     this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
     this.costs = config.costs();
     this.random = new SplittableRandom(config.seed());
-    this.policy = config.reclamation().newPolicy();
-    this.thresholds = config.reclamation().thresholds();
-    this.freeMemory = new FreeMemoryTracker(memory, thresholds, events);
+    this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events);
     this.pager = new HostPager(memory, swap, random, vms.values(), freeMemory, costs);
     this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), credentials);
+    this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
+        balloon, costs, clock);
   }
 
   public Config config() {
@@ -525,9 +519,7 @@ public final class Machine implements AutoCloseable {
             "machine memory and host swap are both full; " + needing + " more pages cannot be backed");
       }
     }
-    if (freeMemory.state() == FreeMemoryState.LOW && vm.mappedPages > Math.max(vm.allocationTarget, vm.minPages)) {
-      holdUntilUnderTarget(vm, result);
-    }
+    reclaimer.holdIfAboveTarget(vm, result);
     VmCounters c = vm.counters;
     ActivitySampler sampler = vm.sampler;
     Mmu mmu = vm.mmu;
@@ -563,19 +555,6 @@ public final class Machine implements AutoCloseable {
     c.hypervisorNs += result.hypervisorNs;
     result.reads = r;
     freeMemory.updateAfterBatch();
-  }
-
-  /**
-   * The low state's brake: a VM above its target does not run until the hypervisor has paged it back under it.
-   * The simulation does the paging at once and charges the VM the time it would have waited, descheduled.
-   */
-  private void holdUntilUnderTarget(Vm vm, BatchResult result) {
-    long excess = vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
-    pager.pageOut(vm, excess);
-    long ns = excess * costs.hostSwapWriteNs();
-    vm.blockedBatches++;
-    vm.blockedNs += ns;
-    result.hypervisorNs += ns;
   }
 
   private int resolveHiddenFault(Vm vm, int pfn, int entry, boolean swapOutRead, BatchResult result) {
@@ -697,11 +676,7 @@ public final class Machine implements AutoCloseable {
 
   /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
   public synchronized VmSnapshot unpinBalloonTarget(Vm vm) {
-    vm.requirePoweredOn();
-    if (vm.targetPinned) {
-      vm.targetPinned = false;
-      log.info("{}: balloon target handed back to the {} policy", vm, policy.name());
-    }
+    reclaimer.unpin(vm);
     return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
@@ -721,86 +696,7 @@ public final class Machine implements AutoCloseable {
    * what faults need.
    */
   public synchronized void rebalance() {
-    freeMemory.update();
-    if (vms.isEmpty()) {
-      return;
-    }
-    List<Vm> list = new ArrayList<>(vms.values());
-    List<VmDemand> demands = new ArrayList<>(list.size());
-    for (Vm vm : list) {
-      GuestView g = vm.guest;
-      long current = vm.targetPinned ? vm.memoryPages() - vm.balloon.target : vm.allocationTarget;
-      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
-          vm.hostSwappedPages, current,
-          vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
-          g == null ? -1 : g.majorFaults()));
-    }
-    long frames = memory.frames();
-    MemoryPressure pressure = new MemoryPressure(frames, memory.freeFrames(), freeMemory.state(),
-        thresholds.targetFreeFrames(frames), thresholds.hysteresisFrames(frames));
-    long[] targets = policy.allocate(pressure, demands);
-    boolean automatic = policy.reclaims();
-    double tau = config.reclamation().tau();
-    long now = clock.getAsLong();
-    for (int i = 0; i < list.size(); i++) {
-      Vm vm = list.get(i);
-      long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
-      if (!vm.targetPinned) {
-        if (target != vm.allocationTarget && log.isDebugEnabled()) {
-          log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
-              vm.allocationTarget, target, vm.mappedPages, vm.balloon.size, vm.balloon.target,
-              vm.sampler.activeFraction(), memory.freeFrames(), freeMemory.state().label());
-        }
-        vm.allocationTarget = target;
-        long balloonPages = vm.memoryPages() - target;
-        // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
-        if (automatic && (freeMemory.state() != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
-          balloon.setPolicyTarget(vm, balloonPages, now);
-        }
-      }
-      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
-          vm.sampler.activeFraction(), tau);
-    }
-    if (automatic && freeMemory.state() != FreeMemoryState.HIGH) {
-      pageToTargets(list, now);
-    }
-    for (Vm vm : list) {
-      pager.restoreReservation(vm);
-    }
-    freeMemory.update();
-  }
-
-  /**
-   * The fallback to ballooning. A VM whose balloon has stalled is paged down to its allocation. In the hard and
-   * low states the hypervisor also pages VMs whose balloons are still working, but only as much as brings free
-   * memory back over the hard state's exit, largest excess first: paging is the emergency brake, and the balloons
-   * go on reclaiming the rest with the guests choosing their own victims.
-   */
-  private void pageToTargets(List<Vm> list, long now) {
-    long frames = memory.frames();
-    long hardExit = (long) Math.ceil(frames * (thresholds.hard() + thresholds.hysteresis()) / 100.0);
-    long need = freeMemory.state().pages() ? hardExit - memory.freeFrames() : 0;
-    List<Vm> byExcess = new ArrayList<>(list);
-    byExcess.sort((a, b) -> Long.compare(excess(b), excess(a)));
-    for (Vm vm : byExcess) {
-      long excess = excess(vm);
-      if (excess <= 0) {
-        break;
-      }
-      long pages = vm.balloon.stalled(now, config.balloonStallNanos()) ? excess : Math.min(excess, need);
-      if (pages > 0) {
-        long before = vm.mappedPages;
-        pager.pageOut(vm, pages);
-        long paged = before - vm.mappedPages;
-        vm.policyPageOuts += paged;
-        policyPageOuts += paged;
-        need -= paged;
-      }
-    }
-  }
-
-  private static long excess(Vm vm) {
-    return vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
+    reclaimer.rebalance(vms.values());
   }
 
   /** The machine's free-memory state now. */
@@ -853,7 +749,8 @@ public final class Machine implements AutoCloseable {
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
         configuredPages(), pager.pageOuts(), pager.pageIns(), pager.doublePaging(), vmsReleased,
-        freeMemory.state().label(), policy.name(), freeMemory.changes(), thresholds.targetFreeFrames(memory.frames()), config.reclamation().tau(), policyPageOuts,
+        freeMemory.state().label(), reclaimer.policyName(), freeMemory.changes(),
+        freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(), reclaimer.policyPageOuts(),
         reservedPages, List.copyOf(list));
   }
 
