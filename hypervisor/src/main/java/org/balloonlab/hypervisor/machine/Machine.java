@@ -150,6 +150,8 @@ public final class Machine implements AutoCloseable {
   private final EventLog events = new EventLog();
   private final BalloonBackend balloon;
   private final Reclaimer reclaimer;
+  private final BatchValidator validator;
+  private final DataPath dataPath;
 
   public Machine(Config config) {
     this(config, TlbConfig.DEFAULT);
@@ -180,6 +182,8 @@ public final class Machine implements AutoCloseable {
     this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), credentials);
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
         balloon, costs, clock);
+    this.validator = new BatchValidator(config.maxBatchAccesses());
+    this.dataPath = new DataPath(memory, swap, costs, pager, balloon, reclaimer, freeMemory);
   }
 
   public Config config() {
@@ -417,68 +421,7 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException INVALID_ARGUMENT naming the first bad entry
    */
   public void validateBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns, int writeCount) {
-    if ((asids == null) != (vpns == null)) {
-      throw MachineException.invalid("a batch carries address spaces and VPNs together, or neither");
-    }
-    if (count > config.maxBatchAccesses()) {
-      throw MachineException.invalid("a batch holds at most " + config.maxBatchAccesses() + " accesses, got "
-          + count);
-    }
-    int pages = vm.memoryPages();
-    int writes = 0;
-    for (int i = 0; i < count; i++) {
-      byte op = ops[i];
-      if (!AccessOps.isValid(op)) {
-        throw MachineException.invalid("access " + i + " has unknown operation " + op);
-      }
-      if (asids != null) {
-        validateTranslation(i, op, asids[i], vpns[i], pfns[i]);
-      } else if (!AccessOps.isAccess(op)) {
-        throw MachineException.invalid("entry " + i + " is page-table event " + op
-            + ", which needs an address space and a VPN; the batch carries none");
-      }
-      int pfn = pfns[i];
-      if (pfn < 0 || pfn >= pages) {
-        throw MachineException.invalid("access " + i + ": PFN " + pfn + " is out of range 0.." + (pages - 1)
-            + " of " + vm);
-      }
-      if (op == AccessOps.WRITE) {
-        writes++;
-      }
-    }
-    if (writes != writeCount) {
-      throw MachineException.invalid("the batch has " + writes + " writes but carries " + writeCount
-          + " write values");
-    }
-  }
-
-  private static void validateTranslation(int i, byte op, char asid, int vpn, int pfn) {
-    if (AccessOps.isAccess(op)) {
-      if (asid == Tlb.GLOBAL_ASID) {
-        if (vpn != pfn) {
-          throw MachineException.invalid("access " + i + " is a kernel access (address space "
-              + (int) Tlb.GLOBAL_ASID + ") whose VPN " + vpn
-              + " is not its PFN " + pfn + ": the kernel's direct map has VPN = PFN");
-        }
-        return;
-      }
-    }
-    if (asid > Mmu.MAX_ASID) {
-      throw MachineException.invalid("entry " + i + " names address space " + (int) asid + "; address spaces are 0.."
-          + Mmu.MAX_ASID + (AccessOps.isAccess(op) ? ", or " + (int) Tlb.GLOBAL_ASID
-          + " for a kernel access" : ""));
-    }
-    if (vpn < 0 || vpn > RadixTable.MAX_VPN) {
-      throw MachineException.invalid("entry " + i + ": VPN " + vpn + " is out of range 0.." + RadixTable.MAX_VPN);
-    }
-    if ((op == AccessOps.AS_SWITCH || op == AccessOps.AS_RELEASE) && vpn != 0) {
-      throw MachineException.invalid("entry " + i + ": an address-space switch or release carries VPN 0, got "
-          + vpn);
-    }
-    if ((op == AccessOps.PT_UNMAP || op == AccessOps.AS_SWITCH || op == AccessOps.GUEST_PAGE_FAULT
-        || op == AccessOps.AS_RELEASE) && pfn != 0) {
-      throw MachineException.invalid("entry " + i + ": page-table event " + op + " carries PFN 0, got " + pfn);
-    }
+    validator.validate(vm, count, ops, pfns, asids, vpns, writeCount);
   }
 
   /**
@@ -501,89 +444,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
                                       long[] writeValues, long[] readsOut, BatchResult result) {
-    vm.requirePoweredOn();
-    result.reset();
-    P2m p2m = vm.p2m;
-    long room = (long) memory.freeFrames() + swap.freeSlots();
-    if (room < count) {
-      // Only accessed pages without a frame need room; count them (duplicates included, which errs on the safe
-      // side). Page-table events touch no memory.
-      int needing = 0;
-      for (int i = 0; i < count; i++) {
-        if (p2m.get(pfns[i]) < 0 && AccessOps.isAccess(ops[i])) {
-          needing++;
-        }
-      }
-      if (room < needing) {
-        throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
-            "machine memory and host swap are both full; " + needing + " more pages cannot be backed");
-      }
-    }
-    reclaimer.holdIfAboveTarget(vm, result);
-    VmCounters c = vm.counters;
-    ActivitySampler sampler = vm.sampler;
-    Mmu mmu = vm.mmu;
-    int w = 0;
-    int r = 0;
-    long mmuNs = 0;
-    for (int i = 0; i < count; i++) {
-      int pfn = pfns[i];
-      byte op = ops[i];
-      if (op > AccessOps.SWAP_OUT_READ) {
-        // A page-table event: it changes what translations cost, never what memory holds.
-        mmuNs += mmu.event(op, asids[i], vpns[i], pfn, p2m.get(pfn));
-        continue;
-      }
-      sampler.touch(pfn);
-      int mfn = p2m.get(pfn);
-      boolean p2mFaulted = mfn < 0;
-      if (p2mFaulted) {
-        mfn = resolveHiddenFault(vm, pfn, mfn, op == AccessOps.SWAP_OUT_READ, result);
-      }
-      mmuNs += asids == null ? mmu.access(Tlb.GLOBAL_ASID, pfn, pfn, mfn, p2mFaulted)
-          : mmu.access(asids[i], vpns[i], pfn, mfn, p2mFaulted);
-      if (op == AccessOps.WRITE) {
-        memory.write(mfn, writeValues[w++]);
-      } else {
-        readsOut[r++] = memory.read(mfn);
-      }
-    }
-    c.accesses += w + r;
-    c.writes += w;
-    c.reads += r;
-    result.hypervisorNs += mmuNs;
-    c.hypervisorNs += result.hypervisorNs;
-    result.reads = r;
-    freeMemory.updateAfterBatch();
-  }
-
-  private int resolveHiddenFault(Vm vm, int pfn, int entry, boolean swapOutRead, BatchResult result) {
-    VmCounters c = vm.counters;
-    long ns = costs.hiddenFaultNs();
-    if (P2m.isBallooned(entry)) {
-      // The guest touched a page its driver gave away: the hypervisor can no longer trust its view of the
-      // balloon, so it drops it (vmw_balloon's RESET) and backs the page afresh.
-      c.balloonFaults++;
-      balloon.reset(vm, "the guest touched ballooned PFN " + pfn);
-      entry = P2m.UNTOUCHED;
-    }
-    int mfn = pager.takeFrame(vm, result);
-    if (P2m.isSwapped(entry)) {
-      pager.pageIn(vm, mfn, entry, swapOutRead);
-      ns += costs.hostSwapReadNs();
-    } else {
-      memory.write(mfn, 0L);
-      ns += costs.zeroFrameNs();
-      c.demandZeroFaults++;
-      c.framesZeroed++;
-    }
-    vm.p2m.map(pfn, mfn);
-    vm.mmu.p2mChanged(pfn);
-    vm.mappedPages++;
-    c.hiddenFaults++;
-    result.hiddenFaults++;
-    result.hypervisorNs += ns;
-    return mfn;
+    dataPath.apply(vm, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
   }
 
   // ---------------------------------------------------------------- balloon
