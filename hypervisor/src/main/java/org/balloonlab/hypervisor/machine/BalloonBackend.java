@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * that lock, so it must only queue work.
  */
 final class BalloonBackend {
-  private static final Logger log = LoggerFactory.getLogger(BalloonBackend.class);
+  /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
 
   /** Which way a batch of PFNs moves: into the balloon or out of it. */
   enum Direction {

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * that lock, so it must not block.
  */
 final class FreeMemoryTracker {
-  private static final Logger log = LoggerFactory.getLogger(FreeMemoryTracker.class);
+  /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
 
   private final MachineMemory memory;
   private final FreeMemoryThresholds thresholds;

@@ -1,14 +1,9 @@
 package org.balloonlab.hypervisor.machine;
 
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
@@ -16,31 +11,40 @@ import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
-import org.balloonlab.hypervisor.mmu.RadixTable;
-import org.balloonlab.hypervisor.mmu.Tlb;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.mmu.TranslationMode;
-import org.balloonlab.hypervisor.policy.ActivitySampler;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
+import org.balloonlab.hypervisor.policy.ReclamationPolicy;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The simulated machine: machine memory, one P2M per powered-on VM, the host swap file, and the data path that
- * resolves a guest's accesses to guest-physical pages.
+ * resolves a guest's accesses to guest-physical pages. It is the one entry point of the hypervisor's domain and
+ * the one lock over it; each mechanism is a class of its own that it composes:
+ *
+ * <pre>
+ *   Machine (the lock, the public API, the views)
+ *     +-- VmLifecycle      powered-on VMs: admission, credentials, attach/detach, release
+ *     +-- BatchValidator   checks batches before the lock is taken
+ *     +-- DataPath         applies batches: P2M lookups, hidden faults, the MMU's charges
+ *     +-- BalloonBackend   balloon sessions, lock/unlock, reset, targets, driver modes (state in VmBalloon)
+ *     +-- Reclaimer        the policy's allocations to balloon targets, paging to targets
+ *     +-- HostPager        taking frames, random victims, swap-in, restoring reservations
+ *     +-- FreeMemoryTracker  the free-memory state (high, soft, hard, low)
+ * </pre>
  *
  * <p><b>Demand allocation.</b> A VM is powered on with a P2M and no frames. The first touch of a PFN is a hidden
  * demand-zero fault: the hypervisor takes a free frame, zeroes it and maps it.
  *
  * <p><b>Overcommit and hypervisor paging.</b> The VMs' configured sizes may add up to more than machine memory.
- * When no frame is free, the hypervisor makes one by paging guest memory out itself: it takes the VM that holds
- * the most frames and a random page of it (the hypervisor cannot tell which pages the guest values, so it picks
- * blindly, as ESX's swapper does), writes the content to its swap file and frees the frame. The next touch of that
- * PFN is a hidden swap-in fault. If the touch is the guest reading the page to write it to its own swap, the
- * page-in exists only to be paged out again by the guest: that is <em>double paging</em>, counted apart.
+ * When no frame is free, the hypervisor makes one by paging guest memory out itself ({@link HostPager}): it takes
+ * the VM furthest above its allocation and a random page of it (the hypervisor cannot tell which pages the guest
+ * values, so it picks blindly, as ESX's swapper does), writes the content to its swap file and frees the frame.
+ * The next touch of that PFN is a hidden swap-in fault. If the touch is the guest reading the page to write it to
+ * its own swap, the page-in exists only to be paged out again by the guest: that is <em>double paging</em>,
+ * counted apart.
  *
  * <p><b>Automatic reclamation.</b> {@link #rebalance} runs the reclamation policy once a period: it tracks the
  * free-memory state (high, soft, hard, low, with hysteresis), asks the {@link ReclamationPolicy} for each VM's
@@ -50,28 +54,24 @@ import org.slf4j.LoggerFactory;
  * reserved memory ({@code min}) the machine cannot add to the reservations it already has.
  *
  * <p><b>Simulated time.</b> Each hidden fault charges the faulting VM the cost model's hidden-fault time plus its
- * work (zeroing, swap I/O, including the page-out that freed the frame it needed).
+ * work (zeroing, swap I/O, including the page-out that freed the frame it needed). The machine's own times
+ * (balloon progress, driver contact, detach times, the ages in snapshots) come from one injected clock.
  *
  * <p><b>Address translation.</b> Each VM has an {@link Mmu} (nested or shadow, chosen at power-on) that charges
  * TLB hits, walks and exits per access and page-table event of a batch. Every change of a P2M entry tells the
  * VM's MMU, which drops the TLB and shadow entries that may hold the old frame.
  *
- * <p><b>Concurrency.</b> One lock (this object) guards all state. A batch of thousands of accesses is applied
- * under one acquisition, so the lock is taken a few hundred times a second per VM, not per access; validation
- * happens before the lock is taken. A refused batch changes nothing.
+ * <p><b>Concurrency.</b> One lock (this object) guards all state: every public method that reads or changes it is
+ * {@code synchronized}, and the parts assume it is held. A batch of thousands of accesses is applied under one
+ * acquisition, so the lock is taken a few hundred times a second per VM, not per access; validation happens
+ * before the lock is taken. A refused batch changes nothing.
  */
 public final class Machine implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(Machine.class);
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   /** P2M entries are ints and swap slots are encoded below -1, so a VM is capped at 2^28 pages (1 TiB). */
   public static final long MAX_VM_PAGES = 1L << 28;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
   public static final long MAX_SHARES = 1_000_000_000L;
-
-  /** ESX's "normal" shares: 10 per MiB of configured memory (256 pages). */
-  static long defaultShares(long memoryPages) {
-    return Math.max(1, memoryPages * 10 / 256);
-  }
 
   /**
    * How to build a machine.
@@ -136,19 +136,13 @@ public final class Machine implements AutoCloseable {
   private final LongSupplier clock;
   private final MachineMemory memory;
   private final SwapDevice swap;
-  private final CostModel costs;
+  /** Seeds victim choice and activity sampling, in the order the two draw from it, so a run can be repeated. */
   private final SplittableRandom random;
-  private final TlbConfig tlbConfig;
-  private final SecureRandom credentials = new SecureRandom();
-  private final Map<Integer, Vm> vms = new LinkedHashMap<>();
-  private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
-  private int nextVmId = 1;
-  private long vmsReleased;
-  private final FreeMemoryTracker freeMemory;
-  private final HostPager pager;
-  private long reservedPages;
   private final EventLog events = new EventLog();
+  private final FreeMemoryTracker freeMemory;
   private final BalloonBackend balloon;
+  private final VmLifecycle lifecycle;
+  private final HostPager pager;
   private final Reclaimer reclaimer;
   private final BatchValidator validator;
   private final DataPath dataPath;
@@ -172,18 +166,20 @@ public final class Machine implements AutoCloseable {
   public Machine(Config config, TlbConfig tlb, LongSupplier clock) {
     this.config = config;
     this.clock = clock;
-    this.tlbConfig = tlb;
     this.memory = new MachineMemory(config.frames());
     this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
-    this.costs = config.costs();
     this.random = new SplittableRandom(config.seed());
+    // Credentials and balloon session ids: unpredictable, and drawn apart from the seeded random.
+    SecureRandom secrets = new SecureRandom();
     this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events);
-    this.pager = new HostPager(memory, swap, random, vms.values(), freeMemory, costs);
-    this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), credentials);
+    this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), secrets);
+    this.lifecycle = new VmLifecycle(memory, swap, events, balloon, clock, config.costs(), tlb,
+        config.reclamation(), secrets);
+    this.pager = new HostPager(memory, swap, random, lifecycle.vms(), freeMemory, config.costs());
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
-        balloon, costs, clock);
+        balloon, config.costs(), clock);
     this.validator = new BatchValidator(config.maxBatchAccesses());
-    this.dataPath = new DataPath(memory, swap, costs, pager, balloon, reclaimer, freeMemory);
+    this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory);
   }
 
   public Config config() {
@@ -191,7 +187,7 @@ public final class Machine implements AutoCloseable {
   }
 
   public CostModel costs() {
-    return costs;
+    return config.costs();
   }
 
   /** The machine's time source; whoever passes the machine a time (the detach reaper) reads this one. */
@@ -243,52 +239,7 @@ public final class Machine implements AutoCloseable {
       throw MachineException.invalid("OS kind must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
           + osKind + "'");
     }
-    if (memoryPages <= 0 || memoryPages > MAX_VM_PAGES) {
-      throw MachineException.invalid("VM memory must be 1 to " + MAX_VM_PAGES + " pages (4 KiB to 1 TiB), got "
-          + memoryPages + " pages");
-    }
-    long backable = (long) memory.frames() + swap.slots();
-    if (memoryPages > backable) {
-      throw MachineException.invalid("VM memory of " + memoryPages + " pages is more than machine memory and host "
-          + "swap together can back (" + backable + " pages)");
-    }
-    if (minPages < 0 || minPages > memoryPages) {
-      throw MachineException.invalid("VM min must be from 0 to its memory (" + memoryPages + " pages), got "
-          + minPages + " pages");
-    }
-    if (shares < 0 || shares > MAX_SHARES) {
-      throw MachineException.invalid("VM shares must be from 1 to " + MAX_SHARES + " (or 0 for the default), got "
-          + shares);
-    }
-    if (vmsByName.containsKey(name)) {
-      throw new MachineException(MachineException.Reason.ALREADY_EXISTS,
-          "a VM named '" + name + "' is already powered on (id " + vmsByName.get(name).id() + ")");
-    }
-    if (reservedPages + minPages > memory.frames()) {
-      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot reserve min of " + minPages
-          + " pages for '" + name + "': " + reservedPages + " of the machine's " + memory.frames()
-          + " frames are already reserved, " + (memory.frames() - reservedPages) + " are left");
-    }
-    byte[] secret = new byte[16];
-    credentials.nextBytes(secret);
-    long vmShares = shares == 0 ? defaultShares(memoryPages) : shares;
-    ReclamationSettings r = config.reclamation();
-    ActivitySampler sampler = new ActivitySampler((int) memoryPages, r.samplePages(), r.samplePeriodNs(),
-        r.fastGain(), r.slowGain());
-    int id = nextVmId++;
-    Vm vm = new Vm(id, name, kind, (int) memoryPages, minPages, vmShares, sampler, HexFormat.of().formatHex(secret),
-        clock.getAsLong(),
-        new Mmu(mode == null ? TranslationMode.NESTED : mode, tlbConfig, id, (int) memoryPages, costs));
-    reservedPages += minPages;
-    vms.put(vm.id(), vm);
-    vmsByName.put(name, vm);
-    log.info("powered on {}: {} pages (min {}, shares {}), os kind {}, {} translation; configured {} pages on {} "
-        + "frames", vm, memoryPages, minPages, vmShares, kind, vm.translationMode().label(), configuredPages(),
-        memory.frames());
-    events.publish(EventKind.VM_POWERED_ON, vm.id(), name, "powered on with " + memoryPages + " pages (min "
-        + minPages + ", shares " + vmShares + ", " + vm.translationMode().label() + " translation; "
-        + configuredPages() + " pages configured on " + memory.frames() + " frames)");
-    return vm;
+    return lifecycle.powerOn(name, kind, memoryPages, minPages, shares, mode);
   }
 
   /**
@@ -297,22 +248,14 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException NOT_FOUND or PERMISSION_DENIED
    */
   public synchronized Vm authenticate(int vmId, String credential) {
-    Vm vm = vms.get(vmId);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + vmId);
-    }
-    byte[] given = (credential == null ? "" : credential).getBytes(StandardCharsets.UTF_8);
-    if (!MessageDigest.isEqual(given, vm.credential().getBytes(StandardCharsets.UTF_8))) {
-      throw new MachineException(MachineException.Reason.PERMISSION_DENIED, "wrong credential for " + vm);
-    }
-    return vm;
+    return lifecycle.authenticate(vmId, credential);
   }
 
   /** Powers a VM off: zero-cost release of all its frames and swap slots. Returns its final state. */
   public synchronized VmSnapshot powerOff(int vmId, String credential) {
-    Vm vm = authenticate(vmId, credential);
-    VmSnapshot last = vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
-    release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
+    Vm vm = lifecycle.authenticate(vmId, credential);
+    VmSnapshot last = snapshot(vm);
+    lifecycle.release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
     return last;
   }
 
@@ -324,8 +267,8 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized VmSnapshot powerOffByOperator(Vm vm) {
     vm.requirePoweredOn();
-    VmSnapshot last = vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
-    release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
+    VmSnapshot last = snapshot(vm);
+    lifecycle.release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
     return last;
   }
 
@@ -335,88 +278,54 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException FAILED_PRECONDITION if another stream is attached
    */
   public synchronized void attach(Vm vm) {
-    vm.requirePoweredOn();
-    if (vm.attached) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
-          vm + " already has an attached access stream");
-    }
-    vm.attached = true;
+    lifecycle.attach(vm);
   }
 
   /** The guest closed its stream cleanly; the VM stays on for the detach timeout. */
   public synchronized void detach(Vm vm) {
-    if (vm.poweredOn && vm.attached) {
-      vm.attached = false;
-      vm.detachedSinceNanos = clock.getAsLong();
-    }
+    lifecycle.detach(vm);
   }
 
   /** The guest's stream broke (its process died, the network went away): release the VM at once. */
   public synchronized void connectionLost(Vm vm) {
     if (vm.poweredOn) {
-      release(vm, EventKind.VM_RELEASED, "its access stream broke");
+      lifecycle.release(vm, EventKind.VM_RELEASED, "its access stream broke");
     }
   }
 
-  /** Powers off every VM left without an attached stream for longer than {@code timeoutNanos}. */
+  /**
+   * Powers off every VM left without an attached stream for longer than {@code timeoutNanos}.
+   *
+   * @param nowNanos the time on the machine's {@link #clock()}
+   */
   public synchronized int reapDetached(long nowNanos, long timeoutNanos) {
-    List<Vm> stale = new ArrayList<>();
-    for (Vm vm : vms.values()) {
-      if (!vm.attached && nowNanos - vm.detachedSinceNanos > timeoutNanos) {
-        stale.add(vm);
-      }
-    }
-    for (Vm vm : stale) {
-      release(vm, EventKind.VM_RELEASED, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
-    }
-    return stale.size();
+    return lifecycle.reapDetached(nowNanos, timeoutNanos);
   }
 
-  private void release(Vm vm, EventKind kind, String why) {
-    P2m p2m = vm.p2m;
-    long frames = 0;
-    long slots = 0;
-    for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
-      int e = p2m.get(pfn);
-      if (P2m.isMapped(e)) {
-        memory.free(e);
-        frames++;
-      } else if (P2m.isSwapped(e)) {
-        swap.release(P2m.swapSlot(e));
-        slots++;
-      }
-      p2m.clear(pfn);
-    }
-    vm.mappedPages = 0;
-    vm.hostSwappedPages = 0;
-    vm.poweredOn = false;
-    vm.attached = false;
-    vm.offReason = why;
-    vms.remove(vm.id());
-    vmsByName.remove(vm.name());
-    reservedPages -= vm.minPages;
-    vmsReleased++;
-    balloon.ring(vm);
-    log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
-        slots, memory.freeFrames());
-    events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
-        + " host swap slots released");
+  /** A VM by id for operators, without a credential. @throws MachineException NOT_FOUND */
+  public synchronized Vm vmById(int id) {
+    return lifecycle.byId(id);
+  }
+
+  /** A VM by name for operators. @throws MachineException NOT_FOUND */
+  public synchronized Vm vmByName(String name) {
+    return lifecycle.byName(name);
   }
 
   // ---------------------------------------------------------------- data path
 
   /**
-   * Checks a batch before anything is applied.
+   * Checks a batch before anything is applied. Needs no lock.
    *
    * @throws MachineException INVALID_ARGUMENT naming the first bad access
    */
   public void validateBatch(Vm vm, int count, byte[] ops, int[] pfns, int writeCount) {
-    validateBatch(vm, count, ops, pfns, null, null, writeCount);
+    validator.validate(vm, count, ops, pfns, null, null, writeCount);
   }
 
   /**
    * Checks a batch that says, for every entry, which address space and VPN it concerns ({@code asids} and
-   * {@code vpns} both {@code null}: every entry is a kernel access), before anything is applied.
+   * {@code vpns} both {@code null}: every entry is a kernel access), before anything is applied. Needs no lock.
    *
    * @throws MachineException INVALID_ARGUMENT naming the first bad entry
    */
@@ -432,7 +341,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, long[] writeValues, long[] readsOut,
                                       BatchResult result) {
-    applyBatch(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
+    dataPath.apply(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
   }
 
   /**
@@ -445,6 +354,18 @@ public final class Machine implements AutoCloseable {
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
                                       long[] writeValues, long[] readsOut, BatchResult result) {
     dataPath.apply(vm, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
+  }
+
+  /**
+   * Records what the guest last reported about itself, and lets the VM's activity sampler close the periods its
+   * simulated time has passed.
+   */
+  public synchronized void recordGuestView(Vm vm, GuestView view) {
+    if (vm.poweredOn) {
+      vm.guest = view;
+      P2m p2m = vm.p2m;
+      vm.sampler.advance(view.simulatedNs(), pfn -> P2m.isMapped(p2m.get(pfn)), random);
+    }
   }
 
   // ---------------------------------------------------------------- balloon
@@ -476,7 +397,7 @@ public final class Machine implements AutoCloseable {
    * If that session is still the VM's, the VM has no driver connected any more; its balloon stays as it is.
    */
   public synchronized void balloonHungUp(int vmId, long session) {
-    Vm vm = vms.get(vmId);
+    Vm vm = lifecycle.find(vmId);
     if (vm != null) {
       balloon.hungUp(vm, session);
     }
@@ -484,7 +405,7 @@ public final class Machine implements AutoCloseable {
 
   /** The reply a driver of VM {@code vmId} would get now, or {@code null} if the VM is gone. */
   public synchronized BalloonReply balloonReplyOrNull(int vmId) {
-    Vm vm = vms.get(vmId);
+    Vm vm = lifecycle.find(vmId);
     return vm == null ? null : vm.balloon.reply();
   }
 
@@ -532,13 +453,19 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized VmSnapshot setBalloonTarget(Vm vm, long targetPages) {
     balloon.setOperatorTarget(vm, targetPages);
-    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
+    return snapshot(vm);
   }
 
   /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
   public synchronized VmSnapshot unpinBalloonTarget(Vm vm) {
     reclaimer.unpin(vm);
-    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
+    return snapshot(vm);
+  }
+
+  /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
+  public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
+    balloon.setDriverMode(vm, mode);
+    return snapshot(vm);
   }
 
   // ---------------------------------------------------------------- reclamation
@@ -557,7 +484,7 @@ public final class Machine implements AutoCloseable {
    * what faults need.
    */
   public synchronized void rebalance() {
-    reclaimer.rebalance(vms.values());
+    reclaimer.rebalance(lifecycle.vms());
   }
 
   /** The machine's free-memory state now. */
@@ -565,71 +492,34 @@ public final class Machine implements AutoCloseable {
     return freeMemory.state();
   }
 
-  /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
-  public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
-    balloon.setDriverMode(vm, mode);
-    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
-  }
-
-  /** A VM by id for operators, without a credential. @throws MachineException NOT_FOUND */
-  public synchronized Vm vmById(int id) {
-    Vm vm = vms.get(id);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
-    }
-    return vm;
-  }
-
-  /** A VM by name for operators. @throws MachineException NOT_FOUND */
-  public synchronized Vm vmByName(String name) {
-    Vm vm = vmsByName.get(name);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
-    }
-    return vm;
-  }
-
-  /** Records what the guest last reported about itself. */
-  public synchronized void recordGuestView(Vm vm, GuestView view) {
-    if (vm.poweredOn) {
-      vm.guest = view;
-      P2m p2m = vm.p2m;
-      vm.sampler.advance(view.simulatedNs(), pfn -> P2m.isMapped(p2m.get(pfn)), random);
-    }
-  }
-
   // ---------------------------------------------------------------- views
 
   /** The machine and its VMs in one consistent snapshot. */
   public synchronized MachineSnapshot snapshot() {
-    List<VmSnapshot> list = new ArrayList<>(vms.size());
+    List<VmSnapshot> list = new ArrayList<>(lifecycle.vms().size());
     long mapped = 0;
-    for (Vm vm : vms.values()) {
-      list.add(vm.snapshot(clock.getAsLong(), config.balloonStallNanos()));
+    for (Vm vm : lifecycle.vms()) {
+      list.add(snapshot(vm));
       mapped += vm.mappedPages;
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
-        configuredPages(), pager.pageOuts(), pager.pageIns(), pager.doublePaging(), vmsReleased,
+        lifecycle.configuredPages(), pager.pageOuts(), pager.pageIns(), pager.doublePaging(), lifecycle.released(),
         freeMemory.state().label(), reclaimer.policyName(), freeMemory.changes(),
-        freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(), reclaimer.policyPageOuts(),
-        reservedPages, List.copyOf(list));
+        freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(),
+        reclaimer.policyPageOuts(), lifecycle.reservedPages(), List.copyOf(list));
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */
   public synchronized VmSnapshot vm(int id) {
-    Vm vm = vms.get(id);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
-    }
-    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
+    return snapshot(lifecycle.byId(id));
   }
 
   /** One VM by name. @throws MachineException NOT_FOUND */
   public synchronized VmSnapshot vm(String name) {
-    Vm vm = vmsByName.get(name);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
-    }
+    return snapshot(lifecycle.byName(name));
+  }
+
+  private VmSnapshot snapshot(Vm vm) {
     return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
@@ -640,49 +530,7 @@ public final class Machine implements AutoCloseable {
    * @throws IllegalStateException describing the first inconsistency
    */
   public synchronized void checkInvariants() {
-    long mapped = 0;
-    for (Vm vm : vms.values()) {
-      long vmMapped = 0;
-      long vmSwapped = 0;
-      long vmBallooned = 0;
-      for (int pfn = 0; pfn < vm.p2m.pages(); pfn++) {
-        int e = vm.p2m.get(pfn);
-        if (P2m.isMapped(e)) {
-          vmMapped++;
-          if (memory.owner(e) != vm.id()) {
-            throw new IllegalStateException(vm + " maps PFN " + pfn + " to MFN " + e + " owned by VM "
-                + memory.owner(e));
-          }
-        } else if (P2m.isSwapped(e)) {
-          vmSwapped++;
-        } else if (P2m.isBallooned(e)) {
-          vmBallooned++;
-        }
-      }
-      if (vmBallooned != vm.balloon.size) {
-        throw new IllegalStateException(vm + " counts a balloon of " + vm.balloon.size + " pages, its P2M holds "
-            + vmBallooned);
-      }
-      if (vmMapped != vm.mappedPages || vmSwapped != vm.hostSwappedPages) {
-        throw new IllegalStateException(vm + " counts " + vm.mappedPages + " mapped and " + vm.hostSwappedPages
-            + " swapped, its P2M holds " + vmMapped + " and " + vmSwapped);
-      }
-      mapped += vmMapped;
-      P2m p2m = vm.p2m;
-      vm.mmu.checkShadowConsistency(p2m::get);
-    }
-    if (mapped + memory.freeFrames() != memory.frames()) {
-      throw new IllegalStateException(mapped + " mapped + " + memory.freeFrames() + " free != " + memory.frames()
-          + " frames");
-    }
-  }
-
-  private long configuredPages() {
-    long sum = 0;
-    for (Vm vm : vms.values()) {
-      sum += vm.memoryPages();
-    }
-    return sum;
+    MachineInvariants.check(memory, lifecycle.vms());
   }
 
   @Override

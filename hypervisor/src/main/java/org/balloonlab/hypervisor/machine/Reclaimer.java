@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: every method assumes the caller holds the machine's lock.
  */
 final class Reclaimer {
-  private static final Logger log = LoggerFactory.getLogger(Reclaimer.class);
+  /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
 
   private final ReclamationPolicy policy;
   private final double tau;
