@@ -103,8 +103,8 @@ public final class Vm {
    */
   void requirePoweredOn() {
     if (!poweredOn) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, this + " is powered off"
-          + (offReason == null ? "" : " (" + offReason + ")"));
+      throw MachineException.poweredOff(this + " is powered off" + (offReason == null ? "" : " (" + offReason + ")"),
+          name, offReason == null ? "" : offReason);
     }
   }
 

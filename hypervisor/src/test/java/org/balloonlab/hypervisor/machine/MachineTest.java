@@ -394,6 +394,7 @@ class MachineTest {
     assertTrue(machine.vm(vm.id()).attached());
     MachineException e = refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.attach(vm));
     assertMentions(e, "attached");
+    assertTrue(e.poweredOff().isEmpty(), "a VM with a stream is not one that is off");
     machine.detach(vm);
     assertFalse(machine.vm(vm.id()).attached());
     machine.attach(vm);
