@@ -13,7 +13,6 @@ import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.mmu.TranslationMode;
-import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.ReclamationPolicy;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
@@ -117,12 +116,6 @@ public final class Machine implements AutoCloseable {
                   long seed, int balloonBatchPages, long balloonStallNanos) {
       this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages, balloonStallNanos,
           ReclamationSettings.ESX);
-    }
-
-    /** The same machine with other reclamation settings. */
-    public Config withReclamation(ReclamationSettings settings) {
-      return new Config(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages,
-          balloonStallNanos, settings);
     }
 
     public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
@@ -375,11 +368,6 @@ public final class Machine implements AutoCloseable {
     balloon.onChange(listener);
   }
 
-  /** Opens a driver session with every capability; answers its id. */
-  public synchronized long balloonStart(Vm vm) {
-    return balloon.openSession(vm, true, true, true).id();
-  }
-
   /**
    * Opens a driver session, replacing any earlier one, and clears a pending reset. Pages locked under an earlier
    * session stay locked: the driver still holds them.
@@ -485,11 +473,6 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void rebalance() {
     reclaimer.rebalance(lifecycle.vms());
-  }
-
-  /** The machine's free-memory state now. */
-  public synchronized FreeMemoryState freeState() {
-    return freeMemory.state();
   }
 
   // ---------------------------------------------------------------- views

@@ -44,10 +44,6 @@ public record ReclamationSettings(String policy, double tau, int samplePages, lo
         periodNanos);
   }
 
-  public ReclamationSettings withSampling(int pages, long periodNs) {
-    return new ReclamationSettings(policy, tau, pages, periodNs, fastGain, slowGain, thresholds, periodNanos);
-  }
-
   /** The policy these settings name. */
   public ReclamationPolicy newPolicy() {
     return policy.equals("esx") ? new SharesPolicy(tau) : new ManualPolicy();
