@@ -81,10 +81,6 @@ public final class MmuCounters {
     return exitsP2mFault;
   }
 
-  public long exits() {
-    return exitsPageTableWrite + exitsContextSwitch + exitsGuestPageFault + exitsShadowFill + exitsP2mFault;
-  }
-
   public long hiddenShadowFaults() {
     return hiddenShadowFaults;
   }

@@ -141,9 +141,4 @@ public final class RadixTable {
   public long tablePages() {
     return 1L + pdpts + pds + leaves;
   }
-
-  /** Leaf (PT) pages allocated. */
-  public int leafPages() {
-    return leaves;
-  }
 }
