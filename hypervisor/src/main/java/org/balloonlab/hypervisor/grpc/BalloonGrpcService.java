@@ -140,6 +140,4 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   private Vm authenticate(BalloonCredentials credentials) {
     return machine.authenticate(credentials.getVmId(), credentials.getCredential());
   }
-
-
 }

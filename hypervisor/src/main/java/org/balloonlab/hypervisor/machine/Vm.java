@@ -1,7 +1,8 @@
 package org.balloonlab.hypervisor.machine;
 
-import org.balloonlab.hypervisor.policy.ActivitySampler;
 import org.balloonlab.hypervisor.mmu.Mmu;
+import org.balloonlab.hypervisor.mmu.TranslationMode;
+import org.balloonlab.hypervisor.policy.ActivitySampler;
 
 /**
  * A powered-on VM as the hypervisor keeps it: its P2M, its credential, whether a guest agent is attached to
@@ -29,6 +30,7 @@ public final class Vm {
   String offReason;
 
   // Reclamation: the VM's resource settings and what the policy decided for it.
+  /** Memory reserved for the VM: it is never reclaimed below this. */
   final long minPages;
   final long shares;
   final ActivitySampler sampler;
@@ -63,24 +65,11 @@ public final class Vm {
     return name;
   }
 
-  public String osKind() {
-    return osKind;
-  }
-
   public int memoryPages() {
     return p2m.pages();
   }
 
-  /** Memory reserved for the VM: it is never reclaimed below this. */
-  public long minPages() {
-    return minPages;
-  }
-
-  public long shares() {
-    return shares;
-  }
-
-  public org.balloonlab.hypervisor.mmu.TranslationMode translationMode() {
+  TranslationMode translationMode() {
     return mmu.mode();
   }
 

@@ -180,14 +180,6 @@ public final class Tlb {
     return n;
   }
 
-  public int entries() {
-    return tags.length;
-  }
-
-  public int ways() {
-    return ways;
-  }
-
   public boolean asidTagged() {
     return asidTagged;
   }

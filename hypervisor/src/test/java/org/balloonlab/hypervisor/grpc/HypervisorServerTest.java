@@ -1,6 +1,5 @@
 package org.balloonlab.hypervisor.grpc;
 
-import java.util.ArrayList;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

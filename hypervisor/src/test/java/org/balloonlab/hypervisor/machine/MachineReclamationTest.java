@@ -70,7 +70,7 @@ class MachineReclamationTest {
   void admissionControlReservesMinAndRefusesWhatDoesNotFit() {
     newMachine(ReclamationSettings.ESX, Long.MAX_VALUE);
     Vm a = machine.powerOn("a", "linux", 800, 600, 0);
-    assertEquals(800 * 10 / 256, a.shares(), "default shares: 10 per MiB");
+    assertEquals(800 * 10 / 256, machine.vm(a.id()).reclamation().shares(), "default shares: 10 per MiB");
     MachineException refused = assertThrows(MachineException.class, () -> machine.powerOn("b", "linux", 800, 401, 0));
     assertEquals(MachineException.Reason.RESOURCE_EXHAUSTED, refused.reason());
     assertTrue(refused.getMessage().contains("cannot reserve min of 401"), refused.getMessage());

@@ -271,7 +271,7 @@ class MachineTest {
     Vm vm = machine.powerOn("web-1", "linux", 24);
     assertTrue(vm.id() >= 1);
     assertEquals("web-1", vm.name());
-    assertEquals("linux", vm.osKind());
+    assertEquals("linux", machine.vm(vm.id()).osKind());
     assertEquals(24, vm.memoryPages());
     assertTrue(vm.credential().length() >= 16, "credential " + vm.credential());
     assertConsistent();
@@ -293,8 +293,8 @@ class MachineTest {
     Vm b = machine.powerOn("b", "", 4);
     assertNotEquals(a.id(), b.id());
     assertNotEquals(a.credential(), b.credential());
-    assertEquals("generic", a.osKind());
-    assertEquals("generic", b.osKind());
+    assertEquals("generic", machine.vm(a.id()).osKind());
+    assertEquals("generic", machine.vm(b.id()).osKind());
     assertEquals(List.of(a.id(), b.id()), machine.snapshot().vms().stream().map(VmSnapshot::id).toList());
   }
 

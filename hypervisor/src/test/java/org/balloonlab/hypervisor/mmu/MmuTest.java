@@ -2,7 +2,6 @@ package org.balloonlab.hypervisor.mmu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import org.balloonlab.hypervisor.time.CostModel;
