@@ -66,7 +66,7 @@ final class DataPath {
       }
     }
     reclaimer.holdIfAboveTarget(vm, result);
-    VmCounters c = vm.counters;
+    VmCounters.Live c = vm.counters;
     ActivitySampler sampler = vm.sampler;
     Mmu mmu = vm.mmu;
     int w = 0;
@@ -104,7 +104,7 @@ final class DataPath {
   }
 
   private int resolveHiddenFault(Vm vm, int pfn, int entry, boolean swapOutRead, BatchResult result) {
-    VmCounters c = vm.counters;
+    VmCounters.Live c = vm.counters;
     long ns = costs.hiddenFaultNs();
     if (P2m.isBallooned(entry)) {
       // The guest touched a page its driver gave away: the hypervisor can no longer trust its view of the

@@ -79,7 +79,7 @@ final class HostPager {
   void pageIn(Vm vm, int mfn, int entry, boolean swapOutRead) {
     memory.write(mfn, swap.pageIn(P2m.swapSlot(entry)));
     vm.hostSwappedPages--;
-    VmCounters c = vm.counters;
+    VmCounters.Live c = vm.counters;
     c.hostSwapInFaults++;
     c.hostPageIns++;
     pageIns++;

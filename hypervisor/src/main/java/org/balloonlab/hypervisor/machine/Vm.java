@@ -14,7 +14,7 @@ public final class Vm {
   private final String osKind;
   private final String credential;
   final P2m p2m;
-  final VmCounters counters = new VmCounters();
+  final VmCounters.Live counters = new VmCounters.Live();
   /** Address translation: TLB, shadow tables, exits. */
   final Mmu mmu;
   boolean poweredOn = true;
@@ -79,10 +79,11 @@ public final class Vm {
   }
 
   VmSnapshot snapshot(long nowNanos, long stallNanos) {
-    return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
-        guest, balloon.snapshot(nowNanos, stallNanos), new ReclamationSnapshot(minPages, p2m.pages(), shares,
-        allocationTarget, sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage,
-        targetPinned, policyPageOuts, blockedBatches, blockedNs), mmu.snapshot());
+    ReclamationSnapshot reclamation = new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
+        sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
+        policyPageOuts, blockedBatches, blockedNs);
+    return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
+        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot());
   }
 
   /**

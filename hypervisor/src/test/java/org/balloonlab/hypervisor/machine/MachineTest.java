@@ -152,7 +152,7 @@ class MachineTest {
     }
   }
 
-  /** Everything a snapshot says, in a form that compares by value (VmCounters has no equals). */
+  /** What a snapshot says of memory and the VMs' counters, in a form that compares by value. */
   static List<Object> fingerprint(MachineSnapshot s) {
     List<Object> f = new ArrayList<>(List.of(s.machineFrames(), s.freeFrames(), s.mappedFrames(), s.hostSwapSlots(),
         s.hostSwapUsed(), s.configuredPages(), s.hostPageOuts(), s.hostPageIns(), s.doublePaging(),
