@@ -26,24 +26,21 @@ final class FreeMemoryTracker {
   private final EventLog events;
   /** Above this many free frames a high machine stays high, so a batch need not recompute the state. */
   private final long softFrames;
+  private final MachineCounters machineCounters;
   private FreeMemoryState state = FreeMemoryState.HIGH;
-  private long changes;
   private Runnable pressureListener = () -> { };
 
-  FreeMemoryTracker(MachineMemory memory, FreeMemoryThresholds thresholds, EventLog events) {
+  FreeMemoryTracker(MachineMemory memory, FreeMemoryThresholds thresholds, EventLog events,
+                    MachineCounters machineCounters) {
     this.memory = memory;
     this.thresholds = thresholds;
     this.events = events;
+    this.machineCounters = machineCounters;
     this.softFrames = (long) Math.ceil(memory.frames() * thresholds.soft() / 100.0);
   }
 
   FreeMemoryState state() {
     return state;
-  }
-
-  /** State changes so far. */
-  long changes() {
-    return changes;
   }
 
   FreeMemoryThresholds thresholds() {
@@ -72,7 +69,7 @@ final class FreeMemoryTracker {
           "free memory %.1f%% (%d of %d frames): %s -> %s", 100.0 * memory.freeFrames() / memory.frames(),
           memory.freeFrames(), memory.frames(), state.label(), next.label()));
       state = next;
-      changes++;
+      machineCounters.freeStateChanges++;
       if (worse) {
         pressureListener.run();
       }

@@ -16,8 +16,8 @@ import org.balloonlab.swap.SwapDevice;
  * PFN's P2M entry encodes its host swap slot; its MFN is freed. Reading such a page back because the guest is
  * paging it out itself is <em>double paging</em>, counted apart.
  *
- * <p>Counters are plain fields under the machine's lock. Not thread-safe: every method assumes the caller holds
- * the machine's lock.
+ * <p>Its counts go to the VM's counters and the {@link MachineCounters}. Not thread-safe: every method assumes
+ * the caller holds the machine's lock.
  */
 final class HostPager {
   /** Random probes for a mapped PFN before falling back to a scan. */
@@ -30,30 +30,17 @@ final class HostPager {
   private final Collection<Vm> vms;
   private final FreeMemoryTracker freeMemory;
   private final CostModel costs;
-  private long pageOuts;
-  private long pageIns;
-  private long doublePaging;
+  private final MachineCounters machineCounters;
 
   HostPager(MachineMemory memory, SwapDevice swap, SplittableRandom random, Collection<Vm> vms,
-            FreeMemoryTracker freeMemory, CostModel costs) {
+            FreeMemoryTracker freeMemory, CostModel costs, MachineCounters machineCounters) {
     this.memory = memory;
     this.swap = swap;
     this.random = random;
     this.vms = vms;
     this.freeMemory = freeMemory;
     this.costs = costs;
-  }
-
-  long pageOuts() {
-    return pageOuts;
-  }
-
-  long pageIns() {
-    return pageIns;
-  }
-
-  long doublePaging() {
-    return doublePaging;
+    this.machineCounters = machineCounters;
   }
 
   /**
@@ -82,10 +69,10 @@ final class HostPager {
     VmCounters.Live c = vm.counters;
     c.hostSwapInFaults++;
     c.hostPageIns++;
-    pageIns++;
+    machineCounters.hostPageIns++;
     if (swapOutRead) {
       c.doublePaging++;
-      doublePaging++;
+      machineCounters.doublePaging++;
     }
   }
 
@@ -117,7 +104,7 @@ final class HostPager {
         vm.mappedPages++;
         vm.hostSwappedPages--;
         vm.counters.hostPageIns++;
-        pageIns++;
+        machineCounters.hostPageIns++;
         missing--;
       }
     }
@@ -169,7 +156,7 @@ final class HostPager {
     victim.mappedPages--;
     victim.hostSwappedPages++;
     victim.counters.hostPageOuts++;
-    pageOuts++;
+    machineCounters.hostPageOuts++;
   }
 
   private int randomMappedPfn(Vm vm) {

@@ -132,6 +132,7 @@ public final class Machine implements AutoCloseable {
   /** Seeds victim choice and activity sampling, in the order the two draw from it, so a run can be repeated. */
   private final SplittableRandom random;
   private final EventLog events = new EventLog();
+  private final MachineCounters counters = new MachineCounters();
   private final FreeMemoryTracker freeMemory;
   private final BalloonBackend balloon;
   private final VmLifecycle lifecycle;
@@ -164,13 +165,13 @@ public final class Machine implements AutoCloseable {
     this.random = new SplittableRandom(config.seed());
     // Credentials and balloon session ids: unpredictable, and drawn apart from the seeded random.
     SecureRandom secrets = new SecureRandom();
-    this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events);
+    this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events, counters);
     this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), secrets);
     this.lifecycle = new VmLifecycle(memory, swap, events, balloon, clock, config.costs(), tlb,
-        config.reclamation(), secrets);
-    this.pager = new HostPager(memory, swap, random, lifecycle.vms(), freeMemory, config.costs());
+        config.reclamation(), secrets, counters);
+    this.pager = new HostPager(memory, swap, random, lifecycle.vms(), freeMemory, config.costs(), counters);
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
-        balloon, config.costs(), clock);
+        balloon, config.costs(), clock, counters);
     this.validator = new BatchValidator(config.maxBatchAccesses());
     this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory);
   }
@@ -486,10 +487,10 @@ public final class Machine implements AutoCloseable {
       mapped += vm.mappedPages;
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
-        lifecycle.configuredPages(), pager.pageOuts(), pager.pageIns(), pager.doublePaging(), lifecycle.released(),
-        freeMemory.state().label(), reclaimer.policyName(), freeMemory.changes(),
+        lifecycle.configuredPages(), counters.hostPageOuts, counters.hostPageIns, counters.doublePaging,
+        counters.vmsReleased, freeMemory.state().label(), reclaimer.policyName(), counters.freeStateChanges,
         freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(),
-        reclaimer.policyPageOuts(), lifecycle.reservedPages(), List.copyOf(list));
+        counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list));
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */

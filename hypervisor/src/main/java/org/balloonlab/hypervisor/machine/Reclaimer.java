@@ -41,10 +41,11 @@ final class Reclaimer {
   private final BalloonBackend balloon;
   private final CostModel costs;
   private final LongSupplier clock;
-  private long policyPageOuts;
+  private final MachineCounters machineCounters;
 
   Reclaimer(ReclamationSettings settings, long stallNanos, MachineMemory memory, FreeMemoryTracker freeMemory,
-            HostPager pager, BalloonBackend balloon, CostModel costs, LongSupplier clock) {
+            HostPager pager, BalloonBackend balloon, CostModel costs, LongSupplier clock,
+            MachineCounters machineCounters) {
     this.policy = settings.newPolicy();
     this.tau = settings.tau();
     this.stallNanos = stallNanos;
@@ -54,15 +55,11 @@ final class Reclaimer {
     this.balloon = balloon;
     this.costs = costs;
     this.clock = clock;
+    this.machineCounters = machineCounters;
   }
 
   String policyName() {
     return policy.name();
-  }
-
-  /** Pages the hypervisor paged out to bring VMs down to their targets. */
-  long policyPageOuts() {
-    return policyPageOuts;
   }
 
   /**
@@ -154,7 +151,7 @@ final class Reclaimer {
         pager.pageOut(vm, pages);
         long paged = before - vm.mappedPages;
         vm.policyPageOuts += paged;
-        policyPageOuts += paged;
+        machineCounters.policyPageOuts += paged;
         need -= paged;
       }
     }

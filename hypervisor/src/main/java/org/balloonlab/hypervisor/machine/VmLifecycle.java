@@ -46,15 +46,16 @@ final class VmLifecycle {
   private final TlbConfig tlbConfig;
   private final ReclamationSettings reclamation;
   private final SecureRandom credentials;
+  private final MachineCounters machineCounters;
   private final Map<Integer, Vm> vms = new LinkedHashMap<>();
   private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
   private final Collection<Vm> view = Collections.unmodifiableCollection(vms.values());
   private int nextVmId = 1;
   private long reservedPages;
-  private long released;
 
   VmLifecycle(MachineMemory memory, SwapDevice swap, EventLog events, BalloonBackend balloon, LongSupplier clock,
-              CostModel costs, TlbConfig tlbConfig, ReclamationSettings reclamation, SecureRandom credentials) {
+              CostModel costs, TlbConfig tlbConfig, ReclamationSettings reclamation, SecureRandom credentials,
+              MachineCounters machineCounters) {
     this.memory = memory;
     this.swap = swap;
     this.events = events;
@@ -64,6 +65,7 @@ final class VmLifecycle {
     this.tlbConfig = tlbConfig;
     this.reclamation = reclamation;
     this.credentials = credentials;
+    this.machineCounters = machineCounters;
   }
 
   /** ESX's "normal" shares: 10 per MiB of configured memory (256 pages). */
@@ -79,11 +81,6 @@ final class VmLifecycle {
   /** Machine memory reserved for the VMs' mins. */
   long reservedPages() {
     return reservedPages;
-  }
-
-  /** VMs released so far, however they ended. */
-  long released() {
-    return released;
   }
 
   /** The VMs' configured sizes added up: more than machine memory when it is overcommitted. */
@@ -246,7 +243,7 @@ final class VmLifecycle {
     vms.remove(vm.id());
     vmsByName.remove(vm.name());
     reservedPages -= vm.minPages;
-    released++;
+    machineCounters.vmsReleased++;
     balloon.ring(vm);
     log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
         slots, memory.freeFrames());
