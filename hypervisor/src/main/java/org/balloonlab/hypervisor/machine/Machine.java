@@ -24,14 +24,18 @@ import org.balloonlab.swap.SwapDevice;
  * the one lock over it; each mechanism is a class of its own that it composes:
  *
  * <pre>
- *   Machine (the lock, the public API, the views)
- *     +-- VmLifecycle      powered-on VMs: admission, credentials, attach/detach, release
- *     +-- BatchValidator   checks batches before the lock is taken
- *     +-- DataPath         applies batches: P2M lookups, hidden faults, the MMU's charges
- *     +-- BalloonBackend   balloon sessions, lock/unlock, reset, targets, driver modes (state in VmBalloon)
- *     +-- Reclaimer        the policy's allocations to balloon targets, paging to targets
- *     +-- HostPager        taking frames, random victims, swap-in, restoring reservations
- *     +-- FreeMemoryTracker  the free-memory state (high, soft, hard, low)
+ *   Machine  (the lock, the public API, the snapshots)
+ *     |-- BatchValidator     checks a batch before the lock is taken
+ *     |-- DataPath           applies a batch: P2M lookups, hidden faults, the MMU's charges
+ *     |     |-- HostPager        takes frames, pages random victims out, swaps in, restores reservations
+ *     |     |-- BalloonBackend   resets a balloon whose page the guest touched
+ *     |     '-- Reclaimer        holds a VM above its target in the low state
+ *     |-- BalloonBackend     sessions, lock/unlock, reset, targets, driver modes (per VM: VmBalloon)
+ *     |-- Reclaimer          the policy's allocations to balloon targets, paging to targets (via HostPager)
+ *     |-- FreeMemoryTracker  the free-memory state: high, soft, hard, low
+ *     |-- VmLifecycle        the powered-on VMs: admission, credentials, attach, detach, release
+ *     |-- MachineCounters    the machine-wide counters the parts bump
+ *     '-- MachineInvariants  the frame table checked against the P2Ms, for tests
  * </pre>
  *
  * <p><b>Demand allocation.</b> A VM is powered on with a P2M and no frames. The first touch of a PFN is a hidden
