@@ -64,7 +64,7 @@ final class BatchValidator {
       if (asid == Tlb.GLOBAL_ASID) {
         if (vpn != pfn) {
           throw MachineException.invalid("access " + i + " is a kernel access (address space "
-              + (int) Tlb.GLOBAL_ASID + ") whose VPN " + vpn
+              + Tlb.GLOBAL_ASID + ") whose VPN " + vpn
               + " is not its PFN " + pfn + ": the kernel's direct map has VPN = PFN");
         }
         return;
@@ -72,7 +72,7 @@ final class BatchValidator {
     }
     if (asid > Mmu.MAX_ASID) {
       throw MachineException.invalid("entry " + i + " names address space " + (int) asid + "; address spaces are 0.."
-          + Mmu.MAX_ASID + (AccessOps.isAccess(op) ? ", or " + (int) Tlb.GLOBAL_ASID
+          + Mmu.MAX_ASID + (AccessOps.isAccess(op) ? ", or " + Tlb.GLOBAL_ASID
           + " for a kernel access" : ""));
     }
     if (vpn < 0 || vpn > RadixTable.MAX_VPN) {
