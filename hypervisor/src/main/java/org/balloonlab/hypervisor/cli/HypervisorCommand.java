@@ -227,22 +227,12 @@ public final class HypervisorCommand implements Callable<Integer> {
   Machine.Config config() throws IOException {
     tlbConfig();
     CommandLine cl = spec.commandLine();
-    long frames;
-    try {
-      frames = memory.requirePages("--memory");
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(cl, e.getMessage());
-    }
+    long frames = pages(memory, "--memory");
     if (frames > MAX_FRAMES) {
       throw new CommandLine.ParameterException(cl, "--memory " + memory + " is more than this simulator can hold ("
           + MemorySize.ofPages(MAX_FRAMES) + ")");
     }
-    long slots;
-    try {
-      slots = hostSwap == null ? Math.min(MAX_FRAMES, frames * 4) : hostSwap.requirePages("--host-swap");
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(cl, e.getMessage());
-    }
+    long slots = hostSwap == null ? Math.min(MAX_FRAMES, frames * 4) : pages(hostSwap, "--host-swap");
     if (slots > MAX_FRAMES) {
       throw new CommandLine.ParameterException(cl, "--host-swap " + hostSwap + " is too large");
     }
@@ -253,12 +243,8 @@ public final class HypervisorCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(cl, "--balloon-batch must be between 1 and 65536, got "
           + balloonBatch);
     }
-    if (balloonStallTimeout.isZero() || balloonStallTimeout.isNegative()) {
-      throw new CommandLine.ParameterException(cl, "--balloon-stall-timeout must be positive");
-    }
-    if (detachTimeout.isZero() || detachTimeout.isNegative()) {
-      throw new CommandLine.ParameterException(cl, "--detach-timeout must be positive");
-    }
+    requirePositive(balloonStallTimeout, "--balloon-stall-timeout");
+    requirePositive(detachTimeout, "--detach-timeout");
     CostModel model = CostModel.DEFAULT;
     for (String assignment : costs) {
       try {
@@ -273,14 +259,25 @@ public final class HypervisorCommand implements Callable<Integer> {
         balloonStallTimeout.toNanos(), reclamation());
   }
 
+  /** A size in pages, or the command line's usage error naming {@code option}. */
+  private long pages(MemorySize size, String option) {
+    try {
+      return size.requirePages(option);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  private void requirePositive(Duration duration, String option) {
+    if (duration.isZero() || duration.isNegative()) {
+      throw new CommandLine.ParameterException(spec.commandLine(), option + " must be positive");
+    }
+  }
+
   private ReclamationSettings reclamation() {
     CommandLine cl = spec.commandLine();
-    if (samplePeriod.isZero() || samplePeriod.isNegative()) {
-      throw new CommandLine.ParameterException(cl, "--sample-period must be positive");
-    }
-    if (policyPeriod.isZero() || policyPeriod.isNegative()) {
-      throw new CommandLine.ParameterException(cl, "--policy-period must be positive");
-    }
+    requirePositive(samplePeriod, "--sample-period");
+    requirePositive(policyPeriod, "--policy-period");
     if (!policy.equals("esx") && !policy.equals("manual")) {
       throw new CommandLine.ParameterException(cl, "--policy must be esx or manual, got '" + policy + "'");
     }

@@ -84,11 +84,6 @@ public final class EventLog {
     return new Slice(List.copyOf(events), missed, lastSequence);
   }
 
-  /** The newest sequence, 0 if nothing happened yet. */
-  public synchronized long lastSequence() {
-    return lastSequence;
-  }
-
   public int capacity() {
     return ring.length;
   }

@@ -24,15 +24,26 @@ import org.balloonlab.proto.BalloonTargetReply;
 
 /**
  * The balloon driver's private channel. Every call is authenticated with the VM's credential, so a driver acts
- * only on its own VM; every call delegates to {@link Machine}.
+ * only on its own VM; every call delegates to {@link Machine}. The doorbell streams are this service's own: the
+ * machine rings them whenever a VM's balloon changes.
  */
-final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase {
+final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase implements AutoCloseable {
   private final Machine machine;
   private final BalloonDoorbells doorbells;
 
-  BalloonGrpcService(Machine machine, BalloonDoorbells doorbells) {
+  BalloonGrpcService(Machine machine) {
     this.machine = machine;
-    this.doorbells = doorbells;
+    this.doorbells = new BalloonDoorbells(id -> {
+      BalloonReply reply = machine.balloonReplyOrNull(id);
+      return reply == null ? null : ProtoMapping.toProto(reply);
+    }, machine::balloonHungUp);
+    machine.onBalloonChange(doorbells::ring);
+  }
+
+  /** Ends every doorbell stream and stops ringing. */
+  @Override
+  public void close() {
+    doorbells.close();
   }
 
   /** Answers a new session with the capabilities granted (all three that were asked for) and the target. */
@@ -140,6 +151,4 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   private Vm authenticate(BalloonCredentials credentials) {
     return machine.authenticate(credentials.getVmId(), credentials.getCredential());
   }
-
-
 }

@@ -27,22 +27,18 @@ public final class HypervisorServer {
   private final HealthStatusManager health = new HealthStatusManager();
   private final Duration detachTimeout;
   private final ScheduledExecutorService reaper;
-  private final BalloonDoorbells doorbells;
-  private final EventWatchers watchers;
+  private final BalloonGrpcService balloon;
+  private final ManagementGrpcService management;
 
   public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout) {
     this.machine = machine;
     this.detachTimeout = detachTimeout;
-    this.doorbells = new BalloonDoorbells(id -> {
-      var reply = machine.balloonReplyOrNull(id);
-      return reply == null ? null : ProtoMapping.toProto(reply);
-    }, machine::balloonHungUp);
-    machine.onBalloonChange(doorbells::ring);
-    this.watchers = new EventWatchers(machine.events());
+    this.balloon = new BalloonGrpcService(machine);
+    this.management = new ManagementGrpcService(machine);
     this.server = builder
         .addService(new MachineGrpcService(machine))
-        .addService(new ManagementGrpcService(machine, watchers))
-        .addService(new BalloonGrpcService(machine, doorbells))
+        .addService(management)
+        .addService(balloon)
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -59,7 +55,7 @@ public final class HypervisorServer {
     reaper.scheduleWithFixedDelay(
         () -> {
           try {
-            machine.reapDetached(System.nanoTime(), detachTimeout.toNanos());
+            machine.reapDetached(machine.clock().getAsLong(), detachTimeout.toNanos());
           } catch (RuntimeException e) {
             log.error("reaping detached VMs failed", e);
           }
@@ -76,8 +72,8 @@ public final class HypervisorServer {
   public void stop() throws InterruptedException {
     health.enterTerminalState();
     reaper.shutdownNow();
-    doorbells.close();
-    watchers.close();
+    balloon.close();
+    management.close();
     server.shutdown();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();

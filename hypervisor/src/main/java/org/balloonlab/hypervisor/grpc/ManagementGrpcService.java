@@ -23,13 +23,20 @@ import org.balloonlab.proto.VmState;
  * The machine for operators: views (every call one consistent snapshot), the operator's orders (balloon target,
  * driver mode, power off) and the machine's events as they happen.
  */
-final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServiceImplBase {
+final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServiceImplBase implements AutoCloseable {
   private final Machine machine;
+  /** The streams of operators who follow the machine's events; this service's own. */
   private final EventWatchers watchers;
 
-  ManagementGrpcService(Machine machine, EventWatchers watchers) {
+  ManagementGrpcService(Machine machine) {
     this.machine = machine;
-    this.watchers = watchers;
+    this.watchers = new EventWatchers(machine.events());
+  }
+
+  /** Stops sending events; open streams end when the server shuts down. */
+  @Override
+  public void close() {
+    watchers.close();
   }
 
   /** Answers every powered-on VM and the machine, from one snapshot. */

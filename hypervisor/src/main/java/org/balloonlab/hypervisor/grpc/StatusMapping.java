@@ -1,13 +1,25 @@
 package org.balloonlab.hypervisor.grpc;
 
+import com.google.protobuf.Any;
+import com.google.rpc.ErrorInfo;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
 import org.balloonlab.hypervisor.machine.MachineException;
 
-/** The one place where the machine's refusals become gRPC statuses. */
+/**
+ * The one place where the machine's refusals become gRPC statuses. A refusal because the VM is powered off also
+ * carries a {@code google.rpc.ErrorInfo} detail (reason {@value #VM_POWERED_OFF}, domain {@value #DOMAIN},
+ * metadata {@code vm} and {@code why}), so a guest recognises it without reading the message.
+ */
 final class StatusMapping {
+  /** The ErrorInfo reason of a request on a VM that is powered off. */
+  static final String VM_POWERED_OFF = "VM_POWERED_OFF";
+  /** The ErrorInfo domain of BalloonLab's own reasons. */
+  static final String DOMAIN = "balloonlab.org";
+
   private StatusMapping() {}
 
   static StatusRuntimeException toStatus(MachineException e) {
@@ -19,7 +31,22 @@ final class StatusMapping {
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
     };
-    return status.withDescription(e.getMessage()).asRuntimeException();
+    if (e.poweredOff().isEmpty()) {
+      return status.withDescription(e.getMessage()).asRuntimeException();
+    }
+    MachineException.PoweredOff off = e.poweredOff().get();
+    ErrorInfo info = ErrorInfo.newBuilder()
+        .setReason(VM_POWERED_OFF)
+        .setDomain(DOMAIN)
+        .putMetadata("vm", off.vmName())
+        .putMetadata("why", off.why())
+        .build();
+    // The same code and description as without the detail, which travels in the trailers beside them.
+    return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+        .setCode(status.getCode().value())
+        .setMessage(e.getMessage())
+        .addDetails(Any.pack(info))
+        .build());
   }
 
   /**

@@ -1,48 +1,53 @@
 package org.balloonlab.hypervisor.machine;
 
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
-import org.balloonlab.hypervisor.mmu.RadixTable;
-import org.balloonlab.hypervisor.mmu.Tlb;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.mmu.TranslationMode;
-import org.balloonlab.hypervisor.policy.ActivitySampler;
-import org.balloonlab.hypervisor.policy.FreeMemoryState;
-import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
-import org.balloonlab.hypervisor.policy.MemoryPressure;
 import org.balloonlab.hypervisor.policy.ReclamationPolicy;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
-import org.balloonlab.hypervisor.policy.VmDemand;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The simulated machine: machine memory, one P2M per powered-on VM, the host swap file, and the data path that
- * resolves a guest's accesses to guest-physical pages.
+ * resolves a guest's accesses to guest-physical pages. It is the one entry point of the hypervisor's domain and
+ * the one lock over it; each mechanism is a class of its own that it composes:
+ *
+ * <pre>
+ *   Machine  (the lock, the public API, the snapshots)
+ *     |-- BatchValidator     checks a batch before the lock is taken
+ *     |-- DataPath           applies a batch: P2M lookups, hidden faults, the MMU's charges
+ *     |     |-- HostPager        takes frames, pages random victims out, swaps in, restores reservations
+ *     |     |-- BalloonBackend   resets a balloon whose page the guest touched
+ *     |     '-- Reclaimer        holds a VM above its target in the low state
+ *     |-- BalloonBackend     sessions, lock/unlock, reset, targets, driver modes (per VM: VmBalloon)
+ *     |-- Reclaimer          the policy's allocations to balloon targets, paging to targets (via HostPager)
+ *     |-- FreeMemoryTracker  the free-memory state: high, soft, hard, low
+ *     |-- VmLifecycle        the powered-on VMs: admission, credentials, attach, detach, release
+ *     |-- MachineCounters    the machine-wide counters the parts bump
+ *     '-- MachineInvariants  the frame table checked against the P2Ms, for tests
+ * </pre>
  *
  * <p><b>Demand allocation.</b> A VM is powered on with a P2M and no frames. The first touch of a PFN is a hidden
  * demand-zero fault: the hypervisor takes a free frame, zeroes it and maps it.
  *
  * <p><b>Overcommit and hypervisor paging.</b> The VMs' configured sizes may add up to more than machine memory.
- * When no frame is free, the hypervisor makes one by paging guest memory out itself: it takes the VM that holds
- * the most frames and a random page of it (the hypervisor cannot tell which pages the guest values, so it picks
- * blindly, as ESX's swapper does), writes the content to its swap file and frees the frame. The next touch of that
- * PFN is a hidden swap-in fault. If the touch is the guest reading the page to write it to its own swap, the
- * page-in exists only to be paged out again by the guest: that is <em>double paging</em>, counted apart.
+ * When no frame is free, the hypervisor makes one by paging guest memory out itself ({@link HostPager}): it takes
+ * the VM furthest above its allocation and a random page of it (the hypervisor cannot tell which pages the guest
+ * values, so it picks blindly, as ESX's swapper does), writes the content to its swap file and frees the frame.
+ * The next touch of that PFN is a hidden swap-in fault. If the touch is the guest reading the page to write it to
+ * its own swap, the page-in exists only to be paged out again by the guest: that is <em>double paging</em>,
+ * counted apart.
  *
  * <p><b>Automatic reclamation.</b> {@link #rebalance} runs the reclamation policy once a period: it tracks the
  * free-memory state (high, soft, hard, low, with hysteresis), asks the {@link ReclamationPolicy} for each VM's
@@ -52,29 +57,24 @@ import org.slf4j.LoggerFactory;
  * reserved memory ({@code min}) the machine cannot add to the reservations it already has.
  *
  * <p><b>Simulated time.</b> Each hidden fault charges the faulting VM the cost model's hidden-fault time plus its
- * work (zeroing, swap I/O, including the page-out that freed the frame it needed).
+ * work (zeroing, swap I/O, including the page-out that freed the frame it needed). The machine's own times
+ * (balloon progress, driver contact, detach times, the ages in snapshots) come from one injected clock.
  *
  * <p><b>Address translation.</b> Each VM has an {@link Mmu} (nested or shadow, chosen at power-on) that charges
  * TLB hits, walks and exits per access and page-table event of a batch. Every change of a P2M entry tells the
  * VM's MMU, which drops the TLB and shadow entries that may hold the old frame.
  *
- * <p><b>Concurrency.</b> One lock (this object) guards all state. A batch of thousands of accesses is applied
- * under one acquisition, so the lock is taken a few hundred times a second per VM, not per access; validation
- * happens before the lock is taken. A refused batch changes nothing.
+ * <p><b>Concurrency.</b> One lock (this object) guards all state: every public method that reads or changes it is
+ * {@code synchronized}, and the parts assume it is held. A batch of thousands of accesses is applied under one
+ * acquisition, so the lock is taken a few hundred times a second per VM, not per access; validation happens
+ * before the lock is taken. A refused batch changes nothing.
  */
 public final class Machine implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(Machine.class);
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   /** P2M entries are ints and swap slots are encoded below -1, so a VM is capped at 2^28 pages (1 TiB). */
   public static final long MAX_VM_PAGES = 1L << 28;
-  private static final int RANDOM_VICTIM_TRIES = 64;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
   public static final long MAX_SHARES = 1_000_000_000L;
-
-  /** ESX's "normal" shares: 10 per MiB of configured memory (256 pages). */
-  static long defaultShares(long memoryPages) {
-    return Math.max(1, memoryPages * 10 / 256);
-  }
 
   /**
    * How to build a machine.
@@ -122,12 +122,6 @@ public final class Machine implements AutoCloseable {
           ReclamationSettings.ESX);
     }
 
-    /** The same machine with other reclamation settings. */
-    public Config withReclamation(ReclamationSettings settings) {
-      return new Config(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages,
-          balloonStallNanos, settings);
-    }
-
     public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
                   long seed) {
       this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, DEFAULT_BALLOON_BATCH,
@@ -136,28 +130,20 @@ public final class Machine implements AutoCloseable {
   }
 
   private final Config config;
+  private final LongSupplier clock;
   private final MachineMemory memory;
   private final SwapDevice swap;
-  private final CostModel costs;
+  /** Seeds victim choice and activity sampling, in the order the two draw from it, so a run can be repeated. */
   private final SplittableRandom random;
-  private final TlbConfig tlbConfig;
-  private final SecureRandom credentials = new SecureRandom();
-  private final Map<Integer, Vm> vms = new LinkedHashMap<>();
-  private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
-  private int nextVmId = 1;
-  private long hostPageOuts;
-  private long hostPageIns;
-  private long doublePaging;
-  private long vmsReleased;
-  private final ReclamationPolicy policy;
-  private final FreeMemoryThresholds thresholds;
-  private final long softFrames;
-  private FreeMemoryState freeState = FreeMemoryState.HIGH;
-  private long freeStateChanges;
-  private long policyPageOuts;
-  private long reservedPages;
-  private Runnable pressureListener = () -> { };
   private final EventLog events = new EventLog();
+  private final MachineCounters counters = new MachineCounters();
+  private final FreeMemoryTracker freeMemory;
+  private final BalloonBackend balloon;
+  private final VmLifecycle lifecycle;
+  private final HostPager pager;
+  private final Reclaimer reclaimer;
+  private final BatchValidator validator;
+  private final DataPath dataPath;
 
   public Machine(Config config) {
     this(config, TlbConfig.DEFAULT);
@@ -165,15 +151,33 @@ public final class Machine implements AutoCloseable {
 
   /** A machine whose VMs' vCPUs each get a TLB shaped by {@code tlb}. */
   public Machine(Config config, TlbConfig tlb) {
+    this(config, tlb, System::nanoTime);
+  }
+
+  /**
+   * A machine that reads the time from {@code clock}: balloon progress and stalls, driver contact, detach times
+   * and the ages in its snapshots all use it and nothing else, so a simulated clock can replace the monotonic one
+   * in this one place.
+   *
+   * @param clock nanoseconds on a monotonic scale (only differences count)
+   */
+  public Machine(Config config, TlbConfig tlb, LongSupplier clock) {
     this.config = config;
-    this.tlbConfig = tlb;
+    this.clock = clock;
     this.memory = new MachineMemory(config.frames());
     this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
-    this.costs = config.costs();
     this.random = new SplittableRandom(config.seed());
-    this.policy = config.reclamation().newPolicy();
-    this.thresholds = config.reclamation().thresholds();
-    this.softFrames = (long) Math.ceil(config.frames() * thresholds.soft() / 100.0);
+    // Credentials and balloon session ids: unpredictable, and drawn apart from the seeded random.
+    SecureRandom secrets = new SecureRandom();
+    this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events, counters);
+    this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), secrets);
+    this.lifecycle = new VmLifecycle(memory, swap, events, balloon, clock, config.costs(), tlb,
+        config.reclamation(), secrets, counters);
+    this.pager = new HostPager(memory, swap, random, lifecycle.vms(), freeMemory, config.costs(), counters);
+    this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
+        balloon, config.costs(), clock, counters);
+    this.validator = new BatchValidator(config.maxBatchAccesses());
+    this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory);
   }
 
   public Config config() {
@@ -181,7 +185,12 @@ public final class Machine implements AutoCloseable {
   }
 
   public CostModel costs() {
-    return costs;
+    return config.costs();
+  }
+
+  /** The machine's time source; whoever passes the machine a time (the detach reaper) reads this one. */
+  public LongSupplier clock() {
+    return clock;
   }
 
   /** What happened on this machine lately, for operators who follow it. */
@@ -228,52 +237,7 @@ public final class Machine implements AutoCloseable {
       throw MachineException.invalid("OS kind must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
           + osKind + "'");
     }
-    if (memoryPages <= 0 || memoryPages > MAX_VM_PAGES) {
-      throw MachineException.invalid("VM memory must be 1 to " + MAX_VM_PAGES + " pages (4 KiB to 1 TiB), got "
-          + memoryPages + " pages");
-    }
-    long backable = (long) memory.frames() + swap.slots();
-    if (memoryPages > backable) {
-      throw MachineException.invalid("VM memory of " + memoryPages + " pages is more than machine memory and host "
-          + "swap together can back (" + backable + " pages)");
-    }
-    if (minPages < 0 || minPages > memoryPages) {
-      throw MachineException.invalid("VM min must be from 0 to its memory (" + memoryPages + " pages), got "
-          + minPages + " pages");
-    }
-    if (shares < 0 || shares > MAX_SHARES) {
-      throw MachineException.invalid("VM shares must be from 1 to " + MAX_SHARES + " (or 0 for the default), got "
-          + shares);
-    }
-    if (vmsByName.containsKey(name)) {
-      throw new MachineException(MachineException.Reason.ALREADY_EXISTS,
-          "a VM named '" + name + "' is already powered on (id " + vmsByName.get(name).id() + ")");
-    }
-    if (reservedPages + minPages > memory.frames()) {
-      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot reserve min of " + minPages
-          + " pages for '" + name + "': " + reservedPages + " of the machine's " + memory.frames()
-          + " frames are already reserved, " + (memory.frames() - reservedPages) + " are left");
-    }
-    byte[] secret = new byte[16];
-    credentials.nextBytes(secret);
-    long vmShares = shares == 0 ? defaultShares(memoryPages) : shares;
-    ReclamationSettings r = config.reclamation();
-    ActivitySampler sampler = new ActivitySampler((int) memoryPages, r.samplePages(), r.samplePeriodNs(),
-        r.fastGain(), r.slowGain());
-    int id = nextVmId++;
-    Vm vm = new Vm(id, name, kind, (int) memoryPages, minPages, vmShares, sampler, HexFormat.of().formatHex(secret),
-        System.nanoTime(),
-        new Mmu(mode == null ? TranslationMode.NESTED : mode, tlbConfig, id, (int) memoryPages, costs));
-    reservedPages += minPages;
-    vms.put(vm.id(), vm);
-    vmsByName.put(name, vm);
-    log.info("powered on {}: {} pages (min {}, shares {}), os kind {}, {} translation; configured {} pages on {} "
-        + "frames", vm, memoryPages, minPages, vmShares, kind, vm.translationMode().label(), configuredPages(),
-        memory.frames());
-    events.publish(EventKind.VM_POWERED_ON, vm.id(), name, "powered on with " + memoryPages + " pages (min "
-        + minPages + ", shares " + vmShares + ", " + vm.translationMode().label() + " translation; "
-        + configuredPages() + " pages configured on " + memory.frames() + " frames)");
-    return vm;
+    return lifecycle.powerOn(name, kind, memoryPages, minPages, shares, mode);
   }
 
   /**
@@ -282,22 +246,14 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException NOT_FOUND or PERMISSION_DENIED
    */
   public synchronized Vm authenticate(int vmId, String credential) {
-    Vm vm = vms.get(vmId);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + vmId);
-    }
-    byte[] given = (credential == null ? "" : credential).getBytes(StandardCharsets.UTF_8);
-    if (!MessageDigest.isEqual(given, vm.credential().getBytes(StandardCharsets.UTF_8))) {
-      throw new MachineException(MachineException.Reason.PERMISSION_DENIED, "wrong credential for " + vm);
-    }
-    return vm;
+    return lifecycle.authenticate(vmId, credential);
   }
 
   /** Powers a VM off: zero-cost release of all its frames and swap slots. Returns its final state. */
   public synchronized VmSnapshot powerOff(int vmId, String credential) {
-    Vm vm = authenticate(vmId, credential);
-    VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
-    release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
+    Vm vm = lifecycle.authenticate(vmId, credential);
+    VmSnapshot last = snapshot(vm);
+    lifecycle.release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
     return last;
   }
 
@@ -308,9 +264,9 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException FAILED_PRECONDITION if it is already off
    */
   public synchronized VmSnapshot powerOffByOperator(Vm vm) {
-    requirePoweredOn(vm);
-    VmSnapshot last = vm.snapshot(System.nanoTime(), config.balloonStallNanos());
-    release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
+    vm.requirePoweredOn();
+    VmSnapshot last = snapshot(vm);
+    lifecycle.release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
     return last;
   }
 
@@ -320,161 +276,59 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException FAILED_PRECONDITION if another stream is attached
    */
   public synchronized void attach(Vm vm) {
-    requirePoweredOn(vm);
-    if (vm.attached) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
-          vm + " already has an attached access stream");
-    }
-    vm.attached = true;
+    lifecycle.attach(vm);
   }
 
   /** The guest closed its stream cleanly; the VM stays on for the detach timeout. */
   public synchronized void detach(Vm vm) {
-    if (vm.poweredOn && vm.attached) {
-      vm.attached = false;
-      vm.detachedSinceNanos = System.nanoTime();
-    }
+    lifecycle.detach(vm);
   }
 
   /** The guest's stream broke (its process died, the network went away): release the VM at once. */
   public synchronized void connectionLost(Vm vm) {
     if (vm.poweredOn) {
-      release(vm, EventKind.VM_RELEASED, "its access stream broke");
+      lifecycle.release(vm, EventKind.VM_RELEASED, "its access stream broke");
     }
   }
 
-  /** Powers off every VM left without an attached stream for longer than {@code timeoutNanos}. */
+  /**
+   * Powers off every VM left without an attached stream for longer than {@code timeoutNanos}.
+   *
+   * @param nowNanos the time on the machine's {@link #clock()}
+   */
   public synchronized int reapDetached(long nowNanos, long timeoutNanos) {
-    List<Vm> stale = new ArrayList<>();
-    for (Vm vm : vms.values()) {
-      if (!vm.attached && nowNanos - vm.detachedSinceNanos > timeoutNanos) {
-        stale.add(vm);
-      }
-    }
-    for (Vm vm : stale) {
-      release(vm, EventKind.VM_RELEASED, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
-    }
-    return stale.size();
+    return lifecycle.reapDetached(nowNanos, timeoutNanos);
   }
 
-  private void release(Vm vm, EventKind kind, String why) {
-    P2m p2m = vm.p2m;
-    long frames = 0;
-    long slots = 0;
-    for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
-      int e = p2m.get(pfn);
-      if (P2m.isMapped(e)) {
-        memory.free(e);
-        frames++;
-      } else if (P2m.isSwapped(e)) {
-        swap.release(P2m.swapSlot(e));
-        slots++;
-      }
-      p2m.clear(pfn);
-    }
-    vm.mappedPages = 0;
-    vm.hostSwappedPages = 0;
-    vm.poweredOn = false;
-    vm.attached = false;
-    vm.offReason = why;
-    vms.remove(vm.id());
-    vmsByName.remove(vm.name());
-    reservedPages -= vm.minPages;
-    vmsReleased++;
-    ring(vm);
-    log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
-        slots, memory.freeFrames());
-    events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
-        + " host swap slots released");
+  /** A VM by id for operators, without a credential. @throws MachineException NOT_FOUND */
+  public synchronized Vm vmById(int id) {
+    return lifecycle.byId(id);
   }
 
-  private void requirePoweredOn(Vm vm) {
-    if (!vm.poweredOn) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, vm + " is powered off"
-          + (vm.offReason == null ? "" : " (" + vm.offReason + ")"));
-    }
+  /** A VM by name for operators. @throws MachineException NOT_FOUND */
+  public synchronized Vm vmByName(String name) {
+    return lifecycle.byName(name);
   }
 
   // ---------------------------------------------------------------- data path
 
   /**
-   * Checks a batch before anything is applied.
+   * Checks a batch before anything is applied. Needs no lock.
    *
    * @throws MachineException INVALID_ARGUMENT naming the first bad access
    */
   public void validateBatch(Vm vm, int count, byte[] ops, int[] pfns, int writeCount) {
-    validateBatch(vm, count, ops, pfns, null, null, writeCount);
+    validator.validate(vm, count, ops, pfns, null, null, writeCount);
   }
 
   /**
    * Checks a batch that says, for every entry, which address space and VPN it concerns ({@code asids} and
-   * {@code vpns} both {@code null}: every entry is a kernel access), before anything is applied.
+   * {@code vpns} both {@code null}: every entry is a kernel access), before anything is applied. Needs no lock.
    *
    * @throws MachineException INVALID_ARGUMENT naming the first bad entry
    */
   public void validateBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns, int writeCount) {
-    if ((asids == null) != (vpns == null)) {
-      throw MachineException.invalid("a batch carries address spaces and VPNs together, or neither");
-    }
-    if (count > config.maxBatchAccesses()) {
-      throw MachineException.invalid("a batch holds at most " + config.maxBatchAccesses() + " accesses, got "
-          + count);
-    }
-    int pages = vm.memoryPages();
-    int writes = 0;
-    for (int i = 0; i < count; i++) {
-      byte op = ops[i];
-      if (!AccessOps.isValid(op)) {
-        throw MachineException.invalid("access " + i + " has unknown operation " + op);
-      }
-      if (asids != null) {
-        validateTranslation(i, op, asids[i], vpns[i], pfns[i]);
-      } else if (!AccessOps.isAccess(op)) {
-        throw MachineException.invalid("entry " + i + " is page-table event " + op
-            + ", which needs an address space and a VPN; the batch carries none");
-      }
-      int pfn = pfns[i];
-      if (pfn < 0 || pfn >= pages) {
-        throw MachineException.invalid("access " + i + ": PFN " + pfn + " is out of range 0.." + (pages - 1)
-            + " of " + vm);
-      }
-      if (op == AccessOps.WRITE) {
-        writes++;
-      }
-    }
-    if (writes != writeCount) {
-      throw MachineException.invalid("the batch has " + writes + " writes but carries " + writeCount
-          + " write values");
-    }
-  }
-
-  private static void validateTranslation(int i, byte op, char asid, int vpn, int pfn) {
-    if (AccessOps.isAccess(op)) {
-      if (asid == Tlb.GLOBAL_ASID) {
-        if (vpn != pfn) {
-          throw MachineException.invalid("access " + i + " is a kernel access (address space "
-              + (int) Tlb.GLOBAL_ASID + ") whose VPN " + vpn
-              + " is not its PFN " + pfn + ": the kernel's direct map has VPN = PFN");
-        }
-        return;
-      }
-    }
-    if (asid > Mmu.MAX_ASID) {
-      throw MachineException.invalid("entry " + i + " names address space " + (int) asid + "; address spaces are 0.."
-          + Mmu.MAX_ASID + (AccessOps.isAccess(op) ? ", or " + (int) Tlb.GLOBAL_ASID
-          + " for a kernel access" : ""));
-    }
-    if (vpn < 0 || vpn > RadixTable.MAX_VPN) {
-      throw MachineException.invalid("entry " + i + ": VPN " + vpn + " is out of range 0.." + RadixTable.MAX_VPN);
-    }
-    if ((op == AccessOps.AS_SWITCH || op == AccessOps.AS_RELEASE) && vpn != 0) {
-      throw MachineException.invalid("entry " + i + ": an address-space switch or release carries VPN 0, got "
-          + vpn);
-    }
-    if ((op == AccessOps.PT_UNMAP || op == AccessOps.AS_SWITCH || op == AccessOps.GUEST_PAGE_FAULT
-        || op == AccessOps.AS_RELEASE) && pfn != 0) {
-      throw MachineException.invalid("entry " + i + ": page-table event " + op + " carries PFN 0, got " + pfn);
-    }
+    validator.validate(vm, count, ops, pfns, asids, vpns, writeCount);
   }
 
   /**
@@ -485,7 +339,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, long[] writeValues, long[] readsOut,
                                       BatchResult result) {
-    applyBatch(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
+    dataPath.apply(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
   }
 
   /**
@@ -497,225 +351,26 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
                                       long[] writeValues, long[] readsOut, BatchResult result) {
-    requirePoweredOn(vm);
-    result.reset();
-    P2m p2m = vm.p2m;
-    long room = (long) memory.freeFrames() + swap.freeSlots();
-    if (room < count) {
-      // Only accessed pages without a frame need room; count them (duplicates included, which errs on the safe
-      // side). Page-table events touch no memory.
-      int needing = 0;
-      for (int i = 0; i < count; i++) {
-        if (p2m.get(pfns[i]) < 0 && AccessOps.isAccess(ops[i])) {
-          needing++;
-        }
-      }
-      if (room < needing) {
-        throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
-            "machine memory and host swap are both full; " + needing + " more pages cannot be backed");
-      }
-    }
-    if (freeState == FreeMemoryState.LOW && vm.mappedPages > Math.max(vm.allocationTarget, vm.minPages)) {
-      holdUntilUnderTarget(vm, result);
-    }
-    VmCounters c = vm.counters;
-    ActivitySampler sampler = vm.sampler;
-    Mmu mmu = vm.mmu;
-    int w = 0;
-    int r = 0;
-    long mmuNs = 0;
-    for (int i = 0; i < count; i++) {
-      int pfn = pfns[i];
-      byte op = ops[i];
-      if (op > AccessOps.SWAP_OUT_READ) {
-        // A page-table event: it changes what translations cost, never what memory holds.
-        mmuNs += mmu.event(op, asids[i], vpns[i], pfn, p2m.get(pfn));
-        continue;
-      }
-      sampler.touch(pfn);
-      int mfn = p2m.get(pfn);
-      boolean p2mFaulted = mfn < 0;
-      if (p2mFaulted) {
-        mfn = resolveHiddenFault(vm, pfn, mfn, op == AccessOps.SWAP_OUT_READ, result);
-      }
-      mmuNs += asids == null ? mmu.access(Tlb.GLOBAL_ASID, pfn, pfn, mfn, p2mFaulted)
-          : mmu.access(asids[i], vpns[i], pfn, mfn, p2mFaulted);
-      if (op == AccessOps.WRITE) {
-        memory.write(mfn, writeValues[w++]);
-      } else {
-        readsOut[r++] = memory.read(mfn);
-      }
-    }
-    c.accesses += w + r;
-    c.writes += w;
-    c.reads += r;
-    result.hypervisorNs += mmuNs;
-    c.hypervisorNs += result.hypervisorNs;
-    result.reads = r;
-    if (memory.freeFrames() < softFrames || freeState != FreeMemoryState.HIGH) {
-      updateFreeState();
-    }
+    dataPath.apply(vm, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
   }
 
   /**
-   * The low state's brake: a VM above its target does not run until the hypervisor has paged it back under it.
-   * The simulation does the paging at once and charges the VM the time it would have waited, descheduled.
+   * Records what the guest last reported about itself, and lets the VM's activity sampler close the periods its
+   * simulated time has passed.
    */
-  private void holdUntilUnderTarget(Vm vm, BatchResult result) {
-    long excess = vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
-    pageOutOwn(vm, excess);
-    long ns = excess * costs.hostSwapWriteNs();
-    vm.blockedBatches++;
-    vm.blockedNs += ns;
-    result.hypervisorNs += ns;
-  }
-
-  private int resolveHiddenFault(Vm vm, int pfn, int entry, boolean swapOutRead, BatchResult result) {
-    VmCounters c = vm.counters;
-    long ns = costs.hiddenFaultNs();
-    if (P2m.isBallooned(entry)) {
-      // The guest touched a page its driver gave away: the hypervisor can no longer trust its view of the
-      // balloon, so it drops it (vmw_balloon's RESET) and backs the page afresh.
-      c.balloonFaults++;
-      resetBalloon(vm, "the guest touched ballooned PFN " + pfn);
-      entry = P2m.UNTOUCHED;
+  public synchronized void recordGuestView(Vm vm, GuestView view) {
+    if (vm.poweredOn) {
+      vm.guest = view;
+      P2m p2m = vm.p2m;
+      vm.sampler.advance(view.simulatedNs(), pfn -> P2m.isMapped(p2m.get(pfn)), random);
     }
-    int mfn = takeFrame(vm, result);
-    if (P2m.isSwapped(entry)) {
-      memory.write(mfn, swap.pageIn(P2m.swapSlot(entry)));
-      ns += costs.hostSwapReadNs();
-      vm.hostSwappedPages--;
-      c.hostSwapInFaults++;
-      c.hostPageIns++;
-      hostPageIns++;
-      if (swapOutRead) {
-        c.doublePaging++;
-        doublePaging++;
-      }
-    } else {
-      memory.write(mfn, 0L);
-      ns += costs.zeroFrameNs();
-      c.demandZeroFaults++;
-      c.framesZeroed++;
-    }
-    vm.p2m.map(pfn, mfn);
-    vm.mmu.p2mChanged(pfn);
-    vm.mappedPages++;
-    c.hiddenFaults++;
-    result.hiddenFaults++;
-    result.hypervisorNs += ns;
-    return mfn;
-  }
-
-  /** A frame for {@code vm}, paging some VM's page out first if none is free. Its content must be overwritten. */
-  private int takeFrame(Vm vm, BatchResult result) {
-    int mfn = memory.allocate(vm.id());
-    if (mfn >= 0) {
-      return mfn;
-    }
-    updateFreeState();
-    pageOutRandomVictim();
-    result.hypervisorNs += costs.hostSwapWriteNs();
-    mfn = memory.allocate(vm.id());
-    if (mfn < 0) {
-      throw new IllegalStateException("a page-out freed no frame");
-    }
-    return mfn;
-  }
-
-  /**
-   * Makes a frame when none is free: pages out a random page of the VM furthest above its allocation target or,
-   * if none is above (the policy has not spoken yet, or it is manual), of the VM holding the most frames above its
-   * min. Reserved memory is taken only when every VM is at its min, which admission control prevents as long as
-   * a VM touching beyond its min finds someone above theirs.
-   */
-  private void pageOutRandomVictim() {
-    Vm victim = null;
-    long worst = 0;
-    for (Vm candidate : vms.values()) {
-      long over = candidate.mappedPages - Math.max(candidate.allocationTarget, candidate.minPages);
-      if (over > worst) {
-        worst = over;
-        victim = candidate;
-      }
-    }
-    if (victim == null) {
-      worst = Long.MIN_VALUE;
-      for (Vm candidate : vms.values()) {
-        long over = candidate.mappedPages - candidate.minPages;
-        if (candidate.mappedPages > 0 && over > worst) {
-          worst = over;
-          victim = candidate;
-        }
-      }
-    }
-    if (victim == null) {
-      throw new IllegalStateException("no free frame and no VM holds one: frame accounting is broken");
-    }
-    pageOutRandomPage(victim);
-  }
-
-  /** Pages {@code pages} random pages of {@code vm} out to the host swap file, stopping if it runs out. */
-  private void pageOutOwn(Vm vm, long pages) {
-    for (long i = 0; i < pages && vm.mappedPages > 0 && swap.freeSlots() > 0; i++) {
-      pageOutRandomPage(vm);
-    }
-  }
-
-  private void pageOutRandomPage(Vm victim) {
-    int pfn = randomMappedPfn(victim);
-    P2m p2m = victim.p2m;
-    int mfn = p2m.get(pfn);
-    int slot = swap.pageOut(memory.read(mfn));
-    if (slot < 0) {
-      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "host swap is full");
-    }
-    p2m.setSwapped(pfn, slot);
-    victim.mmu.p2mChanged(pfn);
-    memory.free(mfn);
-    victim.mappedPages--;
-    victim.hostSwappedPages++;
-    victim.counters.hostPageOuts++;
-    hostPageOuts++;
-  }
-
-  private int randomMappedPfn(Vm vm) {
-    P2m p2m = vm.p2m;
-    int pages = p2m.pages();
-    for (int i = 0; i < RANDOM_VICTIM_TRIES; i++) {
-      int pfn = random.nextInt(pages);
-      if (P2m.isMapped(p2m.get(pfn))) {
-        return pfn;
-      }
-    }
-    // Few pages are mapped: scan from a random start so the choice stays unbiased by position.
-    int start = random.nextInt(pages);
-    for (int i = 0; i < pages; i++) {
-      int pfn = (start + i) % pages;
-      if (P2m.isMapped(p2m.get(pfn))) {
-        return pfn;
-      }
-    }
-    throw new IllegalStateException(vm + " counts mapped pages but its P2M has none");
   }
 
   // ---------------------------------------------------------------- balloon
 
   /** Called (under the machine's lock) with a VM id whenever that VM's balloon target, mode or reset changes. */
-  public synchronized void onBalloonChange(java.util.function.IntConsumer listener) {
-    this.balloonListener = listener;
-  }
-
-  private java.util.function.IntConsumer balloonListener = id -> { };
-  private long nextSession = 1;
-
-  private void ring(Vm vm) {
-    balloonListener.accept(vm.id());
-  }
-
-  /** Opens a driver session with every capability; answers its id. */
-  public synchronized long balloonStart(Vm vm) {
-    return openBalloonSession(vm, true, true, true).id();
+  public synchronized void onBalloonChange(IntConsumer listener) {
+    balloon.onChange(listener);
   }
 
   /**
@@ -727,20 +382,7 @@ public final class Machine implements AutoCloseable {
    * @param stats whether the driver may report statistics
    */
   public synchronized BalloonSession openBalloonSession(Vm vm, boolean batched, boolean doorbell, boolean stats) {
-    requirePoweredOn(vm);
-    contact(vm);
-    long id;
-    do {
-      id = credentials.nextLong() & Long.MAX_VALUE; // from the credential source: victim choice stays repeatable
-    } while (id == 0 || id == vm.balloonSession);
-    vm.balloonSession = id;
-    vm.balloonSessionBatch = batched ? config.balloonBatchPages() : 1;
-    vm.balloonSessionDoorbell = doorbell;
-    vm.balloonSessionStats = stats;
-    vm.balloonResetPending = false;
-    log.info("{}: balloon driver session opened, target {} pages, balloon {} pages", vm, vm.balloonTarget,
-        vm.balloonSize);
-    return new BalloonSession(id, vm.balloonSessionBatch, reply(vm));
+    return balloon.openSession(vm, batched, doorbell, stats);
   }
 
   /**
@@ -748,17 +390,16 @@ public final class Machine implements AutoCloseable {
    * If that session is still the VM's, the VM has no driver connected any more; its balloon stays as it is.
    */
   public synchronized void balloonHungUp(int vmId, long session) {
-    Vm vm = vms.get(vmId);
-    if (vm != null && session != 0 && vm.balloonSession == session) {
-      vm.balloonSession = 0;
-      log.info("{}: balloon driver closed its session; balloon stays at {} pages", vm, vm.balloonSize);
+    Vm vm = lifecycle.find(vmId);
+    if (vm != null) {
+      balloon.hungUp(vm, session);
     }
   }
 
   /** The reply a driver of VM {@code vmId} would get now, or {@code null} if the VM is gone. */
   public synchronized BalloonReply balloonReplyOrNull(int vmId) {
-    Vm vm = vms.get(vmId);
-    return vm == null ? null : reply(vm);
+    Vm vm = lifecycle.find(vmId);
+    return vm == null ? null : vm.balloon.reply();
   }
 
   /**
@@ -767,19 +408,12 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException FAILED_PRECONDITION for a stale session or without the capability
    */
   public synchronized BalloonReply balloonDoorbell(Vm vm, long session) {
-    requireSession(vm, session);
-    if (!vm.balloonSessionDoorbell) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
-          "the doorbell capability was not negotiated for this session");
-    }
-    return reply(vm);
+    return balloon.doorbell(vm, session);
   }
 
   /** The current target for {@code vm}'s driver. @throws MachineException FAILED_PRECONDITION for a stale session */
   public synchronized BalloonReply balloonTarget(Vm vm, long session) {
-    requireSession(vm, session);
-    contact(vm);
-    return reply(vm);
+    return balloon.target(vm, session);
   }
 
   /**
@@ -790,87 +424,18 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized BalloonReply balloonLock(Vm vm, long session, int[] pfns, int count,
                                                BalloonPageStatus[] statuses) {
-    checkBalloonBatch(vm, session, count);
-    if (!vm.balloonResetPending) {
-      markDuplicates(vm, pfns, count, statuses);
-      P2m p2m = vm.p2m;
-      long now = System.nanoTime();
-      for (int i = 0; i < count; i++) {
-        if (statuses[i] != null) {
-          continue;
-        }
-        int pfn = pfns[i];
-        int e = p2m.get(pfn);
-        if (P2m.isBallooned(e)) {
-          statuses[i] = BalloonPageStatus.ALREADY_LOCKED;
-        } else if (vm.balloonSize >= vm.balloonTarget) {
-          statuses[i] = BalloonPageStatus.REFUSED;
-          vm.balloonRefused++;
-        } else {
-          if (P2m.isMapped(e)) {
-            memory.free(e);
-            vm.mappedPages--;
-          } else if (P2m.isSwapped(e)) {
-            swap.release(P2m.swapSlot(e));
-            vm.hostSwappedPages--;
-          }
-          p2m.setBallooned(pfn);
-          vm.mmu.p2mChanged(pfn);
-          vm.balloonSize++;
-          vm.balloonLocked++;
-          vm.balloonProgressNanos = now;
-          statuses[i] = BalloonPageStatus.OK;
-        }
-      }
-    } else {
-      java.util.Arrays.fill(statuses, 0, count, BalloonPageStatus.RESET);
-    }
-    contact(vm);
-    return reply(vm);
+    return balloon.move(vm, session, pfns, count, statuses, BalloonBackend.Direction.LOCK);
   }
 
   /** Unlocks balloon pages: each gets a fresh zeroed frame on its next touch. */
   public synchronized BalloonReply balloonUnlock(Vm vm, long session, int[] pfns, int count,
                                                  BalloonPageStatus[] statuses) {
-    checkBalloonBatch(vm, session, count);
-    if (!vm.balloonResetPending) {
-      markDuplicates(vm, pfns, count, statuses);
-      P2m p2m = vm.p2m;
-      long now = System.nanoTime();
-      for (int i = 0; i < count; i++) {
-        if (statuses[i] != null) {
-          continue;
-        }
-        int pfn = pfns[i];
-        if (!P2m.isBallooned(p2m.get(pfn))) {
-          statuses[i] = BalloonPageStatus.NOT_LOCKED;
-          continue;
-        }
-        p2m.clear(pfn);
-        vm.mmu.p2mChanged(pfn);
-        if (vm.balloonSize > vm.balloonTarget) {
-          vm.balloonProgressNanos = now;
-        }
-        vm.balloonSize--;
-        vm.balloonUnlocked++;
-        statuses[i] = BalloonPageStatus.OK;
-      }
-    } else {
-      java.util.Arrays.fill(statuses, 0, count, BalloonPageStatus.RESET);
-    }
-    contact(vm);
-    return reply(vm);
+    return balloon.move(vm, session, pfns, count, statuses, BalloonBackend.Direction.UNLOCK);
   }
 
   /** Records a driver's stats call as contact. @throws MachineException FAILED_PRECONDITION without the capability */
   public synchronized BalloonReply balloonStats(Vm vm, long session) {
-    requireSession(vm, session);
-    if (!vm.balloonSessionStats) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
-          "the stats capability was not negotiated for this session");
-    }
-    contact(vm);
-    return reply(vm);
+    return balloon.stats(vm, session);
   }
 
   /**
@@ -880,40 +445,27 @@ public final class Machine implements AutoCloseable {
    * @throws MachineException INVALID_ARGUMENT outside 0..the VM's size minus its min
    */
   public synchronized VmSnapshot setBalloonTarget(Vm vm, long targetPages) {
-    requirePoweredOn(vm);
-    long most = vm.memoryPages() - vm.minPages;
-    if (targetPages < 0 || targetPages > most) {
-      throw MachineException.invalid("a balloon target must be from 0 to " + most + " pages (the size of " + vm
-          + (vm.minPages > 0 ? " minus its min of " + vm.minPages + " pages" : "") + "), got " + targetPages);
-    }
-    vm.targetPinned = true;
-    vm.allocationTarget = vm.memoryPages() - targetPages;
-    if (targetPages != vm.balloonTarget) {
-      vm.balloonTarget = targetPages;
-      vm.balloonProgressNanos = System.nanoTime();
-      log.info("{}: balloon target set to {} pages", vm, targetPages);
-      events.publish(EventKind.BALLOON_TARGET_SET, vm.id(), vm.name(), "balloon target set to " + targetPages
-          + " pages by the operator (balloon holds " + vm.balloonSize + ")");
-      ring(vm);
-    }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    balloon.setOperatorTarget(vm, targetPages);
+    return snapshot(vm);
   }
 
   /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
   public synchronized VmSnapshot unpinBalloonTarget(Vm vm) {
-    requirePoweredOn(vm);
-    if (vm.targetPinned) {
-      vm.targetPinned = false;
-      log.info("{}: balloon target handed back to the {} policy", vm, policy.name());
-    }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    reclaimer.unpin(vm);
+    return snapshot(vm);
+  }
+
+  /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
+  public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
+    balloon.setDriverMode(vm, mode);
+    return snapshot(vm);
   }
 
   // ---------------------------------------------------------------- reclamation
 
   /** Called (under the machine's lock, so it must not block) when the free-memory state gets worse. */
   public synchronized void onPressure(Runnable listener) {
-    this.pressureListener = listener;
+    freeMemory.onPressure(listener);
   }
 
   /**
@@ -925,288 +477,38 @@ public final class Machine implements AutoCloseable {
    * what faults need.
    */
   public synchronized void rebalance() {
-    updateFreeState();
-    if (vms.isEmpty()) {
-      return;
-    }
-    List<Vm> list = new ArrayList<>(vms.values());
-    List<VmDemand> demands = new ArrayList<>(list.size());
-    for (Vm vm : list) {
-      GuestView g = vm.guest;
-      long current = vm.targetPinned ? vm.memoryPages() - vm.balloonTarget : vm.allocationTarget;
-      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
-          vm.hostSwappedPages, current,
-          vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
-          g == null ? -1 : g.majorFaults()));
-    }
-    long frames = memory.frames();
-    MemoryPressure pressure = new MemoryPressure(frames, memory.freeFrames(), freeState,
-        thresholds.targetFreeFrames(frames), thresholds.hysteresisFrames(frames));
-    long[] targets = policy.allocate(pressure, demands);
-    boolean automatic = policy.reclaims();
-    double tau = config.reclamation().tau();
-    long now = System.nanoTime();
-    for (int i = 0; i < list.size(); i++) {
-      Vm vm = list.get(i);
-      long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
-      if (!vm.targetPinned) {
-        if (target != vm.allocationTarget && log.isDebugEnabled()) {
-          log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
-              vm.allocationTarget, target, vm.mappedPages, vm.balloonSize, vm.balloonTarget,
-              vm.sampler.activeFraction(), memory.freeFrames(), freeState.label());
-        }
-        vm.allocationTarget = target;
-        long balloon = vm.memoryPages() - target;
-        // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
-        if (automatic && (freeState != FreeMemoryState.HIGH || balloon < vm.balloonTarget)) {
-          setPolicyBalloonTarget(vm, balloon, now);
-        }
-      }
-      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
-          vm.sampler.activeFraction(), tau);
-    }
-    if (automatic && freeState != FreeMemoryState.HIGH) {
-      pageToTargets(list, now);
-    }
-    for (Vm vm : list) {
-      restoreReservation(vm);
-    }
-    updateFreeState();
-  }
-
-  /**
-   * Brings back from host swap the pages of a VM that holds fewer frames than its min. It gets there when the
-   * hypervisor paged it before its balloon caught up: the balloon then takes backed pages on top, and pages the
-   * guest does not touch would stay in host swap for ever. Reserved memory is the VM's, so the hypervisor reads
-   * them back itself (without charging the guest, which did not fault) as long as frames are free.
-   */
-  private void restoreReservation(Vm vm) {
-    long missing = Math.min(vm.minPages - vm.mappedPages, vm.hostSwappedPages);
-    if (missing <= 0) {
-      return;
-    }
-    P2m p2m = vm.p2m;
-    for (int pfn = 0, n = p2m.pages(); pfn < n && missing > 0 && memory.freeFrames() > 0; pfn++) {
-      int e = p2m.get(pfn);
-      if (P2m.isSwapped(e)) {
-        int mfn = memory.allocate(vm.id());
-        memory.write(mfn, swap.pageIn(P2m.swapSlot(e)));
-        p2m.map(pfn, mfn);
-        vm.mappedPages++;
-        vm.hostSwappedPages--;
-        vm.counters.hostPageIns++;
-        hostPageIns++;
-        missing--;
-      }
-    }
-  }
-
-  /**
-   * The fallback to ballooning. A VM whose balloon has stalled is paged down to its allocation. In the hard and
-   * low states the hypervisor also pages VMs whose balloons are still working, but only as much as brings free
-   * memory back over the hard state's exit, largest excess first: paging is the emergency brake, and the balloons
-   * go on reclaiming the rest with the guests choosing their own victims.
-   */
-  private void pageToTargets(List<Vm> list, long now) {
-    long frames = memory.frames();
-    long hardExit = (long) Math.ceil(frames * (thresholds.hard() + thresholds.hysteresis()) / 100.0);
-    long need = freeState.pages() ? hardExit - memory.freeFrames() : 0;
-    List<Vm> byExcess = new ArrayList<>(list);
-    byExcess.sort((a, b) -> Long.compare(excess(b), excess(a)));
-    for (Vm vm : byExcess) {
-      long excess = excess(vm);
-      if (excess <= 0) {
-        break;
-      }
-      long pages = balloonStalled(vm, now) ? excess : Math.min(excess, need);
-      if (pages > 0) {
-        long before = vm.mappedPages;
-        pageOutOwn(vm, pages);
-        long paged = before - vm.mappedPages;
-        vm.policyPageOuts += paged;
-        policyPageOuts += paged;
-        need -= paged;
-      }
-    }
-  }
-
-  private static long excess(Vm vm) {
-    return vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
-  }
-
-  /** The policy's target for a balloon; a new demand on a driver that had met its target restarts its stall clock. */
-  private void setPolicyBalloonTarget(Vm vm, long targetPages, long now) {
-    long target = Math.max(0, Math.min(vm.memoryPages() - vm.minPages, targetPages));
-    if (target != vm.balloonTarget) {
-      if (vm.balloonSize == vm.balloonTarget) {
-        vm.balloonProgressNanos = now;
-      }
-      vm.balloonTarget = target;
-      ring(vm);
-    }
-  }
-
-  private boolean balloonStalled(Vm vm, long now) {
-    return vm.balloonSize != vm.balloonTarget && now - vm.balloonProgressNanos > config.balloonStallNanos();
-  }
-
-  private void updateFreeState() {
-    FreeMemoryState next = thresholds.next(freeState, memory.freeFrames(), memory.frames());
-    if (next != freeState) {
-      boolean worse = next.ordinal() > freeState.ordinal();
-      log.info("free memory {} of {} frames ({}%): state {} -> {}", memory.freeFrames(), memory.frames(),
-          String.format(java.util.Locale.ROOT, "%.1f", 100.0 * memory.freeFrames() / memory.frames()),
-          freeState.label(), next.label());
-      events.publish(EventKind.FREE_STATE_CHANGED, 0, "", String.format(java.util.Locale.ROOT,
-          "free memory %.1f%% (%d of %d frames): %s -> %s", 100.0 * memory.freeFrames() / memory.frames(),
-          memory.freeFrames(), memory.frames(), freeState.label(), next.label()));
-      freeState = next;
-      freeStateChanges++;
-      if (worse) {
-        pressureListener.run();
-      }
-    }
-  }
-
-  /** The machine's free-memory state now. */
-  public synchronized FreeMemoryState freeState() {
-    return freeState;
-  }
-
-  /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
-  public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
-    requirePoweredOn(vm);
-    vm.requestedMode = mode;
-    vm.balloonProgressNanos = System.nanoTime();
-    log.info("{}: balloon driver asked to switch to {}", vm, mode);
-    events.publish(EventKind.DRIVER_MODE_CHANGED, vm.id(), vm.name(), "balloon driver asked to switch to "
-        + mode.mode());
-    ring(vm);
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
-  }
-
-  /** A VM by id for operators, without a credential. @throws MachineException NOT_FOUND */
-  public synchronized Vm vmById(int id) {
-    Vm vm = vms.get(id);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
-    }
-    return vm;
-  }
-
-  /** A VM by name for operators. @throws MachineException NOT_FOUND */
-  public synchronized Vm vmByName(String name) {
-    Vm vm = vmsByName.get(name);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
-    }
-    return vm;
-  }
-
-  private void resetBalloon(Vm vm, String why) {
-    P2m p2m = vm.p2m;
-    for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
-      if (P2m.isBallooned(p2m.get(pfn))) {
-        p2m.clear(pfn);
-        vm.mmu.p2mChanged(pfn);
-      }
-    }
-    log.info("{}: balloon of {} pages reset: {}", vm, vm.balloonSize, why);
-    events.publish(EventKind.BALLOON_RESET, vm.id(), vm.name(), "balloon of " + vm.balloonSize + " pages reset: "
-        + why);
-    vm.balloonSize = 0;
-    vm.balloonResetPending = true;
-    vm.balloonResets++;
-    vm.balloonProgressNanos = System.nanoTime();
-    ring(vm);
-  }
-
-  private void checkBalloonBatch(Vm vm, long session, int count) {
-    requireSession(vm, session);
-    if (count > vm.balloonSessionBatch) {
-      throw MachineException.invalid("a balloon batch of this session holds at most " + vm.balloonSessionBatch
-          + " pages, got " + count);
-    }
-  }
-
-  private void requireSession(Vm vm, long session) {
-    requirePoweredOn(vm);
-    if (session == 0 || session != vm.balloonSession) {
-      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, "balloon session " + session
-          + " of " + vm + " is not current; start a new one");
-    }
-  }
-
-  /** Marks out-of-range PFNs INVALID and repeated ones DUPLICATE; leaves the rest {@code null}. */
-  private static void markDuplicates(Vm vm, int[] pfns, int count, BalloonPageStatus[] statuses) {
-    int pages = vm.memoryPages();
-    long[] keyed = new long[count];
-    for (int i = 0; i < count; i++) {
-      statuses[i] = null;
-      keyed[i] = ((long) pfns[i] << 32) | i;
-    }
-    java.util.Arrays.sort(keyed, 0, count);
-    for (int k = 0; k < count; k++) {
-      int index = (int) keyed[k];
-      int pfn = (int) (keyed[k] >> 32);
-      if (pfn < 0 || pfn >= pages) {
-        statuses[index] = BalloonPageStatus.INVALID;
-      } else if (k > 0 && (int) (keyed[k - 1] >> 32) == pfn) {
-        statuses[index] = BalloonPageStatus.DUPLICATE;
-      }
-    }
-  }
-
-  private void contact(Vm vm) {
-    vm.balloonLastContactNanos = System.nanoTime();
-    vm.balloonEverContacted = true;
-  }
-
-  private static BalloonReply reply(Vm vm) {
-    return new BalloonReply(vm.balloonTarget, vm.balloonResetPending, vm.requestedMode);
-  }
-
-  /** Records what the guest last reported about itself. */
-  public synchronized void recordGuestView(Vm vm, GuestView view) {
-    if (vm.poweredOn) {
-      vm.guest = view;
-      P2m p2m = vm.p2m;
-      vm.sampler.advance(view.simulatedNs(), pfn -> P2m.isMapped(p2m.get(pfn)), random);
-    }
+    reclaimer.rebalance(lifecycle.vms());
   }
 
   // ---------------------------------------------------------------- views
 
   /** The machine and its VMs in one consistent snapshot. */
   public synchronized MachineSnapshot snapshot() {
-    List<VmSnapshot> list = new ArrayList<>(vms.size());
+    List<VmSnapshot> list = new ArrayList<>(lifecycle.vms().size());
     long mapped = 0;
-    for (Vm vm : vms.values()) {
-      list.add(vm.snapshot(System.nanoTime(), config.balloonStallNanos()));
+    for (Vm vm : lifecycle.vms()) {
+      list.add(snapshot(vm));
       mapped += vm.mappedPages;
     }
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
-        configuredPages(), hostPageOuts, hostPageIns, doublePaging, vmsReleased, freeState.label(), policy.name(),
-        freeStateChanges, thresholds.targetFreeFrames(memory.frames()), config.reclamation().tau(), policyPageOuts,
-        reservedPages, List.copyOf(list));
+        lifecycle.configuredPages(), counters.hostPageOuts, counters.hostPageIns, counters.doublePaging,
+        counters.vmsReleased, freeMemory.state().label(), reclaimer.policyName(), counters.freeStateChanges,
+        freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(),
+        counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list));
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */
   public synchronized VmSnapshot vm(int id) {
-    Vm vm = vms.get(id);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
-    }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    return snapshot(lifecycle.byId(id));
   }
 
   /** One VM by name. @throws MachineException NOT_FOUND */
   public synchronized VmSnapshot vm(String name) {
-    Vm vm = vmsByName.get(name);
-    if (vm == null) {
-      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
-    }
-    return vm.snapshot(System.nanoTime(), config.balloonStallNanos());
+    return snapshot(lifecycle.byName(name));
+  }
+
+  private VmSnapshot snapshot(Vm vm) {
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
   }
 
   /**
@@ -1216,49 +518,7 @@ public final class Machine implements AutoCloseable {
    * @throws IllegalStateException describing the first inconsistency
    */
   public synchronized void checkInvariants() {
-    long mapped = 0;
-    for (Vm vm : vms.values()) {
-      long vmMapped = 0;
-      long vmSwapped = 0;
-      long vmBallooned = 0;
-      for (int pfn = 0; pfn < vm.p2m.pages(); pfn++) {
-        int e = vm.p2m.get(pfn);
-        if (P2m.isMapped(e)) {
-          vmMapped++;
-          if (memory.owner(e) != vm.id()) {
-            throw new IllegalStateException(vm + " maps PFN " + pfn + " to MFN " + e + " owned by VM "
-                + memory.owner(e));
-          }
-        } else if (P2m.isSwapped(e)) {
-          vmSwapped++;
-        } else if (P2m.isBallooned(e)) {
-          vmBallooned++;
-        }
-      }
-      if (vmBallooned != vm.balloonSize) {
-        throw new IllegalStateException(vm + " counts a balloon of " + vm.balloonSize + " pages, its P2M holds "
-            + vmBallooned);
-      }
-      if (vmMapped != vm.mappedPages || vmSwapped != vm.hostSwappedPages) {
-        throw new IllegalStateException(vm + " counts " + vm.mappedPages + " mapped and " + vm.hostSwappedPages
-            + " swapped, its P2M holds " + vmMapped + " and " + vmSwapped);
-      }
-      mapped += vmMapped;
-      P2m p2m = vm.p2m;
-      vm.mmu.checkShadowConsistency(p2m::get);
-    }
-    if (mapped + memory.freeFrames() != memory.frames()) {
-      throw new IllegalStateException(mapped + " mapped + " + memory.freeFrames() + " free != " + memory.frames()
-          + " frames");
-    }
-  }
-
-  private long configuredPages() {
-    long sum = 0;
-    for (Vm vm : vms.values()) {
-      sum += vm.memoryPages();
-    }
-    return sum;
+    MachineInvariants.check(memory, lifecycle.vms());
   }
 
   @Override

@@ -1,8 +1,14 @@
 package org.balloonlab.hypervisor.machine;
 
+import java.util.Optional;
+
 /**
  * A request the machine refuses, with the reason a caller can act on. The transport maps each reason to a gRPC
  * status in one place; the domain never sees gRPC types. A refused request has changed nothing.
+ *
+ * <p>A refusal because the VM is powered off is a FAILED_PRECONDITION like others, but it also says so in
+ * {@link #poweredOff()}, with the VM and why it went: its guest should stop rather than retry, and it should not
+ * have to recognise that from the message text.
  */
 public final class MachineException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -17,15 +23,39 @@ public final class MachineException extends RuntimeException {
     RESOURCE_EXHAUSTED
   }
 
+  /**
+   * The VM a request was for is powered off.
+   *
+   * @param vmName its name
+   * @param why why it was powered off, as its guest is told
+   */
+  public record PoweredOff(String vmName, String why) {}
+
   private final Reason reason;
+  private final transient PoweredOff poweredOff;
 
   public MachineException(Reason reason, String message) {
+    this(reason, message, null);
+  }
+
+  private MachineException(Reason reason, String message, PoweredOff poweredOff) {
     super(message);
     this.reason = reason;
+    this.poweredOff = poweredOff;
   }
 
   public Reason reason() {
     return reason;
+  }
+
+  /** Set when the request was refused because its VM is powered off. */
+  public Optional<PoweredOff> poweredOff() {
+    return Optional.ofNullable(poweredOff);
+  }
+
+  /** FAILED_PRECONDITION for a request on a VM that is off; the message names the VM and why it went. */
+  static MachineException poweredOff(String message, String vmName, String why) {
+    return new MachineException(Reason.FAILED_PRECONDITION, message, new PoweredOff(vmName, why));
   }
 
   static MachineException invalid(String message) {

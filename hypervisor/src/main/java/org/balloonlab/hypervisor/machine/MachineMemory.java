@@ -10,7 +10,7 @@ package org.balloonlab.hypervisor.machine;
  *
  * <p>Frames are handed out from a LIFO free stack. Nothing leaks between VMs: every allocation's caller
  * overwrites the whole content (zero for a demand fault, the saved token for a swap-in) before the owner can
- * read it; {@link #allocateZeroed} is the usual path. Not thread-safe: the {@code Hypervisor} serializes access.
+ * read it. Not thread-safe: the {@link Machine}'s lock serializes access.
  */
 public final class MachineMemory {
   /** Owner value of a free frame. VM ids start at 1. */
@@ -41,23 +41,6 @@ public final class MachineMemory {
 
   public int freeFrames() {
     return freeCount;
-  }
-
-  public int usedFrames() {
-    return contents.length - freeCount;
-  }
-
-  /**
-   * Takes a free frame for {@code vmId} and zeroes it.
-   *
-   * @return the MFN, or -1 when no frame is free
-   */
-  public int allocateZeroed(int vmId) {
-    int mfn = allocate(vmId);
-    if (mfn >= 0) {
-      contents[mfn] = 0L;
-    }
-    return mfn;
   }
 
   /**
@@ -96,17 +79,6 @@ public final class MachineMemory {
 
   public int owner(int mfn) {
     return owner[mfn];
-  }
-
-  /** Frames owned by {@code vmId}; a full scan, meant for checks and tests, not the data path. */
-  public long countOwnedBy(int vmId) {
-    long n = 0;
-    for (int o : owner) {
-      if (o == vmId) {
-        n++;
-      }
-    }
-    return n;
   }
 
   /** Heap bytes held per frame by this table, for the memory-footprint benchmark. */

@@ -10,7 +10,7 @@ package org.balloonlab.hypervisor.machine;
  *   <li>{@link #BALLOONED}: locked by the balloon driver; the hypervisor took its frame back;
  *   <li>{@code <= SWAPPED_BASE}: paged out by the hypervisor to host swap slot {@code SWAPPED_BASE - entry}.
  * </ul>
- * Not thread-safe: the {@code Hypervisor} serializes access.
+ * Not thread-safe: the {@link Machine}'s lock serializes access.
  */
 public final class P2m {
   public static final int UNTOUCHED = -1;

@@ -1,7 +1,8 @@
 package org.balloonlab.hypervisor.machine;
 
-import org.balloonlab.hypervisor.policy.ActivitySampler;
 import org.balloonlab.hypervisor.mmu.Mmu;
+import org.balloonlab.hypervisor.mmu.TranslationMode;
+import org.balloonlab.hypervisor.policy.ActivitySampler;
 
 /**
  * A powered-on VM as the hypervisor keeps it: its P2M, its credential, whether a guest agent is attached to
@@ -13,7 +14,7 @@ public final class Vm {
   private final String osKind;
   private final String credential;
   final P2m p2m;
-  final VmCounters counters = new VmCounters();
+  final VmCounters.Live counters = new VmCounters.Live();
   /** Address translation: TLB, shadow tables, exits. */
   final Mmu mmu;
   boolean poweredOn = true;
@@ -23,26 +24,13 @@ public final class Vm {
   long hostSwappedPages;
   GuestView guest;
 
-  // The balloon, as the hypervisor keeps it.
-  long balloonTarget;
-  long balloonSize;
-  long balloonSession;
-  int balloonSessionBatch;
-  boolean balloonSessionDoorbell;
-  boolean balloonSessionStats;
-  boolean balloonResetPending;
-  long balloonRefused;
-  long balloonLastContactNanos;
-  boolean balloonEverContacted;
-  long balloonProgressNanos;
-  long balloonResets;
-  long balloonLocked;
-  long balloonUnlocked;
-  DriverModeRequest requestedMode;
+  /** The balloon, as the hypervisor keeps it. */
+  final VmBalloon balloon;
   /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
   String offReason;
 
   // Reclamation: the VM's resource settings and what the policy decided for it.
+  /** Memory reserved for the VM: it is never reclaimed below this. */
   final long minPages;
   final long shares;
   final ActivitySampler sampler;
@@ -66,7 +54,7 @@ public final class Vm {
     this.credential = credential;
     this.p2m = new P2m(memoryPages);
     this.detachedSinceNanos = nowNanos;
-    this.balloonProgressNanos = nowNanos;
+    this.balloon = new VmBalloon(nowNanos);
   }
 
   public int id() {
@@ -77,24 +65,11 @@ public final class Vm {
     return name;
   }
 
-  public String osKind() {
-    return osKind;
-  }
-
   public int memoryPages() {
     return p2m.pages();
   }
 
-  /** Memory reserved for the VM: it is never reclaimed below this. */
-  public long minPages() {
-    return minPages;
-  }
-
-  public long shares() {
-    return shares;
-  }
-
-  public org.balloonlab.hypervisor.mmu.TranslationMode translationMode() {
+  TranslationMode translationMode() {
     return mmu.mode();
   }
 
@@ -104,14 +79,23 @@ public final class Vm {
   }
 
   VmSnapshot snapshot(long nowNanos, long stallNanos) {
-    BalloonSnapshot balloon = new BalloonSnapshot(balloonTarget, balloonSize, balloonSession != 0, balloonSession,
-        balloonRefused, balloonEverContacted ? nowNanos - balloonLastContactNanos : -1,
-        balloonSize != balloonTarget && nowNanos - balloonProgressNanos > stallNanos, requestedMode, balloonResets,
-        balloonLocked, balloonUnlocked);
-    return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.copy(),
-        guest, balloon, new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
+    ReclamationSnapshot reclamation = new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
-        policyPageOuts, blockedBatches, blockedNs), mmu.snapshot());
+        policyPageOuts, blockedBatches, blockedNs);
+    return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
+        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot());
+  }
+
+  /**
+   * Refuses any request on a VM that has been powered off, telling why it went.
+   *
+   * @throws MachineException FAILED_PRECONDITION, flagged as powered off
+   */
+  void requirePoweredOn() {
+    if (!poweredOn) {
+      throw MachineException.poweredOff(this + " is powered off" + (offReason == null ? "" : " (" + offReason + ")"),
+          name, offReason == null ? "" : offReason);
+    }
   }
 
   @Override

@@ -87,7 +87,7 @@ public final class Mmu {
   private long shadowPages;
   private long shadowEntries;
 
-  private final MmuCounters counters = new MmuCounters();
+  private final MmuCounters.Live counters = new MmuCounters.Live();
 
   /**
    * @param mode how this VM is translated
@@ -138,7 +138,7 @@ public final class Mmu {
    * @return simulated nanoseconds to charge
    */
   public long access(int asid, int vpn, int pfn, int mfn, boolean p2mFaulted) {
-    MmuCounters c = counters;
+    MmuCounters.Live c = counters;
     if (p2mFaulted) {
       c.exitsP2mFault++;
     }
@@ -187,8 +187,12 @@ public final class Mmu {
   /** The guest used a translation it never announced: take it as its table's entry, as if a map had trapped. */
   private void adopt(int asid, int vpn, int pfn) {
     counters.untrackedTranslations++;
-    RadixTable guest = guestTable(asid);
-    int old = guest.put(vpn, pfn);
+    putGuestEntry(asid, vpn, pfn);
+  }
+
+  /** Sets the guest table's entry; if a present entry changed, the hardware and the shadow may hold its frame. */
+  private void putGuestEntry(int asid, int vpn, int pfn) {
+    int old = guestTable(asid).put(vpn, pfn);
     if (old >= 0) {
       dropCached(asid, vpn);
       releaseRmap(old, asid, vpn);
@@ -232,19 +236,12 @@ public final class Mmu {
    * @return simulated nanoseconds to charge
    */
   public long event(byte op, int asid, int vpn, int pfn, int pfnEntry) {
-    MmuCounters c = counters;
+    MmuCounters.Live c = counters;
     c.pageTableEvents++;
     long ns = 0;
     switch (op) {
       case PT_MAP, PT_REMAP -> {
-        RadixTable guest = guestTable(asid);
-        int old = guest.put(vpn, pfn);
-        if (old >= 0) {
-          // A present entry changed: the hardware and the shadow may hold the old frame.
-          dropCached(asid, vpn);
-          releaseRmap(old, asid, vpn);
-        }
-        map(asid, vpn, pfn);
+        putGuestEntry(asid, vpn, pfn);
         if (shadowMode) {
           ns = pageTableWriteExit();
           if (pfnEntry >= 0) {
@@ -462,6 +459,6 @@ public final class Mmu {
 
   /** The counters and gauges now. */
   public MmuSnapshot snapshot() {
-    return new MmuSnapshot(mode, counters.copy(), shadowTableBytes(), shadowEntries, tlb.invalidations());
+    return new MmuSnapshot(mode, counters.snapshot(), shadowTableBytes(), shadowEntries, tlb.invalidations());
   }
 }

@@ -8,10 +8,4 @@ package org.balloonlab.hypervisor.mmu;
  * @param tlbInvalidations TLB entries dropped one by one because a mapping changed
  */
 public record MmuSnapshot(TranslationMode mode, MmuCounters counters, long shadowTableBytes, long shadowEntries,
-                          long tlbInvalidations) {
-  /** TLB misses per lookup, 0 before the first. */
-  public double tlbMissRate() {
-    long lookups = counters.tlbHits() + counters.tlbMisses();
-    return lookups == 0 ? 0 : (double) counters.tlbMisses() / lookups;
-  }
-}
+                          long tlbInvalidations) {}

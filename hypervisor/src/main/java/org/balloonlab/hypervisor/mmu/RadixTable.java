@@ -29,16 +29,18 @@ public final class RadixTable {
 
   /** The value at {@code vpn}, or -1 if none. */
   public int get(int vpn) {
+    int[] leaf = leaf(vpn);
+    return leaf == null ? -1 : leaf[vpn & 511] - 1;
+  }
+
+  /** The leaf that holds {@code vpn}'s entry, or {@code null} if none was allocated on its way. */
+  private int[] leaf(int vpn) {
     int[][][] pdpt = root[vpn >>> 27];
     if (pdpt == null) {
-      return -1;
+      return null;
     }
     int[][] pd = pdpt[(vpn >>> 18) & 511];
-    if (pd == null) {
-      return -1;
-    }
-    int[] leaf = pd[(vpn >>> 9) & 511];
-    return leaf == null ? -1 : leaf[vpn & 511] - 1;
+    return pd == null ? null : pd[(vpn >>> 9) & 511];
   }
 
   /**
@@ -78,15 +80,7 @@ public final class RadixTable {
 
   /** Clears {@code vpn}; answers its value, or -1 if it had none. Table pages stay. */
   public int remove(int vpn) {
-    int[][][] pdpt = root[vpn >>> 27];
-    if (pdpt == null) {
-      return -1;
-    }
-    int[][] pd = pdpt[(vpn >>> 18) & 511];
-    if (pd == null) {
-      return -1;
-    }
-    int[] leaf = pd[(vpn >>> 9) & 511];
+    int[] leaf = leaf(vpn);
     if (leaf == null) {
       return -1;
     }
@@ -140,10 +134,5 @@ public final class RadixTable {
   /** 4 KiB pages a real table with these entries takes: the root plus every directory and leaf page allocated. */
   public long tablePages() {
     return 1L + pdpts + pds + leaves;
-  }
-
-  /** Leaf (PT) pages allocated. */
-  public int leafPages() {
-    return leaves;
   }
 }

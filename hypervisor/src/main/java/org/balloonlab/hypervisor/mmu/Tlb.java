@@ -40,7 +40,6 @@ public final class Tlb {
   /** Per set: which ways hold an entry, and which were used since the last reset of the recently-used bits. */
   private final long[] valid;
   private final long[] used;
-  private long flushes;
   private long invalidations;
 
   /**
@@ -101,21 +100,6 @@ public final class Tlb {
       }
     }
     return -1;
-  }
-
-  /** Caches a translation, replacing it if cached, else evicting as {@link #fill} does. */
-  public void insert(int vmTag, int asid, int vpn, int mfn) {
-    long t = tag(vmTag, asid, vpn);
-    int set = set(vpn);
-    int base = set * ways;
-    for (int w = 0; w < ways; w++) {
-      if (tags[base + w] == t) {
-        mfns[base + w] = mfn;
-        touch(set, w);
-        return;
-      }
-    }
-    fill(vmTag, asid, vpn, mfn);
   }
 
   /**
@@ -179,7 +163,6 @@ public final class Tlb {
     if (asidTagged) {
       return 0;
     }
-    flushes++;
     return flushVm(vmTag, false);
   }
 
@@ -197,32 +180,8 @@ public final class Tlb {
     return n;
   }
 
-  /** Translations cached now, all VMs. */
-  public int occupied() {
-    int n = 0;
-    for (long t : tags) {
-      if (t != EMPTY) {
-        n++;
-      }
-    }
-    return n;
-  }
-
-  public int entries() {
-    return tags.length;
-  }
-
-  public int ways() {
-    return ways;
-  }
-
   public boolean asidTagged() {
     return asidTagged;
-  }
-
-  /** Context-switch flushes so far. */
-  public long flushes() {
-    return flushes;
   }
 
   /** Single translations dropped because a mapping changed (page and address-space invalidations). */

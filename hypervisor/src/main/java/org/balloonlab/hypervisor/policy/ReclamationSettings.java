@@ -47,10 +47,6 @@ public record ReclamationSettings(String policy, double tau, int samplePages, lo
         periodNanos);
   }
 
-  public ReclamationSettings withSampling(int pages, long periodNs) {
-    return new ReclamationSettings(policy, tau, pages, periodNs, fastGain, slowGain, thresholds, periodNanos);
-  }
-
   /** The policy these settings name. */
   public ReclamationPolicy newPolicy() {
     return policy.equals(PolicyNames.ESX) ? new SharesPolicy(tau) : new ManualPolicy();

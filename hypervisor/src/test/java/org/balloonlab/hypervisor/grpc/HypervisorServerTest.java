@@ -1,6 +1,5 @@
 package org.balloonlab.hypervisor.grpc;
 
-import java.util.ArrayList;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.google.rpc.ErrorInfo;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -18,6 +18,7 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -51,6 +52,7 @@ import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.ManagementServiceGrpc;
 import org.balloonlab.proto.PowerOffRequest;
 import org.balloonlab.proto.PowerOffResponse;
+import org.balloonlab.proto.PowerOffVmRequest;
 import org.balloonlab.proto.PowerOnRequest;
 import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.SetBalloonTargetRequest;
@@ -111,6 +113,8 @@ class HypervisorServerTest {
   /** Collects a call's responses; the end of the call is queued after them as its status. */
   static final class Recorder<T> implements StreamObserver<T> {
     private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+    /** The error the call ended with, trailers and all. */
+    volatile Throwable error;
 
     @Override
     public void onNext(T value) {
@@ -119,6 +123,7 @@ class HypervisorServerTest {
 
     @Override
     public void onError(Throwable t) {
+      error = t;
       events.add(Status.fromThrowable(t));
     }
 
@@ -679,6 +684,36 @@ class HypervisorServerTest {
     call.send(read(batch(2), 0));
     assertEnded(call.end(), Status.Code.FAILED_PRECONDITION, "powered off");
     assertEquals(FRAMES, machineState().getFreeFrames());
+  }
+
+  @Test
+  void aBatchForAVmTheOperatorPoweredOffSaysSoInAnErrorInfoDetail() throws Exception {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall call = new AccessCall().attach(on);
+    call.apply(write(batch(1), 0, 5L));
+    management.powerOffVm(PowerOffVmRequest.newBuilder().setVm(VmSelector.newBuilder().setName("vm")).build());
+    call.send(read(batch(2), 0));
+    assertEnded(call.end(), Status.Code.FAILED_PRECONDITION, "powered off (powered off by the operator)");
+
+    com.google.rpc.Status status = StatusProto.fromThrowable(call.responses.error);
+    assertNotNull(status, "the status carries details");
+    assertEquals(Status.Code.FAILED_PRECONDITION.value(), status.getCode());
+    assertEquals(1, status.getDetailsCount(), status.toString());
+    assertTrue(status.getDetails(0).is(ErrorInfo.class), status.toString());
+    ErrorInfo info = status.getDetails(0).unpack(ErrorInfo.class);
+    assertEquals("VM_POWERED_OFF", info.getReason());
+    assertEquals("balloonlab.org", info.getDomain());
+    assertEquals(java.util.Map.of("vm", "vm", "why", "powered off by the operator"), info.getMetadataMap());
+  }
+
+  @Test
+  void otherRefusalsCarryNoErrorInfo() throws Exception {
+    PowerOnResponse on = powerOn("vm", 8);
+    AccessCall call = new AccessCall().attach(on);
+    call.send(read(batch(1), 8));
+    assertEnded(call.end(), Status.Code.INVALID_ARGUMENT, "out of range");
+    com.google.rpc.Status status = StatusProto.fromThrowable(call.responses.error);
+    assertTrue(status == null || status.getDetailsCount() == 0, String.valueOf(status));
   }
 
   // ---------------------------------------------------------------- a guest that goes away

@@ -99,6 +99,8 @@ class ManagementEventsTest {
     MachineException refused = assertThrows(MachineException.class, () -> touch(machine, vm, 1));
     assertEquals(MachineException.Reason.FAILED_PRECONDITION, refused.reason());
     assertTrue(refused.getMessage().contains("powered off by the operator"), refused.getMessage());
+    assertEquals(java.util.Optional.of(new MachineException.PoweredOff("vm1", "powered off by the operator")),
+        refused.poweredOff(), "the refusal says structurally that the VM is off");
   }
 
   @Test

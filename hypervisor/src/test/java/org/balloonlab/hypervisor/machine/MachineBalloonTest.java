@@ -13,8 +13,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -113,6 +115,11 @@ class MachineBalloonTest {
   }
 
   record Outcome(List<BalloonPageStatus> statuses, BalloonReply reply) {}
+
+  /** Opens a driver session with every capability, as a current driver does; answers its id. */
+  private long startSession(Vm vm) {
+    return machine.openBalloonSession(vm, true, true, true).id();
+  }
 
   private Outcome lock(Vm vm, long session, int... pfns) {
     BalloonPageStatus[] statuses = new BalloonPageStatus[pfns.length];
@@ -222,7 +229,7 @@ class MachineBalloonTest {
     newMachine(16, 32);
     Vm vm = machine.powerOn("vm", "linux", 16);
     setTarget(vm, 4);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 0, 1, 2, 3);
     machine.balloonHungUp(vm.id(), session + 1);
     assertTrue(machine.vm(vm.id()).balloon().driverConnected(), "another session's hang-up changes nothing");
@@ -240,7 +247,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 16);
     write(vm, range(0, 10));
     setTarget(vm, 4);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     assertConsistent();
     MachineSnapshot before = machine.snapshot();
     assertEquals(6, before.freeFrames());
@@ -272,7 +279,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 16);
     write(vm, range(0, 10));
     setTarget(vm, 3);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
 
     // The batch straddles the target: the first three are taken, the rest refused.
     Outcome o = lock(vm, session, 0, 1, 2, 3, 4);
@@ -298,7 +305,7 @@ class MachineBalloonTest {
 
     // With no target at all, every page is refused.
     Vm idle = machine.powerOn("idle", "linux", 4);
-    long s2 = machine.balloonStart(idle);
+    long s2 = startSession(idle);
     assertEquals(all(BalloonPageStatus.REFUSED, 4), lock(idle, s2, 0, 1, 2, 3).statuses());
     assertEquals(0, balloon(idle).sizePages());
   }
@@ -319,7 +326,7 @@ class MachineBalloonTest {
     assertTrue(swapped >= 0);
     MachineSnapshot m = machine.snapshot();
     setTarget(vm, 1);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
 
     assertEquals(statuses(BalloonPageStatus.OK), lock(vm, session, swapped).statuses());
     MachineSnapshot after = machine.snapshot();
@@ -337,7 +344,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 8);
     write(vm, 0, 1);
     setTarget(vm, 2);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     MachineSnapshot m = machine.snapshot();
     assertEquals(statuses(BalloonPageStatus.OK, BalloonPageStatus.OK), lock(vm, session, 5, 7).statuses());
     MachineSnapshot after = machine.snapshot();
@@ -355,7 +362,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 16);
     write(vm, range(0, 8));
     setTarget(vm, 6);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
 
     Outcome o = lock(vm, session, 2, 3, 2, 5, 3, -1, 16, 2, Integer.MAX_VALUE, Integer.MIN_VALUE);
     assertEquals(statuses(BalloonPageStatus.OK, BalloonPageStatus.OK, BalloonPageStatus.DUPLICATE,
@@ -395,7 +402,7 @@ class MachineBalloonTest {
     newMachine(8, 16);
     Vm vm = machine.powerOn("vm", "linux", 8);
     setTarget(vm, 8);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     // Sorted, 7 comes after 1, but statuses follow the batch's order.
     assertEquals(statuses(BalloonPageStatus.OK, BalloonPageStatus.OK, BalloonPageStatus.DUPLICATE,
         BalloonPageStatus.DUPLICATE, BalloonPageStatus.DUPLICATE), lock(vm, session, 7, 1, 7, 1, 7).statuses());
@@ -410,7 +417,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 8);
     write(vm, range(0, 4));
     setTarget(vm, 2);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     assertEquals(all(BalloonPageStatus.OK, 2), lock(vm, session, 1, 2).statuses());
     setTarget(vm, 0);
     MachineSnapshot m = machine.snapshot();
@@ -440,7 +447,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 8);
     write(vm, 0, 1);
     setTarget(vm, 2);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 3);
 
     List<Object> before = state(vm);
@@ -480,7 +487,7 @@ class MachineBalloonTest {
     assertEquals(before, state(vm));
     assertEquals(-1, balloon(vm).lastContactNanosAgo(), "refused calls are no contact");
 
-    long first = machine.balloonStart(vm);
+    long first = startSession(vm);
     assertNotEquals(0, first);
     assertEquals(statuses(BalloonPageStatus.OK), lock(vm, first, 0).statuses());
     BalloonSnapshot b = balloon(vm);
@@ -489,7 +496,7 @@ class MachineBalloonTest {
     assertTrue(b.lastContactNanosAgo() >= 0);
 
     // A new session replaces the old one; what the old one locked stays locked.
-    long second = machine.balloonStart(vm);
+    long second = startSession(vm);
     assertNotEquals(first, second);
     assertEquals(second, balloon(vm).sessionId());
     assertEquals(1, balloon(vm).sizePages());
@@ -507,7 +514,7 @@ class MachineBalloonTest {
     assertEquals(statuses(BalloonPageStatus.OK), unlock(vm, second, 0).statuses());
 
     // Another VM's session is no session for this one.
-    long theirs = machine.balloonStart(other);
+    long theirs = startSession(other);
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonTarget(vm, theirs));
     refused(MachineException.Reason.FAILED_PRECONDITION,
         () -> machine.balloonLock(vm, theirs, new int[] {2}, 1, st));
@@ -521,7 +528,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 16);
     write(vm, range(0, 8));
     setTarget(vm, 8);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 7);
     List<Object> before = state(vm);
 
@@ -546,7 +553,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 16);
     write(vm, range(0, 6));
     setTarget(vm, 4);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 0, 1, 2, 9);
     rings.clear();
     MachineSnapshot m = machine.snapshot();
@@ -584,7 +591,7 @@ class MachineBalloonTest {
     assertArrayEquals(new long[] {token(vm.id(), 3)}, read(vm, 3));
     assertTrue(machine.balloonReplyOrNull(vm.id()).reset());
 
-    long fresh = machine.balloonStart(vm);
+    long fresh = startSession(vm);
     assertFalse(machine.balloonTarget(vm, fresh).reset());
     Outcome again = lock(vm, fresh, 0, 2);
     assertEquals(all(BalloonPageStatus.OK, 2), again.statuses());
@@ -598,7 +605,7 @@ class MachineBalloonTest {
     newMachine(8, 16);
     Vm vm = machine.powerOn("vm", "linux", 8);
     setTarget(vm, 1);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 4);
     write(vm, 4);
     assertEquals(1, machine.vm(vm.id()).counters().balloonFaults());
@@ -613,7 +620,7 @@ class MachineBalloonTest {
     Vm hog = machine.powerOn("hog", "linux", 8);
     write(vm, range(0, 4));
     setTarget(vm, 2);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 0, 1);
     write(hog, 0, 1);
     assertEquals(0, machine.snapshot().freeFrames());
@@ -646,7 +653,7 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 16);
     setTarget(vm, 16);
     setTarget(vm, 0);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     setTarget(vm, 16);
     assertEquals(16, machine.balloonTarget(vm, session).targetPages());
     assertEquals(all(BalloonPageStatus.OK, 8), lock(vm, session, range(0, 8)).statuses());
@@ -661,14 +668,14 @@ class MachineBalloonTest {
     Vm vm = machine.powerOn("vm", "linux", 8);
     write(vm, range(0, 4));
     setTarget(vm, 2);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 0, 6);
     machine.powerOff(vm.id(), vm.credential());
     assertConsistent();
     assertEquals(8, machine.snapshot().freeFrames());
     assertNull(machine.balloonReplyOrNull(vm.id()));
     BalloonPageStatus[] st = new BalloonPageStatus[1];
-    refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonStart(vm));
+    refused(MachineException.Reason.FAILED_PRECONDITION, () -> startSession(vm));
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonTarget(vm, session));
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonStats(vm, session));
     refused(MachineException.Reason.FAILED_PRECONDITION,
@@ -704,7 +711,7 @@ class MachineBalloonTest {
     write(a, range(0, 8));
     assertEquals(0, machine.snapshot().freeFrames());
     setTarget(a, 4);
-    long session = machine.balloonStart(a);
+    long session = startSession(a);
     assertEquals(all(BalloonPageStatus.OK, 4), lock(a, session, 0, 1, 2, 3).statuses());
     assertEquals(4, machine.snapshot().freeFrames());
 
@@ -737,7 +744,7 @@ class MachineBalloonTest {
     setTarget(vm, 4);
     letClockPass(2);
     assertTrue(balloon(vm).uncooperative(), "no driver inflated within 1 ns");
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     letClockPass(2);
     assertTrue(balloon(vm).uncooperative(), "opening a session is no progress");
 
@@ -759,6 +766,32 @@ class MachineBalloonTest {
   }
 
   @Test
+  void stallsAndContactAgesFollowTheInjectedClockAlone() {
+    AtomicLong now = new AtomicLong(1_000);
+    machine = new Machine(new Machine.Config(16, 32, dir.resolve("host.swap"), 64, COSTS, 42, BATCH, 100),
+        TlbConfig.DEFAULT, now::get);
+    Vm vm = machine.powerOn("vm", "linux", 16);
+    setTarget(vm, 4);
+    long session = startSession(vm);
+    now.addAndGet(100);
+    letClockPass(1_000_000);
+    BalloonSnapshot b = balloon(vm);
+    assertFalse(b.uncooperative(), "100 ns of the machine's clock is not more than the stall timeout");
+    assertEquals(100, b.lastContactNanosAgo(), "the session opened at the injected time");
+    now.addAndGet(1);
+    assertTrue(balloon(vm).uncooperative(), "one more nanosecond of the machine's clock is");
+    lock(vm, session, 0, 1, 2, 3);
+    assertEquals(0, balloon(vm).lastContactNanosAgo());
+    assertFalse(balloon(vm).uncooperative());
+
+    machine.attach(vm);
+    machine.detach(vm);
+    now.addAndGet(50);
+    assertEquals(0, machine.reapDetached(now.get(), 50), "detached 50 ns ago by the machine's clock");
+    assertEquals(1, machine.reapDetached(now.get() + 1, 50));
+  }
+
+  @Test
   void withALongStallTimeoutAMissedTargetIsNotYetUncooperative() {
     newMachine(16, 32, BATCH, NEVER);
     Vm vm = machine.powerOn("vm", "linux", 16);
@@ -774,7 +807,7 @@ class MachineBalloonTest {
     newMachine(8, 16);
     Vm vm = machine.powerOn("vm", "linux", 8);
     setTarget(vm, 2);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     assertNull(machine.balloonTarget(vm, session).requestedMode());
 
     DriverModeRequest slow = new DriverModeRequest("slow", 0, 100, 0);
@@ -792,7 +825,7 @@ class MachineBalloonTest {
     assertEquals(stuck, machine.balloonTarget(vm, session).requestedMode());
     assertEquals(stuck, balloon(vm).requestedMode());
     // A new session keeps the request: the operator asked for it, not the driver.
-    long next = machine.balloonStart(vm);
+    long next = startSession(vm);
     assertEquals(stuck, machine.balloonTarget(vm, next).requestedMode());
   }
 
@@ -849,7 +882,7 @@ class MachineBalloonTest {
     setTarget(vm, 3);
     assertEquals(List.of(vm.id()), rings, "the same target again does not");
 
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     lock(vm, session, 0, 1);
     unlock(vm, session, 1);
     machine.balloonTarget(vm, session);
@@ -905,7 +938,7 @@ class MachineBalloonTest {
     try (Machine m = new Machine(new Machine.Config(4, 64, dir.resolve(file), 64, COSTS, 42))) {
       Vm vm = m.powerOn("vm", "linux", 32);
       for (int i = 0; i < starts; i++) {
-        m.balloonStart(vm);
+        m.openBalloonSession(vm, true, true, true);
       }
       int[] pfns = range(0, 32);
       byte[] ops = new byte[32];

@@ -70,7 +70,7 @@ class MachineReclamationTest {
   void admissionControlReservesMinAndRefusesWhatDoesNotFit() {
     newMachine(ReclamationSettings.ESX, Long.MAX_VALUE);
     Vm a = machine.powerOn("a", "linux", 800, 600, 0);
-    assertEquals(800 * 10 / 256, a.shares(), "default shares: 10 per MiB");
+    assertEquals(800 * 10 / 256, machine.vm(a.id()).reclamation().shares(), "default shares: 10 per MiB");
     MachineException refused = assertThrows(MachineException.class, () -> machine.powerOn("b", "linux", 800, 401, 0));
     assertEquals(MachineException.Reason.RESOURCE_EXHAUSTED, refused.reason());
     assertTrue(refused.getMessage().contains("cannot reserve min of 401"), refused.getMessage());
@@ -96,7 +96,7 @@ class MachineReclamationTest {
     Vm small = machine.powerOn("small", "linux", 800, 0, 100);
     write(big, 0, 600);
     write(small, 0, 370);
-    assertEquals(FreeMemoryState.SOFT, machine.freeState(), "30 of 1000 frames free");
+    assertEquals(FreeMemoryState.SOFT.label(), machine.snapshot().freeState(), "30 of 1000 frames free");
     machine.rebalance();
     // The machine can give 930 pages (7 % kept free); big asks 700 (600 + headroom), small 470: the 240 too many
     // come from the VM holding more for the same shares, until the two are even.
@@ -127,7 +127,7 @@ class MachineReclamationTest {
     assertEquals(600 - share, b.hostSwappedPages());
     assertTrue(b.balloon().uncooperative());
     assertEquals(0, snap(small).reclamation().policyPageOuts(), "small holds less than its allocation");
-    assertEquals(FreeMemoryState.HIGH, machine.freeState(), "free memory is back");
+    assertEquals(FreeMemoryState.HIGH.label(), machine.snapshot().freeState(), "free memory is back");
     read(big, 0, 600); // paged pages come back intact
   }
 
@@ -138,7 +138,7 @@ class MachineReclamationTest {
     Vm small = machine.powerOn("small", "linux", 800, 0, 100);
     write(big, 0, 610);
     write(small, 0, 375);
-    assertEquals(FreeMemoryState.HARD, machine.freeState(), "15 of 1000 frames free");
+    assertEquals(FreeMemoryState.HARD.label(), machine.snapshot().freeState(), "15 of 1000 frames free");
     machine.rebalance();
     // Paging brings free memory back over the hard state's exit (3 %) only, from the VM furthest above its
     // allocation, and the balloon is asked for the rest.
@@ -146,7 +146,7 @@ class MachineReclamationTest {
     assertEquals(0, snap(small).reclamation().policyPageOuts());
     assertEquals(30, machine.snapshot().freeFrames());
     assertEquals(800 - snap(big).reclamation().allocationTargetPages(), snap(big).balloon().targetPages());
-    assertEquals(FreeMemoryState.SOFT, machine.freeState());
+    assertEquals(FreeMemoryState.SOFT.label(), machine.snapshot().freeState());
   }
 
   @Test
@@ -159,7 +159,7 @@ class MachineReclamationTest {
     machine.rebalance(); // big's allocation is now under what it holds, its balloon has not moved
     long share = snap(big).reclamation().allocationTargetPages();
     write(small, 370, 395);
-    assertEquals(FreeMemoryState.LOW, machine.freeState(), "5 frames free");
+    assertEquals(FreeMemoryState.LOW.label(), machine.snapshot().freeState(), "5 frames free");
     write(big, 0, 1); // big runs again: it is held and paged under its target first
     VmSnapshot b = snap(big);
     assertEquals(1, b.reclamation().blockedBatches());
@@ -214,7 +214,7 @@ class MachineReclamationTest {
     assertEquals(0, snap(big).balloon().targetPages());
     assertEquals(0, machine.snapshot().policyPageOuts());
     assertEquals("manual", machine.snapshot().policy());
-    assertEquals(FreeMemoryState.HARD, machine.freeState(), "the state is still tracked");
+    assertEquals(FreeMemoryState.HARD.label(), machine.snapshot().freeState(), "the state is still tracked");
   }
 
   @Test
@@ -233,7 +233,9 @@ class MachineReclamationTest {
 
   @Test
   void samplingOnTheDataPathEstimatesActivity() {
-    newMachine(ReclamationSettings.ESX.withSampling(200, 1_000), Long.MAX_VALUE);
+    ReclamationSettings esx = ReclamationSettings.ESX;
+    newMachine(new ReclamationSettings(esx.policy(), esx.tau(), 200, 1_000, esx.fastGain(), esx.slowGain(),
+        esx.thresholds(), esx.periodNanos()), Long.MAX_VALUE);
     Vm vm = machine.powerOn("vm", "linux", 800, 0, 0);
     write(vm, 0, 800);
     machine.recordGuestView(vm, view(0));

@@ -152,7 +152,7 @@ class MachineTest {
     }
   }
 
-  /** Everything a snapshot says, in a form that compares by value (VmCounters has no equals). */
+  /** What a snapshot says of memory and the VMs' counters, in a form that compares by value. */
   static List<Object> fingerprint(MachineSnapshot s) {
     List<Object> f = new ArrayList<>(List.of(s.machineFrames(), s.freeFrames(), s.mappedFrames(), s.hostSwapSlots(),
         s.hostSwapUsed(), s.configuredPages(), s.hostPageOuts(), s.hostPageIns(), s.doublePaging(),
@@ -271,7 +271,7 @@ class MachineTest {
     Vm vm = machine.powerOn("web-1", "linux", 24);
     assertTrue(vm.id() >= 1);
     assertEquals("web-1", vm.name());
-    assertEquals("linux", vm.osKind());
+    assertEquals("linux", machine.vm(vm.id()).osKind());
     assertEquals(24, vm.memoryPages());
     assertTrue(vm.credential().length() >= 16, "credential " + vm.credential());
     assertConsistent();
@@ -293,8 +293,8 @@ class MachineTest {
     Vm b = machine.powerOn("b", "", 4);
     assertNotEquals(a.id(), b.id());
     assertNotEquals(a.credential(), b.credential());
-    assertEquals("generic", a.osKind());
-    assertEquals("generic", b.osKind());
+    assertEquals("generic", machine.vm(a.id()).osKind());
+    assertEquals("generic", machine.vm(b.id()).osKind());
     assertEquals(List.of(a.id(), b.id()), machine.snapshot().vms().stream().map(VmSnapshot::id).toList());
   }
 
@@ -394,6 +394,7 @@ class MachineTest {
     assertTrue(machine.vm(vm.id()).attached());
     MachineException e = refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.attach(vm));
     assertMentions(e, "attached");
+    assertTrue(e.poweredOff().isEmpty(), "a VM with a stream is not one that is off");
     machine.detach(vm);
     assertFalse(machine.vm(vm.id()).attached());
     machine.attach(vm);

@@ -36,6 +36,10 @@ class MachineTranslationTest {
     return machine;
   }
 
+  private long startSession(Vm vm) {
+    return machine.openBalloonSession(vm, true, true, true).id();
+  }
+
   @AfterEach
   void closeMachine() {
     if (machine != null) {
@@ -202,7 +206,7 @@ class MachineTranslationTest {
     e.add(AccessOps.PT_UNMAP, 0, 3, 0).add(AccessOps.PT_UNMAP, 0, 4, 0);
     apply(vm, e);
     assertTrue(vm.mmu.shadowEntry(0, 5) >= 0);
-    long session = machine.balloonStart(vm);
+    long session = startSession(vm);
     machine.setBalloonTarget(vm, 3);
     BalloonPageStatus[] statuses = new BalloonPageStatus[3];
     machine.balloonLock(vm, session, new int[] {3, 4, 5}, 3, statuses);

@@ -43,7 +43,6 @@ class RadixTableTest {
     assertEquals(7, t.tablePages(), "a new PD and its leaf");
     t.put(1 << 27, 1);
     assertEquals(10, t.tablePages(), "a new PDPT, PD and leaf");
-    assertEquals(4, t.leafPages());
     t.remove(1 << 27);
     assertEquals(10, t.tablePages(), "pages stay until the table goes");
   }

@@ -1,0 +1,181 @@
+package org.balloonlab.hypervisor.machine;
+
+import java.util.Collection;
+import java.util.SplittableRandom;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.swap.SwapDevice;
+
+/**
+ * Hypervisor paging: the host swap file behind machine memory. It makes a frame when none is free by paging out
+ * a random page of some VM, pages a VM down by a number of pages when the reclamation policy asks, reads a page
+ * back when a guest touches it (a hidden swap-in fault), and restores the reserved memory of a VM paged below its
+ * min.
+ *
+ * <p>Victims are random PFNs (the hypervisor cannot tell which pages a guest values, so it picks blindly, as
+ * ESX's swapper does), drawn from the machine's seeded random so a seeded run pages the same pages. A paged-out
+ * PFN's P2M entry encodes its host swap slot; its MFN is freed. Reading such a page back because the guest is
+ * paging it out itself is <em>double paging</em>, counted apart.
+ *
+ * <p>Its counts go to the VM's counters and the {@link MachineCounters}. Not thread-safe: every method assumes
+ * the caller holds the machine's lock.
+ */
+final class HostPager {
+  /** Random probes for a mapped PFN before falling back to a scan. */
+  private static final int RANDOM_VICTIM_TRIES = 64;
+
+  private final MachineMemory memory;
+  private final SwapDevice swap;
+  private final SplittableRandom random;
+  /** The powered-on VMs, a live view in power-on order, which fixes the order victims are compared in. */
+  private final Collection<Vm> vms;
+  private final FreeMemoryTracker freeMemory;
+  private final CostModel costs;
+  private final MachineCounters machineCounters;
+
+  HostPager(MachineMemory memory, SwapDevice swap, SplittableRandom random, Collection<Vm> vms,
+            FreeMemoryTracker freeMemory, CostModel costs, MachineCounters machineCounters) {
+    this.memory = memory;
+    this.swap = swap;
+    this.random = random;
+    this.vms = vms;
+    this.freeMemory = freeMemory;
+    this.costs = costs;
+    this.machineCounters = machineCounters;
+  }
+
+  /**
+   * A frame for {@code vm}, paging some VM's page out first if none is free; the faulting batch is charged the
+   * page-out it waited for. Its content must be overwritten.
+   */
+  int takeFrame(Vm vm, BatchResult result) {
+    int mfn = memory.allocate(vm.id());
+    if (mfn >= 0) {
+      return mfn;
+    }
+    freeMemory.update();
+    pageOutRandomVictim();
+    result.hypervisorNs += costs.hostSwapWriteNs();
+    mfn = memory.allocate(vm.id());
+    if (mfn < 0) {
+      throw new IllegalStateException("a page-out freed no frame");
+    }
+    return mfn;
+  }
+
+  /** Reads a host-swapped page back into {@code mfn} for a guest that touched it. */
+  void pageIn(Vm vm, int mfn, int entry, boolean swapOutRead) {
+    memory.write(mfn, swap.pageIn(P2m.swapSlot(entry)));
+    vm.hostSwappedPages--;
+    VmCounters.Live c = vm.counters;
+    c.hostSwapInFaults++;
+    c.hostPageIns++;
+    machineCounters.hostPageIns++;
+    if (swapOutRead) {
+      c.doublePaging++;
+      machineCounters.doublePaging++;
+    }
+  }
+
+  /** Pages {@code pages} random pages of {@code vm} out to the host swap file, stopping if it runs out. */
+  void pageOut(Vm vm, long pages) {
+    for (long i = 0; i < pages && vm.mappedPages > 0 && swap.freeSlots() > 0; i++) {
+      pageOutRandomPage(vm);
+    }
+  }
+
+  /**
+   * Brings back from host swap the pages of a VM that holds fewer frames than its min. It gets there when the
+   * hypervisor paged it before its balloon caught up: the balloon then takes backed pages on top, and pages the
+   * guest does not touch would stay in host swap for ever. Reserved memory is the VM's, so the hypervisor reads
+   * them back itself (without charging the guest, which did not fault) as long as frames are free.
+   */
+  void restoreReservation(Vm vm) {
+    long missing = Math.min(vm.minPages - vm.mappedPages, vm.hostSwappedPages);
+    if (missing <= 0) {
+      return;
+    }
+    P2m p2m = vm.p2m;
+    for (int pfn = 0, n = p2m.pages(); pfn < n && missing > 0 && memory.freeFrames() > 0; pfn++) {
+      int e = p2m.get(pfn);
+      if (P2m.isSwapped(e)) {
+        int mfn = memory.allocate(vm.id());
+        memory.write(mfn, swap.pageIn(P2m.swapSlot(e)));
+        p2m.map(pfn, mfn);
+        vm.mappedPages++;
+        vm.hostSwappedPages--;
+        vm.counters.hostPageIns++;
+        machineCounters.hostPageIns++;
+        missing--;
+      }
+    }
+  }
+
+  /**
+   * Makes a frame when none is free: pages out a random page of the VM furthest above its allocation target or,
+   * if none is above (the policy has not spoken yet, or it is manual), of the VM holding the most frames above its
+   * min. Reserved memory is taken only when every VM is at its min, which admission control prevents as long as
+   * a VM touching beyond its min finds someone above theirs.
+   */
+  private void pageOutRandomVictim() {
+    Vm victim = null;
+    long worst = 0;
+    for (Vm candidate : vms) {
+      long over = candidate.mappedPages - Math.max(candidate.allocationTarget, candidate.minPages);
+      if (over > worst) {
+        worst = over;
+        victim = candidate;
+      }
+    }
+    if (victim == null) {
+      worst = Long.MIN_VALUE;
+      for (Vm candidate : vms) {
+        long over = candidate.mappedPages - candidate.minPages;
+        if (candidate.mappedPages > 0 && over > worst) {
+          worst = over;
+          victim = candidate;
+        }
+      }
+    }
+    if (victim == null) {
+      throw new IllegalStateException("no free frame and no VM holds one: frame accounting is broken");
+    }
+    pageOutRandomPage(victim);
+  }
+
+  private void pageOutRandomPage(Vm victim) {
+    int pfn = randomMappedPfn(victim);
+    P2m p2m = victim.p2m;
+    int mfn = p2m.get(pfn);
+    int slot = swap.pageOut(memory.read(mfn));
+    if (slot < 0) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "host swap is full");
+    }
+    p2m.setSwapped(pfn, slot);
+    victim.mmu.p2mChanged(pfn);
+    memory.free(mfn);
+    victim.mappedPages--;
+    victim.hostSwappedPages++;
+    victim.counters.hostPageOuts++;
+    machineCounters.hostPageOuts++;
+  }
+
+  private int randomMappedPfn(Vm vm) {
+    P2m p2m = vm.p2m;
+    int pages = p2m.pages();
+    for (int i = 0; i < RANDOM_VICTIM_TRIES; i++) {
+      int pfn = random.nextInt(pages);
+      if (P2m.isMapped(p2m.get(pfn))) {
+        return pfn;
+      }
+    }
+    // Few pages are mapped: scan from a random start so the choice stays unbiased by position.
+    int start = random.nextInt(pages);
+    for (int i = 0; i < pages; i++) {
+      int pfn = (start + i) % pages;
+      if (P2m.isMapped(p2m.get(pfn))) {
+        return pfn;
+      }
+    }
+    throw new IllegalStateException(vm + " counts mapped pages but its P2M has none");
+  }
+}

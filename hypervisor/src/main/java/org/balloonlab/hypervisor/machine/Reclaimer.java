@@ -1,0 +1,189 @@
+package org.balloonlab.hypervisor.machine;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.LongSupplier;
+import org.balloonlab.hypervisor.policy.FreeMemoryState;
+import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
+import org.balloonlab.hypervisor.policy.MemoryPressure;
+import org.balloonlab.hypervisor.policy.ReclamationPolicy;
+import org.balloonlab.hypervisor.policy.ReclamationSettings;
+import org.balloonlab.hypervisor.policy.VmDemand;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reclamation mechanism (ESX, ARCHITECTURE.md section 6): once a period it asks the {@link ReclamationPolicy}
+ * for every VM's allocation, turns each allocation into a balloon target (configured size minus allocation, never
+ * into the VM's min), and falls back to hypervisor paging where ballooning cannot deliver: a VM whose balloon has
+ * stalled is paged down to its allocation, and in the hard and low free-memory states enough is paged to bring
+ * free memory back over the hard state's exit. In the low state a VM above its target is also held on its next
+ * batch until it is paged back under it.
+ *
+ * <p>The policy decides how much each VM gets; this class decides nothing itself, it carries decisions out with
+ * the {@link BalloonBackend} and the {@link HostPager}. A target an operator pinned is left alone until it is
+ * handed back.
+ *
+ * <p>Not thread-safe: every method assumes the caller holds the machine's lock.
+ */
+final class Reclaimer {
+  /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
+
+  private final ReclamationPolicy policy;
+  private final double tau;
+  private final long stallNanos;
+  private final MachineMemory memory;
+  private final FreeMemoryTracker freeMemory;
+  private final HostPager pager;
+  private final BalloonBackend balloon;
+  private final CostModel costs;
+  private final LongSupplier clock;
+  private final MachineCounters machineCounters;
+
+  Reclaimer(ReclamationSettings settings, long stallNanos, MachineMemory memory, FreeMemoryTracker freeMemory,
+            HostPager pager, BalloonBackend balloon, CostModel costs, LongSupplier clock,
+            MachineCounters machineCounters) {
+    this.policy = settings.newPolicy();
+    this.tau = settings.tau();
+    this.stallNanos = stallNanos;
+    this.memory = memory;
+    this.freeMemory = freeMemory;
+    this.pager = pager;
+    this.balloon = balloon;
+    this.costs = costs;
+    this.clock = clock;
+    this.machineCounters = machineCounters;
+  }
+
+  String policyName() {
+    return policy.name();
+  }
+
+  /**
+   * One decision of the reclamation policy: updates the free-memory state, gives every VM an allocation target,
+   * sets the balloon targets from them (in the high state only deflating), and below the high state pages down to
+   * its target every VM above it whose balloon has stalled, and in the hard and low states as much as brings free
+   * memory back over the hard state's exit. Under the manual policy only the state is updated: targets are the
+   * operator's, and nothing is paged beyond what faults need.
+   *
+   * @param vms the powered-on VMs, in power-on order
+   */
+  void rebalance(Collection<Vm> vms) {
+    freeMemory.update();
+    if (vms.isEmpty()) {
+      return;
+    }
+    List<Vm> list = new ArrayList<>(vms);
+    long[] targets = policy.allocate(pressure(), demands(list));
+    boolean automatic = policy.reclaims();
+    long now = clock.getAsLong();
+    for (int i = 0; i < list.size(); i++) {
+      Vm vm = list.get(i);
+      long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
+      if (!vm.targetPinned) {
+        if (target != vm.allocationTarget && log.isDebugEnabled()) {
+          log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
+              vm.allocationTarget, target, vm.mappedPages, vm.balloon.size, vm.balloon.target,
+              vm.sampler.activeFraction(), memory.freeFrames(), freeMemory.state().label());
+        }
+        vm.allocationTarget = target;
+        long balloonPages = vm.memoryPages() - target;
+        // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
+        if (automatic && (freeMemory.state() != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
+          balloon.setPolicyTarget(vm, balloonPages, now);
+        }
+      }
+      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
+          vm.sampler.activeFraction(), tau);
+    }
+    if (automatic && freeMemory.state() != FreeMemoryState.HIGH) {
+      pageToTargets(list, now);
+    }
+    for (Vm vm : list) {
+      pager.restoreReservation(vm);
+    }
+    freeMemory.update();
+  }
+
+  private MemoryPressure pressure() {
+    long frames = memory.frames();
+    FreeMemoryThresholds thresholds = freeMemory.thresholds();
+    return new MemoryPressure(frames, memory.freeFrames(), freeMemory.state(), thresholds.targetFreeFrames(frames),
+        thresholds.hysteresisFrames(frames));
+  }
+
+  private static List<VmDemand> demands(List<Vm> list) {
+    List<VmDemand> demands = new ArrayList<>(list.size());
+    for (Vm vm : list) {
+      GuestView g = vm.guest;
+      long current = vm.targetPinned ? vm.memoryPages() - vm.balloon.target : vm.allocationTarget;
+      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
+          vm.hostSwappedPages, current,
+          vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
+          g == null ? -1 : g.majorFaults()));
+    }
+    return demands;
+  }
+
+  /**
+   * The fallback to ballooning. A VM whose balloon has stalled is paged down to its allocation. In the hard and
+   * low states the hypervisor also pages VMs whose balloons are still working, but only as much as brings free
+   * memory back over the hard state's exit, largest excess first: paging is the emergency brake, and the balloons
+   * go on reclaiming the rest with the guests choosing their own victims.
+   */
+  private void pageToTargets(List<Vm> list, long now) {
+    FreeMemoryThresholds thresholds = freeMemory.thresholds();
+    long hardExit = (long) Math.ceil(memory.frames() * (thresholds.hard() + thresholds.hysteresis()) / 100.0);
+    long need = freeMemory.state().pages() ? hardExit - memory.freeFrames() : 0;
+    List<Vm> byExcess = new ArrayList<>(list);
+    byExcess.sort((a, b) -> Long.compare(excess(b), excess(a)));
+    for (Vm vm : byExcess) {
+      long excess = excess(vm);
+      if (excess <= 0) {
+        break;
+      }
+      long pages = vm.balloon.stalled(now, stallNanos) ? excess : Math.min(excess, need);
+      if (pages > 0) {
+        long before = vm.mappedPages;
+        pager.pageOut(vm, pages);
+        long paged = before - vm.mappedPages;
+        vm.policyPageOuts += paged;
+        machineCounters.policyPageOuts += paged;
+        need -= paged;
+      }
+    }
+  }
+
+  /** Frames a VM holds beyond what it is allowed: its allocation, or its min if that is more. */
+  private static long excess(Vm vm) {
+    return vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
+  }
+
+  /**
+   * The low state's brake: a VM above its target does not run until the hypervisor has paged it back under it.
+   * The simulation does the paging at once and charges the VM the time it would have waited, descheduled.
+   */
+  void holdIfAboveTarget(Vm vm, BatchResult result) {
+    if (freeMemory.state() != FreeMemoryState.LOW || excess(vm) <= 0) {
+      return;
+    }
+    long excess = excess(vm);
+    pager.pageOut(vm, excess);
+    long ns = excess * costs.hostSwapWriteNs();
+    vm.blockedBatches++;
+    vm.blockedNs += ns;
+    result.hypervisorNs += ns;
+  }
+
+  /** Hands a pinned balloon target back to the policy, which sets it from the next decision on. */
+  void unpin(Vm vm) {
+    vm.requirePoweredOn();
+    if (vm.targetPinned) {
+      vm.targetPinned = false;
+      log.info("{}: balloon target handed back to the {} policy", vm, policy.name());
+    }
+  }
+}

@@ -1,0 +1,253 @@
+package org.balloonlab.hypervisor.machine;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+import org.balloonlab.hypervisor.event.EventKind;
+import org.balloonlab.hypervisor.event.EventLog;
+import org.balloonlab.hypervisor.mmu.Mmu;
+import org.balloonlab.hypervisor.mmu.TlbConfig;
+import org.balloonlab.hypervisor.mmu.TranslationMode;
+import org.balloonlab.hypervisor.policy.ActivitySampler;
+import org.balloonlab.hypervisor.policy.ReclamationSettings;
+import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.swap.SwapDevice;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The powered-on VMs and their lives: admission control (a VM's {@code min} must fit beside the reservations
+ * already made), power-on with an empty P2M, a credential and an MMU, lookup by id and name, the credential check,
+ * the access stream's attach and detach, and the release that frees every MFN and host swap slot a VM's P2M holds
+ * at once, whoever ends the VM (its guest, an operator, a broken stream or the detach reaper).
+ *
+ * <p>VMs are kept in power-on order, which is the order the reclamation policy and the host pager consider them
+ * in; {@link #vms()} is a live view the other parts read. Not thread-safe: every method assumes the caller holds
+ * the machine's lock.
+ */
+final class VmLifecycle {
+  /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
+
+  private final MachineMemory memory;
+  private final SwapDevice swap;
+  private final EventLog events;
+  private final BalloonBackend balloon;
+  private final LongSupplier clock;
+  private final CostModel costs;
+  private final TlbConfig tlbConfig;
+  private final ReclamationSettings reclamation;
+  private final SecureRandom credentials;
+  private final MachineCounters machineCounters;
+  private final Map<Integer, Vm> vms = new LinkedHashMap<>();
+  private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
+  private final Collection<Vm> view = Collections.unmodifiableCollection(vms.values());
+  private int nextVmId = 1;
+  private long reservedPages;
+
+  VmLifecycle(MachineMemory memory, SwapDevice swap, EventLog events, BalloonBackend balloon, LongSupplier clock,
+              CostModel costs, TlbConfig tlbConfig, ReclamationSettings reclamation, SecureRandom credentials,
+              MachineCounters machineCounters) {
+    this.memory = memory;
+    this.swap = swap;
+    this.events = events;
+    this.balloon = balloon;
+    this.clock = clock;
+    this.costs = costs;
+    this.tlbConfig = tlbConfig;
+    this.reclamation = reclamation;
+    this.credentials = credentials;
+    this.machineCounters = machineCounters;
+  }
+
+  /** ESX's "normal" shares: 10 per MiB of configured memory (256 pages). */
+  static long defaultShares(long memoryPages) {
+    return Math.max(1, memoryPages * 10 / 256);
+  }
+
+  /** The powered-on VMs in power-on order, a live read-only view. */
+  Collection<Vm> vms() {
+    return view;
+  }
+
+  /** Machine memory reserved for the VMs' mins. */
+  long reservedPages() {
+    return reservedPages;
+  }
+
+  /** The VMs' configured sizes added up: more than machine memory when it is overcommitted. */
+  long configuredPages() {
+    long sum = 0;
+    for (Vm vm : vms.values()) {
+      sum += vm.memoryPages();
+    }
+    return sum;
+  }
+
+  /**
+   * Powers a VM on whose name and OS kind the machine checked already.
+   *
+   * @throws MachineException INVALID_ARGUMENT for a bad size, min or shares; ALREADY_EXISTS for a name in use;
+   *     RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages}
+   */
+  Vm powerOn(String name, String kind, long memoryPages, long minPages, long shares, TranslationMode mode) {
+    if (memoryPages <= 0 || memoryPages > Machine.MAX_VM_PAGES) {
+      throw MachineException.invalid("VM memory must be 1 to " + Machine.MAX_VM_PAGES + " pages (4 KiB to 1 TiB), "
+          + "got " + memoryPages + " pages");
+    }
+    long backable = (long) memory.frames() + swap.slots();
+    if (memoryPages > backable) {
+      throw MachineException.invalid("VM memory of " + memoryPages + " pages is more than machine memory and host "
+          + "swap together can back (" + backable + " pages)");
+    }
+    if (minPages < 0 || minPages > memoryPages) {
+      throw MachineException.invalid("VM min must be from 0 to its memory (" + memoryPages + " pages), got "
+          + minPages + " pages");
+    }
+    if (shares < 0 || shares > Machine.MAX_SHARES) {
+      throw MachineException.invalid("VM shares must be from 1 to " + Machine.MAX_SHARES + " (or 0 for the "
+          + "default), got " + shares);
+    }
+    if (vmsByName.containsKey(name)) {
+      throw new MachineException(MachineException.Reason.ALREADY_EXISTS,
+          "a VM named '" + name + "' is already powered on (id " + vmsByName.get(name).id() + ")");
+    }
+    if (reservedPages + minPages > memory.frames()) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot reserve min of " + minPages
+          + " pages for '" + name + "': " + reservedPages + " of the machine's " + memory.frames()
+          + " frames are already reserved, " + (memory.frames() - reservedPages) + " are left");
+    }
+    byte[] secret = new byte[16];
+    credentials.nextBytes(secret);
+    long vmShares = shares == 0 ? defaultShares(memoryPages) : shares;
+    ActivitySampler sampler = new ActivitySampler((int) memoryPages, reclamation.samplePages(),
+        reclamation.samplePeriodNs(), reclamation.fastGain(), reclamation.slowGain());
+    int id = nextVmId++;
+    Vm vm = new Vm(id, name, kind, (int) memoryPages, minPages, vmShares, sampler, HexFormat.of().formatHex(secret),
+        clock.getAsLong(),
+        new Mmu(mode == null ? TranslationMode.NESTED : mode, tlbConfig, id, (int) memoryPages, costs));
+    reservedPages += minPages;
+    vms.put(vm.id(), vm);
+    vmsByName.put(name, vm);
+    log.info("powered on {}: {} pages (min {}, shares {}), os kind {}, {} translation; configured {} pages on {} "
+        + "frames", vm, memoryPages, minPages, vmShares, kind, vm.translationMode().label(), configuredPages(),
+        memory.frames());
+    events.publish(EventKind.VM_POWERED_ON, vm.id(), name, "powered on with " + memoryPages + " pages (min "
+        + minPages + ", shares " + vmShares + ", " + vm.translationMode().label() + " translation; "
+        + configuredPages() + " pages configured on " + memory.frames() + " frames)");
+    return vm;
+  }
+
+  /** A powered-on VM by id, or {@code null}. */
+  Vm find(int id) {
+    return vms.get(id);
+  }
+
+  /** @throws MachineException NOT_FOUND */
+  Vm byId(int id) {
+    Vm vm = vms.get(id);
+    if (vm == null) {
+      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM has id " + id);
+    }
+    return vm;
+  }
+
+  /** @throws MachineException NOT_FOUND */
+  Vm byName(String name) {
+    Vm vm = vmsByName.get(name);
+    if (vm == null) {
+      throw new MachineException(MachineException.Reason.NOT_FOUND, "no powered-on VM is named '" + name + "'");
+    }
+    return vm;
+  }
+
+  /**
+   * Finds a VM and checks the caller's credential for it, in time that does not depend on where they differ.
+   *
+   * @throws MachineException NOT_FOUND or PERMISSION_DENIED
+   */
+  Vm authenticate(int vmId, String credential) {
+    Vm vm = byId(vmId);
+    byte[] given = (credential == null ? "" : credential).getBytes(StandardCharsets.UTF_8);
+    if (!MessageDigest.isEqual(given, vm.credential().getBytes(StandardCharsets.UTF_8))) {
+      throw new MachineException(MachineException.Reason.PERMISSION_DENIED, "wrong credential for " + vm);
+    }
+    return vm;
+  }
+
+  /** @throws MachineException FAILED_PRECONDITION if the VM is off or another stream is attached */
+  void attach(Vm vm) {
+    vm.requirePoweredOn();
+    if (vm.attached) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION,
+          vm + " already has an attached access stream");
+    }
+    vm.attached = true;
+  }
+
+  /** The guest closed its stream cleanly: the detach timeout starts now. */
+  void detach(Vm vm) {
+    if (vm.poweredOn && vm.attached) {
+      vm.attached = false;
+      vm.detachedSinceNanos = clock.getAsLong();
+    }
+  }
+
+  /** Releases every VM left without an attached stream for longer than {@code timeoutNanos}; answers how many. */
+  int reapDetached(long nowNanos, long timeoutNanos) {
+    List<Vm> stale = new ArrayList<>();
+    for (Vm vm : vms.values()) {
+      if (!vm.attached && nowNanos - vm.detachedSinceNanos > timeoutNanos) {
+        stale.add(vm);
+      }
+    }
+    for (Vm vm : stale) {
+      release(vm, EventKind.VM_RELEASED, "no guest attached within " + timeoutNanos / 1_000_000 + " ms");
+    }
+    return stale.size();
+  }
+
+  /**
+   * Ends a VM: every MFN and host swap slot its P2M holds is freed at once (a VM going away costs no simulated
+   * time), its reservation returns to the machine, and its doorbell rings so a listening driver learns it is
+   * gone. {@code why} is what its guest is told when its next request is refused.
+   */
+  void release(Vm vm, EventKind kind, String why) {
+    P2m p2m = vm.p2m;
+    long frames = 0;
+    long slots = 0;
+    for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
+      int e = p2m.get(pfn);
+      if (P2m.isMapped(e)) {
+        memory.free(e);
+        frames++;
+      } else if (P2m.isSwapped(e)) {
+        swap.release(P2m.swapSlot(e));
+        slots++;
+      }
+      p2m.clear(pfn);
+    }
+    vm.mappedPages = 0;
+    vm.hostSwappedPages = 0;
+    vm.poweredOn = false;
+    vm.attached = false;
+    vm.offReason = why;
+    vms.remove(vm.id());
+    vmsByName.remove(vm.name());
+    reservedPages -= vm.minPages;
+    machineCounters.vmsReleased++;
+    balloon.ring(vm);
+    log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
+        slots, memory.freeFrames());
+    events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
+        + " host swap slots released");
+  }
+}
