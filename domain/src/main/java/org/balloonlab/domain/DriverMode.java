@@ -66,6 +66,30 @@ public record DriverMode(Kind kind, long lateMillis, long pagesPerSecond, double
     Objects.requireNonNull(kind, "kind");
   }
 
+  /**
+   * A mode from its parts, as a message on the wire carries them, checked by the same rules as {@link #parse}:
+   * no negative parameter, {@code slow} needs a rate, a probability is a number from 0 to 1 ({@code stuck} with
+   * 0, a field left unset, hangs at once).
+   *
+   * @throws IllegalArgumentException saying which part is wrong
+   */
+  public static DriverMode checked(Kind kind, long lateMillis, long pagesPerSecond, double stuckProbability) {
+    if (kind == null) {
+      throw new IllegalArgumentException("a driver mode is required; use " + FORMS);
+    }
+    if (lateMillis < 0 || pagesPerSecond < 0) {
+      throw new IllegalArgumentException("driver mode parameters cannot be negative");
+    }
+    if (kind == Kind.SLOW && pagesPerSecond == 0) {
+      throw new IllegalArgumentException("driver mode slow needs a rate in pages per second");
+    }
+    if (!(stuckProbability >= 0 && stuckProbability <= 1)) {
+      throw new IllegalArgumentException("stuck probability must be from 0 to 1, got " + stuckProbability);
+    }
+    double p = kind == Kind.STUCK && stuckProbability == 0 ? 1.0 : stuckProbability;
+    return new DriverMode(kind, lateMillis, pagesPerSecond, p);
+  }
+
   /** A mode with no parameters ({@code stuck} hangs at the first batch). */
   public static DriverMode of(Kind kind) {
     return new DriverMode(kind, 0, 0, 1.0);

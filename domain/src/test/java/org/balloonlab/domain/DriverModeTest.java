@@ -88,4 +88,31 @@ class DriverModeTest {
     assertEquals("unknown driver mode 'ENABLED'; known: enabled, disabled, uninstalled, late, slow, stuck",
         e.getMessage());
   }
+
+  /** The parts a message on the wire carries are checked as the text is: the hypervisor refuses what is wrong. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "slow without a rate, SLOW, 0, 0, 0.0, pages per second",
+      "negative late time, LATE, -1, 0, 0.0, negative",
+      "negative rate, SLOW, 0, -5, 0.0, negative",
+      "probability below 0, STUCK, 0, 0, -0.1, probability",
+      "probability above 1, STUCK, 0, 0, 1.0001, probability",
+      "probability NaN, STUCK, 0, 0, NaN, probability",
+      "infinite probability, STUCK, 0, 0, Infinity, probability"})
+  void badPartsAreRefused(String what, Kind kind, long late, long rate, double p, String fragment) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> DriverMode.checked(kind, late, rate, p));
+    assertTrue(e.getMessage().contains(fragment), e.getMessage());
+  }
+
+  @Test
+  void goodPartsAreKeptAndAnUnsetStuckProbabilityHangsAtOnce() {
+    for (Kind k : Kind.values()) {
+      assertEquals(k, DriverMode.checked(k, 0, k == Kind.SLOW ? 1 : 0, 0).kind());
+    }
+    assertEquals(1000, DriverMode.checked(Kind.LATE, 1000, 0, 0).lateMillis());
+    assertEquals(1.0, DriverMode.checked(Kind.STUCK, 0, 0, 0).stuckProbability());
+    assertEquals(0.25, DriverMode.checked(Kind.STUCK, 0, 0, 0.25).stuckProbability());
+    assertThrows(IllegalArgumentException.class, () -> DriverMode.checked(null, 0, 0, 0));
+  }
 }

@@ -3,7 +3,6 @@ package org.balloonlab.hypervisor.grpc;
 import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.hypervisor.machine.BalloonReply;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
-import org.balloonlab.hypervisor.machine.DriverModeRequest;
 import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
@@ -65,7 +64,7 @@ final class ProtoMapping {
         .setRefusedPages(bs.refusedPages())
         .setLastContactMsAgo(bs.lastContactNanosAgo() < 0 ? -1 : bs.lastContactNanosAgo() / 1_000_000)
         .setUncooperative(bs.uncooperative())
-        .setRequestedMode(bs.requestedMode() == null ? "" : bs.requestedMode().mode())
+        .setRequestedMode(bs.requestedMode() == null ? "" : bs.requestedMode().kind().label())
         .setResets(bs.resets())
         .setLockedTotal(bs.lockedTotal())
         .setUnlockedTotal(bs.unlockedTotal()));
@@ -212,9 +211,9 @@ final class ProtoMapping {
         .setTargetPages(r.targetPages())
         .setReset(r.reset());
     if (r.requestedMode() != null) {
-      DriverModeRequest m = r.requestedMode();
+      org.balloonlab.domain.DriverMode m = r.requestedMode();
       b.setRequestedMode(org.balloonlab.proto.DriverModeRequest.newBuilder()
-          .setMode(toProto(Kind.fromLabel(m.mode())))
+          .setMode(toProto(m.kind()))
           .setLateMs(m.lateMillis())
           .setPagesPerSecond(m.pagesPerSecond())
           .setStuckProbability(m.stuckProbability()));
@@ -223,7 +222,7 @@ final class ProtoMapping {
   }
 
   /** @throws MachineException INVALID_ARGUMENT for an unspecified or unknown mode or bad parameters */
-  static DriverModeRequest fromProto(org.balloonlab.proto.DriverModeRequest m) {
+  static org.balloonlab.domain.DriverMode fromProto(org.balloonlab.proto.DriverModeRequest m) {
     Kind kind = switch (m.getMode()) {
       case DRIVER_MODE_ENABLED -> Kind.ENABLED;
       case DRIVER_MODE_DISABLED -> Kind.DISABLED;
@@ -235,7 +234,12 @@ final class ProtoMapping {
           MachineException.Reason.INVALID_ARGUMENT,
           "a driver mode is required: enabled, disabled, uninstalled, late, slow or stuck");
     };
-    return new DriverModeRequest(kind.label(), m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
+    try {
+      return org.balloonlab.domain.DriverMode.checked(kind, m.getLateMs(), m.getPagesPerSecond(),
+          m.getStuckProbability());
+    } catch (IllegalArgumentException e) {
+      throw new MachineException(MachineException.Reason.INVALID_ARGUMENT, e.getMessage());
+    }
   }
 
   static DriverMode toProto(Kind kind) {

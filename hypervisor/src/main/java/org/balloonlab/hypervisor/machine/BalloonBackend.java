@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.domain.DriverMode;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
@@ -235,13 +236,13 @@ final class BalloonBackend {
   }
 
   /** Passes an operator's driver-mode request on; the driver gets a fresh stall clock to act on it. */
-  void setDriverMode(Vm vm, DriverModeRequest mode) {
+  void setDriverMode(Vm vm, DriverMode mode) {
     vm.requirePoweredOn();
     vm.balloon.requestedMode = mode;
     vm.balloon.progressNanos = clock.getAsLong();
     log.info("{}: balloon driver asked to switch to {}", vm, mode);
     events.publish(EventKind.DRIVER_MODE_CHANGED, vm.id(), vm.name(), "balloon driver asked to switch to "
-        + mode.mode());
+        + mode);
     ring(vm);
   }
 

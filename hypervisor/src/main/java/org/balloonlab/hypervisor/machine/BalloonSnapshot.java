@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.domain.DriverMode;
 /**
  * A VM's balloon as the hypervisor saw it at one instant.
  *
@@ -9,4 +10,4 @@ package org.balloonlab.hypervisor.machine;
  */
 public record BalloonSnapshot(long targetPages, long sizePages, boolean driverConnected, long sessionId,
                               long refusedPages, long lastContactNanosAgo, boolean uncooperative,
-                              DriverModeRequest requestedMode, long resets, long lockedTotal, long unlockedTotal) {}
+                              DriverMode requestedMode, long resets, long lockedTotal, long unlockedTotal) {}

@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.domain.DriverMode;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -456,7 +457,7 @@ public final class Machine implements AutoCloseable {
   }
 
   /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
-  public synchronized VmSnapshot setDriverMode(Vm vm, DriverModeRequest mode) {
+  public synchronized VmSnapshot setDriverMode(Vm vm, DriverMode mode) {
     balloon.setDriverMode(vm, mode);
     return snapshot(vm);
   }

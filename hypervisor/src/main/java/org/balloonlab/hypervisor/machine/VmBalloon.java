@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.domain.DriverMode;
 /**
  * One VM's balloon as the hypervisor keeps it: the balloon target and size, the driver's current session and
  * the capabilities it negotiated, a pending reset, the operator's driver-mode request, the times the stall check
@@ -27,7 +28,7 @@ final class VmBalloon {
   long resets;
   long locked;
   long unlocked;
-  DriverModeRequest requestedMode;
+  DriverMode requestedMode;
 
   VmBalloon(long nowNanos) {
     this.progressNanos = nowNanos;

@@ -16,6 +16,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
@@ -684,7 +686,7 @@ class MachineBalloonTest {
         () -> machine.balloonUnlock(vm, session, new int[] {0}, 1, st));
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.setBalloonTarget(vm, 1));
     refused(MachineException.Reason.FAILED_PRECONDITION,
-        () -> machine.setDriverMode(vm, new DriverModeRequest("enabled", 0, 0, 0)));
+        () -> machine.setDriverMode(vm, DriverMode.checked(Kind.ENABLED, 0, 0, 0)));
     refused(MachineException.Reason.NOT_FOUND, () -> machine.vmById(vm.id()));
     refused(MachineException.Reason.NOT_FOUND, () -> machine.vmByName("vm"));
     assertConsistent();
@@ -810,7 +812,7 @@ class MachineBalloonTest {
     long session = startSession(vm);
     assertNull(machine.balloonTarget(vm, session).requestedMode());
 
-    DriverModeRequest slow = new DriverModeRequest("slow", 0, 100, 0);
+    DriverMode slow = DriverMode.checked(Kind.SLOW, 0, 100, 0);
     VmSnapshot v = machine.setDriverMode(vm, slow);
     assertEquals(slow, v.balloon().requestedMode());
     assertConsistent();
@@ -820,52 +822,13 @@ class MachineBalloonTest {
     assertEquals(slow, unlock(vm, session, 1).reply().requestedMode());
     assertEquals(slow, machine.balloonReplyOrNull(vm.id()).requestedMode());
 
-    DriverModeRequest stuck = new DriverModeRequest("stuck", 0, 0, 0.25);
+    DriverMode stuck = DriverMode.checked(Kind.STUCK, 0, 0, 0.25);
     machine.setDriverMode(vm, stuck);
     assertEquals(stuck, machine.balloonTarget(vm, session).requestedMode());
     assertEquals(stuck, balloon(vm).requestedMode());
     // A new session keeps the request: the operator asked for it, not the driver.
     long next = startSession(vm);
     assertEquals(stuck, machine.balloonTarget(vm, next).requestedMode());
-  }
-
-  static Stream<Arguments> badModes() {
-    return Stream.of(
-        Arguments.of("unknown mode", "turbo", 0L, 0L, 0.0, "unknown driver mode"),
-        Arguments.of("upper case", "ENABLED", 0L, 0L, 0.0, "unknown driver mode"),
-        Arguments.of("empty mode", "", 0L, 0L, 0.0, "unknown driver mode"),
-        Arguments.of("slow without a rate", "slow", 0L, 0L, 0.0, "pages per second"),
-        Arguments.of("negative late time", "late", -1L, 0L, 0.0, "negative"),
-        Arguments.of("negative rate", "slow", 0L, -5L, 0.0, "negative"),
-        Arguments.of("probability below 0", "stuck", 0L, 0L, -0.1, "probability"),
-        Arguments.of("probability above 1", "stuck", 0L, 0L, 1.0001, "probability"),
-        Arguments.of("probability NaN", "stuck", 0L, 0L, Double.NaN, "probability"),
-        Arguments.of("infinite probability", "stuck", 0L, 0L, Double.POSITIVE_INFINITY, "probability"));
-  }
-
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("badModes")
-  void badDriverModesAreInvalidArguments(String what, String mode, long late, long rate, double p, String fragment) {
-    MachineException e = refused(MachineException.Reason.INVALID_ARGUMENT,
-        () -> new DriverModeRequest(mode, late, rate, p));
-    assertMentions(e, fragment);
-  }
-
-  @Test
-  void everyKnownModeIsAccepted() {
-    for (String mode : List.of("enabled", "disabled", "uninstalled", "late", "stuck")) {
-      assertEquals(mode, new DriverModeRequest(mode, 0, 0, 0).mode());
-    }
-    assertEquals(1000, new DriverModeRequest("late", 1000, 0, 0).lateMillis());
-    assertEquals(1, new DriverModeRequest("slow", 0, 1, 0).pagesPerSecond());
-    assertEquals(1.0, new DriverModeRequest("stuck", 0, 0, 1.0).stuckProbability());
-    assertEquals(DriverModeRequest.MODES.size(), 6);
-  }
-
-  /** Bug: a null mode escapes as a NullPointerException from Set.of(..).contains(null). */
-  @Test
-  void aNullModeIsAnInvalidArgument() {
-    refused(MachineException.Reason.INVALID_ARGUMENT, () -> new DriverModeRequest(null, 0, 0, 0));
   }
 
   // ---------------------------------------------------------------- the change listener
@@ -889,7 +852,7 @@ class MachineBalloonTest {
     machine.balloonStats(vm, session);
     assertEquals(List.of(vm.id()), rings, "the driver's own calls ring nothing");
 
-    machine.setDriverMode(vm, new DriverModeRequest("disabled", 0, 0, 0));
+    machine.setDriverMode(vm, DriverMode.checked(Kind.DISABLED, 0, 0, 0));
     assertEquals(List.of(vm.id(), vm.id()), rings, "a mode request rings");
 
     read(vm, 0);
@@ -918,7 +881,7 @@ class MachineBalloonTest {
       seen.add(machine.balloonReplyOrNull(id));
     });
     machine.setBalloonTarget(vm, 5);
-    DriverModeRequest late = new DriverModeRequest("late", 50, 0, 0);
+    DriverMode late = DriverMode.checked(Kind.LATE, 50, 0, 0);
     machine.setDriverMode(vm, late);
     machine.powerOff(vm.id(), vm.credential());
     assertEquals(Arrays.asList(new BalloonReply(5, false, null), new BalloonReply(5, false, late), null), seen);
