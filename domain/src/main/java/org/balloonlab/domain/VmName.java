@@ -21,13 +21,25 @@ public final class VmName {
   }
 
   /**
+   * {@code text} quoted for a message, cut to its first 64 characters with its length said when longer, so a
+   * message never echoes unbounded input.
+   */
+  public static String quote(String text) {
+    if (text == null) {
+      return "null";
+    }
+    return text.length() <= 64 ? "'" + text + "'" : "'" + text.substring(0, 64) + "...' (" + text.length()
+        + " characters)";
+  }
+
+  /**
    * Returns {@code name} if it follows the rule.
    *
    * @throws IllegalArgumentException "VM name must be 1-64 characters of ..., got 'name'"
    */
   public static String require(String name) {
     if (!isValid(name)) {
-      throw new IllegalArgumentException("VM name must be " + RULE + ", got '" + name + "'");
+      throw new IllegalArgumentException("VM name must be " + RULE + ", got " + quote(name));
     }
     return name;
   }

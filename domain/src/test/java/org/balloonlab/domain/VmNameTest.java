@@ -25,8 +25,17 @@ class VmNameTest {
   void refusesAnythingElse(String name) {
     assertFalse(VmName.isValid(name));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VmName.require(name));
-    assertEquals("VM name must be 1-64 characters of letters, digits, '.', '_' or '-', got '" + name + "'",
-        e.getMessage());
+    assertEquals("VM name must be 1-64 characters of letters, digits, '.', '_' or '-', got "
+        + VmName.quote(name), e.getMessage());
+  }
+
+  @Test
+  void aMessageNeverEchoesMoreThanTheStartOfALongName() {
+    String huge = "x".repeat(1 << 20);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VmName.require(huge));
+    assertTrue(e.getMessage().length() < 200, e.getMessage().length() + " characters");
+    assertTrue(e.getMessage().endsWith("...' (1048576 characters)"), e.getMessage());
+    assertEquals("'vm1'", VmName.quote("vm1"));
   }
 
   @Test

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.balloonlab.domain.PolicyNames;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
@@ -83,7 +84,7 @@ public final class HypervisorCommand implements Callable<Integer> {
       description = "Seed of the hypervisor's random victim choice (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--policy", paramLabel = "NAME", defaultValue = "esx",
+  @Option(names = "--policy", paramLabel = "NAME", defaultValue = PolicyNames.ESX,
       description = "Reclamation policy: esx (shares per page with the idle memory tax, balloon targets set "
           + "automatically, hypervisor paging as the fallback) or manual (balloon targets by hand only) "
           + "(default: ${DEFAULT-VALUE}).")
@@ -278,8 +279,9 @@ public final class HypervisorCommand implements Callable<Integer> {
     CommandLine cl = spec.commandLine();
     requirePositive(samplePeriod, "--sample-period");
     requirePositive(policyPeriod, "--policy-period");
-    if (!policy.equals("esx") && !policy.equals("manual")) {
-      throw new CommandLine.ParameterException(cl, "--policy must be esx or manual, got '" + policy + "'");
+    if (!PolicyNames.isKnown(policy)) {
+      throw new CommandLine.ParameterException(cl, "--policy must be " + PolicyNames.CHOICES + ", got '" + policy
+          + "'");
     }
     if (!(tau >= 0 && tau <= 0.99)) {
       throw new CommandLine.ParameterException(cl, "--tau must be from 0 to 0.99, got " + tau);

@@ -1,6 +1,7 @@
 package org.balloonlab.hypervisor.machine;
 
 import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.VmName;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -8,7 +9,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
@@ -71,7 +71,6 @@ import org.balloonlab.swap.SwapDevice;
  * before the lock is taken. A refused batch changes nothing.
  */
 public final class Machine implements AutoCloseable {
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   /** P2M entries are ints and swap slots are encoded below -1, so a VM is capped at 2^28 pages (1 TiB). */
   public static final long MAX_VM_PAGES = 1L << 28;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
@@ -229,14 +228,12 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares,
                                  TranslationMode mode) {
-    if (name == null || !NAME.matcher(name).matches()) {
-      throw MachineException.invalid("VM name must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
-          + name + "'");
+    if (!VmName.isValid(name)) {
+      throw MachineException.invalid("VM name must be " + VmName.RULE + ", got " + VmName.quote(name));
     }
     String kind = osKind == null || osKind.isEmpty() ? "generic" : osKind;
-    if (!NAME.matcher(kind).matches()) {
-      throw MachineException.invalid("OS kind must be 1-64 characters of letters, digits, '.', '_' or '-', got '"
-          + osKind + "'");
+    if (!VmName.isValid(kind)) {
+      throw MachineException.invalid("OS kind must be " + VmName.RULE + ", got " + VmName.quote(osKind));
     }
     return lifecycle.powerOn(name, kind, memoryPages, minPages, shares, mode);
   }
