@@ -16,7 +16,6 @@ import org.balloonlab.guest.balloon.BalloonRig.Guest;
 import org.balloonlab.guest.balloon.TestWorkloads.Gated;
 import org.balloonlab.guest.balloon.TestWorkloads.Hot;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
-import org.balloonlab.hypervisor.machine.DriverModeRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -228,7 +227,7 @@ class BalloonDriverModesTest {
     assertEquals(0, rig.balloon().sizePages());
     assertEquals(200, rig.guest().balloonPages(), "the batch waits in the guest, unlocked");
 
-    rig.machine.setDriverMode(rig.machine.vmByName("vm1"), new DriverModeRequest("enabled", 0, 0, 1.0));
+    rig.machine.setDriverMode(rig.machine.vmByName("vm1"), DriverMode.of(Kind.ENABLED));
     rig.awaitBalloon(200);
     assertFalse(driver.stats().stuck());
     assertCleanGuest();

@@ -12,10 +12,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.LongSupplier;
+import org.balloonlab.domain.Pace;
 import org.balloonlab.domain.PolicyNames;
+import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
+import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
@@ -128,8 +132,29 @@ public final class HypervisorCommand implements Callable<Integer> {
   double freeHysteresis;
 
   @Option(names = "--policy-period", paramLabel = "DURATION", defaultValue = "200ms",
-      description = "Wall time between two decisions of the reclamation policy (default: ${DEFAULT-VALUE}).")
+      description = "Simulated time between two decisions of the reclamation policy (wall time with --lab-clock "
+          + "free) (default: ${DEFAULT-VALUE}).")
   Duration policyPeriod;
+
+  @Option(names = "--lab-clock", paramLabel = "MODE", defaultValue = "lockstep",
+      description = "lockstep: VMs run in quanta of one lab clock, so a run's results depend on simulated time "
+          + "alone; free: VMs run at their own pace on wall time, nothing is reproducible (for comparisons) "
+          + "(default: ${DEFAULT-VALUE}). See docs/lab-clock.md.")
+  String labClock;
+
+  @Option(names = "--quantum", paramLabel = "DURATION", defaultValue = "10ms",
+      description = "Simulated time between two boundaries of the lab clock (default: ${DEFAULT-VALUE}).")
+  Duration quantum;
+
+  @Option(names = "--pace", paramLabel = "PACE", defaultValue = "1x",
+      description = "How fast the lab clock may run: max (as fast as the CPUs allow) or a factor of wall time "
+          + "such as 1x or 0.5x (default: ${DEFAULT-VALUE}).")
+  String pace;
+
+  @Option(names = "--straggler-grace", paramLabel = "DURATION", defaultValue = "30s",
+      description = "Wall time the lab clock waits for a VM that stopped answering before it powers it off and "
+          + "goes on without it (default: ${DEFAULT-VALUE}).")
+  Duration stragglerGrace;
 
   @Option(names = "--cost", paramLabel = "NAME=NS",
       description = "Override a cost-model constant in nanoseconds; repeatable. Names: memory-access, "
@@ -162,15 +187,26 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Machine.Config config = config();
-    Machine machine = new Machine(config, tlbConfig());
+    LabClock.Settings clockSettings = clockSettings();
+    long wallStart = System.nanoTime();
+    LabClock[] clock = new LabClock[1];
+    // The machine's time: the lab clock's under lockstep, wall time since start on a hypervisor that runs free.
+    LongSupplier time = clockSettings == null ? () -> System.nanoTime() - wallStart : () -> clock[0].labTimeNs();
+    Machine machine = new Machine(config, tlbConfig(), time);
+    machine.events().stampLabTimeFrom(time);
+    ReclamationLoop reclamation = null;
+    if (clockSettings != null) {
+      clock[0] = new LabClock(clockSettings,
+          new ReclamationOnLabClock(machine, config.reclamation().periodNanos()));
+    }
     InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
     // A batch carries about 13 bytes an access (op, varint PFN, fixed64 value); leave room for the rest.
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * maxBatch + (1 << 20));
     HypervisorServer server = new HypervisorServer(
-        // Handlers never block for long (a batch is applied in microseconds, page-outs included), so they run on
-        // the transport's threads: one thread hop less per batch.
+        // Handlers never block (a batch is applied in microseconds, page-outs included, or queued for its turn on
+        // the lab clock), so they run on the transport's threads: one thread hop less per batch.
         NettyServerBuilder.forAddress(address).maxInboundMessageSize(maxMessage).directExecutor(), machine,
-        detachTimeout);
+        detachTimeout, clock[0]);
     try {
       server.start();
     } catch (IOException e) {
@@ -179,10 +215,20 @@ public final class HypervisorCommand implements Callable<Integer> {
           "cannot listen on " + listen + ": " + e.getMessage(), e);
     }
     HostPort bound = new HostPort(listen.host(), server.port());
-    ReclamationLoop reclamation = new ReclamationLoop(machine);
-    reclamation.start(config.reclamation().periodNanos());
+    if (clock[0] != null) {
+      clock[0].start();
+    } else {
+      reclamation = new ReclamationLoop(machine);
+      reclamation.start(config.reclamation().periodNanos());
+    }
+    ReclamationLoop loop = reclamation;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      reclamation.close();
+      if (loop != null) {
+        loop.close();
+      }
+      if (clock[0] != null) {
+        clock[0].close();
+      }
       try {
         server.stop();
       } catch (InterruptedException e) {
@@ -205,11 +251,38 @@ public final class HypervisorCommand implements Callable<Integer> {
     ReclamationSettings r = config.reclamation();
     out.printf("reclamation: policy %s, tau %.2f, sampling %d pages per %s, free thresholds %s%n", r.policy(), r.tau(),
         r.samplePages(), samplePeriod, r.thresholds());
+    out.printf("lab clock: %s%n", clockSettings == null ? "free (wall time; results are not reproducible)"
+        : "lockstep, quantum " + quantum.toMillis() + " ms, pace " + Pace.parse(pace) + ", straggler grace "
+        + stragglerGrace.toSeconds() + " s of wall time");
     out.printf("TLB per vCPU: %d entries, %d ways, %s%n", tlbEntries, tlbWays,
         tlbUntagged ? "untagged (context switches flush)" : "tagged by VM and address space");
     out.flush();
     server.blockUntilShutdown();
     return 0;
+  }
+
+  /** The lab clock's settings, or {@code null} for a hypervisor that runs free. */
+  LabClock.Settings clockSettings() {
+    CommandLine cl = spec.commandLine();
+    if (!labClock.equals("lockstep") && !labClock.equals("free")) {
+      throw new CommandLine.ParameterException(cl, "--lab-clock must be lockstep or free, got '" + labClock + "'");
+    }
+    if (quantum.isNegative() || quantum.toNanos() < 1_000 || quantum.compareTo(Duration.ofSeconds(10)) > 0) {
+      throw new CommandLine.ParameterException(cl, "--quantum must be from 1us to 10s, got " + quantum);
+    }
+    if (stragglerGrace.isNegative() || stragglerGrace.isZero()) {
+      throw new CommandLine.ParameterException(cl, "--straggler-grace must be positive");
+    }
+    Pace p;
+    try {
+      p = Pace.parse(pace);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, "--pace: " + e.getMessage());
+    }
+    if (labClock.equals("free")) {
+      return null;
+    }
+    return new LabClock.Settings(quantum.toNanos(), p.factor(), stragglerGrace.toNanos());
   }
 
   TlbConfig tlbConfig() {

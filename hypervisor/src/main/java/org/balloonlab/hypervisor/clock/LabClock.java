@@ -459,6 +459,12 @@ public final class LabClock implements AutoCloseable {
 
   /** Processes the boundary at {@link #labTimeNs} and grants the next quantum; false once closed. */
   private boolean boundary() throws InterruptedException {
+    lock.lock();
+    try {
+      admitJoinsLocked();
+    } finally {
+      lock.unlock();
+    }
     runCommands();
     boundaryWork.atBoundary(labTimeNs);
     boolean toldHolder = false;

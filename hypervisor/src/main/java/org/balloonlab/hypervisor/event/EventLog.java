@@ -32,6 +32,7 @@ public final class EventLog {
 
   private final MachineEvent[] ring;
   private final LongSupplier wallClock;
+  private volatile LongSupplier labClock = () -> 0;
   private final List<Runnable> subscribers = new CopyOnWriteArrayList<>();
   private long lastSequence;
 
@@ -51,12 +52,20 @@ public final class EventLog {
     this.wallClock = wallClock;
   }
 
+  /**
+   * Where events take their lab time (simulated nanoseconds, the time that belongs to a run's results); the wall
+   * time they also carry is for people reading a log.
+   */
+  public void stampLabTimeFrom(LongSupplier labClock) {
+    this.labClock = labClock;
+  }
+
   /** Records an event and pokes every subscriber. @return the event as recorded */
   public MachineEvent publish(EventKind kind, int vmId, String vmName, String message) {
     MachineEvent event;
     synchronized (this) {
       event = new MachineEvent(++lastSequence, wallClock.getAsLong(), kind, vmId, vmName == null ? "" : vmName,
-          message);
+          message, labClock.getAsLong());
       ring[(int) ((event.sequence() - 1) % ring.length)] = event;
     }
     for (Runnable s : subscribers) {

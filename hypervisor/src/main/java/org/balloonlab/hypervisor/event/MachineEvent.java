@@ -11,5 +11,5 @@ package org.balloonlab.hypervisor.event;
  * @param message what happened, in a sentence
  */
 public record MachineEvent(long sequence, long wallTimeMillis, EventKind kind, int vmId, String vmName,
-                           String message) {
+                           String message, long labTimeNs) {
 }

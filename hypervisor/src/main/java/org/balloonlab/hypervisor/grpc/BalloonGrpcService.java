@@ -30,14 +30,35 @@ import org.balloonlab.proto.BalloonTargetReply;
 final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase implements AutoCloseable {
   private final Machine machine;
   private final BalloonDoorbells doorbells;
+  private final LabClockEdge clock;
 
-  BalloonGrpcService(Machine machine) {
+  BalloonGrpcService(Machine machine, LabClockEdge clock) {
     this.machine = machine;
+    this.clock = clock;
     this.doorbells = new BalloonDoorbells(id -> {
       BalloonReply reply = machine.balloonReplyOrNull(id);
       return reply == null ? null : ProtoMapping.toProto(reply);
     }, machine::balloonHungUp);
-    machine.onBalloonChange(doorbells::ring);
+    machine.onBalloonChange(id -> {
+      doorbells.ring(id);
+      clock.ring(id);
+    });
+  }
+
+  /**
+   * Answers a driver's call in its VM's turn on the lab clock: the call changes or reads the VM's balloon, so it
+   * is ordered with the VM's batches. The caller is authenticated first, so a stray client cannot fill another
+   * VM's queue; the call itself checks again, since the VM may be gone by its turn.
+   */
+  private <T> void inTurn(BalloonCredentials credentials, StreamObserver<T> responses, Runnable call) {
+    Vm vm;
+    try {
+      vm = authenticate(credentials);
+    } catch (MachineException e) {
+      responses.onError(StatusMapping.toStatus(e));
+      return;
+    }
+    clock.forVm(vm.id(), responses, call);
   }
 
   /** Ends every doorbell stream and stops ringing. */
@@ -49,7 +70,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   /** Answers a new session with the capabilities granted (all three that were asked for) and the target. */
   @Override
   public void start(BalloonStartRequest request, StreamObserver<BalloonStartResponse> responses) {
-    StatusMapping.answer(responses, () -> {
+    inTurn(request.getVm(), responses, () -> StatusMapping.answer(responses, () -> {
       Vm vm = authenticate(request.getVm());
       List<BalloonCapability> granted = new ArrayList<>();
       for (BalloonCapability c : request.getCapabilitiesList()) {
@@ -68,18 +89,18 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
           .setMaxBatchPages(session.maxBatchPages())
           .setTarget(ProtoMapping.toProto(session.reply()))
           .build();
-    });
+    }));
   }
 
   /** Answers the current target. */
   @Override
   public void getTarget(BalloonGetTargetRequest request, StreamObserver<BalloonTargetReply> responses) {
-    StatusMapping.answer(responses, () -> {
+    inTurn(request.getVm(), responses, () -> StatusMapping.answer(responses, () -> {
       if (request.getBalloonPages() < 0) {
         throw StatusMapping.invalid("a balloon cannot hold " + request.getBalloonPages() + " pages");
       }
       return ProtoMapping.toProto(machine.balloonTarget(authenticate(request.getVm()), request.getSessionId()));
-    });
+    }));
   }
 
   /** Answers one status per PFN locked, and the target. */
@@ -95,7 +116,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
   }
 
   private void pages(BalloonPagesRequest request, StreamObserver<BalloonPagesReply> responses, boolean lock) {
-    StatusMapping.answer(responses, () -> {
+    inTurn(request.getVm(), responses, () -> StatusMapping.answer(responses, () -> {
       Vm vm = authenticate(request.getVm());
       int count = request.getPfnsCount();
       if (count > machine.config().balloonBatchPages()) {
@@ -117,13 +138,13 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
         b.addStatusesValue(s.ordinal() + 1);
       }
       return b.build();
-    });
+    }));
   }
 
   /** Answers the target; the stats themselves are for policies that use them. */
   @Override
   public void reportStats(BalloonStatsRequest request, StreamObserver<BalloonTargetReply> responses) {
-    StatusMapping.answer(responses, () -> {
+    inTurn(request.getVm(), responses, () -> StatusMapping.answer(responses, () -> {
       var s = request.getStats();
       long[] values = {s.getSwapIn(), s.getSwapOut(), s.getMajorFaults(), s.getMinorFaults(), s.getFreePages(),
           s.getTotalPages(), s.getAvailablePages()};
@@ -133,7 +154,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
         }
       }
       return ProtoMapping.toProto(machine.balloonStats(authenticate(request.getVm()), request.getSessionId()));
-    });
+    }));
   }
 
   /** Streams the target whenever it changes, starting with the current one. */

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,14 +30,29 @@ public final class HypervisorServer {
   private final ScheduledExecutorService reaper;
   private final BalloonGrpcService balloon;
   private final ManagementGrpcService management;
+  private final LabClockEdge clock;
 
+  /** A server for a hypervisor that runs free: no lab clock, every call applied as it arrives. */
   public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout) {
+    this(builder, machine, detachTimeout, null);
+  }
+
+  /**
+   * A server whose VMs run on {@code clock} ({@code docs/lab-clock.md}), or free when it is {@code null}. The clock
+   * learns from the machine when a VM goes, so it stops waiting for it.
+   */
+  public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout, LabClock clock) {
     this.machine = machine;
     this.detachTimeout = detachTimeout;
-    this.balloon = new BalloonGrpcService(machine);
-    this.management = new ManagementGrpcService(machine);
+    this.clock = new LabClockEdge(clock);
+    if (clock != null) {
+      machine.onRelease(id -> clock.leave(id, "VM " + id + " was released at lab time " + clock.labTimeNs()
+          + " ns while the clock ran"));
+    }
+    this.balloon = new BalloonGrpcService(machine, this.clock);
+    this.management = new ManagementGrpcService(machine, this.clock);
     this.server = builder
-        .addService(new MachineGrpcService(machine))
+        .addService(new MachineGrpcService(machine, this.clock))
         .addService(management)
         .addService(balloon)
         .addService(health.getHealthService())
@@ -55,7 +71,9 @@ public final class HypervisorServer {
     reaper.scheduleWithFixedDelay(
         () -> {
           try {
-            machine.reapDetached(machine.clock().getAsLong(), detachTimeout.toNanos());
+            // A wall-clock grace for guests that went away; under the lab clock the release lands at a boundary.
+            long now = System.nanoTime();
+            clock.command(() -> machine.reapDetached(now, detachTimeout.toNanos()), false);
           } catch (RuntimeException e) {
             log.error("reaping detached VMs failed", e);
           }

@@ -6,6 +6,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.machine.BatchResult;
 import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.Machine;
@@ -22,14 +23,22 @@ import org.balloonlab.proto.PowerOffRequest;
 import org.balloonlab.proto.PowerOffResponse;
 import org.balloonlab.proto.PowerOnRequest;
 import org.balloonlab.proto.PowerOnResponse;
+import org.balloonlab.proto.QuantumDone;
+import org.balloonlab.proto.QuantumGrant;
 import org.balloonlab.proto.VmSpec;
 
-/** The machine's VM lifecycle and data plane on the wire; every call delegates to {@link Machine}. */
+/**
+ * The machine's VM lifecycle and data plane on the wire; every call delegates to {@link Machine}. Under the lab
+ * clock, power-ons and power-offs land at a boundary, a VM's batches and its end of each quantum are applied in
+ * its turn, and its quanta are granted on its access stream ({@code docs/lab-clock.md}).
+ */
 final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase {
   private final Machine machine;
+  private final LabClockEdge clock;
 
-  MachineGrpcService(Machine machine) {
+  MachineGrpcService(Machine machine, LabClockEdge clock) {
     this.machine = machine;
+    this.clock = clock;
   }
 
   /** Answers a new VM's id, credential, batch limit and the cost model. */
@@ -40,7 +49,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       return;
     }
     VmSpec spec = request.getSpec();
-    StatusMapping.answer(responses, () -> {
+    clock.command(() -> StatusMapping.answer(responses, () -> {
       Vm vm = machine.powerOn(spec.getName(), spec.getOsKind(), spec.getMemoryPages(), spec.getMinPages(),
           spec.getShares(), ProtoMapping.fromProto(spec.getTranslationMode()));
       return PowerOnResponse.newBuilder()
@@ -48,16 +57,17 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
           .setCredential(vm.credential())
           .setMaxBatchAccesses(machine.config().maxBatchAccesses())
           .setCostModel(ProtoMapping.toProto(machine.costs()))
+          .setLabClock(clock.terms())
           .build();
-    });
+    }), false);
   }
 
   /** Answers the VM's last state after releasing all it held. */
   @Override
   public void powerOff(PowerOffRequest request, StreamObserver<PowerOffResponse> responses) {
-    StatusMapping.answer(responses, () -> PowerOffResponse.newBuilder()
+    clock.command(() -> StatusMapping.answer(responses, () -> PowerOffResponse.newBuilder()
         .setFinalState(ProtoMapping.toProto(machine.powerOff(request.getVmId(), request.getCredential())))
-        .build());
+        .build()), false);
   }
 
   /** Answers each batch with the values of its reads, in order. */
@@ -67,10 +77,12 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
   }
 
   /**
-   * One VM's access stream. gRPC delivers its messages one at a time, so the scratch arrays are reused without
-   * locking; the client bounds the batches in flight, which bounds what this side queues for sending.
+   * One VM's access stream. gRPC delivers its messages one at a time; under the lab clock a batch is applied later,
+   * in the VM's turn, on the clock's thread, so whatever touches the stream's state (the scratch arrays, the
+   * responses, closing) holds this object's monitor, which is uncontended on the data path. The client bounds the
+   * batches in flight, which bounds what this side queues for sending.
    */
-  private final class AccessStream implements StreamObserver<AccessRequest> {
+  private final class AccessStream implements StreamObserver<AccessRequest>, LabClock.Member {
     private final StreamObserver<AccessResponse> responses;
     private final int maxBatch = machine.config().maxBatchAccesses();
     private final BatchResult result = new BatchResult();
@@ -80,7 +92,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
     private long[] readValues = new long[0];
     private char[] asids = new char[0];
     private int[] vpns = new int[0];
-    private Vm vm;
+    private volatile Vm vm;
     private boolean closed;
 
     AccessStream(StreamObserver<AccessResponse> responses) {
@@ -89,20 +101,43 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
 
     @Override
     public void onNext(AccessRequest request) {
+      try {
+        switch (request.getKindCase()) {
+          case ATTACH -> guarded(() -> attach(request.getAttach()));
+          case BATCH -> {
+            Vm v = attached();
+            clock.forVm(v.id(), responses, () -> guarded(() -> batch(request.getBatch())));
+          }
+          case QUANTUM_DONE -> quantumDone(attached(), request.getQuantumDone());
+          default -> throw StatusMapping.invalid("an access request must carry an attach, a batch or the end of a "
+              + "quantum");
+        }
+      } catch (StatusRuntimeException e) {
+        fail(e);
+      }
+    }
+
+    /** Runs {@code work} on this stream unless it is closed; a refusal ends the stream with its status. */
+    private synchronized void guarded(Runnable work) {
       if (closed) {
         return;
       }
       try {
-        switch (request.getKindCase()) {
-          case ATTACH -> attach(request.getAttach());
-          case BATCH -> batch(request.getBatch());
-          default -> throw StatusMapping.invalid("an access request must carry an attach or a batch");
-        }
+        work.run();
       } catch (MachineException e) {
         fail(StatusMapping.toStatus(e));
       } catch (StatusRuntimeException e) {
         fail(e);
       }
+    }
+
+    private Vm attached() {
+      Vm v = vm;
+      if (v == null) {
+        throw Status.FAILED_PRECONDITION.withDescription("attach the stream to a VM before sending accesses")
+            .asRuntimeException();
+      }
+      return v;
     }
 
     private void attach(AccessAttach attach) {
@@ -116,6 +151,45 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       responses.onNext(AccessResponse.newBuilder()
           .setAttached(AccessAttached.newBuilder().setVmId(candidate.id()))
           .build());
+      if (clock.lockstep()) {
+        clock.clock().join(candidate.id(), this);
+      }
+    }
+
+    /** The VM ended its part of a quantum: its report, if any, is recorded in its turn, as a batch's would be. */
+    private void quantumDone(Vm v, QuantumDone done) {
+      if (done.getVmTimeNs() < 0) {
+        throw StatusMapping.invalid("a VM's time cannot be negative, got " + done.getVmTimeNs() + " ns");
+      }
+      GuestView report = done.hasGuestReport() ? ProtoMapping.fromProto(done.getGuestReport()) : null;
+      Runnable record = () -> guarded(() -> {
+        if (report != null) {
+          machine.recordGuestView(v, report);
+        }
+      });
+      if (clock.lockstep()) {
+        clock.clock().done(v.id(), done.getQuantum(), done.getVmTimeNs(), done.getLeaving(), record);
+      } else {
+        record.run();
+      }
+    }
+
+    @Override
+    public synchronized void grant(long quantum, long startNs, long endNs, boolean doorbell) {
+      if (closed) {
+        return;
+      }
+      responses.onNext(AccessResponse.newBuilder().setGrant(QuantumGrant.newBuilder()
+          .setQuantum(quantum).setStartNs(startNs).setEndNs(endNs).setDoorbell(doorbell)).build());
+    }
+
+    @Override
+    public void drop(String why) {
+      Vm v = vm;
+      if (v != null) {
+        machine.releaseStraggler(v, why);
+      }
+      fail(Status.ABORTED.withDescription(why).asRuntimeException());
     }
 
     private void batch(AccessBatch batch) {
@@ -194,32 +268,51 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       }
     }
 
-    private void fail(StatusRuntimeException status) {
+    private synchronized void fail(StatusRuntimeException status) {
+      if (closed) {
+        return;
+      }
       closed = true;
-      if (vm != null) {
-        machine.detach(vm);
+      Vm v = vm;
+      if (v != null) {
+        leaveClock(v, "VM " + v.name() + "'s access stream was refused");
+        machine.detach(v);
       }
       responses.onError(status);
     }
 
     @Override
-    public void onError(Throwable t) {
-      if (!closed && vm != null) {
-        machine.connectionLost(vm);
+    public synchronized void onError(Throwable t) {
+      Vm v = vm;
+      if (!closed && v != null) {
+        if (clock.lockstep()) {
+          leaveClock(v, "VM " + v.name() + "'s access stream broke");
+          clock.command(() -> machine.connectionLost(v), false);
+        } else {
+          machine.connectionLost(v);
+        }
       }
       closed = true;
     }
 
     @Override
-    public void onCompleted() {
+    public synchronized void onCompleted() {
       if (closed) {
         return;
       }
       closed = true;
-      if (vm != null) {
-        machine.detach(vm);
+      Vm v = vm;
+      if (v != null) {
+        leaveClock(v, "VM " + v.name() + " closed its access stream");
+        machine.detach(v);
       }
       responses.onCompleted();
+    }
+
+    private void leaveClock(Vm v, String why) {
+      if (clock.lockstep()) {
+        clock.clock().leave(v.id(), why + " at lab time " + clock.clock().labTimeNs() + " ns while the clock ran");
+      }
     }
   }
 }

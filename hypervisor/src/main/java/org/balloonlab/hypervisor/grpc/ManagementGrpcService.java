@@ -8,6 +8,8 @@ import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.proto.GetMachineRequest;
 import org.balloonlab.proto.GetVmRequest;
+import org.balloonlab.proto.HoldClockReply;
+import org.balloonlab.proto.HoldClockRequest;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
@@ -27,9 +29,11 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
   private final Machine machine;
   /** The streams of operators who follow the machine's events; this service's own. */
   private final EventWatchers watchers;
+  private final LabClockEdge clock;
 
-  ManagementGrpcService(Machine machine) {
+  ManagementGrpcService(Machine machine, LabClockEdge clock) {
     this.machine = machine;
+    this.clock = clock;
     this.watchers = new EventWatchers(machine.events());
   }
 
@@ -43,7 +47,8 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
   @Override
   public void listVms(ListVmsRequest request, StreamObserver<ListVmsResponse> responses) {
     MachineSnapshot snapshot = machine.snapshot();
-    ListVmsResponse.Builder b = ListVmsResponse.newBuilder().setMachine(ProtoMapping.toProto(snapshot));
+    ListVmsResponse.Builder b = ListVmsResponse.newBuilder().setMachine(ProtoMapping.toProto(snapshot).toBuilder()
+        .setClock(clock.state()));
     for (VmSnapshot vm : snapshot.vms()) {
       b.addVms(ProtoMapping.toProto(vm));
     }
@@ -64,43 +69,49 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
   /** Answers the machine-wide state. */
   @Override
   public void getMachine(GetMachineRequest request, StreamObserver<MachineState> responses) {
-    responses.onNext(ProtoMapping.toProto(machine.snapshot()));
+    responses.onNext(ProtoMapping.toProto(machine.snapshot()).toBuilder().setClock(clock.state()).build());
     responses.onCompleted();
   }
 
   /** Answers the VM's state after pinning its balloon target, or after handing it back to the policy. */
   @Override
   public void setBalloonTarget(SetBalloonTargetRequest request, StreamObserver<VmState> responses) {
-    StatusMapping.answer(responses, () -> {
+    clock.command(() -> StatusMapping.answer(responses, () -> {
       Vm vm = select(request.getVm());
       return ProtoMapping.toProto(request.getAutomatic() ? machine.unpinBalloonTarget(vm)
           : machine.setBalloonTarget(vm, request.getTargetPages()));
-    });
+    }), true);
   }
 
   /** Answers the VM's state after passing the mode request to its driver. */
   @Override
   public void setDriverMode(SetDriverModeRequest request, StreamObserver<VmState> responses) {
-    StatusMapping.answer(responses, () -> {
+    clock.command(() -> StatusMapping.answer(responses, () -> {
       Vm vm = select(request.getVm());
       if (!request.hasMode()) {
         throw StatusMapping.invalid("SetDriverMode needs a mode");
       }
       return ProtoMapping.toProto(machine.setDriverMode(vm, ProtoMapping.fromProto(request.getMode())));
-    });
+    }), true);
   }
 
   /** Answers the VM's last state after powering it off and freeing all it held. */
   @Override
   public void powerOffVm(PowerOffVmRequest request, StreamObserver<VmState> responses) {
-    StatusMapping.answer(responses, () ->
-        ProtoMapping.toProto(machine.powerOffByOperator(select(request.getVm()))));
+    clock.command(() -> StatusMapping.answer(responses, () ->
+        ProtoMapping.toProto(machine.powerOffByOperator(select(request.getVm())))), true);
   }
 
   /** Streams the machine's events after the requested sequence, and new ones while the caller follows. */
   @Override
   public void watchEvents(WatchEventsRequest request, StreamObserver<org.balloonlab.proto.MachineEvent> events) {
     watchers.watch(request, (ServerCallStreamObserver<org.balloonlab.proto.MachineEvent>) events);
+  }
+
+  /** Holds the lab clock at the times the caller names, while its stream is open. */
+  @Override
+  public StreamObserver<HoldClockRequest> holdClock(StreamObserver<HoldClockReply> replies) {
+    return new ClockHold(clock, replies);
   }
 
   private Vm select(VmSelector selector) {

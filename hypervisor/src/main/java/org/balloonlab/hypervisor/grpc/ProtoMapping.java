@@ -261,6 +261,7 @@ final class ProtoMapping {
         .setVmId(e.vmId())
         .setVmName(e.vmName())
         .setMessage(e.message())
+        .setLabTimeNs(e.labTimeNs())
         .build();
   }
 }

@@ -1,7 +1,7 @@
 package org.balloonlab.hypervisor.machine;
 
+import java.util.random.RandomGenerator;
 import org.balloonlab.domain.DriverMode;
-import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
@@ -39,12 +39,16 @@ final class BalloonBackend {
   private final EventLog events;
   private final LongSupplier clock;
   private final int batchPages;
-  /** Session ids come from the credential source, never the seeded random, so victim choice stays repeatable. */
-  private final SecureRandom sessionIds;
+  /**
+   * Session ids come from a random source of their own, seeded apart from victim choice: a run's session ids
+   * repeat with its seed (they show in a VM's state), and drawing them leaves victim choice as it was. They tell a
+   * stale session from the current one; the VM's credential, not the session id, is what authenticates a driver.
+   */
+  private final RandomGenerator sessionIds;
   private IntConsumer listener = id -> { };
 
   BalloonBackend(MachineMemory memory, SwapDevice swap, EventLog events, LongSupplier clock, int batchPages,
-                 SecureRandom sessionIds) {
+                 RandomGenerator sessionIds) {
     this.memory = memory;
     this.swap = swap;
     this.events = events;

@@ -75,6 +75,8 @@ public final class Machine implements AutoCloseable {
   public static final long MAX_VM_PAGES = 1L << 28;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
   public static final long MAX_SHARES = 1_000_000_000L;
+  /** Mixed into the seed for balloon session ids, so they do not repeat the victim choices' sequence. */
+  private static final long SESSION_ID_SEED = 0x5e55_10_1d_5eedL;
 
   /**
    * How to build a machine.
@@ -167,11 +169,14 @@ public final class Machine implements AutoCloseable {
     this.memory = new MachineMemory(config.frames());
     this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
     this.random = new SplittableRandom(config.seed());
-    // Credentials and balloon session ids: unpredictable, and drawn apart from the seeded random.
+    // Credentials: unpredictable, and drawn apart from the seeded random.
     SecureRandom secrets = new SecureRandom();
     this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events, counters);
-    this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(), secrets);
-    this.lifecycle = new VmLifecycle(memory, swap, events, balloon, clock, config.costs(), tlb,
+    this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(),
+        new SplittableRandom(config.seed() ^ SESSION_ID_SEED));
+    // The detach timeout is a wall-clock grace for a guest that went away, not part of the model: a lab clock held
+    // still must not keep a dead guest's VM on for ever.
+    this.lifecycle = new VmLifecycle(memory, swap, events, balloon, System::nanoTime, config.costs(), tlb,
         config.reclamation(), secrets, counters);
     this.pager = new HostPager(memory, swap, random, lifecycle.vms(), freeMemory, config.costs(), counters);
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
@@ -188,7 +193,7 @@ public final class Machine implements AutoCloseable {
     return config.costs();
   }
 
-  /** The machine's time source; whoever passes the machine a time (the detach reaper) reads this one. */
+  /** The machine's time source: the lab clock's time, or the wall clock's on a hypervisor that runs free. */
   public LongSupplier clock() {
     return clock;
   }
@@ -282,6 +287,20 @@ public final class Machine implements AutoCloseable {
     lifecycle.detach(vm);
   }
 
+  /**
+   * The lab clock gave up on a VM that stopped answering: release it as if its stream had broken, saying why.
+   */
+  public synchronized void releaseStraggler(Vm vm, String why) {
+    if (vm.poweredOn) {
+      lifecycle.release(vm, EventKind.VM_RELEASED, why);
+    }
+  }
+
+  /** Told a VM's id, under the machine's lock, whenever the VM is released for any reason. */
+  public synchronized void onRelease(IntConsumer listener) {
+    lifecycle.onRelease(listener);
+  }
+
   /** The guest's stream broke (its process died, the network went away): release the VM at once. */
   public synchronized void connectionLost(Vm vm) {
     if (vm.poweredOn) {
@@ -290,9 +309,9 @@ public final class Machine implements AutoCloseable {
   }
 
   /**
-   * Powers off every VM left without an attached stream for longer than {@code timeoutNanos}.
+   * Powers off every VM left without an attached stream for longer than {@code timeoutNanos}, a wall-clock grace.
    *
-   * @param nowNanos the time on the machine's {@link #clock()}
+   * @param nowNanos {@link System#nanoTime()} now
    */
   public synchronized int reapDetached(long nowNanos, long timeoutNanos) {
     return lifecycle.reapDetached(nowNanos, timeoutNanos);

@@ -10,6 +10,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
@@ -42,6 +43,7 @@ final class VmLifecycle {
   private final EventLog events;
   private final BalloonBackend balloon;
   private final LongSupplier clock;
+  private IntConsumer releaseListener = id -> { };
   private final CostModel costs;
   private final TlbConfig tlbConfig;
   private final ReclamationSettings reclamation;
@@ -220,6 +222,10 @@ final class VmLifecycle {
    * time), its reservation returns to the machine, and its doorbell rings so a listening driver learns it is
    * gone. {@code why} is what its guest is told when its next request is refused.
    */
+  void onRelease(IntConsumer listener) {
+    this.releaseListener = listener;
+  }
+
   void release(Vm vm, EventKind kind, String why) {
     P2m p2m = vm.p2m;
     long frames = 0;
@@ -245,6 +251,7 @@ final class VmLifecycle {
     reservedPages -= vm.minPages;
     machineCounters.vmsReleased++;
     balloon.ring(vm);
+    releaseListener.accept(vm.id());
     log.info("released {} ({}): {} frames freed, {} host swap slots released; {} frames free", vm, why, frames,
         slots, memory.freeFrames());
     events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots

@@ -23,7 +23,7 @@ class EventLogTest {
     assertEquals(List.of(1L, 2L, 3L), all.events().stream().map(MachineEvent::sequence).toList());
     assertEquals(0, all.missed());
     assertEquals(3, all.lastSequence());
-    assertEquals(new MachineEvent(2, 1234L, EventKind.VM_POWERED_ON, 2, "vm2", "event 2"), all.events().get(1));
+    assertEquals(new MachineEvent(2, 1234L, EventKind.VM_POWERED_ON, 2, "vm2", "event 2", 0), all.events().get(1));
     assertEquals(List.of(3L), log.after(2, 10).events().stream().map(MachineEvent::sequence).toList());
     assertEquals(List.of(), log.after(3, 10).events());
     assertEquals(List.of(1L, 2L), log.after(0, 2).events().stream().map(MachineEvent::sequence).toList());

@@ -503,7 +503,7 @@ class HypervisorServerTest {
   void anEmptyRequestIsInvalid() throws InterruptedException {
     AccessCall call = new AccessCall();
     call.requests.onNext(AccessRequest.getDefaultInstance());
-    assertEnded(call.end(), Status.Code.INVALID_ARGUMENT, "attach or a batch");
+    assertEnded(call.end(), Status.Code.INVALID_ARGUMENT, "an attach, a batch or the end of a quantum");
   }
 
   @Test
