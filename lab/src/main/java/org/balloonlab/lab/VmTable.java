@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import org.balloonlab.domain.Pace;
 import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
@@ -70,7 +71,7 @@ final class VmTable {
       return String.format(Locale.ROOT, "%-8s clock: free running on wall time (lab-clock free): not reproducible",
           time);
     }
-    String pace = c.getPace() == 0 ? "max" : String.format(Locale.ROOT, "%sx", plain(c.getPace()));
+    String pace = new Pace(c.getPace()).toString();
     String verdict = c.getReproducible() ? "reproducible"
         : "not reproducible: " + String.join("; ", c.getNotReproducibleBecauseList());
     return String.format(Locale.ROOT, "%-8s clock: lab time %s, pace %s (%.2f simulated s per wall s), quantum %s, "

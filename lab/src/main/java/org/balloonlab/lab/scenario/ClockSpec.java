@@ -2,9 +2,7 @@ package org.balloonlab.lab.scenario;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import org.balloonlab.domain.Pace;
 
 /**
  * How the hypervisor of a scenario keeps the lab clock ({@code docs/lab-clock.md}): the hypervisor fields
@@ -24,30 +22,19 @@ public record ClockSpec(boolean lockstep, Duration quantum, String pace, Duratio
   /** A lab's clock unless its scenario says otherwise: lockstep, as fast as the CPUs allow. */
   public static final ClockSpec DEFAULT = new ClockSpec(true, null, "max", null);
 
-  /** Quanta the hypervisor may be given; its own default is 10 ms. */
+  /** Quanta a scenario may give the hypervisor (in whole milliseconds); its own default is 10 ms. */
   public static final Duration MIN_QUANTUM = Duration.ofMillis(1);
-  public static final Duration MAX_QUANTUM = Duration.ofSeconds(1);
-
-  private static final Pattern FACTOR = Pattern.compile("(\\d{1,6}(?:\\.\\d{1,6})?)x");
+  public static final Duration MAX_QUANTUM = Duration.ofSeconds(10);
 
   /**
-   * Reads a pace as a scenario writes it: {@code max}, or a positive factor of the wall clock followed by
-   * {@code x} ({@code 1x}, {@code 0.5x}, {@code 10x}).
+   * Reads a pace as a scenario writes it, by the hypervisor's own rule ({@link Pace}): {@code max}, or a positive
+   * factor of the wall clock such as {@code 1x}, {@code 0.5x}, {@code 10x}.
    *
    * @return the pace as {@code --pace} takes it
    * @throws IllegalArgumentException for anything else
    */
   public static String parsePace(String text) {
-    String t = text.trim().toLowerCase(Locale.ROOT);
-    if (t.equals("max")) {
-      return t;
-    }
-    Matcher m = FACTOR.matcher(t);
-    if (!m.matches() || Double.parseDouble(m.group(1)) <= 0) {
-      throw new IllegalArgumentException("use max (as fast as the CPUs allow), 1x (no faster than the wall "
-          + "clock) or a factor such as 0.5x or 10x");
-    }
-    return t;
+    return Pace.parse(text).toString();
   }
 
   /** Adds the hypervisor's clock flags: always the mode and pace, the others when the scenario sets them. */

@@ -200,16 +200,16 @@ class ScenarioParserTest {
         hypervisor:
           memory: 64MiB
           pace: fast
-          quantum: 5s
+          quantum: 15s
           straggler-grace: 0s
           lab-clock: sometimes
         guests:
           - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
         """);
     assertEquals(List.of(
-        "scenarios/t.yaml:4: hypervisor.pace: \"fast\" is not a pace: use max (as fast as the CPUs allow), 1x (no "
-            + "faster than the wall clock) or a factor such as 0.5x or 10x",
-        "scenarios/t.yaml:5: hypervisor.quantum: 5000ms must be from 1ms to 1s",
+        "scenarios/t.yaml:4: hypervisor.pace: \"fast\" is not a pace: a pace is max or a factor such as 1x or 0.5x, "
+            + "got 'fast'",
+        "scenarios/t.yaml:5: hypervisor.quantum: 15000ms must be from 1ms to 10s",
         "scenarios/t.yaml:6: hypervisor.straggler-grace: 0s must be more than 0 and at most 24h",
         "scenarios/t.yaml:7: hypervisor.lab-clock: \"sometimes\" is not one of lockstep, free"),
         problems.stream().sorted().toList());
