@@ -14,6 +14,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.balloonlab.domain.Pace;
 import org.balloonlab.lab.report.ReportWriter;
 import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.Scenario;
@@ -36,6 +37,8 @@ import org.balloonlab.proto.VmState;
  */
 final class RunReport {
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer();
+  /** The clock's few fields are all worth reading, 0 or not (a clock held at 0, a pace of max). */
+  private static final JsonFormat.Printer ALL_FIELDS = PRINTER.includingDefaultValueFields();
 
   private final ObjectNode root = ReportWriter.newReport();
   private final ObjectNode scenario;
@@ -111,9 +114,12 @@ final class RunReport {
     if (!c.getLockstep() && because.isEmpty()) {
       because.add("the hypervisor runs free (lab-clock: free): no quanta, and the launcher acts on wall time");
     }
-    ObjectNode settings = (ObjectNode) json(c.toBuilder().clearReproducible().clearNotReproducibleBecause()
-        .clearWallElapsedMs().clearSimulatedPerWallSecond());
+    ObjectNode settings = (ObjectNode) json(c, ALL_FIELDS);
+    // The verdict is the report's own, above; the wall-clock figures go to wall.
+    settings.remove(List.of("reproducible", "notReproducibleBecause", "wallElapsedMs", "simulatedPerWallSecond"));
     clock.setAll(settings);
+    // As a scenario writes it, rather than 0 for max.
+    clock.put("pace", new Pace(c.getPace()).toString());
     wall.put("clock_wall_elapsed_ms", c.getWallElapsedMs());
     wall.put("simulated_per_wall_second", round(c.getSimulatedPerWallSecond()));
   }
@@ -202,8 +208,12 @@ final class RunReport {
   }
 
   private static JsonNode json(MessageOrBuilder message) {
+    return json(message, PRINTER);
+  }
+
+  private static JsonNode json(MessageOrBuilder message, JsonFormat.Printer printer) {
     try {
-      return ReportWriter.parse(PRINTER.print(message));
+      return ReportWriter.parse(printer.print(message));
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("a message of the hypervisor's cannot be printed as JSON", e);
     } catch (IOException e) {

@@ -122,6 +122,9 @@ class RunReportTest {
     assertEquals(2.0, r.path("actions").get(0).path("at_s").asDouble());
     assertEquals("10000000", r.path("clock").path("quantumNs").asText());
     assertTrue(r.path("clock").path("lockstep").asBoolean());
+    assertEquals("max", r.path("clock").path("pace").asText());
+    assertEquals("5000000000", r.path("clock").path("heldAtNs").asText());
+    assertEquals(0, r.path("clock").path("participants").asInt(-1), "fields at 0 are written too");
     assertFalse(r.path("machine").has("clock"), "the clock has a section of its own");
     assertEquals(9, r.path("vms").path("vm1").path("guest_summary").path("accesses").asLong());
     assertEquals(12, r.path("vms").path("vm1").path("last_state").path("balloon").path("sizePages").asLong());
