@@ -117,6 +117,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   // Owned by the vCPU thread.
   private Batch current;
   private boolean closed;
+  /** {@link #hypervisorNs} when every batch sent had been answered, last time that was waited for. */
+  private long drainedHypervisorNs;
 
   /**
    * Opens the access stream of a powered-on VM and attaches it.
@@ -256,6 +258,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       System.arraycopy(b.waitValues, 0, values, done, n);
       done += n;
     }
+    // The batch just answered was the last one sent, and answers come in order: every charge is in.
+    drainedHypervisorNs = hypervisorNs.get();
   }
 
   @Override
@@ -293,11 +297,17 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       lock.unlock();
     }
     awaitAnswered(last);
+    drainedHypervisorNs = hypervisorNs.get();
   }
 
   @Override
   public long hypervisorNs() {
     return hypervisorNs.get();
+  }
+
+  @Override
+  public long drainedHypervisorNs() {
+    return drainedHypervisorNs;
   }
 
   /** Sends the current batch and moves to the next buffer, waiting for one if the window is full. */
