@@ -90,8 +90,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "hotset:footprint=128MiB",
       description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle; keys footprint, "
-          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp. Repeat it to run different workloads "
-          + "side by side, each in its own processes (default: ${DEFAULT-VALUE}).")
+          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp, rate (accesses per simulated second). "
+          + "Repeat it to run different workloads side by side, each in its own processes "
+          + "(default: ${DEFAULT-VALUE}).")
   List<String> workloads;
 
   @Option(names = "--processes", paramLabel = "N", defaultValue = "1",
