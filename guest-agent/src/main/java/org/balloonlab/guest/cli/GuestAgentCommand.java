@@ -114,7 +114,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   Path swapFile;
 
   @Option(names = "--duration", paramLabel = "DURATION",
-      description = "Stop after this much wall-clock time, such as 30s (default: when the workload ends).")
+      description = "Stop after this much simulated time, such as 30s (default: when the workload ends).")
   Duration duration;
 
   @Option(names = "--accesses", paramLabel = "N", defaultValue = "0",
@@ -247,9 +247,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       try (SwapDevice swap = new SwapDevice(swapPath, (int) swapPages);
            RemotePhysicalMemory mem = machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
            GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters)) {
-        long deadline = duration == null ? 0 : System.nanoTime() + duration.toNanos();
         Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, TimeUnit.MILLISECONDS.toNanos(100),
-            TimeUnit.MILLISECONDS.toNanos(5), accesses, deadline, seed));
+            TimeUnit.MILLISECONDS.toNanos(5), accesses, duration == null ? 0 : duration.toNanos(), seed));
         int process = 0;
         for (WorkloadSpec w : workloadSpecs) {
           for (int i = 0; i < processes; i++) {
