@@ -32,7 +32,7 @@ import org.balloonlab.proto.VmState;
  * outside a granted quantum (until the guest leaves), each {@code QuantumDone} for the quantum granted and at or past
  * its end unless leaving. Pages hold the values written; the first touch of a PFN costs {@link #FIRST_TOUCH_NS}.
  */
-final class FakeLockstepMachine extends MachineServiceGrpc.MachineServiceImplBase {
+public final class FakeLockstepMachine extends MachineServiceGrpc.MachineServiceImplBase {
   static final int VM_ID = 7;
   static final String CREDENTIAL = "lab-clock-test";
   static final long FIRST_TOUCH_NS = 2_500;
@@ -52,7 +52,7 @@ final class FakeLockstepMachine extends MachineServiceGrpc.MachineServiceImplBas
   private long batchesAfterLeaving;
   private boolean poweredOff;
 
-  FakeLockstepMachine(long startNs, long quantumNs, int quanta, Long... doorbellQuanta) {
+  public FakeLockstepMachine(long startNs, long quantumNs, int quanta, Long... doorbellQuanta) {
     this.startNs = startNs;
     this.quantumNs = quantumNs;
     this.quanta = quanta;
@@ -127,7 +127,7 @@ final class FakeLockstepMachine extends MachineServiceGrpc.MachineServiceImplBas
         .setDoorbell(doorbells.contains(q))).build());
   }
 
-  long endOf(long quantum) {
+  public long endOf(long quantum) {
     return startNs + quantum * quantumNs;
   }
 
@@ -188,27 +188,27 @@ final class FakeLockstepMachine extends MachineServiceGrpc.MachineServiceImplBas
   }
 
   /** Powers the VM off under its guest, as an operator's PowerOffVm does. */
-  synchronized void powerOffUnder() {
+  public synchronized void powerOffUnder() {
     stream.onError(Status.FAILED_PRECONDITION.withDescription("powered off by the operator").asRuntimeException());
   }
 
-  synchronized List<QuantumDone> dones() {
+  public synchronized List<QuantumDone> dones() {
     return List.copyOf(dones);
   }
 
-  synchronized List<String> violations() {
+  public synchronized List<String> violations() {
     return List.copyOf(violations);
   }
 
-  synchronized boolean left() {
+  public synchronized boolean left() {
     return left;
   }
 
-  synchronized long batchesAfterLeaving() {
+  public synchronized long batchesAfterLeaving() {
     return batchesAfterLeaving;
   }
 
-  synchronized boolean poweredOff() {
+  public synchronized boolean poweredOff() {
     return poweredOff;
   }
 }

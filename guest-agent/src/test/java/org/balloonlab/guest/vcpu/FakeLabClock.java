@@ -12,9 +12,9 @@ import org.balloonlab.guest.os.GuestStatus;
  * the clock until {@link #wake()}. It records every grant and every answer, and checks that an answer comes
  * only when the VM's memory has nothing in flight.
  */
-final class FakeLabClock implements LabClockLink {
+public final class FakeLabClock implements LabClockLink {
   /** One {@code QuantumDone} as the hypervisor would receive it. */
-  record Done(long quantum, long vmTimeNs, boolean leaving, GuestStatus report) {}
+  public record Done(long quantum, long vmTimeNs, boolean leaving, GuestStatus report) {}
 
   private final long startNs;
   private final long quantumNs;
@@ -28,7 +28,16 @@ final class FakeLabClock implements LabClockLink {
   final List<Done> dones = new ArrayList<>();
   final List<String> violations = new ArrayList<>();
 
-  FakeLabClock(long startNs, long quantumNs, int quanta, boolean hold, Long... doorbellQuanta) {
+  /** The quantum granted last, 0 before the first. */
+  public synchronized long current() {
+    return grants.isEmpty() ? 0 : grants.get(grants.size() - 1).quantum();
+  }
+
+  public synchronized List<String> violations() {
+    return List.copyOf(violations);
+  }
+
+  public FakeLabClock(long startNs, long quantumNs, int quanta, boolean hold, Long... doorbellQuanta) {
     this.startNs = startNs;
     this.quantumNs = quantumNs;
     this.quanta = quanta;
@@ -37,12 +46,12 @@ final class FakeLabClock implements LabClockLink {
   }
 
   /** What must hold when the vCPU answers: its memory has nothing in flight. */
-  FakeLabClock checkDrained(BooleanSupplier drainedNow) {
+  public FakeLabClock checkDrained(BooleanSupplier drainedNow) {
     this.drained = drainedNow;
     return this;
   }
 
-  long endOf(long quantum) {
+  public long endOf(long quantum) {
     return startNs + quantum * quantumNs;
   }
 
@@ -83,7 +92,7 @@ final class FakeLabClock implements LabClockLink {
     notifyAll();
   }
 
-  synchronized List<Done> dones() {
+  public synchronized List<Done> dones() {
     return List.copyOf(dones);
   }
 }

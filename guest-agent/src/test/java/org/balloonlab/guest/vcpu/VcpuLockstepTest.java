@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.guest.os.FakePhysicalMemory;
 import org.balloonlab.guest.os.GuestCosts;
@@ -19,7 +18,6 @@ import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestStatus;
 import org.balloonlab.guest.os.PhysicalMemory;
 import org.balloonlab.guest.vcpu.FakeLabClock.Done;
-import org.balloonlab.guest.workload.Workload;
 import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.swap.SwapDevice;
 import org.junit.jupiter.api.AfterEach;
@@ -217,8 +215,9 @@ class VcpuLockstepTest {
     FakeLabClock clock = new FakeLabClock(0, MS, 10, false);
     Vcpu cpu = new Vcpu(os, options(TimeUnit.HOURS.toNanos(1), 0, 0), clock);
     cpu.start("busy", WorkloadSpec.parse("hotset:footprint=64KiB").create());
-    Counting paced = new Counting(WorkloadSpec.parse("sequential:footprint=64KiB,rate=10000").create());
-    cpu.start("paced", paced);
+    List<Integer> paced = new ArrayList<>();
+    cpu.start("paced", new VcpuTest.Recording(WorkloadSpec.parse("sequential:footprint=64KiB,rate=10000").create(),
+        1, paced));
 
     cpu.run();
 
@@ -226,43 +225,9 @@ class VcpuLockstepTest {
     // the paced one then has what is due at that time.
     long end = os.clockNs();
     assertTrue(end >= 10 * MS);
-    assertEquals(end / 100_000 + 1, paced.accesses, "10 000 a second, however busy the other process");
-    assertTrue(paced.accesses == 100 || paced.accesses == 101, "for 10 ms: " + paced.accesses);
+    assertEquals(end / 100_000 + 1, paced.size(), "10 000 a second, however busy the other process");
+    assertTrue(paced.size() == 100 || paced.size() == 101, "for 10 ms: " + paced.size());
     assertTrue(counters.accesses() > 10_000, "the busy one had the rest of the vCPU");
-  }
-
-  /** Counts the accesses a workload hands out. */
-  private static final class Counting implements Workload {
-    private final Workload inner;
-    long accesses;
-
-    Counting(Workload inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public long next(SplittableRandom random) {
-      long a = inner.next(random);
-      if (a >= 0) {
-        accesses++;
-      }
-      return a;
-    }
-
-    @Override
-    public int footprintPages() {
-      return inner.footprintPages();
-    }
-
-    @Override
-    public String describe() {
-      return inner.describe();
-    }
-
-    @Override
-    public long ratePerSecond() {
-      return inner.ratePerSecond();
-    }
   }
 
   @Test

@@ -58,7 +58,7 @@ class VcpuTest {
   }
 
   /** A workload that tells which process asked for each access. */
-  private static final class Recording implements Workload {
+  static final class Recording implements Workload {
     private final Workload inner;
     private final int id;
     private final List<Integer> log;
@@ -86,6 +86,11 @@ class VcpuTest {
     @Override
     public String describe() {
       return inner.describe();
+    }
+
+    @Override
+    public long ratePerSecond() {
+      return inner.ratePerSecond();
     }
   }
 
