@@ -461,6 +461,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       } else {
         requests.onCompleted();
         try {
+          // A wait on the network, with a wall-clock bound: the hypervisor ends the call once it has detached.
           closedByServer.await(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
