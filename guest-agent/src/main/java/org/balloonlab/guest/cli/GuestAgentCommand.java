@@ -64,6 +64,12 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   public static final int EXIT_HYPERVISOR = 5;
   /** Free running: the simulated idle time the vCPU charges (and paces) at a time. */
   private static final long IDLE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  /**
+   * How long a balloon call may wait on the network on the lab clock: the hypervisor applies it in its VM's turn,
+   * which may come only after a slow VM's next operation (or the straggler grace, 30 s by default, that drops it),
+   * and a call given up too soon would change what the driver does next.
+   */
+  private static final Duration LOCKSTEP_BALLOON_DEADLINE = Duration.ofMinutes(2);
   /** Keeps the driver's dice apart from the workloads' random streams, which the same seed feeds. */
   private static final long DRIVER_SEED_SALT = 0x6261_6c6c_6f6f_6eL;
 
@@ -271,7 +277,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         }
         vcpu = cpu;
         BalloonDriver driver = loadDriver(os, cpu, mem, new GrpcBalloonHost(balloonChannel, vm.getVmId(),
-            vm.getCredential()), lockstep);
+            vm.getCredential(), lockstep ? LOCKSTEP_BALLOON_DEADLINE : GrpcBalloonHost.DEFAULT_DEADLINE), lockstep);
         this.driver = driver;
         driver.start();
         out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
