@@ -136,7 +136,9 @@ public final class Vcpu implements Runnable {
   /**
    * Runs kernel work (the balloon driver's allocations, for instance) on this vCPU between two time slices, as
    * a kernel thread would preempt a process, and waits for its result. The guest OS is single-threaded, so
-   * this is the only way another thread may call into it while the vCPU runs.
+   * this is the only way another thread may call into it while the vCPU runs. On the lab clock nothing in the
+   * guest agent calls it from another thread: such work would run at a moment that thread's timing chose (and,
+   * while the clock is held, only in the next quantum); the driven balloon driver runs on the vCPU instead.
    *
    * @throws IllegalStateException if the vCPU has stopped
    */
