@@ -293,11 +293,12 @@ public final class BalloonDriver {
    * it reads its target when the doorbell rang, and once its mode changes it resumes the inflation it hung in.
    *
    * @param doorbell whether the hypervisor rang the doorbell since the last call
-   * @throws IllegalStateException if the driver has a thread of its own
+   * @throws IllegalStateException if the driver has a thread of its own, or was not started
    */
   public void runDue(long nowNs, boolean doorbell) {
-    if (!driven) {
-      throw new IllegalStateException("the balloon driver of " + config.vmName() + " runs on its own thread");
+    if (!driven || !state.isStarted()) {
+      throw new IllegalStateException("the balloon driver of " + config.vmName()
+          + (driven ? " was not started" : " runs on its own thread"));
     }
     drivenNowNs = nowNs;
     if (!booted) {

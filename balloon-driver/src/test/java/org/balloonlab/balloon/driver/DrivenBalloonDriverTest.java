@@ -280,7 +280,9 @@ class DrivenBalloonDriverTest {
   }
 
   @Test
-  void onlyADrivenDriverIsDrivenAndEitherStartsOnce() {
+  void onlyAStartedDrivenDriverIsDrivenAndEitherStartsOnce() {
+    BalloonDriver unstarted = BalloonDriver.driven(kernel, host, config(), () -> 0.5);
+    assertThrows(IllegalStateException.class, () -> unstarted.runDue(0, false));
     start(config());
     assertThrows(IllegalStateException.class, driver::start);
     BalloonDriver threaded = new BalloonDriver(kernel, host, config(), new FakeClock(), () -> 0.5);
