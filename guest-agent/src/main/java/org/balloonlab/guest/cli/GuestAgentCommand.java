@@ -171,7 +171,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   double balloonCap;
 
   @Option(names = "--balloon-poll", paramLabel = "DURATION", defaultValue = "1s",
-      description = "How often the driver asks for its target when no doorbell rings (default: ${DEFAULT-VALUE}).")
+      description = "How often the driver asks for its target when no doorbell rings, in simulated time "
+          + "(default: ${DEFAULT-VALUE}).")
   Duration balloonPoll;
 
   @Option(names = "--balloon-batch", paramLabel = "N", defaultValue = "512",
