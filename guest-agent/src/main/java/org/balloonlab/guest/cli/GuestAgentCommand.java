@@ -334,6 +334,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       return new BalloonDriver(kernel, host, config, cpu::simulatedNs, dice);
     }
     BalloonDriver driver = BalloonDriver.driven(kernel, new DrainedBalloonHost(host, mem), config, dice);
+    cpu.auditOnTheClock(verify);
     cpu.atQuantumStart(driver::runDue);
     return driver;
   }
