@@ -15,17 +15,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The guest's balloon driver: one worker thread that moves guest pages into and out of the balloon so the
- * balloon's size follows the target the hypervisor sets. Modelled on Linux {@code vmw_balloon}, with what
- * {@code virtio_balloon} added (a doorbell, stats, deflate-on-OOM).
+ * The guest's balloon driver: a worker that moves guest pages into and out of the balloon so the balloon's size
+ * follows the target the hypervisor sets. Modelled on Linux {@code vmw_balloon}, with what {@code virtio_balloon}
+ * added (a doorbell, stats, deflate-on-OOM).
+ *
+ * <h2>Two ways to run</h2>
+ * <b>Driven</b> ({@link #driven}), for a guest on the lab clock: no thread and no doorbell stream; the guest's vCPU
+ * calls {@link #runDue} at the start of each quantum with the VM's time and whether the quantum's grant rang the
+ * doorbell, and the rounds that are due run there, on simulated time, in an order that depends on nothing else.
+ * <b>Threaded</b> ({@link #start()}): a worker thread of its own, woken by the doorbell stream, for a hypervisor
+ * that runs free (and the harnesses that measure the driver). Both run the same round.
  *
  * <h2>The round</h2>
- * The worker runs one round per poll interval (1 s by default), or sooner when the doorbell rings or the mode
- * changes. Each round, in order:
+ * A round runs once per poll interval (1 s by default), or sooner when the doorbell rings or the mode changes
+ * (driven: at most {@value #MAX_ROUNDS_PER_CALL} rounds per call). Each round, in order:
  * <ol>
  *   <li><b>Mode.</b> {@code UNINSTALLED}: never connect; if the driver is switched to it while it holds pages,
  *       it first deflates completely, telling the hypervisor, then closes its session and stops talking.
- *       {@code LATE}: do nothing until {@code lateMillis} after {@link #start()}, then behave as enabled.</li>
+ *       {@code LATE}: do nothing until {@code lateMillis} after boot (the start, or the first {@link #runDue}),
+ *       then behave as enabled.</li>
  *   <li><b>Session.</b> Open one ({@code Start}) if there is none. A failed call is counted and retried next
  *       round; a stale session is dropped and a new one opened (the pages it locked stay in the balloon).</li>
  *   <li><b>Reset.</b> When any reply said RESET, the hypervisor has lost track of the balloon: every balloon
@@ -36,17 +44,15 @@ import org.slf4j.LoggerFactory;
  *       when it changes.</li>
  *   <li><b>Inflate</b> toward {@code min(target, cap)}, where the cap is {@code capFraction} (65 %, as ESX)
  *       of guest memory: allocate a batch from the kernel without retrying, lock it at the hypervisor, keep
- *       the pages it accepted. A refused page is held on a refused list until the inflation ends, so the
- *       kernel cannot hand the same page straight back. Pages the hypervisor rejects otherwise (invalid,
- *       already locked, duplicate) go back to the kernel at once. After {@code maxRefusals} pages not taken,
- *       refused or rejected, the driver backs off until the next round (rejections count too, or a kernel that
- *       hands the same page back would keep the round spinning). When the kernel has nothing to give, the
- *       driver counts an allocation failure and waits for the next round rather than push the guest harder.</li>
+ *       the pages it accepted ({@link Inflation}: refused pages wait until the inflation ends, rejected ones go
+ *       back at once, {@code maxRefusals} pages not taken end the round's inflation, and so does a kernel with
+ *       nothing to give).</li>
  *   <li><b>Deflate</b> when the balloon exceeds {@code min(target, cap)}: unlock a batch at the hypervisor
  *       first, then free the pages to the kernel (the hypervisor must know before the guest may touch them).
  *       A page the hypervisor will not unlock stays in the balloon and deflation stops for the round.</li>
  *   <li><b>Stats</b>, if granted: the kernel's memory statistics, as virtio-balloon reports them.</li>
- *   <li><b>Wait</b> for the poll interval, the doorbell, a mode change or {@link #stop()}.</li>
+ *   <li><b>Wait</b> for the poll interval, the doorbell, a mode change or {@link #stop()} (driven: return; the
+ *       next round is due at the next call past the interval, or with a doorbell or a request).</li>
  * </ol>
  *
  * <h2>Modes (fault injection)</h2>
@@ -55,7 +61,9 @@ import org.slf4j.LoggerFactory;
  * locks batches of at most that many pages. {@code STUCK} hangs in the middle of an inflation, after it
  * allocated a batch and before it locks it, with {@code stuckProbability} per batch (1: at the first batch),
  * until the mode is switched away; while hung it makes no host calls, except one {@code GetTarget} each time the
- * doorbell rings, which is the only way an operator's new mode can reach it. Modes arrive from
+ * doorbell rings, which is the only way an operator's new mode can reach it. (Driven, the round returns where it
+ * would hang and the driver stays hung from call to call.) Time is the injected clock's, the guest's simulated
+ * time; chance is the injected random source's, seeded from the guest's seed. Modes arrive from
  * {@link #setMode} or from the hypervisor's replies; a requested mode is adopted when the hypervisor's request
  * changes, so a local switch is not undone by the next reply repeating an old request.
  *
@@ -72,8 +80,8 @@ import org.slf4j.LoggerFactory;
  * {@link BalloonState} holds the state the worker, the kernel's OOM path, the doorbell and callers share (the
  * balloon list, session, target, mode) under one lock, which is never held while the driver calls the kernel
  * or the hypervisor: the kernel may run calls on the guest's CPU thread and call back into the OOM notifier,
- * and the doorbell rings on a transport thread. Counters are {@link DriverCounters}, apart from that lock. This
- * class is the facade and the worker's round; {@link Inflation} and {@link Deflation} (which also answers the
+ * and the doorbell rings on a transport thread (threaded mode). Counters are {@link DriverCounters}, apart from
+ * that lock. This class is the facade and the round; {@link Inflation} and {@link Deflation} (which also answers the
  * OOM notifier) do the page work, and {@link FaultModes} what the fault-injection modes change. Page lists are
  * primitive int arrays ({@link PfnList}): the balloon can hold millions of pages, and boxing them would cost
  * more than the pages' bookkeeping is worth. The arrays the driver passes to the kernel and the hypervisor are
@@ -91,6 +99,8 @@ public final class BalloonDriver {
   private static final Logger log = LoggerFactory.getLogger(BalloonDriver.class);
   private static final long STOP_JOIN_MILLIS = 10_000;
   private static final long MIN_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** Rounds one {@link #runDue} call runs at most: a reset or a mode change asks for another at once. */
+  static final int MAX_ROUNDS_PER_CALL = 4;
 
   /**
    * How the driver runs.
@@ -198,48 +208,139 @@ public final class BalloonDriver {
   private final FaultModes modes;
   private final Inflation inflation;
   private final Deflation deflation;
+  /** Driven by {@link #runDue} rather than a thread of its own. */
+  private final boolean driven;
 
-  // Owned by the worker thread.
+  // Owned by the thread that runs the rounds.
+  private final HostErrors hostErrors;
   private AutoCloseable doorbell;
   private long waitNanos;
-  private int errorStreak;
+  // Driven mode: the time the last runDue gave, when the next round is due, and whether it has booted or finished.
+  private long drivenNowNs;
+  private long nextRoundNs;
+  private boolean booted;
+  private boolean finished;
 
-  /** A driver on the system clock, with its own random source for {@code STUCK}. */
+  /**
+   * A threaded driver on the wall clock with an unseeded random source: for harnesses that measure the driver in
+   * wall time, outside any lab. A guest passes its own clock and seeded random source, or drives the driver.
+   */
   public BalloonDriver(BalloonKernel kernel, BalloonHost host, Config config) {
     this(kernel, host, config, System::nanoTime, new SplittableRandom()::nextDouble);
   }
 
   /**
-   * A driver with an injected clock and random source, so {@code LATE}, {@code SLOW} and {@code STUCK} can be
-   * tested (and simulated) without depending on wall-clock speed.
+   * A threaded driver with an injected clock and random source, so {@code LATE}, {@code SLOW} and {@code STUCK}
+   * follow simulated time and a seed, and tests do not depend on wall-clock speed.
    *
-   * @param nanoClock a monotonic clock in nanoseconds, like {@link System#nanoTime()}
+   * @param nanoClock a monotonic clock in nanoseconds: the guest's simulated time, or a test's
    * @param random uniform doubles in [0, 1), drawn once per batch in {@code STUCK} mode
    */
   public BalloonDriver(BalloonKernel kernel, BalloonHost host, Config config, LongSupplier nanoClock,
                        DoubleSupplier random) {
+    this(kernel, host, config, Objects.requireNonNull(nanoClock, "nanoClock"), random, false);
+  }
+
+  private BalloonDriver(BalloonKernel kernel, BalloonHost host, Config config, LongSupplier nanoClock,
+                        DoubleSupplier random, boolean driven) {
     this.kernel = Objects.requireNonNull(kernel, "kernel");
     this.host = Objects.requireNonNull(host, "host");
     this.config = Objects.requireNonNull(config, "config");
+    this.driven = driven;
     this.pollNanos = config.pollInterval().toNanos();
     this.state = new BalloonState(config.initialMode(), counters, config.vmName());
-    this.modes = new FaultModes(host, state, counters, Objects.requireNonNull(nanoClock, "nanoClock"),
-        Objects.requireNonNull(random, "random"), config.vmName());
+    LongSupplier clock = driven ? () -> drivenNowNs : nanoClock;
+    this.modes = new FaultModes(host, state, counters, clock, Objects.requireNonNull(random, "random"),
+        config.vmName(), !driven);
     this.inflation = new Inflation(kernel, host, state, counters, modes, config);
     this.deflation = new Deflation(kernel, host, state, counters, config);
+    this.hostErrors = new HostErrors(counters, config.vmName());
   }
 
   /**
-   * Registers the deflate-on-OOM handler with the kernel and starts the worker thread ({@code balloon-<vm>},
-   * a daemon). A driver starts once.
+   * A driver the guest's vCPU drives ({@link #runDue}) on simulated time: no worker thread, no doorbell stream.
+   * Its calls to the kernel and the hypervisor run on the thread that calls {@link #runDue} or {@link #stop()}.
+   *
+   * @param random uniform doubles in [0, 1), drawn once per batch in {@code STUCK} mode: seed it
+   */
+  public static BalloonDriver driven(BalloonKernel kernel, BalloonHost host, Config config, DoubleSupplier random) {
+    return new BalloonDriver(kernel, host, config, null, random, true);
+  }
+
+  /**
+   * Registers the deflate-on-OOM handler with the kernel and, unless the driver is driven, starts the worker
+   * thread ({@code balloon-<vm>}, a daemon). A driver starts once.
    */
   public void start() {
+    if (driven) {
+      state.claimStart(null);
+      kernel.registerOomNotifier(deflation::releaseForOom);
+      return;
+    }
     Thread t = new Thread(this::runWorker, "balloon-" + config.vmName());
     t.setDaemon(true);
     state.claimStart(t);
     modes.markStart();
     kernel.registerOomNotifier(deflation::releaseForOom);
     t.start();
+  }
+
+  /**
+   * Driven mode: runs what is due at VM time {@code nowNs}, on the calling thread (the guest's vCPU, at the start
+   * of a quantum). A round is due when the doorbell rang, when the poll interval (simulated) has passed since the
+   * last round, or when the driver asked for one (a reset, a mode change); at most {@value #MAX_ROUNDS_PER_CALL}
+   * run. The first call boots the driver: {@code LATE} counts from it. A hung {@code STUCK} driver runs no round:
+   * it reads its target when the doorbell rang, and once its mode changes it resumes the inflation it hung in.
+   *
+   * @param doorbell whether the hypervisor rang the doorbell since the last call
+   * @throws IllegalStateException if the driver has a thread of its own, or was not started
+   */
+  public void runDue(long nowNs, boolean doorbell) {
+    if (!driven || !state.isStarted()) {
+      throw new IllegalStateException("the balloon driver of " + config.vmName()
+          + (driven ? " was not started" : " runs on its own thread"));
+    }
+    drivenNowNs = nowNs;
+    if (!booted) {
+      booted = true;
+      modes.markStart();
+      nextRoundNs = nowNs;
+    }
+    if (doorbell) {
+      state.ring();
+    }
+    for (int rounds = 0; rounds < MAX_ROUNDS_PER_CALL; rounds++) {
+      if (state.isStuck() && !resumeAfterHang()) {
+        return;
+      }
+      if (!state.takeRoundRequest() && nowNs < nextRoundNs) {
+        return;
+      }
+      DriverMode m = state.beginRound();
+      if (m == null) {
+        return;
+      }
+      runRound(m);
+      nextRoundNs = nowNs + waitNanos;
+    }
+  }
+
+  /** Driven, hung: whether the hang is over, in which case the inflation it hung in went on. */
+  private boolean resumeAfterHang() {
+    if (modes.stillHung()) {
+      return false;
+    }
+    Session s = state.session();
+    try {
+      if (s != null) {
+        inflation.inflate(s);
+      } else {
+        inflation.releaseHeld();
+      }
+    } catch (BalloonHostException e) {
+      onHostError(e);
+    }
+    return true;
   }
 
   /** Stops the worker and leaves the balloon as it is (the guest is going away; the pages stay locked). */
@@ -255,6 +356,14 @@ public final class BalloonDriver {
    */
   public void stop(boolean deflate) {
     Thread t = state.requestStop(deflate);
+    if (driven) {
+      // No worker to wait for: the caller finishes, once.
+      if (state.isStarted() && !finished) {
+        finished = true;
+        finish();
+      }
+      return;
+    }
     if (t == null || t == Thread.currentThread()) {
       return;
     }
@@ -296,18 +405,23 @@ public final class BalloonDriver {
     log.debug("balloon driver of {} started in mode {}", config.vmName(), config.initialMode());
     DriverMode m;
     while ((m = state.beginRound()) != null) {
-      waitNanos = pollNanos;
-      try {
-        round(m);
-      } catch (BalloonHostException e) {
-        onHostError(e);
-      } catch (RuntimeException e) {
-        log.error("balloon round of {} failed", config.vmName(), e);
-      }
+      runRound(m);
       state.awaitNextRound(waitNanos);
     }
     finish();
     log.debug("balloon driver of {} stopped", config.vmName());
+  }
+
+  /** One round in either mode, its failures counted; leaves in {@link #waitNanos} when the next one is due. */
+  private void runRound(DriverMode m) {
+    waitNanos = pollNanos;
+    try {
+      round(m);
+    } catch (BalloonHostException e) {
+      onHostError(e);
+    } catch (RuntimeException e) {
+      log.error("balloon round of {} failed", config.vmName(), e);
+    }
   }
 
   /** One round, in the order of the class comment and of vmw_balloon's worker: each step may end it early. */
@@ -326,6 +440,10 @@ public final class BalloonDriver {
       return;
     }
     waitAtMost(inflation.inflate(s));
+    if (state.isStuck()) {
+      // A driven driver hung mid-inflation: the round ends there.
+      return;
+    }
     deflation.deflate(s, false);
     if (state.isResetPending()) {
       state.requestRound();
@@ -359,12 +477,12 @@ public final class BalloonDriver {
     if (drop) {
       dropBalloon();
     }
-    if (s.doorbell()) {
+    if (s.doorbell() && !driven) {
       try {
         doorbell = host.listenDoorbell(s.id(), state::ring);
       } catch (BalloonHostException e) {
         // Polling still works; the next session tries again.
-        countHostError(e, "listening to the doorbell");
+        hostErrors.count(e, "listening to the doorbell");
       }
     }
     return s;
@@ -387,7 +505,7 @@ public final class BalloonDriver {
   private boolean getTarget(Session s, DriverMode m) {
     long capPages = (long) Math.floor(config.capFraction() * kernel.totalPages());
     Target t = host.getTarget(s.id(), state.beforeGetTarget());
-    errorStreak = 0;
+    hostErrors.clear();
     return state.acceptTarget(t, capPages, m);
   }
 
@@ -434,9 +552,16 @@ public final class BalloonDriver {
     waitNanos = Math.min(waitNanos, Math.max(nanos, MIN_WAIT_NANOS));
   }
 
-  /** The worker's last act: deflate if asked, then close the session (the doorbell with it). */
+  /**
+   * The last act: a batch held by a hang goes back to the kernel, the balloon deflates if asked, the session
+   * closes (the doorbell with it).
+   */
   private void finish() {
     boolean deflate = state.deflateOnStop();
+    if (state.isStuck()) {
+      modes.leaveHang();
+    }
+    inflation.releaseHeld();
     try {
       if (deflate && state.isResetPending()) {
         resetBalloon();
@@ -444,7 +569,7 @@ public final class BalloonDriver {
         deflation.deflate(ensureSession(), true);
       }
     } catch (BalloonHostException e) {
-      countHostError(e, "deflating before stopping");
+      hostErrors.count(e, "deflating before stopping");
       log.warn("balloon of {} could not deflate before stopping; {} pages stay", config.vmName(), state.size());
     } catch (RuntimeException e) {
       log.error("balloon of {} failed while stopping", config.vmName(), e);
@@ -454,24 +579,13 @@ public final class BalloonDriver {
   }
 
   private void onHostError(BalloonHostException e) {
-    countHostError(e, "round");
+    int inARow = hostErrors.count(e, "round");
     if (e.kind() == BalloonHostException.Kind.STALE_SESSION) {
       // The pages stay in the balloon: a new session takes them over. Retry at once, but only once in a row.
       closeSession();
-      if (errorStreak == 1) {
+      if (inARow == 1) {
         state.requestRound();
       }
-    }
-  }
-
-  private void countHostError(BalloonHostException e, String during) {
-    counters.hostErrors.increment();
-    if (errorStreak++ == 0) {
-      log.warn("balloon driver of {}: the hypervisor failed ({}, {}): {}", config.vmName(), during, e.kind(),
-          e.getMessage());
-    } else {
-      log.debug("balloon driver of {}: the hypervisor failed again ({}, {})", config.vmName(), during, e.kind(),
-          e);
     }
   }
 }

@@ -14,10 +14,11 @@ import org.slf4j.LoggerFactory;
  * the mode, and the flags by which the worker, the kernel's OOM path, the doorbell and the driver's callers tell
  * one another what happened.
  *
- * <p>Four threads meet here, so the lock lives in one class: every method is {@code synchronized}, one atomic
- * step on this object's monitor, and the worker waits on the same monitor. No method calls the kernel or the
- * hypervisor: the kernel may run calls on the guest's CPU and call back into the OOM path, and the doorbell
- * rings on a transport thread, so a call out under the lock could deadlock. The worker ({@link BalloonDriver},
+ * <p>Four threads meet here in the threaded mode (a driver the vCPU drives has no worker thread nor doorbell
+ * stream, but its callers may still differ), so the lock lives in one class: every method is {@code synchronized},
+ * one atomic step on this object's monitor, and the worker waits on the same monitor. No method calls the kernel
+ * or the hypervisor: the kernel may run calls on the guest's CPU and call back into the OOM path, and the doorbell
+ * rings on a transport thread, so a call out under the lock could deadlock. The round ({@link BalloonDriver},
  * {@link Inflation}, {@link Deflation}, {@link FaultModes}) calls out between steps. Counters are not guarded
  * here ({@link DriverCounters}); a step that changes the state counts first.
  */
@@ -44,6 +45,7 @@ final class BalloonState {
   private final String vmName;
 
   private final PfnList balloon = new PfnList(1024);
+  private boolean started;
   private Thread worker;
   private Session session;
   private DriverMode mode;
@@ -66,15 +68,20 @@ final class BalloonState {
   // ------------------------------------------------------------------------------------------ lifecycle
 
   /**
-   * Makes {@code t} the driver's worker.
+   * Marks the driver started, with {@code t} as its worker ({@code null} when the guest's vCPU drives it).
    *
    * @throws IllegalStateException if the driver was started or stopped before
    */
   synchronized void claimStart(Thread t) {
-    if (worker != null || stopping) {
+    if (started || stopping) {
       throw new IllegalStateException("the balloon driver of " + vmName + " was already started");
     }
+    started = true;
     worker = t;
+  }
+
+  synchronized boolean isStarted() {
+    return started;
   }
 
   /**
@@ -101,7 +108,11 @@ final class BalloonState {
     return mode;
   }
 
-  /** Waits up to {@code nanos} for the doorbell, a mode change, a requested round or a stop. */
+  /**
+   * The threaded worker: waits up to {@code nanos} for the doorbell, a mode change, a requested round or a stop.
+   * The wait is on the wall clock: that worker serves a hypervisor that runs free, where nothing is reproducible
+   * and the poll interval only paces it; on the lab clock the vCPU drives the driver on simulated time instead.
+   */
   synchronized void awaitNextRound(long nanos) {
     try {
       long left = nanos;
@@ -120,6 +131,13 @@ final class BalloonState {
   /** Makes the worker start its next round at once. */
   synchronized void requestRound() {
     wakeRequested = true;
+  }
+
+  /** Driven mode: whether a round was asked for (a ring, a mode change, a reset), and forgets the request. */
+  synchronized boolean takeRoundRequest() {
+    boolean requested = wakeRequested;
+    wakeRequested = false;
+    return requested;
   }
 
   /** The doorbell: the target or the requested mode changed. Runs on a transport thread. */
@@ -286,9 +304,8 @@ final class BalloonState {
    *     when the hang is over
    */
   synchronized boolean awaitRingWhileStuck() {
-    while (!stopping && mode.kind() == Kind.STUCK) {
-      if (rung) {
-        rung = false;
+    while (stuckHolds()) {
+      if (takeRingWhileStuck()) {
         return true;
       }
       try {
@@ -299,6 +316,24 @@ final class BalloonState {
       }
     }
     return false;
+  }
+
+  /** STUCK: whether the hang goes on (the mode is still STUCK and the driver is not stopping). */
+  synchronized boolean stuckHolds() {
+    return !stopping && mode.kind() == Kind.STUCK;
+  }
+
+  /** STUCK: takes a doorbell ring that came while hung; true if there was one. */
+  synchronized boolean takeRingWhileStuck() {
+    if (!rung) {
+      return false;
+    }
+    rung = false;
+    return true;
+  }
+
+  synchronized boolean isStuck() {
+    return stuck;
   }
 
   /** Ends a hang; returns the mode in force. */

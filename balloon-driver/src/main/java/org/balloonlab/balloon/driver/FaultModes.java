@@ -14,9 +14,9 @@ import org.slf4j.LoggerFactory;
  * start, {@code SLOW}'s token bucket and {@code STUCK}'s dice and hang.
  *
  * <p>A real driver has none of this, so it lives apart from the round it bends: the round reads as vmw_balloon's
- * worker loop, with each mode's effect behind one call. Time comes from the injected clock and chance from the
- * injected random source, so tests (and simulations) do not depend on the wall clock. Owned by the worker
- * thread, except {@link #inflates}.
+ * worker loop, with each mode's effect behind one call. Time comes from the injected clock (the guest's simulated
+ * time) and chance from the injected random source (seeded from the guest's seed), so tests and labs do not depend
+ * on the wall clock. Owned by the thread that runs the rounds, except {@link #inflates}.
  */
 final class FaultModes {
   private static final Logger log = LoggerFactory.getLogger(BalloonDriver.class);
@@ -27,6 +27,7 @@ final class FaultModes {
   private final LongSupplier nanoClock;
   private final DoubleSupplier random;
   private final String vmName;
+  private final boolean blocking;
 
   private long startNanos;
   private DriverMode bucketMode;
@@ -34,14 +35,20 @@ final class FaultModes {
   private long tokensAt;
   private long slowWaitNanos;
 
+  /**
+   * @param nanoClock the driver's clock: the guest's simulated time, or the wall clock of a harness
+   * @param blocking whether a {@code STUCK} hang blocks the calling thread (the threaded worker) or returns at once
+   *     and stays hung across calls (a driver the vCPU drives)
+   */
   FaultModes(BalloonHost host, BalloonState state, DriverCounters counters, LongSupplier nanoClock,
-             DoubleSupplier random, String vmName) {
+             DoubleSupplier random, String vmName, boolean blocking) {
     this.host = host;
     this.state = state;
     this.counters = counters;
     this.nanoClock = nanoClock;
     this.random = random;
     this.vmName = vmName;
+    this.blocking = blocking;
   }
 
   /** {@code DISABLED} and {@code UNINSTALLED} never inflate; the others do (at their pace). */
@@ -112,24 +119,55 @@ final class FaultModes {
   }
 
   /**
-   * {@code STUCK}: hangs, with a batch allocated and not locked, until the mode changes or the driver stops.
-   * Only a doorbell ring makes it speak, one {@code GetTarget}, the only way an operator's new mode can reach
-   * it.
+   * {@code STUCK}: hangs, with a batch allocated and not locked, until the mode changes or the driver stops. Only a
+   * doorbell ring makes it speak, one {@code GetTarget}, the only way an operator's new mode can reach it. The
+   * threaded worker blocks here until the hang is over; a driven driver returns at once, hung, and
+   * {@link #stillHung()} carries the hang on from call to call.
+   *
+   * @return true when the hang is over, false when the driver returned hung
    */
-  void hang(Session s) {
+  boolean hang(Session s) {
     state.enterStuck();
+    if (!blocking) {
+      return false;
+    }
     try {
       while (state.awaitRingWhileStuck()) {
-        try {
-          state.acceptReply(host.getTarget(s.id(), state.size()));
-        } catch (BalloonHostException e) {
-          counters.hostErrors.increment();
-          log.debug("stuck balloon driver of {} could not read its target", vmName, e);
-        }
+        readTargetWhileStuck(s);
       }
     } finally {
-      DriverMode now = state.leaveStuck();
-      log.info("balloon driver of {} is no longer stuck (mode {})", vmName, now.kind());
+      leaveHang();
+    }
+    return true;
+  }
+
+  /**
+   * A driven driver, hung: reads its target if the doorbell rang, and answers whether the hang goes on. Once it is
+   * over, the caller resumes the inflation with the batch in hand.
+   */
+  boolean stillHung() {
+    if (state.takeRingWhileStuck() && state.session() != null) {
+      readTargetWhileStuck(state.session());
+    }
+    if (state.stuckHolds()) {
+      return true;
+    }
+    leaveHang();
+    return false;
+  }
+
+  /** Ends a hang. */
+  void leaveHang() {
+    DriverMode now = state.leaveStuck();
+    log.info("balloon driver of {} is no longer stuck (mode {})", vmName, now.kind());
+  }
+
+  private void readTargetWhileStuck(Session s) {
+    try {
+      state.acceptReply(host.getTarget(s.id(), state.size()));
+    } catch (BalloonHostException e) {
+      counters.hostErrors.increment();
+      log.debug("stuck balloon driver of {} could not read its target", vmName, e);
     }
   }
 }

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * rejected, it backs off until the next round (rejections count too, or a kernel that hands the same page back
  * would keep the round spinning). When the kernel has nothing to give, it counts an allocation failure and
  * waits for the next round rather than push the guest harder. {@link FaultModes} paces ({@code SLOW}) or hangs
- * ({@code STUCK}) it. Owned by the worker thread; its buffers are allocated once and reused every batch.
+ * ({@code STUCK}) it; a batch allocated when it hangs is held until the hang is over, then locked as far as the
+ * balloon still wants it. Owned by the thread that runs the rounds; its buffers are allocated once and reused.
  */
 final class Inflation {
   private static final Logger log = LoggerFactory.getLogger(BalloonDriver.class);
@@ -37,6 +38,8 @@ final class Inflation {
   private final int[] rejected;
   private final PageStatus[] statuses;
   private final PfnList refused = new PfnList();
+  /** Pages of {@link #batch} allocated before a {@code STUCK} hang and not yet locked; 0 without a hang. */
+  private int held;
 
   Inflation(BalloonKernel kernel, BalloonHost host, BalloonState state, DriverCounters counters, FaultModes modes,
             BalloonDriver.Config config) {
@@ -53,10 +56,11 @@ final class Inflation {
   }
 
   /**
-   * Inflates toward {@code min(target, cap)} in batches while the mode allows.
+   * Inflates toward {@code min(target, cap)} in batches while the mode allows. A batch held over a hang goes
+   * first: what the balloon still wants of it is locked, the rest freed.
    *
    * @return nanoseconds until {@code SLOW}'s bucket allows the next batch, {@link Long#MAX_VALUE} when the
-   *     inflation did not stop for it
+   *     inflation did not stop for it (or stopped hung, in a driven driver: see {@link FaultModes#hang})
    * @throws BalloonHostException when a lock fails as a whole (the batch went back to the kernel)
    */
   long inflate(Session s) {
@@ -66,25 +70,33 @@ final class Inflation {
     boolean lockedAny = false;
     try {
       while (true) {
-        InflationBatch next = state.nextInflationBatch(limit, oomReleasesAtStart);
-        if (next == null) {
-          return Long.MAX_VALUE;
-        }
-        int want = modes.allowance(next.mode(), next.pages());
-        if (want == 0) {
-          return modes.slowWaitNanos();
-        }
-        int got = Math.min(kernel.allocatePages(batch, want), want);
-        if (got <= 0) {
-          counters.allocationFailures.increment();
-          return Long.MAX_VALUE;
-        }
-        modes.spend(next.mode(), got);
-        if (modes.hangsNow(next.mode())) {
-          modes.hang(s);
-          got = trimAfterHang(got);
+        int got;
+        if (held > 0) {
+          got = trimAfterHang();
           if (got == 0) {
             return Long.MAX_VALUE;
+          }
+        } else {
+          InflationBatch next = state.nextInflationBatch(limit, oomReleasesAtStart);
+          if (next == null) {
+            return Long.MAX_VALUE;
+          }
+          int want = modes.allowance(next.mode(), next.pages());
+          if (want == 0) {
+            return modes.slowWaitNanos();
+          }
+          got = Math.min(kernel.allocatePages(batch, want), want);
+          if (got <= 0) {
+            counters.allocationFailures.increment();
+            return Long.MAX_VALUE;
+          }
+          modes.spend(next.mode(), got);
+          if (modes.hangsNow(next.mode())) {
+            held = got;
+            if (!modes.hang(s)) {
+              return Long.MAX_VALUE;
+            }
+            continue;
           }
         }
         int locked = lockBatch(s, got);
@@ -150,13 +162,24 @@ final class Inflation {
     return ok;
   }
 
-  /** After a hang, keeps only what the balloon still wants of the batch and frees the rest. */
-  private int trimAfterHang(int got) {
+  /** After a hang, keeps only what the balloon still wants of the batch held and frees the rest. */
+  private int trimAfterHang() {
+    int got = held;
+    held = 0;
     int keep = (int) Math.min(got, state.stillWanted());
     if (keep < got) {
       int[] surplus = Arrays.copyOfRange(batch, keep, got);
       kernel.freePages(surplus, surplus.length);
     }
     return keep;
+  }
+
+  /** The driver stops while hung: the batch held goes back to the kernel. */
+  void releaseHeld() {
+    if (held > 0) {
+      int[] pages = Arrays.copyOf(batch, held);
+      held = 0;
+      kernel.freePages(pages, pages.length);
+    }
   }
 }

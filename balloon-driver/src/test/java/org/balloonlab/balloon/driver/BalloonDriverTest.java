@@ -69,16 +69,20 @@ class BalloonDriverTest {
 
   BalloonDriver start(Config config, DoubleSupplier random) {
     driver = new BalloonDriver(kernel, host, config, clock, random);
-    BalloonDriver d = driver;
+    watchLock(driver, kernel, host, lockViolations);
+    driver.start();
+    return driver;
+  }
+
+  /** Makes every call the driver makes to the kernel or the host note the thread if it holds the driver's lock. */
+  static void watchLock(BalloonDriver d, FakeKernel kernel, FakeHost host, List<String> violations) {
     Runnable check = () -> {
       if (d.holdsLock()) {
-        lockViolations.add(Thread.currentThread().getName());
+        violations.add(Thread.currentThread().getName());
       }
     };
     kernel.onCall(check);
     host.onCall(check);
-    driver.start();
-    return driver;
   }
 
   static ConditionFactory eventually() {

@@ -7,9 +7,10 @@ import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.vcpu.Vcpu;
 
 /**
- * The guest OS as the balloon driver sees it. The driver runs on its own thread; every call that touches the
- * OS runs on the vCPU between two time slices ({@link Vcpu#onCpu}), so the OS stays single-threaded. Once the
- * vCPU has stopped, allocations give nothing and frees are dropped (the VM is going away).
+ * The guest OS as the balloon driver sees it. Every call that touches the OS runs on the vCPU ({@link Vcpu#onCpu}),
+ * so the OS stays single-threaded: a driver on a thread of its own has its calls run between two time slices, a
+ * driver the vCPU drives is already there. Once the vCPU has stopped, allocations give nothing and frees are
+ * dropped (the VM is going away).
  */
 public final class GuestBalloonKernel implements BalloonKernel {
   private final GuestOs os;

@@ -9,12 +9,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.BalloonHost;
 import org.balloonlab.balloon.grpc.GrpcBalloonHost;
 import org.balloonlab.domain.DriverMode;
+import org.balloonlab.guest.balloon.DrainedBalloonHost;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.PoweredOff;
@@ -58,6 +62,16 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   public static final int EXIT_VIOLATIONS = 3;
   public static final int EXIT_OUT_OF_MEMORY = 4;
   public static final int EXIT_HYPERVISOR = 5;
+  /** Free running: the simulated idle time the vCPU charges (and paces) at a time. */
+  private static final long IDLE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  /**
+   * How long a balloon call may wait on the network on the lab clock: the hypervisor applies it in its VM's turn,
+   * which may come only after a slow VM's next operation (or the straggler grace, 30 s by default, that drops it),
+   * and a call given up too soon would change what the driver does next.
+   */
+  private static final Duration LOCKSTEP_BALLOON_DEADLINE = Duration.ofMinutes(2);
+  /** Keeps the driver's dice apart from the workloads' random streams, which the same seed feeds. */
+  private static final long DRIVER_SEED_SALT = 0x6261_6c6c_6f6f_6eL;
 
   @Spec
   CommandLine.Model.CommandSpec spec;
@@ -90,8 +104,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "hotset:footprint=128MiB",
       description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle; keys footprint, "
-          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp. Repeat it to run different workloads "
-          + "side by side, each in its own processes (default: ${DEFAULT-VALUE}).")
+          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp, rate (accesses per simulated second). "
+          + "Repeat it to run different workloads side by side, each in its own processes "
+          + "(default: ${DEFAULT-VALUE}).")
   List<String> workloads;
 
   @Option(names = "--processes", paramLabel = "N", defaultValue = "1",
@@ -113,7 +128,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   Path swapFile;
 
   @Option(names = "--duration", paramLabel = "DURATION",
-      description = "Stop after this much wall-clock time, such as 30s (default: when the workload ends).")
+      description = "Stop after this much simulated time, such as 30s (default: when the workload ends).")
   Duration duration;
 
   @Option(names = "--accesses", paramLabel = "N", defaultValue = "0",
@@ -137,8 +152,12 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   long seed;
 
   @Option(names = "--status-interval", paramLabel = "DURATION", defaultValue = "1s",
-      description = "How often to print a status line; 0s for none (default: ${DEFAULT-VALUE}).")
+      description = "How often to print a status line, in wall-clock time; 0s for none (default: ${DEFAULT-VALUE}).")
   Duration statusInterval;
+
+  @Option(names = "--report-every", paramLabel = "DURATION", defaultValue = "100ms",
+      description = "Simulated time between the guest's reports to the hypervisor (default: ${DEFAULT-VALUE}).")
+  Duration reportEvery;
 
   @Option(names = "--balloon", paramLabel = "MODE", defaultValue = "enabled",
       converter = BalloonModeConverter.class,
@@ -152,7 +171,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   double balloonCap;
 
   @Option(names = "--balloon-poll", paramLabel = "DURATION", defaultValue = "1s",
-      description = "How often the driver asks for its target when no doorbell rings (default: ${DEFAULT-VALUE}).")
+      description = "How often the driver asks for its target when no doorbell rings, in simulated time "
+          + "(default: ${DEFAULT-VALUE}).")
   Duration balloonPoll;
 
   @Option(names = "--balloon-batch", paramLabel = "N", defaultValue = "512",
@@ -213,6 +233,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     check(accesses >= 0, "--accesses cannot be negative, got " + accesses);
     check(duration == null || !duration.isZero(), "--duration must be positive");
     check(!statusInterval.isNegative(), "--status-interval cannot be negative");
+    check(!reportEvery.isZero() && !reportEvery.isNegative(), "--report-every must be positive");
     check(balloonCap >= 0 && balloonCap <= 1, "--balloon-cap must be from 0 to 1, got " + balloonCap);
     check(!balloonPoll.isZero() && !balloonPoll.isNegative(), "--balloon-poll must be positive");
     check(balloonBatch >= 1 && balloonBatch <= 65536, "--balloon-batch must be from 1 to 65536, got " + balloonBatch);
@@ -246,9 +267,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       try (SwapDevice swap = new SwapDevice(swapPath, (int) swapPages);
            RemotePhysicalMemory mem = machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
            GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters)) {
-        long deadline = duration == null ? 0 : System.nanoTime() + duration.toNanos();
-        Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, TimeUnit.MILLISECONDS.toNanos(100),
-            TimeUnit.MILLISECONDS.toNanos(5), accesses, deadline, seed));
+        boolean lockstep = vm.getLabClock().getLockstep();
+        Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, reportEvery.toNanos(), IDLE_TICK_NANOS, accesses,
+            duration == null ? 0 : duration.toNanos(), seed), lockstep ? mem.labClock() : null);
         int process = 0;
         for (WorkloadSpec w : workloadSpecs) {
           for (int i = 0; i < processes; i++) {
@@ -256,10 +277,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
           }
         }
         vcpu = cpu;
-        BalloonDriver driver = new BalloonDriver(new GuestBalloonKernel(os, cpu),
-            new GrpcBalloonHost(balloonChannel, vm.getVmId(), vm.getCredential()),
-            BalloonDriver.Config.defaults(name).withPollInterval(balloonPoll).withBatchPages(balloonBatch)
-                .withCapFraction(balloonCap).withInitialMode(balloonMode));
+        BalloonDriver driver = loadDriver(os, cpu, mem, new GrpcBalloonHost(balloonChannel, vm.getVmId(),
+            vm.getCredential(), lockstep ? LOCKSTEP_BALLOON_DEADLINE : GrpcBalloonHost.DEFAULT_DEADLINE), lockstep);
         this.driver = driver;
         driver.start();
         out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
@@ -300,6 +319,26 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     }
   }
 
+  /**
+   * The balloon driver, seeded from {@code --seed}. On the lab clock the vCPU drives it at the start of each
+   * quantum and its calls drain the access pipeline first; with a hypervisor that runs free it has a thread of
+   * its own and counts its modes' time on the guest's simulated clock.
+   */
+  private BalloonDriver loadDriver(GuestOs os, Vcpu cpu, RemotePhysicalMemory mem, BalloonHost host,
+                                   boolean lockstep) {
+    BalloonDriver.Config config = BalloonDriver.Config.defaults(name).withPollInterval(balloonPoll)
+        .withBatchPages(balloonBatch).withCapFraction(balloonCap).withInitialMode(balloonMode);
+    GuestBalloonKernel kernel = new GuestBalloonKernel(os, cpu);
+    DoubleSupplier dice = new SplittableRandom(seed ^ DRIVER_SEED_SALT)::nextDouble;
+    if (!lockstep) {
+      return new BalloonDriver(kernel, host, config, cpu::simulatedNs, dice);
+    }
+    BalloonDriver driver = BalloonDriver.driven(kernel, new DrainedBalloonHost(host, mem), config, dice);
+    cpu.auditOnTheClock(verify);
+    cpu.atQuantumStart(driver::runDue);
+    return driver;
+  }
+
   private int run(Vcpu cpu, BalloonDriver driver, PrintWriter err) {
     try {
       cpu.run();
@@ -332,6 +371,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       }
       try {
         while (!Thread.currentThread().isInterrupted()) {
+          // The wall clock paces a display only; what it prints is the guest's last report, on simulated time.
           Thread.sleep(statusInterval.toMillis());
           GuestStatus s = cpu.lastStatus();
           if (s != null) {
@@ -366,6 +406,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       cpu.stop();
     }
     try {
+      // A wall-clock bound on how long a shutdown waits for the guest's audit and power-off.
       finished.await(15, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

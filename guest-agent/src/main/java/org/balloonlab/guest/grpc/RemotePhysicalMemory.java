@@ -17,6 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.balloonlab.guest.os.GuestStatus;
 import org.balloonlab.guest.os.PageTableEvent;
 import org.balloonlab.guest.os.PhysicalMemory;
+import org.balloonlab.guest.vcpu.LabClockLink;
 import org.balloonlab.proto.AccessAttach;
 import org.balloonlab.proto.AccessBatch;
 import org.balloonlab.proto.AccessBatchResult;
@@ -25,6 +26,7 @@ import org.balloonlab.proto.AccessRequest;
 import org.balloonlab.proto.AccessResponse;
 import org.balloonlab.proto.GuestReport;
 import org.balloonlab.proto.MachineServiceGrpc;
+import org.balloonlab.proto.QuantumDone;
 
 /**
  * Guest-physical memory backed by the hypervisor over the VM's access stream.
@@ -39,6 +41,12 @@ import org.balloonlab.proto.MachineServiceGrpc;
  * <p>Every entry carries its address space and VPN (a kernel access: {@link #KERNEL_ASID} and its PFN), and
  * page-table events take a slot of the batch like an access, so the hypervisor sees them in exactly the order the
  * guest made them.
+ *
+ * <p>Under a lockstep hypervisor the stream carries the lab clock too ({@link #labClock()}): grants arrive among the
+ * answers and {@code QuantumDone}s go out among the batches.
+ *
+ * <p>The waits here are on the network and keep wall-clock deadlines or poll intervals; none of them is charged
+ * to the guest's simulated time.
  */
 public final class RemotePhysicalMemory implements PhysicalMemory {
   private static final long ATTACH_TIMEOUT_SECONDS = 10;
@@ -109,6 +117,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   private final AtomicLong hypervisorNs = new AtomicLong();
   private final CountDownLatch attached = new CountDownLatch(1);
   private final CountDownLatch closedByServer = new CountDownLatch(1);
+  private final GrpcLabClock labClock = new GrpcLabClock(this);
   private ClientCallStreamObserver<AccessRequest> requests;
   // Guarded by lock: sequences sent and answered so far.
   private long sent;
@@ -117,6 +126,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   // Owned by the vCPU thread.
   private Batch current;
   private boolean closed;
+  /** {@link #hypervisorNs} when every batch sent had been answered, last time that was waited for. */
+  private long drainedHypervisorNs;
 
   /**
    * Opens the access stream of a powered-on VM and attaches it.
@@ -147,6 +158,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
         switch (response.getKindCase()) {
           case ATTACHED -> attached.countDown();
           case RESULT -> complete(response.getResult());
+          case GRANT -> labClock.granted(response.getGrant());
           default -> fail(Status.INTERNAL.withDescription("the hypervisor sent an empty access response")
               .asRuntimeException());
         }
@@ -170,6 +182,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
         .setAttach(AccessAttach.newBuilder().setVmId(vmId).setCredential(credential))
         .build());
     try {
+      // A wait on the network, with a wall-clock deadline.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ATTACH_TIMEOUT_SECONDS);
       while (!attached.await(50, TimeUnit.MILLISECONDS)) {
         rethrowFailure();
@@ -256,28 +269,25 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       System.arraycopy(b.waitValues, 0, values, done, n);
       done += n;
     }
+    // The batch just answered was the last one sent, and answers come in order: every charge is in.
+    drainedHypervisorNs = hypervisorNs.get();
   }
 
   @Override
   public void report(GuestStatus s) {
-    current.report = GuestReport.newBuilder()
-        .setSimulatedNs(s.simulatedNs())
-        .setAccesses(s.accesses())
-        .setTrueFaults(s.trueFaults())
-        .setMajorFaults(s.majorFaults())
-        .setMinorFaults(s.minorFaults())
-        .setGuestPageOuts(s.pageOuts())
-        .setGuestPageIns(s.pageIns())
-        .setIntegrityViolations(s.integrityViolations())
-        .setIsolationViolations(s.isolationViolations())
-        .setFreePages(s.freePages())
-        .setTotalPages(s.totalPages())
-        .setSwapUsedPages(s.swapUsedPages())
-        .setContextSwitches(s.contextSwitches())
-        .setWorkload(s.workload())
-        .setWorkloadDone(s.workloadDone())
-        .build();
+    current.report = GuestReports.toProto(s);
     send();
+  }
+
+  /** The lab clock's grants and answers on this stream, for a VM under a lockstep hypervisor. */
+  public LabClockLink labClock() {
+    return labClock;
+  }
+
+  /** Sends a {@code QuantumDone} once every batch before it is answered, as the protocol requires. */
+  void sendQuantumDone(QuantumDone done) {
+    flush();
+    requests.onNext(AccessRequest.newBuilder().setQuantumDone(done).build());
   }
 
   @Override
@@ -293,11 +303,17 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       lock.unlock();
     }
     awaitAnswered(last);
+    drainedHypervisorNs = hypervisorNs.get();
   }
 
   @Override
   public long hypervisorNs() {
     return hypervisorNs.get();
+  }
+
+  @Override
+  public long drainedHypervisorNs() {
+    return drainedHypervisorNs;
   }
 
   /** Sends the current batch and moves to the next buffer, waiting for one if the window is full. */
@@ -348,6 +364,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     try {
       while (answered < sequence) {
         rethrowFailure();
+        // A wait on the network; the wall-clock period only bounds how late a failure is noticed.
         progress.await(100, TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {
@@ -411,7 +428,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     }
   }
 
-  private void rethrowFailure() {
+  void rethrowFailure() {
     Throwable t = failure;
     if (t != null) {
       Status s = Status.fromThrowable(t);
@@ -444,6 +461,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       } else {
         requests.onCompleted();
         try {
+          // A wait on the network, with a wall-clock bound: the hypervisor ends the call once it has detached.
           closedByServer.await(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();

@@ -431,9 +431,19 @@ public final class GuestOs implements AutoCloseable {
     counters.contextSwitches++;
   }
 
-  /** The guest's simulated clock: its own work plus what the hypervisor charged it. */
+  /** The guest's simulated clock: its own work plus what the hypervisor charged it, as of the last answer. */
   public long simulatedNs() {
     return ownNs + memory.hypervisorNs();
+  }
+
+  /**
+   * The guest's deterministic clock: its own work plus the hypervisor's charges as of the last drain
+   * ({@link PhysicalMemory#drainedHypervisorNs()}). It lags {@link #simulatedNs()} by the charges of batches in
+   * flight, and equals it right after a flush; decisions taken on it (when a quantum ends, when a process wakes)
+   * do not depend on when the hypervisor's answers arrive.
+   */
+  public long clockNs() {
+    return ownNs + memory.drainedHypervisorNs();
   }
 
   /** What the guest knows of itself now. Call from the vCPU thread. */

@@ -4,8 +4,8 @@ import java.util.SplittableRandom;
 
 /**
  * What the workloads a {@link WorkloadSpec} describes have in common: the spec, an address space of its
- * footprint, a count of the accesses made (which the spec's {@code accesses} limit ends, when it sets one), and
- * writes in the spec's proportion. Each subclass only chooses which page to touch next.
+ * footprint, a count of the accesses made (which the spec's {@code accesses} limit ends, when it sets one),
+ * writes in the spec's proportion, and the spec's rate. Each subclass only chooses which page to touch next.
  */
 abstract class SpecWorkload implements Workload {
   final WorkloadSpec spec;
@@ -19,6 +19,11 @@ abstract class SpecWorkload implements Workload {
   @Override
   public final int footprintPages() {
     return spec.footprintPages();
+  }
+
+  @Override
+  public final long ratePerSecond() {
+    return spec.rate();
   }
 
   /** Whether the spec's access limit is reached; never when it sets none. */

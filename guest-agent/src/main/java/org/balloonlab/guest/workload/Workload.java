@@ -20,6 +20,14 @@ public interface Workload {
   /** What the workload is doing now, for status lines: {@code hotset 400MiB}, {@code phase 2/3 100MiB}. */
   String describe();
 
+  /**
+   * Accesses per second of simulated time the process may make at most, which the vCPU enforces by letting it
+   * sleep; 0 (the default) for as fast as the vCPU runs it.
+   */
+  default long ratePerSecond() {
+    return 0;
+  }
+
   static long encode(int vpn, boolean write) {
     return ((long) vpn << 1) | (write ? 1 : 0);
   }

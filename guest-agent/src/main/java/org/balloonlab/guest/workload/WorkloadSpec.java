@@ -25,7 +25,10 @@ import org.balloonlab.units.MemorySize;
  * Every type but {@code idle} takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
  * {@code writes} is the fraction of accesses that write (default 0.5). {@code uniform}, {@code hotset} and
  * {@code phases} take {@code ramp=N}: the footprint they touch grows from nothing to its full size over their first
- * N accesses, as an application allocating its memory over time does, instead of all at once.
+ * N accesses, as an application allocating its memory over time does, instead of all at once. Every type takes
+ * {@code rate=N}, accesses per second of simulated time (default 0: as fast as the vCPU runs it): a process that
+ * has made its share sleeps until its VM's clock catches up, so a lab can run a busy but not saturated VM for
+ * simulated minutes at little cost.
  *
  * @param type the workload type
  * @param footprintPages the address space the workload touches
@@ -37,17 +40,21 @@ import org.balloonlab.units.MemorySize;
  * @param phasePages working-set sizes of the phases, in pages
  * @param loop whether phases start over after the last
  * @param ramp accesses over which the touched footprint grows to its full size; 0 for at once
+ * @param rate accesses per second of simulated time at most; 0 for as fast as the vCPU runs it
  */
 public record WorkloadSpec(String type, int footprintPages, double writeFraction, long accesses, long passes,
                            double hotFraction, double hotShare, List<Integer> phasePages, boolean loop,
-                           long ramp) {
+                           long ramp, long rate) {
+
+  /** The highest {@code rate}: a billion accesses a simulated second, far beyond what one vCPU makes. */
+  public static final long MAX_RATE = 1_000_000_000L;
 
   private static final Map<String, Set<String>> KEYS = Map.of(
-      "sequential", Set.of("footprint", "writes", "passes", "accesses"),
-      "uniform", Set.of("footprint", "writes", "accesses", "ramp"),
-      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses", "ramp"),
-      "phases", Set.of("sizes", "writes", "loop", "accesses", "ramp"),
-      "idle", Set.of("footprint", "writes"));
+      "sequential", Set.of("footprint", "writes", "passes", "accesses", "rate"),
+      "uniform", Set.of("footprint", "writes", "accesses", "ramp", "rate"),
+      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses", "ramp", "rate"),
+      "phases", Set.of("sizes", "writes", "loop", "accesses", "ramp", "rate"),
+      "idle", Set.of("footprint", "writes", "rate"));
 
   /**
    * Parses a workload description.
@@ -86,6 +93,10 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     long accesses = count(kv, "accesses");
     long passes = count(kv, "passes");
     long ramp = count(kv, "ramp");
+    long rate = count(kv, "rate");
+    if (rate > MAX_RATE) {
+      throw new IllegalArgumentException("workload option rate must be at most " + MAX_RATE + ", got " + rate);
+    }
     double hot = fraction(kv, "hot", 0.2);
     double hotShare = fraction(kv, "hot-share", 0.8);
     String loopText = kv.getOrDefault("loop", "false");
@@ -119,7 +130,8 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     if (type.equals("hotset") && (hot == 0 || hot == 1)) {
       throw new IllegalArgumentException("hotset's hot must be strictly between 0 and 1, got " + hot);
     }
-    return new WorkloadSpec(type, footprint, writes, accesses, passes, hot, hotShare, List.copyOf(phases), loop, ramp);
+    return new WorkloadSpec(type, footprint, writes, accesses, passes, hot, hotShare, List.copyOf(phases), loop, ramp,
+        rate);
   }
 
   private static int pages(String key, String value) {

@@ -458,6 +458,11 @@ final class BalloonRig implements AutoCloseable {
     }
 
     @Override
+    public long drainedHypervisorNs() {
+      return inner.drainedHypervisorNs();
+    }
+
+    @Override
     public void close() {
       inner.close();
     }

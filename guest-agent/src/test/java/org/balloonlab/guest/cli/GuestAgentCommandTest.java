@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -14,9 +15,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.balloonlab.guest.grpc.FakeLockstepMachine;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.proto.QuantumDone;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,7 +57,7 @@ class GuestAgentCommandTest {
     Result r = run("--help");
     assertEquals(0, r.code());
     for (String option : List.of("--name", "--memory", "--workload", "--processes", "--swap", "--batch",
-        "--window", "--hypervisor")) {
+        "--window", "--hypervisor", "--report-every")) {
       assertTrue(r.out().contains(option), "help mentions " + option);
     }
     assertTrue(r.out().contains("Exit codes"), r.out());
@@ -86,6 +89,8 @@ class GuestAgentCommandTest {
       "--name vm1 --accesses -1                                    | --accesses",
       "--name vm1 --duration 0s                                    | --duration",
       "--name vm1 --duration soon                                  | --duration",
+      "--name vm1 --report-every 0s                                | --report-every",
+      "--name vm1 --report-every often                             | --report-every",
       "--name vm1 --swap 0                                         | --swap",
       "--name vm1 --swap 1000                                      | --swap",
       "--name vm1 --hypervisor nowhere                             | --hypervisor",
@@ -137,6 +142,44 @@ class GuestAgentCommandTest {
         "--swap-file", dir.resolve("g.swap").toString())));
     assertEquals(GuestAgentCommand.EXIT_HYPERVISOR, r.code(), r.err());
     assertTrue(r.err().contains("refused to power on vm1"), r.err());
+  }
+
+  @Test
+  void onTheLabClockTheGuestRunsItsDurationInSimulatedTimeReportsInItsQuantaAndLeaves() throws Exception {
+    long ms = 1_000_000;
+    FakeLockstepMachine machine = new FakeLockstepMachine(0, 10 * ms, 1_000);
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(machine).build()
+        .start();
+    try {
+      Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run("--hypervisor",
+          "127.0.0.1:" + server.getPort(), "--name", "vm1", "--memory", "1MiB",
+          "--workload", "hotset:footprint=512KiB,rate=100000", "--duration", "50ms", "--report-every", "20ms",
+          "--balloon", "uninstalled", "--status-interval", "0s", "--swap-file", dir.resolve("g.swap").toString()));
+
+      assertEquals(0, r.code(), r.err() + r.out());
+      assertEquals(List.of(), machine.violations());
+      List<QuantumDone> dones = machine.dones();
+      assertEquals(5, dones.size(), "50 ms of simulated time in quanta of 10 ms");
+      List<Long> reported = new ArrayList<>();
+      for (QuantumDone d : dones) {
+        if (d.hasGuestReport()) {
+          reported.add(d.getQuantum());
+          assertEquals(d.getVmTimeNs(), d.getGuestReport().getSimulatedNs(), "joined at 0: VM time is its own");
+        }
+      }
+      assertEquals(List.of(1L, 2L, 4L, 5L), reported, "due at 0, 20 and 40 ms of simulated time, and the last");
+      QuantumDone last = dones.get(4);
+      assertTrue(last.getLeaving());
+      assertEquals(50 * ms, last.getVmTimeNs(), "the duration ends the run on simulated time");
+      assertTrue(last.getGuestReport().getWorkloadDone());
+      assertEquals(5_000, last.getGuestReport().getAccesses(), "100 000 accesses a simulated second for 50 ms");
+      assertTrue(machine.batchesAfterLeaving() > 0, "the audit ran after leaving the clock");
+      assertTrue(machine.poweredOff());
+      assertTrue(r.out().contains("simulated_ns=" + 50 * ms), r.out());
+      assertTrue(r.out().contains("integrity_violations=0 isolation_violations=0"), r.out());
+    } finally {
+      server.shutdownNow().awaitTermination();
+    }
   }
 
   @Test

@@ -1,5 +1,6 @@
 package org.balloonlab.guest.grpc;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -269,6 +270,31 @@ class RemotePhysicalMemoryTest {
     assertEquals(10 * perFault, mem.hypervisorNs());
     assertEquals(10, vm().counters().demandZeroFaults());
     assertEquals(vm().counters().hypervisorNs(), mem.hypervisorNs());
+  }
+
+  @Test
+  void theDrainedChargesMoveOnlyWhenEveryBatchIsAnswered() {
+    PowerOnResponse vm = conn.powerOn("vm1", "linux", 100);
+    RemotePhysicalMemory mem = open(4, 8, new Recorder(vm.getVmId()));
+    long perFault = CostModel.DEFAULT.hiddenFaultNs() + CostModel.DEFAULT.zeroFrameNs();
+    for (int pfn = 0; pfn < 40; pfn++) {
+      mem.read(pfn, 0L); // ten full batches of four, sent as they fill
+    }
+    await().atMost(BOUND).until(() -> mem.hypervisorNs() == 40 * perFault);
+    assertEquals(0, mem.drainedHypervisorNs(), "answers arrived, but nothing waited for all of them");
+
+    mem.flush();
+    assertEquals(40 * perFault, mem.drainedHypervisorNs());
+
+    mem.read(40, 0L);
+    mem.read(41, 0L);
+    mem.read(42, 0L);
+    mem.read(43, 0L); // a full batch: sent, not waited for
+    await().atMost(BOUND).until(() -> mem.hypervisorNs() == 44 * perFault);
+    assertEquals(40 * perFault, mem.drainedHypervisorNs());
+    long[] values = new long[1];
+    mem.readForSwapOut(new int[] {0}, new long[] {0L}, 1, values);
+    assertEquals(44 * perFault, mem.drainedHypervisorNs(), "a swap-out read waits for every batch before it");
   }
 
   @Test

@@ -58,7 +58,7 @@ class VcpuTest {
   }
 
   /** A workload that tells which process asked for each access. */
-  private static final class Recording implements Workload {
+  static final class Recording implements Workload {
     private final Workload inner;
     private final int id;
     private final List<Integer> log;
@@ -86,6 +86,11 @@ class VcpuTest {
     @Override
     public String describe() {
       return inner.describe();
+    }
+
+    @Override
+    public long ratePerSecond() {
+      return inner.ratePerSecond();
     }
   }
 
@@ -177,16 +182,16 @@ class VcpuTest {
   }
 
   @Test
-  void aPassedDeadlineStopsTheRun() {
-    Vcpu cpu = new Vcpu(os, new Vcpu.Options(10, HOUR_NS, 1_000_000, 0, System.nanoTime(), 1));
+  void aPassedDurationStopsTheRun() {
+    Vcpu cpu = new Vcpu(os, new Vcpu.Options(10, HOUR_NS, 1_000_000, 0, 1, 1));
     cpu.start("p", WorkloadSpec.parse("uniform:footprint=64KiB").create());
     cpu.run();
     assertTrue(cpu.lastStatus().workloadDone());
-    assertEquals(10, counters.accesses(), "one round of slices, then the deadline check");
+    assertEquals(10, counters.accesses(), "one round of slices, then the duration check");
   }
 
   @Test
-  void anIdleGuestParksUntilStoppedAndItsClockStillAdvances() {
+  void anIdleGuestWaitsUntilStoppedAndItsClockStillAdvances() {
     Vcpu cpu = new Vcpu(os, new Vcpu.Options(10, 0, TimeUnit.MILLISECONDS.toNanos(1), 0, 0, 1));
     cpu.start("idle", WorkloadSpec.parse("idle:footprint=32KiB").create());
     background = new Thread(cpu, "vcpu");
@@ -199,6 +204,39 @@ class VcpuTest {
     cpu.stop();
     await().atMost(Duration.ofSeconds(5)).until(() -> cpu.lastStatus().workloadDone());
     assertEquals(8, counters.accesses());
+  }
+
+  @Test
+  void runningFreeAnIdleGuestChargesSimulatedIdleTicksUpToItsDuration() {
+    long ms = TimeUnit.MILLISECONDS.toNanos(1);
+    Vcpu cpu = new Vcpu(os, new Vcpu.Options(10, 5 * ms, ms, 0, 20 * ms, 1));
+    cpu.start("idle", WorkloadSpec.parse("idle:footprint=32KiB").create());
+
+    cpu.run();
+
+    assertEquals(20 * ms, os.simulatedNs(), "idle ticks of simulated time, exactly to the duration");
+    assertEquals(8, counters.accesses());
+    assertTrue(mem.reports.size() >= 5, "a report every 5 ms of simulated time, and the last one");
+    assertTrue(cpu.lastStatus().workloadDone());
+  }
+
+  @Test
+  void runningFreeAPacedProcessKeepsItsRateInSimulatedTime() {
+    long ms = TimeUnit.MILLISECONDS.toNanos(1);
+    Vcpu cpu = new Vcpu(os, new Vcpu.Options(10, HOUR_NS, ms, 0, 10 * ms, 1));
+    cpu.start("paced", WorkloadSpec.parse("uniform:footprint=64KiB,rate=10000").create());
+
+    cpu.run();
+
+    assertEquals(100, counters.accesses(), "one every 100 us for 10 ms");
+    assertEquals(10 * ms, os.simulatedNs());
+  }
+
+  @Test
+  void optionsRefuseNegativeTimes() {
+    assertThrows(IllegalArgumentException.class, () -> new Vcpu.Options(1, -1, 1, 0, 0, 1));
+    assertThrows(IllegalArgumentException.class, () -> new Vcpu.Options(1, 1, 0, 0, 0, 1));
+    assertThrows(IllegalArgumentException.class, () -> new Vcpu.Options(1, 1, 1, 0, -5, 1));
   }
 
   @Test

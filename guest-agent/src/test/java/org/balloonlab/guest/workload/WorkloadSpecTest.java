@@ -89,6 +89,20 @@ class WorkloadSpecTest {
   }
 
   @Test
+  void everyTypeTakesARateInAccessesPerSimulatedSecond() {
+    for (String text : List.of("sequential:footprint=1MiB", "uniform:footprint=1MiB", "hotset:footprint=1MiB",
+        "phases:sizes=64KiB/128KiB,accesses=10", "idle:footprint=1MiB")) {
+      WorkloadSpec plain = WorkloadSpec.parse(text);
+      assertEquals(0, plain.rate(), text + ": as fast as it can by default");
+      assertEquals(0, plain.create().ratePerSecond());
+      WorkloadSpec paced = WorkloadSpec.parse(text + ",rate=2500");
+      assertEquals(2500, paced.rate(), text);
+      assertEquals(2500, paced.create().ratePerSecond(), text + ": the workload carries it to the vCPU");
+    }
+    assertEquals(WorkloadSpec.MAX_RATE, WorkloadSpec.parse("uniform:footprint=1MiB,rate=1000000000").rate());
+  }
+
+  @Test
   void typesAndKeysAreCaseInsensitiveAndSpacesAreTrimmed() {
     WorkloadSpec s = WorkloadSpec.parse("  HotSet:Footprint=1MiB, Hot-Share = 0.5 ");
     assertEquals("hotset", s.type());
@@ -130,6 +144,10 @@ class WorkloadSpecTest {
       "hotset:footprint=1MiB,ramp=soon               | ramp",
       "idle:footprint=1MiB,ramp=10                   | ramp",
       "sequential:footprint=1MiB,ramp=10             | ramp",
+      "uniform:footprint=1MiB,rate=0                 | rate",
+      "idle:footprint=1MiB,rate=-3                   | rate",
+      "hotset:footprint=1MiB,rate=fast               | rate",
+      "sequential:footprint=1MiB,rate=1000000001     | rate",
   })
   void badDescriptionsAreRefusedNamingTheCulprit(String text, String named) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse(text));

@@ -73,7 +73,10 @@ public final class LabClock implements AutoCloseable {
     }
   }
 
-  /** A VM on the clock, as the transport edge represents it. Called on the sequencer thread. */
+  /**
+   * A VM on the clock, as the transport edge represents it; its {@code toString} names it in the clock's messages
+   * ("VM 2 (vm2)"). Called on the sequencer thread.
+   */
   public interface Member {
     /** Lets the VM run quantum {@code quantum}, from lab time {@code startNs} to {@code endNs}. */
     void grant(long quantum, long startNs, long endNs, boolean doorbell);
@@ -129,6 +132,11 @@ public final class LabClock implements AutoCloseable {
   // Guarded by lock.
   private final TreeMap<Integer, Slot> members = new TreeMap<>();
   private final TreeMap<Integer, Slot> joining = new TreeMap<>();
+  /**
+   * VMs off the clock whose queued operations still run, in their order, before anything they send later: a VM
+   * that leaves with batches queued (its audit, say) must not see a later batch overtake an earlier one.
+   */
+  private final TreeMap<Integer, Slot> draining = new TreeMap<>();
   private final ArrayDeque<Runnable> commands = new ArrayDeque<>();
   private final List<String> notReproducible = new ArrayList<>();
   private long quantum;
@@ -232,23 +240,21 @@ public final class LabClock implements AutoCloseable {
         lock.unlock();
       }
     };
+    boolean now;
     lock.lock();
     try {
       Slot s = slot(vmId);
-      if (s == null) {
-        work.run();
-        return;
-      }
-      if (leaving && s.done && s.ops.isEmpty()) {
+      now = s == null;
+      if (s != null && leaving && s.done && s.ops.isEmpty()) {
         // Between quanta (waiting for its next grant): nothing of it is pending, so it leaves at once.
         removeLocked(s, true);
-        work.run();
-        return;
+        now = true;
       }
     } finally {
       lock.unlock();
     }
-    if (!enqueue(vmId, new Op(work, true, quantumNumber, leaving))) {
+    // Outside the clock's lock: the work takes the machine's, and the machine calls the clock under its own.
+    if (now || !enqueue(vmId, new Op(work, true, quantumNumber, leaving))) {
       work.run();
     }
   }
@@ -273,24 +279,21 @@ public final class LabClock implements AutoCloseable {
    * @param why recorded as the reason the run is not reproducible, when it happened while the clock ran
    */
   public void leave(int vmId, String why) {
-    List<Op> orphans = new ArrayList<>();
     lock.lock();
     try {
-      Slot s = slot(vmId);
+      Slot s = members.get(vmId);
+      if (s == null) {
+        s = joining.get(vmId);
+      }
       if (s == null) {
         return;
       }
-      orphans.addAll(s.ops);
-      s.ops.clear();
       removeLocked(s, false);
       if (isRunningLocked()) {
         notReproducibleLocked(why);
       }
     } finally {
       lock.unlock();
-    }
-    for (Op op : orphans) {
-      command(op.work());
     }
   }
 
@@ -310,7 +313,10 @@ public final class LabClock implements AutoCloseable {
 
   private Slot slot(int vmId) {
     Slot s = members.get(vmId);
-    return s != null ? s : joining.get(vmId);
+    if (s == null) {
+      s = joining.get(vmId);
+    }
+    return s != null ? s : draining.get(vmId);
   }
 
   private boolean enqueue(int vmId, Op op) {
@@ -336,8 +342,12 @@ public final class LabClock implements AutoCloseable {
     members.remove(s.vmId);
     joining.remove(s.vmId);
     s.done = true;
+    if (!s.ops.isEmpty() && !draining.containsKey(s.vmId)) {
+      draining.put(s.vmId, s);
+      commands.add(() -> drain(s));
+    }
     if (leavingQuietly && isRunningLocked()) {
-      notReproducibleLocked("VM " + s.vmId + " left the lab clock at lab time " + labTimeNs
+      notReproducibleLocked(s.member + " left the lab clock at lab time " + labTimeNs
           + " ns while the clock ran");
     }
     changed.signalAll();
@@ -618,14 +628,14 @@ public final class LabClock implements AutoCloseable {
         }
         op = turn.ops.poll();
         if (op == null) {
-          dropLocked(turn, "VM " + turn.vmId + " sent nothing for " + settings.graceNanos() / 1_000_000_000.0
+          dropLocked(turn, turn.member + " sent nothing for " + settings.graceNanos() / 1_000_000_000.0
               + " s of wall time at lab time " + labTimeNs + " ns: dropped from the lab clock");
           lastServed = turn.vmId;
           continue;
         }
         if (op.ends()) {
           if (op.quantum() != number) {
-            dropLocked(turn, "VM " + turn.vmId + " ended quantum " + op.quantum() + " during quantum " + number
+            dropLocked(turn, turn.member + " ended quantum " + op.quantum() + " during quantum " + number
                 + ": dropped from the lab clock");
             runOutside(op.work());
             lastServed = turn.vmId;
@@ -670,16 +680,28 @@ public final class LabClock implements AutoCloseable {
   }
 
   private void dropLocked(Slot s, String why) {
-    List<Op> orphans = new ArrayList<>(s.ops);
-    s.ops.clear();
-    members.remove(s.vmId);
-    s.done = true;
     notReproducibleLocked(why);
     log.warn(why);
     Member m = s.member;
     commands.addFirst(() -> m.drop(why + "; the run is not reproducible"));
-    for (Op op : orphans) {
-      commands.add(op.work());
+    removeLocked(s, false);
+  }
+
+  /** Runs the operations a VM that left had queued, in order, until none is left; then it is off the clock. */
+  private void drain(Slot s) {
+    while (true) {
+      Op op;
+      lock.lock();
+      try {
+        op = s.ops.poll();
+        if (op == null) {
+          draining.remove(s.vmId);
+          return;
+        }
+      } finally {
+        lock.unlock();
+      }
+      runSafely(op.work());
     }
   }
 

@@ -148,12 +148,14 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       Vm candidate = machine.authenticate(attach.getVmId(), attach.getCredential());
       machine.attach(candidate);
       vm = candidate;
+      if (clock.lockstep()) {
+        // Joined before the guest hears it is attached, so whatever it does next finds it on the clock; its first
+        // grant cannot overtake the answer, since both are sent under this stream's monitor, which we hold.
+        clock.clock().join(candidate.id(), this);
+      }
       responses.onNext(AccessResponse.newBuilder()
           .setAttached(AccessAttached.newBuilder().setVmId(candidate.id()))
           .build());
-      if (clock.lockstep()) {
-        clock.clock().join(candidate.id(), this);
-      }
     }
 
     /** The VM ended its part of a quantum: its report, if any, is recorded in its turn, as a batch's would be. */
@@ -181,6 +183,12 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       }
       responses.onNext(AccessResponse.newBuilder().setGrant(QuantumGrant.newBuilder()
           .setQuantum(quantum).setStartNs(startNs).setEndNs(endNs).setDoorbell(doorbell)).build());
+    }
+
+    @Override
+    public String toString() {
+      Vm v = vm;
+      return v == null ? "an unattached access stream" : v.toString();
     }
 
     @Override

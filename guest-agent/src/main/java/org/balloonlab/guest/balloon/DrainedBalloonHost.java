@@ -1,0 +1,54 @@
+package org.balloonlab.guest.balloon;
+
+import org.balloonlab.balloon.driver.BalloonHost;
+import org.balloonlab.domain.kernel.MemoryStats;
+import org.balloonlab.guest.os.PhysicalMemory;
+
+/**
+ * The hypervisor's balloon service as a guest on the lab clock must call it: with no batch in flight. The
+ * hypervisor's sequencer applies a VM's balloon calls in order with its batches (docs/lab-clock.md), and it can
+ * only know that order if nothing is left on the access stream when a call goes out; so each call first drains the
+ * access pipeline, which also makes the vCPU's clock exact. The driven driver and deflate-on-OOM both call from
+ * the vCPU, the thread that owns the pipeline. The doorbell stream is a read and needs no drain (a driven driver
+ * never opens it anyway).
+ *
+ * @param host the service itself
+ * @param memory the guest's access pipeline, drained before each call
+ */
+public record DrainedBalloonHost(BalloonHost host, PhysicalMemory memory) implements BalloonHost {
+
+  @Override
+  public Session start() {
+    memory.flush();
+    return host.start();
+  }
+
+  @Override
+  public Target getTarget(long sessionId, long balloonPages) {
+    memory.flush();
+    return host.getTarget(sessionId, balloonPages);
+  }
+
+  @Override
+  public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+    memory.flush();
+    return host.lock(sessionId, pfns, count, statuses);
+  }
+
+  @Override
+  public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+    memory.flush();
+    return host.unlock(sessionId, pfns, count, statuses);
+  }
+
+  @Override
+  public Target reportStats(long sessionId, MemoryStats stats) {
+    memory.flush();
+    return host.reportStats(sessionId, stats);
+  }
+
+  @Override
+  public AutoCloseable listenDoorbell(long sessionId, Runnable ring) {
+    return host.listenDoorbell(sessionId, ring);
+  }
+}

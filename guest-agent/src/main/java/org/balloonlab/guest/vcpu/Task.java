@@ -1,0 +1,60 @@
+package org.balloonlab.guest.vcpu;
+
+import java.util.SplittableRandom;
+import org.balloonlab.guest.os.GuestProcess;
+import org.balloonlab.guest.workload.Workload;
+
+/**
+ * A process as the vCPU schedules it: its workload, the random source of its choices, and its pace.
+ *
+ * <p>A process whose workload has a rate ({@link Workload#ratePerSecond()}) makes its access number n (counting
+ * from 0) no sooner than n / rate seconds of the guest's simulated time after boot; ahead of that it sleeps, and the
+ * vCPU idles when every process sleeps. The arithmetic is on integers, with no rounding of doubles, so a process
+ * wakes at the same nanosecond on every run.
+ */
+final class Task {
+  private static final long NS_PER_SECOND = 1_000_000_000L;
+
+  final GuestProcess process;
+  final Workload workload;
+  final SplittableRandom random;
+  private final long rate;
+  /** Accesses made so far. */
+  private long made;
+
+  Task(GuestProcess process, Workload workload, SplittableRandom random) {
+    this.process = process;
+    this.workload = workload;
+    this.random = random;
+    this.rate = workload.ratePerSecond();
+    if (rate < 0) {
+      throw new IllegalArgumentException("a workload's rate cannot be negative, got " + rate);
+    }
+  }
+
+  /**
+   * How many accesses the process may make in a slice that starts at guest time {@code nowNs}: {@code slice}, or
+   * what is left of its share, 0 while it sleeps.
+   */
+  int allowance(long nowNs, int slice) {
+    if (rate == 0) {
+      return slice;
+    }
+    long share = nowNs < 0 ? 0 : nowNs / NS_PER_SECOND * rate + nowNs % NS_PER_SECOND * rate / NS_PER_SECOND + 1;
+    return (int) Math.max(0, Math.min(slice, share - made));
+  }
+
+  /** Guest time at which the process may make its next access: the inverse of {@link #allowance}. */
+  long wakeNs() {
+    if (rate == 0) {
+      return 0;
+    }
+    long whole = made / rate * NS_PER_SECOND;
+    long part = made % rate * NS_PER_SECOND;
+    return whole + (part + rate - 1) / rate;
+  }
+
+  void countAccess() {
+    made++;
+  }
+}
