@@ -34,6 +34,8 @@ final class ClockHold implements RunClock {
   private final BlockingQueue<Object> replies = new LinkedBlockingQueue<>();
   private final StreamObserver<HoldClockRequest> requests;
   private LabClockState last;
+  /** The lab time the clock is held at, or -1 before the first reply. */
+  private long heldNs = -1;
   private boolean ended;
 
   private ClockHold(ManagementClient management) {
@@ -77,12 +79,17 @@ final class ClockHold implements RunClock {
     if (ended) {
       throw new IOException("the hypervisor ended the hold on the lab clock");
     }
+    if (ns <= heldNs) {
+      // The clock stands there already: nothing to ask (a request for the time held gets no new reply).
+      return heldNs;
+    }
     requests.onNext(HoldClockRequest.newBuilder().setUntilNs(ns).build());
     while (true) {
       Object r = replies.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
       if (r instanceof HoldClockReply reply) {
         last = reply.getClock();
-        return reply.getLabTimeNs();
+        heldNs = reply.getLabTimeNs();
+        return heldNs;
       }
       if (r != null) {
         ended = true;

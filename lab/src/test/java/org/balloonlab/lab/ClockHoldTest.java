@@ -117,7 +117,9 @@ class ClockHoldTest {
       assertInstanceOf(ClockHold.class, clock);
       assertTrue(clock.holds());
       assertEquals(0, clock.lastState().getHeldAtNs());
+      assertEquals(0, clock.runTo(0, () -> false), "held there already: nothing asked");
       assertEquals(30_000_000L, clock.runTo(25_000_000L, () -> false), "rounded up to the next boundary");
+      assertEquals(30_000_000L, clock.runTo(30_000_000L, () -> false), "held there already: nothing asked");
       assertEquals(1_000_000_000L, clock.runTo(1_000_000_000L, () -> false));
       assertEquals(1_000_000_000L, clock.lastState().getLabTimeNs());
     }
