@@ -79,6 +79,8 @@ public final class LabRun {
   private final LiveView view;
   private final Map<String, Launcher.GuestEnd> ends = new LinkedHashMap<>();
   private final List<VmSample> samples = new ArrayList<>();
+  /** Lab times sampled: each adds one row per VM to {@link #samples}. */
+  private int sampled;
   private final Map<String, VmState> lastSeen = new LinkedHashMap<>();
   private final ConcurrentSkipListMap<Long, MachineEvent> events = new ConcurrentSkipListMap<>();
   private ScheduledActions schedule;
@@ -219,7 +221,7 @@ public final class LabRun {
       }
       if (reached < 0) {
         stoppedBy = launcher.stopRequested() ? "interrupted (Ctrl-C)" : "the hypervisor exited";
-        sample(management, labTimeNs);
+        sample(management, -1);
         return;
       }
       labTimeNs = reached;
@@ -280,8 +282,11 @@ public final class LabRun {
     stoppedBy = "interrupted (Ctrl-C)";
   }
 
-  /** Samples the lab once, at lab time {@code ns}; false if the hypervisor does not answer. */
-  private boolean sample(ManagementClient management, long ns) {
+  /**
+   * Samples the lab once, at lab time {@code ns} (-1: wherever the running clock is now, read with the sample);
+   * false if the hypervisor does not answer.
+   */
+  private boolean sample(ManagementClient management, long at) {
     ListVmsResponse state;
     try {
       state = management.stub().listVms(ListVmsRequest.getDefaultInstance());
@@ -290,6 +295,9 @@ public final class LabRun {
       return false;
     }
     last = state;
+    sampled++;
+    long ns = at >= 0 ? at : Math.max(labTimeNs, state.getMachine().getClock().getLabTimeNs());
+    labTimeNs = ns;
     double t = ns / 1e9;
     String freeState = VmTable.freeState(state.getMachine());
     for (VmState vm : state.getVmsList()) {
@@ -368,7 +376,7 @@ public final class LabRun {
 
   private void writeReport() throws IOException {
     RunReport report = new RunReport(scenario, options.only().isEmpty() ? "all" : String.join(",", options.only()));
-    report.run(stoppedBy, labTimeNs, samples.size());
+    report.run(stoppedBy, labTimeNs, sampled);
     LabClockState clock = finalClock != null ? finalClock
         : last != null ? last.getMachine().getClock() : LabClockState.getDefaultInstance();
     if (runsHypervisor) {
@@ -405,7 +413,7 @@ public final class LabRun {
     out.println();
     out.printf(Locale.ROOT, "run ended: %s at lab time %s, after %.0f wall seconds (%.2f simulated s per wall s); "
         + "%d samples; %s%n", stoppedBy, VmTable.labTime(labTimeNs), wallSeconds,
-        wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, samples.size(), runsHypervisor
+        wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, runsHypervisor
             ? verdict(report) : "the part with the hypervisor reports the lab clock");
     for (Launcher.GuestEnd end : ends.values()) {
       out.printf("%s: %s%n", end.vm(), end.summary() == null ? "no summary (it did not stop cleanly)" : end.summary());
