@@ -32,7 +32,7 @@ import org.junit.jupiter.api.TestInstance;
 class ReproducibleLabIT {
   private static final Path SCENARIO = Path.of("..", "scenarios", "disabled-driver.yaml");
   /** Lab time: past the driver fault at 5 s and long enough for the hypervisor to page vm3. */
-  private static final String DURATION = "40s";
+  private static final String DURATION = "15s";
   private static final Duration RUN_LIMIT = Duration.ofMinutes(3);
 
   private LabRuns runs;

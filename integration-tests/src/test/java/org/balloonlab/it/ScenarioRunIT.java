@@ -72,8 +72,8 @@ class ScenarioRunIT {
         duration: 10s
         hypervisor: {memory: 64MiB, seed: 1, policy: manual}
         guests:
-          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=24MiB", seed: 1}
-          - {name: vm2, memory: 128MiB, workload: "uniform:footprint=72MiB", seed: 2}
+          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=24MiB,rate=100000", seed: 1}
+          - {name: vm2, memory: 128MiB, workload: "uniform:footprint=72MiB,ramp=800000,rate=100000", seed: 2}
         schedule:
           - {at: 4s, action: driver, vm: vm2, mode: disabled}
           - {at: 5s, action: balloon, vm: vm2, target: 32MiB}
@@ -126,8 +126,8 @@ class ScenarioRunIT {
         duration: 120s
         hypervisor: {memory: 64MiB, pace: 1x}
         guests:
-          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB"}
-          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB"}
+          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB,rate=100000"}
+          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB,rate=100000"}
         """);
     Path runDir = runs.work().resolve("run-interrupted");
     JvmProcess launcher = launch("interrupted", file, runDir);
@@ -152,9 +152,9 @@ class ScenarioRunIT {
         duration: 6s
         hypervisor: {memory: 64MiB}
         guests:
-          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB"}
-          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB"}
-          - {name: vm3, memory: 16MiB, workload: "uniform:footprint=8MiB"}
+          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB,rate=100000"}
+          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB,rate=100000"}
+          - {name: vm3, memory: 16MiB, workload: "uniform:footprint=8MiB,rate=100000"}
         schedule:
           - {at: 2s, action: kill, vm: vm1}
           - {at: 3s, action: poweroff, vm: vm3}
