@@ -34,8 +34,8 @@ class LabClockTest {
     clocks.forEach(LabClock::close);
   }
 
-  private LabClock clock(LabClock.BoundaryWork work, long graceNanos) {
-    LabClock c = new LabClock(new LabClock.Settings(Q, 0, graceNanos), work).start();
+  private LabClock clock(BoundaryWork work, long graceNanos) {
+    LabClock c = new LabClock(new ClockSettings(Q, 0, graceNanos), work).start();
     clocks.add(c);
     return c;
   }
@@ -44,7 +44,7 @@ class LabClockTest {
    * A fake guest: per quantum it submits {@code opsPerQuantum(q)} operations, pausing a random real time between
    * them (the host's scheduling), then ends the quantum; it stops after {@code quanta} quanta.
    */
-  private final class FakeGuest implements LabClock.Member {
+  private final class FakeGuest implements ClockMember {
     final int id;
     final BlockingQueue<long[]> grants = new LinkedBlockingQueue<>();
     final List<String> dropped = new CopyOnWriteArrayList<>();
@@ -92,7 +92,7 @@ class LabClockTest {
   private List<String> runLab(long seed) {
     List<String> applied = Collections.synchronizedList(new ArrayList<>());
     LabClock clock = clock(t -> applied.add("boundary@" + t), TimeUnit.SECONDS.toNanos(30));
-    LabClock.Holder holder = t -> { };
+    ClockHolder holder = t -> { };
     clock.hold(holder, 0);
     SplittableRandom jitter = new SplittableRandom(seed);
     for (int id = 1; id <= 3; id++) {
@@ -121,7 +121,7 @@ class LabClockTest {
     List<Long> commandTimes = new CopyOnWriteArrayList<>();
     LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
     BlockingQueue<Long> held = new LinkedBlockingQueue<>();
-    LabClock.Holder holder = held::add;
+    ClockHolder holder = held::add;
     clock.hold(holder, 0);
     assertEquals(0L, held.poll(5, TimeUnit.SECONDS));
     FakeGuest g = new FakeGuest(1);
@@ -156,7 +156,7 @@ class LabClockTest {
   void theDoorbellIsDeliveredWithTheNextGrant() throws Exception {
     LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
     BlockingQueue<Long> held = new LinkedBlockingQueue<>();
-    LabClock.Holder holder = held::add;
+    ClockHolder holder = held::add;
     clock.hold(holder, 0);
     held.poll(5, TimeUnit.SECONDS);
     FakeGuest g = new FakeGuest(1);
@@ -182,7 +182,7 @@ class LabClockTest {
     for (int i = 0; i < LabClock.MAX_QUEUED_PER_VM; i++) {
       clock.submit(1, ran::incrementAndGet);
     }
-    assertThrows(LabClock.QueueFullException.class, () -> clock.submit(1, ran::incrementAndGet));
+    assertThrows(QueueFullException.class, () -> clock.submit(1, ran::incrementAndGet));
     assertEquals(0, ran.get());
   }
 }
