@@ -45,7 +45,7 @@ class ReclamationIT {
   private static String[] overcommittedGuest(int seed, String... more) {
     List<String> args = new ArrayList<>(List.of("--memory", "48MiB", "--workload", "idle:footprint=24MiB",
         "--workload", "hotset:footprint=16MiB,ramp=20000000", "--seed", Integer.toString(seed), "--duration",
-        "180s"));
+        "1h"));
     args.addAll(List.of(more));
     return args.toArray(String[]::new);
   }
@@ -119,7 +119,7 @@ class ReclamationIT {
         lab.startGuest("vm1", overcommittedGuest(1)),
         lab.startGuest("vm2", overcommittedGuest(2)),
         lab.startGuest("vm3", "--memory", "48MiB", "--shares", "100", "--workload",
-            "uniform:footprint=56MiB,ramp=20000000", "--seed", "3", "--duration", "180s", "--balloon", "disabled"));
+            "uniform:footprint=56MiB,ramp=20000000", "--seed", "3", "--duration", "1h", "--balloon", "disabled"));
     for (JvmProcess guest : guests) {
       lab.awaitReady(guest);
     }
@@ -179,7 +179,7 @@ class ReclamationIT {
       lab = run;
       run.startHypervisor(concat(new String[] {"--memory", "64MiB", "--tau", Double.toString(tau)},
           FAST_SAMPLING));
-      run.startReadyGuest("idle", "--memory", "48MiB", "--workload", "idle:footprint=40MiB", "--duration", "180s");
+      run.startReadyGuest("idle", "--memory", "48MiB", "--workload", "idle:footprint=40MiB", "--duration", "1h");
       await("the idle VM booted").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
           .until(() -> run.vm("idle").getMappedPages() >= 40 * MIB);
       long accesses = 6_000_000;
@@ -214,11 +214,11 @@ class ReclamationIT {
     lab = new Lab("reclamation-min");
     lab.startHypervisor(concat(new String[] {"--memory", "64MiB"}, FAST_SAMPLING));
     lab.startReadyGuest("reserved", "--memory", "48MiB", "--min", "32MiB", "--workload", "idle:footprint=40MiB",
-        "--duration", "180s");
+        "--duration", "1h");
     await("the reserved VM booted").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
         .until(() -> lab.vm("reserved").getMappedPages() >= 40 * MIB);
     lab.startReadyGuest("active", "--memory", "48MiB", "--workload", "uniform:footprint=44MiB,ramp=2000000",
-        "--duration", "180s");
+        "--duration", "1h");
 
     // The idle, reserved VM is the policy's first victim, but only down to its min.
     await("memory taken from the reserved VM down to its min").atMost(Duration.ofSeconds(90))
