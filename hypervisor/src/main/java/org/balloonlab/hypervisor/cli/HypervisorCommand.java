@@ -72,8 +72,8 @@ public final class HypervisorCommand implements Callable<Integer> {
   int maxBatch;
 
   @Option(names = "--detach-timeout", paramLabel = "DURATION", defaultValue = "10s",
-      description = "Power off a VM whose guest has not attached its access stream for this long "
-          + "(default: ${DEFAULT-VALUE}).")
+      description = "Power off a VM whose guest has not attached its access stream for this long, in wall time: a "
+          + "grace for a guest that went away (default: ${DEFAULT-VALUE}).")
   Duration detachTimeout;
 
   @Option(names = "--balloon-batch", paramLabel = "N", defaultValue = "512",
@@ -82,7 +82,7 @@ public final class HypervisorCommand implements Callable<Integer> {
 
   @Option(names = "--balloon-stall-timeout", paramLabel = "DURATION", defaultValue = "10s",
       description = "Mark a balloon driver uncooperative when it makes no progress toward its target for this "
-          + "long (default: ${DEFAULT-VALUE}).")
+          + "long, in simulated time (wall time with --lab-clock free) (default: ${DEFAULT-VALUE}).")
   Duration balloonStallTimeout;
 
   @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
