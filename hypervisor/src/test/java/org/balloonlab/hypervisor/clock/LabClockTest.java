@@ -185,4 +185,19 @@ class LabClockTest {
     assertThrows(QueueFullException.class, () -> clock.submit(1, ran::incrementAndGet));
     assertEquals(0, ran.get());
   }
+
+  @Test
+  void aGuestStoppedBeforeItReadItsNextGrantLeavesWithoutBeingDropped() throws Exception {
+    LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
+    FakeGuest g = new FakeGuest(1);
+    clock.join(1, g);
+    long[] first = g.grants.poll(5, TimeUnit.SECONDS);
+    clock.done(1, first[0], first[2], false, () -> { });
+    long[] second = g.grants.poll(5, TimeUnit.SECONDS);
+    assertEquals(first[0] + 1, second[0]);
+    // It never read the second grant: it leaves naming the first quantum.
+    clock.done(1, first[0], first[2], true, () -> { });
+    await().atMost(Duration.ofSeconds(5)).until(() -> clock.state().members() == 0);
+    assertTrue(g.dropped.isEmpty(), g.dropped.toString());
+  }
 }
