@@ -1,6 +1,5 @@
 package org.balloonlab.benchmarks.dataplane;
 
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
@@ -8,17 +7,14 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.balloonlab.benchmarks.BenchmarkCommand;
 import org.balloonlab.benchmarks.FigureTable;
 import org.balloonlab.benchmarks.HypervisorJvm;
-import org.balloonlab.guest.grpc.MachineConnection;
-import org.balloonlab.guest.grpc.RemotePhysicalMemory;
 import org.balloonlab.guest.os.GuestCosts;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
@@ -26,7 +22,6 @@ import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
-import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine.Command;
@@ -39,11 +34,12 @@ import picocli.CommandLine.Option;
  * one hypervisor JVM.
  *
  * <ol>
- *   <li><b>gRPC</b>: the hypervisor runs in its own JVM, started as a lab starts it; this JVM plays the guest
- *       agent (power-on over {@code MachineService}, the access stream through {@code RemotePhysicalMemory} with
- *       its batches and in-flight window, a guest OS with its own swap) and drives it with a workload whose
- *       footprint fits in guest memory, so what is timed is the data plane, not paging. Accesses per second of
- *       wall time, measured as {@link ThroughputRun} describes.
+ *   <li><b>gRPC</b>: the hypervisor runs in its own JVM, started as a lab starts it but running free
+ *       ({@code --lab-clock free}); this JVM plays the guest agent ({@link GrpcGuest}: power-on over
+ *       {@code MachineService}, the access stream through {@code RemotePhysicalMemory} with its batches and
+ *       in-flight window, a guest OS with its own swap) and drives it with a workload whose footprint fits in
+ *       guest memory, so what is timed is the data plane, not paging. Accesses per second of wall time, measured
+ *       as {@link ThroughputRun} describes.
  *   <li><b>In process</b>: the same workload with the same seed and batch size, the machine in this JVM behind
  *       {@link InProcessPhysicalMemory}, which calls the machine exactly as the gRPC service does. The ratio
  *       gRPC / in-process is the share of the data plane's speed the wire keeps.
@@ -150,12 +146,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
 
   @Override
   protected int run() throws Exception {
-    WorkloadSpec workloadSpec;
-    try {
-      workloadSpec = WorkloadSpec.parse(workload);
-    } catch (IllegalArgumentException e) {
-      throw badCommandLine("--workload: " + e.getMessage());
-    }
+    WorkloadSpec workloadSpec = workload(workload, "--workload");
     long vmPages = pages(vmMemory, "--vm-memory");
     long machineFrames = pages(machineMemory, "--machine-memory");
     long heapFrames = pages(heapMachine, "--heap-machine");
@@ -172,7 +163,8 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
     long swapPages = Math.max(2 * vmPages, workloadSpec.footprintPages() + vmPages / 8);
     check(swapPages <= MAX_FRAMES, "the guest's swap would be too large");
     Set<Part> parts = parts(only, Part.class);
-    int maxBatch = Math.max(DEFAULT_MAX_BATCH, batch);
+    int maxBatch = maxBatch();
+    GrpcGuest.Shape shape = new GrpcGuest.Shape((int) vmPages, (int) swapPages, batch, window);
 
     printSetup(workloadSpec, vmPages, parts);
     ThroughputRun run = new ThroughputRun(workloadSpec, warmup, measure, slice, seed);
@@ -182,24 +174,25 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
       ThroughputRun.Result grpc = null;
       ThroughputRun.Result local = null;
       HeapFootprint.Result heap = null;
-      if (parts.contains(Part.GRPC)) {
-        try {
-          grpc = overGrpc(run, workDir, (int) vmPages, (int) swapPages, maxBatch);
-        } catch (IOException e) {
-          err().println("data-plane-benchmark: " + e.getMessage());
-          return EXIT_FAILED;
-        } catch (StatusRuntimeException e) {
-          err().println("data-plane-benchmark: the hypervisor failed the gRPC run: " + e.getStatus()
-              + "; see its log in " + workDir);
-          return EXIT_FAILED;
+      try {
+        if (parts.contains(Part.GRPC)) {
+          grpc = overGrpc(run, workDir, shape);
         }
-      }
-      if (parts.contains(Part.IN_PROCESS)) {
-        local = inProcess(run, workDir, (int) vmPages, (int) swapPages, (int) machineFrames, maxBatch);
-      }
-      if (parts.contains(Part.HEAP)) {
-        progress("heap: a " + heapMachine + " machine, then " + heapVms + " VMs adding up to it, every page mapped");
-        heap = HeapFootprint.measure((int) heapFrames, heapVms, Math.min(maxBatch, DEFAULT_MAX_BATCH), workDir);
+        if (parts.contains(Part.IN_PROCESS)) {
+          local = inProcess(run, workDir, (int) vmPages, (int) swapPages, (int) machineFrames, maxBatch);
+        }
+        if (parts.contains(Part.HEAP)) {
+          progress("heap: a " + heapMachine + " machine, then " + heapVms + " VMs adding up to it, every page "
+              + "mapped");
+          heap = HeapFootprint.measure((int) heapFrames, heapVms, Math.min(maxBatch, DEFAULT_MAX_BATCH), workDir);
+        }
+      } catch (IOException e) {
+        err().println("data-plane-benchmark: " + e.getMessage());
+        return EXIT_FAILED;
+      } catch (StatusRuntimeException e) {
+        err().println("data-plane-benchmark: a hypervisor JVM failed a run: " + e.getStatus()
+            + "; see the child logs under " + workDir);
+        return EXIT_FAILED;
       }
       FigureTable figures = printFigures(grpc, local, heap);
       ok = figures.violations() == 0;
@@ -209,34 +202,38 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
     }
   }
 
-  /** Part 1: the hypervisor in its own JVM, this JVM as the guest agent. */
-  private ThroughputRun.Result overGrpc(ThroughputRun run, Path workDir, int vmPages, int swapPages, int maxBatch)
-      throws Exception {
-    try (HypervisorJvm hypervisor = HypervisorJvm.start(List.of("--memory", machineMemory.toString(),
-        "--max-batch", Integer.toString(maxBatch), "--host-swap-file", workDir.resolve("host.swap").toString()),
+  /**
+   * Part 1: the hypervisor in its own JVM, this JVM as the guest agent. The hypervisor runs free, as a machine
+   * called in process does: what this part compares is the wire, not the lab clock.
+   */
+  private ThroughputRun.Result overGrpc(ThroughputRun run, Path workDir, GrpcGuest.Shape shape) throws Exception {
+    try (HypervisorJvm hypervisor = HypervisorJvm.start(hypervisorArgs(workDir, "--lab-clock", "free"),
         hypervisorHeap, workDir, Duration.ofSeconds(60))) {
-      progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ") listening on "
-          + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages()) + ", warming up "
-          + FigureTable.duration(warmup) + ", measuring " + FigureTable.duration(measure));
-      // The channel the guest agent uses.
-      ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
-      try {
-        MachineConnection connection = new MachineConnection(channel);
-        PowerOnResponse vm = connection.powerOn("bench-grpc", "linux", vmPages);
-        GuestCounters counters = new GuestCounters();
-        ThroughputRun.Result result;
-        try (SwapDevice swap = new SwapDevice(workDir.resolve("guest-grpc.swap"), swapPages);
-             RemotePhysicalMemory memory = connection.openMemory(batch, window,
-                 GuestOs.checkerFor(vm.getVmId(), counters));
-             GuestOs os = new GuestOs(vm.getVmId(), vmPages, memory, swap, connection.guestCosts(), counters)) {
-          result = run.run(os, hypervisor::cpuNanos);
-        }
-        connection.powerOff();
-        return result;
-      } finally {
-        channel.shutdownNow();
-        channel.awaitTermination(5, TimeUnit.SECONDS);
-      }
+      progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ", --lab-clock free) "
+          + "listening on " + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages())
+          + ", warming up " + FigureTable.duration(warmup) + ", measuring " + FigureTable.duration(measure));
+      return GrpcGuest.run(hypervisor, "bench-grpc", run, shape, workDir);
+    }
+  }
+
+  /** The hypervisor's flags for a throughput run, {@code more} added; its host swap file in {@code workDir}. */
+  private List<String> hypervisorArgs(Path workDir, String... more) {
+    List<String> args = new ArrayList<>(List.of("--memory", machineMemory.toString(), "--max-batch",
+        Integer.toString(maxBatch()), "--host-swap-file", workDir.resolve("host.swap").toString()));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  /** The hypervisor's batch limit: its default, or more if --batch asks for more. */
+  private int maxBatch() {
+    return Math.max(DEFAULT_MAX_BATCH, batch);
+  }
+
+  private WorkloadSpec workload(String spec, String option) {
+    try {
+      return WorkloadSpec.parse(spec);
+    } catch (IllegalArgumentException e) {
+      throw badCommandLine(option + ": " + e.getMessage());
     }
   }
 
@@ -260,7 +257,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
            InProcessPhysicalMemory memory = new InProcessPhysicalMemory(machine, vm, batch,
                GuestOs.checkerFor(vm.id(), counters));
            GuestOs os = new GuestOs(vm.id(), vmPages, memory, swap, costs, counters)) {
-        result = run.run(os, null);
+        result = run.run(os, null, null);
       }
       machine.powerOff(vm.id(), vm.credential());
       return result;
@@ -334,36 +331,13 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
   }
 
   private void printDetail(String name, ThroughputRun.Result r) {
-    double wall = r.elapsedNs();
-    String steadiness = r.perSecond().length == 0 ? "" : String.format(Locale.ROOT,
-        "; per second min %s, median %s, max %s", millions(min(r.perSecond())),
-        millions(ThroughputRun.median(r.perSecond())), millions(max(r.perSecond())));
+    String steadiness = r.steadiness().isEmpty() ? "" : "; " + r.steadiness();
     out.printf(Locale.ROOT, "  %s: %,d accesses in %.3f s (%.1f ns each, wall)%s%n",
-        name, r.accesses(), wall / 1e9, r.nanosPerAccess(), steadiness);
-    StringBuilder cpu = new StringBuilder(String.format(Locale.ROOT, "vCPU thread busy %.0f %%", 100 * r.vcpuCpuNs()
-        / wall));
-    if (r.processCpuNs() >= 0) {
-      cpu.append(String.format(Locale.ROOT, ", this JVM %.2f cores", r.processCpuNs() / wall));
-    }
-    if (r.hypervisorCpuNs() >= 0) {
-      cpu.append(String.format(Locale.ROOT, ", hypervisor JVM %.2f cores", r.hypervisorCpuNs() / wall));
-    }
+        name, r.accesses(), r.elapsedNs() / 1e9, r.nanosPerAccess(), steadiness);
     out.printf(Locale.ROOT, "    CPU while measured: %s (of %d); %,d warm-up accesses before; %,d guest faults while "
             + "measured; simulated %.1f ns/access%n",
-        cpu, Runtime.getRuntime().availableProcessors(), r.warmupAccesses(), r.trueFaults(),
+        r.cpu(), Runtime.getRuntime().availableProcessors(), r.warmupAccesses(), r.trueFaults(),
         (double) r.simulatedNs() / r.accesses());
-  }
-
-  private static String millions(long perSecond) {
-    return String.format(Locale.ROOT, "%.2fM", perSecond / 1e6);
-  }
-
-  private static long min(long[] values) {
-    return Arrays.stream(values).min().orElse(0);
-  }
-
-  private static long max(long[] values) {
-    return Arrays.stream(values).max().orElse(0);
   }
 
   private static String rate(ThroughputRun.Result r) {
