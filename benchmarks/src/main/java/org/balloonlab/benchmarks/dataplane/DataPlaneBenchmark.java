@@ -28,10 +28,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The data-plane benchmark: how fast a guest's memory accesses travel to the hypervisor and back, and how much
- * hypervisor heap a simulated machine page costs. These two figures bound what a lab can simulate: the first
- * how much simulated work a guest gets through per second of wall time, the second how large a machine fits in
- * one hypervisor JVM.
+ * The data-plane benchmark: how fast a guest's memory accesses travel to the hypervisor and back, how much of
+ * that the lab clock keeps, and how much hypervisor heap a simulated machine page costs. These figures bound what
+ * a lab can simulate: the first two how much simulated work a guest gets through per second of wall time, the
+ * last how large a machine fits in one hypervisor JVM.
  *
  * <ol>
  *   <li><b>gRPC</b>: the hypervisor runs in its own JVM, started as a lab starts it but running free
@@ -44,8 +44,11 @@ import picocli.CommandLine.Option;
  *       {@link InProcessPhysicalMemory}, which calls the machine exactly as the gRPC service does. The ratio
  *       gRPC / in-process is the share of the data plane's speed the wire keeps.
  *   <li><b>Heap per machine page</b>: see {@link HeapFootprint}.
+ *   <li><b>Lab clock</b>: the same workload over gRPC with the hypervisor running free and in lockstep, in
+ *       alternating pairs, their ratio against a target; and the wall time of one step of the clock and the
+ *       lockstep rate at several quanta. See {@link LabClockCost}.
  * </ol>
- * Every read is checked in both throughput runs and every page audited at the end; any integrity or isolation
+ * Every read is checked in every throughput run and every page audited at the end; any integrity or isolation
  * violation fails the run (exit code 3). The targets are printed beside the figures, PASS or MISS; a miss
  * fails the run only with {@code --strict}.
  *
@@ -54,8 +57,8 @@ import picocli.CommandLine.Option;
  * {@code JvmProcess} starts the hypervisor and guests.
  */
 @Command(name = "data-plane-benchmark",
-    description = "Measures data-plane accesses per second over gRPC and in process, and the hypervisor's heap "
-        + "per machine page.",
+    description = "Measures data-plane accesses per second over gRPC and in process, the hypervisor's heap "
+        + "per machine page, and the lab clock's cost: lockstep against free running, and one clock step.",
     exitCodeList = {"0:the benchmark ran and every read was checked correct",
         "1:a target was missed (with --strict) or the benchmark failed", "2:bad command line",
         "3:integrity or isolation violations were found"})
@@ -71,9 +74,9 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
   private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
 
   /** The parts of the benchmark, for {@code --only}. */
-  enum Part { GRPC, IN_PROCESS, HEAP }
+  enum Part { GRPC, IN_PROCESS, HEAP, CLOCK }
 
-  /** Reads {@code grpc}, {@code in-process} or {@code heap}. */
+  /** Reads {@code grpc}, {@code in-process}, {@code heap} or {@code clock}. */
   static final class PartConverter extends BenchmarkCommand.PartConverter<Part> {
     PartConverter() {
       super(Part.class);
@@ -128,9 +131,29 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
       description = "-Xmx of the hypervisor child JVM (default: ${DEFAULT-VALUE}).")
   String hypervisorHeap;
 
+  @Option(names = "--quantum", paramLabel = "DURATION", defaultValue = "10ms",
+      description = "Lab clock part: the quantum of the lockstep runs compared with free-running ones "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration quantum;
+
+  @Option(names = "--pairs", paramLabel = "N", defaultValue = "3",
+      description = "Lab clock part: free-running and lockstep runs, alternated, each pair giving a ratio "
+          + "(default: ${DEFAULT-VALUE}).")
+  int pairs;
+
+  @Option(names = "--quanta", paramLabel = "DURATION", split = ",", defaultValue = "1ms,10ms,100ms",
+      description = "Lab clock part: the quanta at which one clock step and the lockstep data plane are measured "
+          + "(default: ${DEFAULT-VALUE}).")
+  List<Duration> quanta;
+
+  @Option(names = "--idle-workload", paramLabel = "SPEC", defaultValue = "idle:footprint=16MiB",
+      description = "Lab clock part: the idle guest's workload, whose quanta cost only the clock's step "
+          + "(default: ${DEFAULT-VALUE}).")
+  String idleWorkload;
+
   @Option(names = "--only", paramLabel = "PART", split = ",", converter = PartConverter.class,
-      description = "Run only these parts, comma-separated: grpc, in-process, heap (default: all). The ratio "
-          + "needs the first two.")
+      description = "Run only these parts, comma-separated: grpc, in-process, heap, clock (default: all). The "
+          + "ratio gRPC / in process needs the first two.")
   Set<Part> only;
 
   @Option(names = "--strict", description = "Exit with code 1 when a target is missed.")
@@ -147,6 +170,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
   @Override
   protected int run() throws Exception {
     WorkloadSpec workloadSpec = workload(workload, "--workload");
+    WorkloadSpec idleSpec = workload(idleWorkload, "--idle-workload");
     long vmPages = pages(vmMemory, "--vm-memory");
     long machineFrames = pages(machineMemory, "--machine-memory");
     long heapFrames = pages(heapMachine, "--heap-machine");
@@ -162,6 +186,12 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
         + "; the benchmark measures the data plane, not hypervisor paging");
     long swapPages = Math.max(2 * vmPages, workloadSpec.footprintPages() + vmPages / 8);
     check(swapPages <= MAX_FRAMES, "the guest's swap would be too large");
+    check(idleSpec.footprintPages() <= vmPages, "--idle-workload's footprint exceeds --vm-memory " + vmMemory);
+    check(pairs >= 1 && pairs <= 100, "--pairs must be from 1 to 100, got " + pairs);
+    checkQuantum(quantum, "--quantum");
+    for (Duration q : quanta) {
+      checkQuantum(q, "--quanta");
+    }
     Set<Part> parts = parts(only, Part.class);
     int maxBatch = maxBatch();
     GrpcGuest.Shape shape = new GrpcGuest.Shape((int) vmPages, (int) swapPages, batch, window);
@@ -174,6 +204,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
       ThroughputRun.Result grpc = null;
       ThroughputRun.Result local = null;
       HeapFootprint.Result heap = null;
+      LabClockCost.Result clock = null;
       try {
         if (parts.contains(Part.GRPC)) {
           grpc = overGrpc(run, workDir, shape);
@@ -186,6 +217,10 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
               + "mapped");
           heap = HeapFootprint.measure((int) heapFrames, heapVms, Math.min(maxBatch, DEFAULT_MAX_BATCH), workDir);
         }
+        if (parts.contains(Part.CLOCK)) {
+          clock = labClock(run, new ThroughputRun(idleSpec, Duration.ZERO, warmup, slice, seed),
+              new ThroughputRun(idleSpec, Duration.ZERO, measure, slice, seed), shape, workDir);
+        }
       } catch (IOException e) {
         err().println("data-plane-benchmark: " + e.getMessage());
         return EXIT_FAILED;
@@ -194,7 +229,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
             + "; see the child logs under " + workDir);
         return EXIT_FAILED;
       }
-      FigureTable figures = printFigures(grpc, local, heap);
+      FigureTable figures = printFigures(grpc, local, heap, clock);
       ok = figures.violations() == 0;
       return exitCode(figures, "integrity or isolation", strict, workDir);
     } finally {
@@ -204,7 +239,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
 
   /**
    * Part 1: the hypervisor in its own JVM, this JVM as the guest agent. The hypervisor runs free, as a machine
-   * called in process does: what this part compares is the wire, not the lab clock.
+   * called in process does: what this part compares is the wire, not the lab clock ({@link LabClockCost} does that).
    */
   private ThroughputRun.Result overGrpc(ThroughputRun run, Path workDir, GrpcGuest.Shape shape) throws Exception {
     try (HypervisorJvm hypervisor = HypervisorJvm.start(hypervisorArgs(workDir, "--lab-clock", "free"),
@@ -212,8 +247,21 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
       progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ", --lab-clock free) "
           + "listening on " + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages())
           + ", warming up " + FigureTable.duration(warmup) + ", measuring " + FigureTable.duration(measure));
-      return GrpcGuest.run(hypervisor, "bench-grpc", run, shape, workDir);
+      return GrpcGuest.run(hypervisor, "bench-grpc", run, shape, workDir).result();
     }
+  }
+
+  /** Part 4: the lab clock against the free-running data path, and the cost of one clock step. */
+  private LabClockCost.Result labClock(ThroughputRun busy, ThroughputRun idleWarmup, ThroughputRun idle,
+                                       GrpcGuest.Shape shape, Path workDir) throws Exception {
+    progress("lab clock: " + pairs + (pairs == 1 ? " pair" : " pairs") + " of a free-running and a lockstep "
+        + "(quantum " + quantum.toMillis() + " ms) hypervisor JVM, each run warming up " + FigureTable.duration(warmup)
+        + " and measuring " + FigureTable.duration(measure) + "; then one clock step and the data plane at quanta "
+        + quanta.stream().map(q -> q.toMillis() + " ms").collect(Collectors.joining(", ")));
+    LabClockCost.Hypervisors hypervisors = (dir, clockFlags) -> HypervisorJvm.start(
+        hypervisorArgs(dir, clockFlags.toArray(String[]::new)), hypervisorHeap, dir, Duration.ofSeconds(60));
+    return new LabClockCost(hypervisors, busy, idleWarmup, idle, shape, this::progress)
+        .measure(quantum, pairs, quanta, workDir);
   }
 
   /** The hypervisor's flags for a throughput run, {@code more} added; its host swap file in {@code workDir}. */
@@ -227,6 +275,12 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
   /** The hypervisor's batch limit: its default, or more if --batch asks for more. */
   private int maxBatch() {
     return Math.max(DEFAULT_MAX_BATCH, batch);
+  }
+
+  /** A quantum the hypervisor accepts (durations are read in whole milliseconds, so it is told them exactly). */
+  private void checkQuantum(Duration q, String option) {
+    check(q.compareTo(Duration.ofMillis(1)) >= 0 && q.compareTo(Duration.ofSeconds(10)) <= 0,
+        option + " must be from 1ms to 10s, got " + q.toMillis() + "ms");
   }
 
   private WorkloadSpec workload(String spec, String option) {
@@ -284,7 +338,8 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
     out.flush();
   }
 
-  private FigureTable printFigures(ThroughputRun.Result grpc, ThroughputRun.Result local, HeapFootprint.Result heap) {
+  private FigureTable printFigures(ThroughputRun.Result grpc, ThroughputRun.Result local, HeapFootprint.Result heap,
+                                   LabClockCost.Result clock) {
     FigureTable figures = new FigureTable();
     if (grpc != null) {
       figures.target("data plane over gRPC (hypervisor JVM)", rate(grpc),
@@ -311,6 +366,9 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
             r.integrityViolations() + " / " + r.isolationViolations(), "0 / 0", r.violations());
       }
     }
+    if (clock != null) {
+      clock.addTo(figures);
+    }
 
     figures.print(out);
     if (grpc != null) {
@@ -325,6 +383,9 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
               + "of P2M per VM page)%n",
           heap.machineBytes() / 1048576.0, heap.expectedMachineBytesPerPage(), heap.vms(),
           heap.mappedBytes() / 1048576.0, heap.expectedMappedBytesPerPage());
+    }
+    if (clock != null) {
+      clock.printDetail(out);
     }
     out.flush();
     return figures;

@@ -17,7 +17,8 @@ import org.balloonlab.swap.SwapDevice;
  * and in-flight window, a {@link GuestOs} with its own swap, and power-off at the end.
  *
  * <p>As the agent does, the guest runs on the lab clock when {@code PowerOnResponse.lab_clock} says the hypervisor
- * keeps one: its vCPU takes its quanta from the access stream ({@link RemotePhysicalMemory#labClock()}). A
+ * keeps one: its vCPU takes its quanta from the access stream ({@link RemotePhysicalMemory#labClock()}), here
+ * through a {@link MeasuredLabClock}, which counts them and makes the run's stop leave the clock in a quantum. A
  * hypervisor started with {@code --lab-clock free} gets a guest that runs free.
  */
 final class GrpcGuest {
@@ -32,6 +33,14 @@ final class GrpcGuest {
    */
   record Shape(int vmPages, int swapPages, int batch, int window) {}
 
+  /**
+   * What one guest measured.
+   *
+   * @param lockstep the hypervisor kept the lab clock and the guest ran on it
+   * @param quanta quanta the vCPU took in the measured phase (0 when it ran free); see {@link MeasuredLabClock}
+   */
+  record Outcome(ThroughputRun.Result result, boolean lockstep, MeasuredLabClock.Counts quanta) {}
+
   private GrpcGuest() {}
 
   /**
@@ -41,7 +50,7 @@ final class GrpcGuest {
    * @param swapDir where the guest's swap file goes
    * @throws io.grpc.StatusRuntimeException if the hypervisor refuses or fails the run
    */
-  static ThroughputRun.Result run(HypervisorJvm hypervisor, String name, ThroughputRun run, Shape shape, Path swapDir)
+  static Outcome run(HypervisorJvm hypervisor, String name, ThroughputRun run, Shape shape, Path swapDir)
       throws Exception {
     ManagedChannel channel = MachineConnection.channel(hypervisor.target(), shape.batch());
     try {
@@ -49,15 +58,17 @@ final class GrpcGuest {
       PowerOnResponse vm = connection.powerOn(name, "linux", shape.vmPages());
       boolean lockstep = vm.getLabClock().getLockstep();
       GuestCounters counters = new GuestCounters();
-      ThroughputRun.Result result;
+      Outcome outcome;
       try (SwapDevice swap = new SwapDevice(swapDir.resolve(name + ".swap"), shape.swapPages());
            RemotePhysicalMemory memory = connection.openMemory(shape.batch(), shape.window(),
                GuestOs.checkerFor(vm.getVmId(), counters));
            GuestOs os = new GuestOs(vm.getVmId(), shape.vmPages(), memory, swap, connection.guestCosts(), counters)) {
-        result = run.run(os, hypervisor::cpuNanos, lockstep ? memory.labClock() : null);
+        MeasuredLabClock quanta = lockstep ? new MeasuredLabClock(memory.labClock()) : null;
+        ThroughputRun.Result result = run.run(os, hypervisor::cpuNanos, quanta);
+        outcome = new Outcome(result, lockstep, quanta == null ? MeasuredLabClock.Counts.NONE : quanta.counts());
       }
       connection.powerOff();
-      return result;
+      return outcome;
     } finally {
       channel.shutdownNow();
       channel.awaitTermination(5, TimeUnit.SECONDS);
