@@ -32,6 +32,14 @@ import org.balloonlab.benchmarks.Medians;
  *       with the quantum: a shorter quantum drains the guest's pipeline and crosses the barrier more often.
  * </ol>
  * Every run is a {@link ThroughputRun}: warm-up excluded, every read checked, every page audited at the end.
+ *
+ * <p>Where a lockstep guest loses time against a free one: at the end of each quantum it runs, its vCPU drains the
+ * pipeline (every batch answered before {@code QuantumDone}), so the hypervisor applies the last window of batches
+ * while the guest waits, and the guest fills the next quantum's first batch while the hypervisor waits; a quantum
+ * shorter than a few batches of accesses leaves no pipelining at all. And since within a quantum the guest counts
+ * the hypervisor's charges only as of its last drain, it runs past the quantum's end by the charges of the batches
+ * in flight, then answers each quantum it overran at once, one clock step apiece. The detail lines show both: the
+ * quanta a busy guest took, and how many of them it answered at once.
  */
 final class LabClockCost {
   /** The share of the free-running rate the lockstep data path must keep. */
