@@ -119,7 +119,7 @@ class ReclamationIT {
         lab.startGuest("vm1", overcommittedGuest(1)),
         lab.startGuest("vm2", overcommittedGuest(2)),
         lab.startGuest("vm3", "--memory", "48MiB", "--shares", "100", "--workload",
-            "uniform:footprint=56MiB,ramp=5000000", "--seed", "3", "--duration", "1h", "--balloon", "disabled"));
+            "uniform:footprint=56MiB,ramp=1000000", "--seed", "3", "--duration", "1h", "--balloon", "disabled"));
     for (JvmProcess guest : guests) {
       lab.awaitReady(guest);
     }
