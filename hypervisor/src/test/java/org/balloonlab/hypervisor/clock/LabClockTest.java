@@ -200,4 +200,32 @@ class LabClockTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> clock.state().members() == 0);
     assertTrue(g.dropped.isEmpty(), g.dropped.toString());
   }
+
+  @Test
+  void aVmAlreadyPastAQuantumSitsItOutAndGetsTheGrantItRunsIn() throws Exception {
+    LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
+    FakeGuest ahead = new FakeGuest(1);
+    FakeGuest other = new FakeGuest(2);
+    ClockHolder holder = t -> { };
+    clock.hold(holder, 0);
+    clock.join(1, ahead);
+    clock.join(2, other);
+    await().atMost(Duration.ofSeconds(5)).until(() -> clock.state().members() == 2);
+    clock.hold(holder, 10 * Q);
+    long[] a = ahead.grants.poll(5, TimeUnit.SECONDS);
+    long[] o = other.grants.poll(5, TimeUnit.SECONDS);
+    clock.ring(1);
+    // The first VM's hidden faults took it three quanta past this one's end.
+    clock.done(1, a[0], a[2] + 3 * Q, false, () -> { });
+    clock.done(2, o[0], o[2], false, () -> { });
+    for (int i = 0; i < 3; i++) {
+      long[] g = other.grants.poll(5, TimeUnit.SECONDS);
+      clock.done(2, g[0], g[2], false, () -> { });
+    }
+    long[] next = ahead.grants.poll(5, TimeUnit.SECONDS);
+    assertEquals(a[0] + 4, next[0], "the quanta it was past were not granted");
+    assertEquals(4 * Q, next[1]);
+    assertEquals(1, next[3], "the doorbell rung meanwhile comes with the grant it runs in");
+    assertTrue(ahead.grants.isEmpty());
+  }
 }
