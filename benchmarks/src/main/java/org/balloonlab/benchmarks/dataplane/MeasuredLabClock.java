@@ -1,6 +1,6 @@
 package org.balloonlab.benchmarks.dataplane;
 
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.vcpu.LabClockLink;
 
 /**

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.vcpu.LabClockLink;
 import org.junit.jupiter.api.Test;
 
