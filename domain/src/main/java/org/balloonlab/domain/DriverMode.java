@@ -41,6 +41,20 @@ public record DriverMode(Kind kind, long lateMillis, long pagesPerSecond, double
     /** Stops answering in the middle of an inflation: at once, or with a probability per batch. */
     STUCK;
 
+    /**
+     * The number the wire's {@code DriverMode} enum gives this kind: the kinds in this order from 1, as
+     * {@code balloon.proto} lists them (0 is unspecified). Every module maps the wire through this one rule.
+     */
+    public int wireNumber() {
+      return ordinal() + 1;
+    }
+
+    /** The kind the wire's number stands for, or {@code null} for 0 (unspecified) or a number this side lacks. */
+    public static Kind fromWireNumber(int number) {
+      Kind[] kinds = values();
+      return number >= 1 && number <= kinds.length ? kinds[number - 1] : null;
+    }
+
     /** The name users write: {@code enabled}, {@code disabled}, ..., {@code stuck}. */
     public String label() {
       return name().toLowerCase(Locale.ROOT);

@@ -35,7 +35,7 @@ class BalloonIT {
     lab.startHypervisor("--policy", "manual", "--memory", "96MiB");
     // The hot set touches more than the VM has, so every PFN gets a frame and the guest pages itself.
     lab.startReadyGuest("giver", "--memory", "64MiB", "--workload", "hotset:footprint=80MiB,hot=0.2",
-        "--duration", "180s");
+        "--duration", "1h");
     await("every page of the giver backed").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
         .until(() -> lab.vm("giver").getMappedPages() == 64 * MIB);
     long pageOutsBefore = lab.vm("giver").getGuest().getGuestPageOuts();
@@ -55,7 +55,7 @@ class BalloonIT {
         .until(() -> lab.vm("giver").getGuest().getGuestPageOuts() > pageOutsBefore);
 
     // The frames serve another VM: 56MiB more fits only because the balloon gave 32MiB back.
-    lab.startReadyGuest("taker", "--memory", "64MiB", "--workload", "uniform:footprint=56MiB", "--duration", "180s");
+    lab.startReadyGuest("taker", "--memory", "64MiB", "--workload", "uniform:footprint=56MiB", "--duration", "1h");
     await("the taker is backed").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
         .until(() -> lab.vm("taker").getMappedPages() == 56 * MIB);
     assertEquals(0, lab.state().getMachine().getHostPageOuts(), "no hypervisor paging was needed");
@@ -79,7 +79,7 @@ class BalloonIT {
   void disabledUninstalledLateAndStuckDriversBehaveAsSuch() throws Exception {
     lab = new Lab("balloon-driver-faults");
     lab.startHypervisor("--policy", "manual", "--memory", "512MiB", "--balloon-stall-timeout", "2s");
-    String[] common = {"--memory", "64MiB", "--workload", "hotset:footprint=32MiB", "--duration", "180s"};
+    String[] common = {"--memory", "64MiB", "--workload", "hotset:footprint=32MiB", "--duration", "1h"};
     long lateStart = System.nanoTime();
     lab.startReadyGuest("late", concat(common, "--balloon", "late:5s"));
     lab.startReadyGuest("disabled", concat(common, "--balloon", "disabled"));

@@ -31,9 +31,9 @@ class GuestFailureIT {
     lab = new Lab("guest-killed");
     lab.startHypervisor("--memory", "64MiB");
     JvmProcess doomed = lab.startReadyGuest("doomed", "--memory", "48MiB", "--workload", "uniform:footprint=40MiB",
-        "--duration", "120s");
+        "--duration", "1h");
     lab.startReadyGuest("survivor", "--memory", "48MiB", "--workload", "uniform:footprint=40MiB",
-        "--duration", "120s");
+        "--duration", "1h");
     await("both guests hold frames").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
         .until(() -> {
           ListVmsResponse s = lab.state();

@@ -41,9 +41,15 @@ final class Lab implements AutoCloseable {
     Files.createDirectories(logDir);
   }
 
-  /** Starts the hypervisor on a free port and waits until it serves. */
+  /**
+   * Starts the hypervisor on a free port and waits until it serves. Its lab clock runs as fast as the CPUs allow
+   * ({@code --pace max}) unless the test says otherwise: a test's waits are on wall time, its lab's on simulated.
+   */
   void startHypervisor(String... args) throws IOException {
     List<String> all = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));
+    if (!List.of(args).contains("--pace")) {
+      all.addAll(List.of("--pace", "max"));
+    }
     all.addAll(List.of(args));
     hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), all, "256m", logDir, null);
     processes.add(hypervisor);

@@ -39,9 +39,9 @@ class OvercommitIT {
     // 2 x 48MiB of VMs on 64MiB: 1.5x overcommitted. Each workload touches 56MiB, more than its VM has, so
     // the guests page too, which is what makes double paging possible.
     JvmProcess a = lab.startReadyGuest("vm-a", "--memory", "48MiB", "--workload", "uniform:footprint=56MiB",
-        "--seed", "11", "--duration", "120s");
+        "--seed", "11", "--duration", "1h");
     JvmProcess b = lab.startReadyGuest("vm-b", "--memory", "48MiB", "--workload",
-        "hotset:footprint=56MiB,hot=0.3", "--seed", "12", "--duration", "120s");
+        "hotset:footprint=56MiB,hot=0.3", "--seed", "12", "--duration", "1h");
 
     List<String> accountingErrors = new CopyOnWriteArrayList<>();
     await("hypervisor paging, page-ins and double paging").atMost(Duration.ofSeconds(90))

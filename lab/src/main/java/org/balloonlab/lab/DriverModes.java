@@ -20,10 +20,10 @@ public final class DriverModes {
     return toProto(DriverMode.parse(text));
   }
 
-  /** The wire's form of a mode: its kinds are numbered from 1 in the domain's order (0 is unspecified). */
+  /** The wire's form of a mode. */
   static DriverModeRequest toProto(DriverMode mode) {
     return DriverModeRequest.newBuilder()
-        .setMode(org.balloonlab.proto.DriverMode.forNumber(mode.kind().ordinal() + 1))
+        .setMode(org.balloonlab.proto.DriverMode.forNumber(mode.kind().wireNumber()))
         .setLateMs(mode.lateMillis())
         .setPagesPerSecond(mode.pagesPerSecond())
         .setStuckProbability(mode.stuckProbability())

@@ -24,6 +24,19 @@ class DriverCommandTest {
     assertEquals(0.1, DriverModes.parse("stuck:0.1").getStuckProbability());
   }
 
+  /** The domain's kinds and the wire's enum name the same modes in the same order: every module maps by number. */
+  @Test
+  void theDomainsKindsNumberTheWiresModes() {
+    for (org.balloonlab.domain.DriverMode.Kind k : org.balloonlab.domain.DriverMode.Kind.values()) {
+      DriverMode wire = DriverMode.forNumber(k.wireNumber());
+      assertEquals("DRIVER_MODE_" + k.name(), wire.name());
+      assertEquals(k, org.balloonlab.domain.DriverMode.Kind.fromWireNumber(wire.getNumber()));
+    }
+    assertEquals(org.balloonlab.domain.DriverMode.Kind.values().length + 2, DriverMode.values().length,
+        "the wire has the same kinds, plus unspecified and unrecognized");
+    assertEquals(null, org.balloonlab.domain.DriverMode.Kind.fromWireNumber(0));
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"bogus", "late", "slow", "slow:fast", "stuck:x"})
   void refusesWhatIsNotAMode(String text) {

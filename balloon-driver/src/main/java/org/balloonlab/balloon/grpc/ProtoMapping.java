@@ -46,15 +46,7 @@ final class ProtoMapping {
 
   /** The requested mode, or {@code null} when the operator asked for none (or for one this driver lacks). */
   static DriverMode toDriverMode(DriverModeRequest m) {
-    Kind kind = switch (m.getMode()) {
-      case DRIVER_MODE_ENABLED -> Kind.ENABLED;
-      case DRIVER_MODE_DISABLED -> Kind.DISABLED;
-      case DRIVER_MODE_UNINSTALLED -> Kind.UNINSTALLED;
-      case DRIVER_MODE_LATE -> Kind.LATE;
-      case DRIVER_MODE_SLOW -> Kind.SLOW;
-      case DRIVER_MODE_STUCK -> Kind.STUCK;
-      case DRIVER_MODE_UNSPECIFIED, UNRECOGNIZED -> null;
-    };
+    Kind kind = Kind.fromWireNumber(m.getModeValue());
     return kind == null ? null
         : new DriverMode(kind, m.getLateMs(), m.getPagesPerSecond(), m.getStuckProbability());
   }

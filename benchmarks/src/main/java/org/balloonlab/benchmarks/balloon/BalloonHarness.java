@@ -60,8 +60,9 @@ final class BalloonHarness implements AutoCloseable {
    */
   static BalloonHarness start(BalloonOptions options, int vmPages, WorkloadSpec workload, Path workDir,
                               Consumer<String> progress) throws IOException, InterruptedException {
-    HypervisorJvm hypervisor = HypervisorJvm.start(List.of("--memory", options.machineMemory.toString(),
-        "--max-batch", "16384", "--balloon-batch", Integer.toString(options.hypervisorBalloonBatch),
+    // The balloon's rates are wall-clock figures of a driver on its own thread, so the hypervisor runs free.
+    HypervisorJvm hypervisor = HypervisorJvm.start(List.of("--lab-clock", "free", "--memory",
+        options.machineMemory.toString(), "--max-batch", "16384", "--balloon-batch", Integer.toString(options.hypervisorBalloonBatch),
         "--host-swap", "1GiB", "--host-swap-file", workDir.resolve("host.swap").toString()),
         options.hypervisorHeap, workDir, Duration.ofSeconds(60));
     progress.accept("hypervisor JVM (pid " + hypervisor.pid() + ", " + options.machineMemory + ", --balloon-batch "

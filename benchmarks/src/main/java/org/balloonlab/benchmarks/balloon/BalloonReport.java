@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.benchmarks.FigureTable;
+import org.balloonlab.benchmarks.Medians;
 import org.balloonlab.units.MemorySize;
 
 /**

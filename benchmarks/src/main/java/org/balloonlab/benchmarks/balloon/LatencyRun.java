@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.benchmarks.FigureTable;
+import org.balloonlab.benchmarks.Medians;
 
 /**
  * The reaction-delay part: a fresh guest with the default driver, its target raised by {@code --latency-step}

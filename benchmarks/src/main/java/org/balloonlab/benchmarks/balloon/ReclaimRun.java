@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.balloonlab.benchmarks.CpuTime;
+import org.balloonlab.benchmarks.Medians;
 import org.balloonlab.units.MemorySize;
 
 /**

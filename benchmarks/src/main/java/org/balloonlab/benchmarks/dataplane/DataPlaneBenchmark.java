@@ -1,6 +1,5 @@
 package org.balloonlab.benchmarks.dataplane;
 
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
@@ -8,17 +7,14 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.balloonlab.benchmarks.BenchmarkCommand;
 import org.balloonlab.benchmarks.FigureTable;
 import org.balloonlab.benchmarks.HypervisorJvm;
-import org.balloonlab.guest.grpc.MachineConnection;
-import org.balloonlab.guest.grpc.RemotePhysicalMemory;
 import org.balloonlab.guest.os.GuestCosts;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
@@ -26,30 +22,33 @@ import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
-import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The data-plane benchmark: how fast a guest's memory accesses travel to the hypervisor and back, and how much
- * hypervisor heap a simulated machine page costs. These two figures bound what a lab can simulate: the first
- * how much simulated work a guest gets through per second of wall time, the second how large a machine fits in
- * one hypervisor JVM.
+ * The data-plane benchmark: how fast a guest's memory accesses travel to the hypervisor and back, how much of
+ * that the lab clock keeps, and how much hypervisor heap a simulated machine page costs. These figures bound what
+ * a lab can simulate: the first two how much simulated work a guest gets through per second of wall time, the
+ * last how large a machine fits in one hypervisor JVM.
  *
  * <ol>
- *   <li><b>gRPC</b>: the hypervisor runs in its own JVM, started as a lab starts it; this JVM plays the guest
- *       agent (power-on over {@code MachineService}, the access stream through {@code RemotePhysicalMemory} with
- *       its batches and in-flight window, a guest OS with its own swap) and drives it with a workload whose
- *       footprint fits in guest memory, so what is timed is the data plane, not paging. Accesses per second of
- *       wall time, measured as {@link ThroughputRun} describes.
+ *   <li><b>gRPC</b>: the hypervisor runs in its own JVM, started as a lab starts it but running free
+ *       ({@code --lab-clock free}); this JVM plays the guest agent ({@link GrpcGuest}: power-on over
+ *       {@code MachineService}, the access stream through {@code RemotePhysicalMemory} with its batches and
+ *       in-flight window, a guest OS with its own swap) and drives it with a workload whose footprint fits in
+ *       guest memory, so what is timed is the data plane, not paging. Accesses per second of wall time, measured
+ *       as {@link ThroughputRun} describes.
  *   <li><b>In process</b>: the same workload with the same seed and batch size, the machine in this JVM behind
  *       {@link InProcessPhysicalMemory}, which calls the machine exactly as the gRPC service does. The ratio
  *       gRPC / in-process is the share of the data plane's speed the wire keeps.
  *   <li><b>Heap per machine page</b>: see {@link HeapFootprint}.
+ *   <li><b>Lab clock</b>: the same workload over gRPC with the hypervisor running free and in lockstep, in
+ *       alternating pairs, their ratio against a target; and the wall time of one step of the clock and the
+ *       lockstep rate at several quanta. See {@link LabClockCost}.
  * </ol>
- * Every read is checked in both throughput runs and every page audited at the end; any integrity or isolation
+ * Every read is checked in every throughput run and every page audited at the end; any integrity or isolation
  * violation fails the run (exit code 3). The targets are printed beside the figures, PASS or MISS; a miss
  * fails the run only with {@code --strict}.
  *
@@ -58,8 +57,8 @@ import picocli.CommandLine.Option;
  * {@code JvmProcess} starts the hypervisor and guests.
  */
 @Command(name = "data-plane-benchmark",
-    description = "Measures data-plane accesses per second over gRPC and in process, and the hypervisor's heap "
-        + "per machine page.",
+    description = "Measures data-plane accesses per second over gRPC and in process, the hypervisor's heap "
+        + "per machine page, and the lab clock's cost: lockstep against free running, and one clock step.",
     exitCodeList = {"0:the benchmark ran and every read was checked correct",
         "1:a target was missed (with --strict) or the benchmark failed", "2:bad command line",
         "3:integrity or isolation violations were found"})
@@ -75,9 +74,9 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
   private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
 
   /** The parts of the benchmark, for {@code --only}. */
-  enum Part { GRPC, IN_PROCESS, HEAP }
+  enum Part { GRPC, IN_PROCESS, HEAP, CLOCK }
 
-  /** Reads {@code grpc}, {@code in-process} or {@code heap}. */
+  /** Reads {@code grpc}, {@code in-process}, {@code heap} or {@code clock}. */
   static final class PartConverter extends BenchmarkCommand.PartConverter<Part> {
     PartConverter() {
       super(Part.class);
@@ -132,9 +131,29 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
       description = "-Xmx of the hypervisor child JVM (default: ${DEFAULT-VALUE}).")
   String hypervisorHeap;
 
+  @Option(names = "--quantum", paramLabel = "DURATION", defaultValue = "10ms",
+      description = "Lab clock part: the quantum of the lockstep runs compared with free-running ones "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration quantum;
+
+  @Option(names = "--pairs", paramLabel = "N", defaultValue = "3",
+      description = "Lab clock part: free-running and lockstep runs, alternated, each pair giving a ratio "
+          + "(default: ${DEFAULT-VALUE}).")
+  int pairs;
+
+  @Option(names = "--quanta", paramLabel = "DURATION", split = ",", defaultValue = "1ms,10ms,100ms",
+      description = "Lab clock part: the quanta at which one clock step and the lockstep data plane are measured "
+          + "(default: ${DEFAULT-VALUE}).")
+  List<Duration> quanta;
+
+  @Option(names = "--idle-workload", paramLabel = "SPEC", defaultValue = "idle:footprint=16MiB",
+      description = "Lab clock part: the idle guest's workload, whose quanta cost only the clock's step "
+          + "(default: ${DEFAULT-VALUE}).")
+  String idleWorkload;
+
   @Option(names = "--only", paramLabel = "PART", split = ",", converter = PartConverter.class,
-      description = "Run only these parts, comma-separated: grpc, in-process, heap (default: all). The ratio "
-          + "needs the first two.")
+      description = "Run only these parts, comma-separated: grpc, in-process, heap, clock (default: all). The "
+          + "ratio gRPC / in process needs the first two.")
   Set<Part> only;
 
   @Option(names = "--strict", description = "Exit with code 1 when a target is missed.")
@@ -150,12 +169,8 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
 
   @Override
   protected int run() throws Exception {
-    WorkloadSpec workloadSpec;
-    try {
-      workloadSpec = WorkloadSpec.parse(workload);
-    } catch (IllegalArgumentException e) {
-      throw badCommandLine("--workload: " + e.getMessage());
-    }
+    WorkloadSpec workloadSpec = workload(workload, "--workload");
+    WorkloadSpec idleSpec = workload(idleWorkload, "--idle-workload");
     long vmPages = pages(vmMemory, "--vm-memory");
     long machineFrames = pages(machineMemory, "--machine-memory");
     long heapFrames = pages(heapMachine, "--heap-machine");
@@ -171,8 +186,15 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
         + "; the benchmark measures the data plane, not hypervisor paging");
     long swapPages = Math.max(2 * vmPages, workloadSpec.footprintPages() + vmPages / 8);
     check(swapPages <= MAX_FRAMES, "the guest's swap would be too large");
+    check(idleSpec.footprintPages() <= vmPages, "--idle-workload's footprint exceeds --vm-memory " + vmMemory);
+    check(pairs >= 1 && pairs <= 100, "--pairs must be from 1 to 100, got " + pairs);
+    checkQuantum(quantum, "--quantum");
+    for (Duration q : quanta) {
+      checkQuantum(q, "--quanta");
+    }
     Set<Part> parts = parts(only, Part.class);
-    int maxBatch = Math.max(DEFAULT_MAX_BATCH, batch);
+    int maxBatch = maxBatch();
+    GrpcGuest.Shape shape = new GrpcGuest.Shape((int) vmPages, (int) swapPages, batch, window);
 
     printSetup(workloadSpec, vmPages, parts);
     ThroughputRun run = new ThroughputRun(workloadSpec, warmup, measure, slice, seed);
@@ -182,26 +204,32 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
       ThroughputRun.Result grpc = null;
       ThroughputRun.Result local = null;
       HeapFootprint.Result heap = null;
-      if (parts.contains(Part.GRPC)) {
-        try {
-          grpc = overGrpc(run, workDir, (int) vmPages, (int) swapPages, maxBatch);
-        } catch (IOException e) {
-          err().println("data-plane-benchmark: " + e.getMessage());
-          return EXIT_FAILED;
-        } catch (StatusRuntimeException e) {
-          err().println("data-plane-benchmark: the hypervisor failed the gRPC run: " + e.getStatus()
-              + "; see its log in " + workDir);
-          return EXIT_FAILED;
+      LabClockCost.Result clock = null;
+      try {
+        if (parts.contains(Part.GRPC)) {
+          grpc = overGrpc(run, workDir, shape);
         }
+        if (parts.contains(Part.IN_PROCESS)) {
+          local = inProcess(run, workDir, (int) vmPages, (int) swapPages, (int) machineFrames, maxBatch);
+        }
+        if (parts.contains(Part.HEAP)) {
+          progress("heap: a " + heapMachine + " machine, then " + heapVms + " VMs adding up to it, every page "
+              + "mapped");
+          heap = HeapFootprint.measure((int) heapFrames, heapVms, Math.min(maxBatch, DEFAULT_MAX_BATCH), workDir);
+        }
+        if (parts.contains(Part.CLOCK)) {
+          clock = labClock(run, new ThroughputRun(idleSpec, Duration.ZERO, warmup, slice, seed),
+              new ThroughputRun(idleSpec, Duration.ZERO, measure, slice, seed), shape, workDir);
+        }
+      } catch (IOException e) {
+        err().println("data-plane-benchmark: " + e.getMessage());
+        return EXIT_FAILED;
+      } catch (StatusRuntimeException e) {
+        err().println("data-plane-benchmark: a hypervisor JVM failed a run: " + e.getStatus()
+            + "; see the child logs under " + workDir);
+        return EXIT_FAILED;
       }
-      if (parts.contains(Part.IN_PROCESS)) {
-        local = inProcess(run, workDir, (int) vmPages, (int) swapPages, (int) machineFrames, maxBatch);
-      }
-      if (parts.contains(Part.HEAP)) {
-        progress("heap: a " + heapMachine + " machine, then " + heapVms + " VMs adding up to it, every page mapped");
-        heap = HeapFootprint.measure((int) heapFrames, heapVms, Math.min(maxBatch, DEFAULT_MAX_BATCH), workDir);
-      }
-      FigureTable figures = printFigures(grpc, local, heap);
+      FigureTable figures = printFigures(grpc, local, heap, clock);
       ok = figures.violations() == 0;
       return exitCode(figures, "integrity or isolation", strict, workDir);
     } finally {
@@ -209,34 +237,57 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
     }
   }
 
-  /** Part 1: the hypervisor in its own JVM, this JVM as the guest agent. */
-  private ThroughputRun.Result overGrpc(ThroughputRun run, Path workDir, int vmPages, int swapPages, int maxBatch)
-      throws Exception {
-    try (HypervisorJvm hypervisor = HypervisorJvm.start(List.of("--memory", machineMemory.toString(),
-        "--max-batch", Integer.toString(maxBatch), "--host-swap-file", workDir.resolve("host.swap").toString()),
+  /**
+   * Part 1: the hypervisor in its own JVM, this JVM as the guest agent. The hypervisor runs free, as a machine
+   * called in process does: what this part compares is the wire, not the lab clock ({@link LabClockCost} does that).
+   */
+  private ThroughputRun.Result overGrpc(ThroughputRun run, Path workDir, GrpcGuest.Shape shape) throws Exception {
+    try (HypervisorJvm hypervisor = HypervisorJvm.start(hypervisorArgs(workDir, "--lab-clock", "free"),
         hypervisorHeap, workDir, Duration.ofSeconds(60))) {
-      progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ") listening on "
-          + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages()) + ", warming up "
-          + FigureTable.duration(warmup) + ", measuring " + FigureTable.duration(measure));
-      // The channel the guest agent uses.
-      ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
-      try {
-        MachineConnection connection = new MachineConnection(channel);
-        PowerOnResponse vm = connection.powerOn("bench-grpc", "linux", vmPages);
-        GuestCounters counters = new GuestCounters();
-        ThroughputRun.Result result;
-        try (SwapDevice swap = new SwapDevice(workDir.resolve("guest-grpc.swap"), swapPages);
-             RemotePhysicalMemory memory = connection.openMemory(batch, window,
-                 GuestOs.checkerFor(vm.getVmId(), counters));
-             GuestOs os = new GuestOs(vm.getVmId(), vmPages, memory, swap, connection.guestCosts(), counters)) {
-          result = run.run(os, hypervisor::cpuNanos);
-        }
-        connection.powerOff();
-        return result;
-      } finally {
-        channel.shutdownNow();
-        channel.awaitTermination(5, TimeUnit.SECONDS);
-      }
+      progress("gRPC: hypervisor JVM (pid " + hypervisor.pid() + ", " + machineMemory + ", --lab-clock free) "
+          + "listening on " + hypervisor.target() + "; touching " + MemorySize.humanPages(run.footprintPages())
+          + ", warming up " + FigureTable.duration(warmup) + ", measuring " + FigureTable.duration(measure));
+      return GrpcGuest.run(hypervisor, "bench-grpc", run, shape, workDir).result();
+    }
+  }
+
+  /** Part 4: the lab clock against the free-running data path, and the cost of one clock step. */
+  private LabClockCost.Result labClock(ThroughputRun busy, ThroughputRun idleWarmup, ThroughputRun idle,
+                                       GrpcGuest.Shape shape, Path workDir) throws Exception {
+    progress("lab clock: " + pairs + (pairs == 1 ? " pair" : " pairs") + " of a free-running and a lockstep "
+        + "(quantum " + quantum.toMillis() + " ms) hypervisor JVM, each run warming up " + FigureTable.duration(warmup)
+        + " and measuring " + FigureTable.duration(measure) + "; then one clock step and the data plane at quanta "
+        + quanta.stream().map(q -> q.toMillis() + " ms").collect(Collectors.joining(", ")));
+    LabClockCost.Hypervisors hypervisors = (dir, clockFlags) -> HypervisorJvm.start(
+        hypervisorArgs(dir, clockFlags.toArray(String[]::new)), hypervisorHeap, dir, Duration.ofSeconds(60));
+    return new LabClockCost(hypervisors, busy, idleWarmup, idle, shape, this::progress)
+        .measure(quantum, pairs, quanta, workDir);
+  }
+
+  /** The hypervisor's flags for a throughput run, {@code more} added; its host swap file in {@code workDir}. */
+  private List<String> hypervisorArgs(Path workDir, String... more) {
+    List<String> args = new ArrayList<>(List.of("--memory", machineMemory.toString(), "--max-batch",
+        Integer.toString(maxBatch()), "--host-swap-file", workDir.resolve("host.swap").toString()));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  /** The hypervisor's batch limit: its default, or more if --batch asks for more. */
+  private int maxBatch() {
+    return Math.max(DEFAULT_MAX_BATCH, batch);
+  }
+
+  /** A quantum the hypervisor accepts (durations are read in whole milliseconds, so it is told them exactly). */
+  private void checkQuantum(Duration q, String option) {
+    check(q.compareTo(Duration.ofMillis(1)) >= 0 && q.compareTo(Duration.ofSeconds(10)) <= 0,
+        option + " must be from 1ms to 10s, got " + q.toMillis() + "ms");
+  }
+
+  private WorkloadSpec workload(String spec, String option) {
+    try {
+      return WorkloadSpec.parse(spec);
+    } catch (IllegalArgumentException e) {
+      throw badCommandLine(option + ": " + e.getMessage());
     }
   }
 
@@ -260,7 +311,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
            InProcessPhysicalMemory memory = new InProcessPhysicalMemory(machine, vm, batch,
                GuestOs.checkerFor(vm.id(), counters));
            GuestOs os = new GuestOs(vm.id(), vmPages, memory, swap, costs, counters)) {
-        result = run.run(os, null);
+        result = run.run(os, null, null);
       }
       machine.powerOff(vm.id(), vm.credential());
       return result;
@@ -287,7 +338,8 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
     out.flush();
   }
 
-  private FigureTable printFigures(ThroughputRun.Result grpc, ThroughputRun.Result local, HeapFootprint.Result heap) {
+  private FigureTable printFigures(ThroughputRun.Result grpc, ThroughputRun.Result local, HeapFootprint.Result heap,
+                                   LabClockCost.Result clock) {
     FigureTable figures = new FigureTable();
     if (grpc != null) {
       figures.target("data plane over gRPC (hypervisor JVM)", rate(grpc),
@@ -314,6 +366,9 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
             r.integrityViolations() + " / " + r.isolationViolations(), "0 / 0", r.violations());
       }
     }
+    if (clock != null) {
+      clock.addTo(figures);
+    }
 
     figures.print(out);
     if (grpc != null) {
@@ -329,41 +384,21 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
           heap.machineBytes() / 1048576.0, heap.expectedMachineBytesPerPage(), heap.vms(),
           heap.mappedBytes() / 1048576.0, heap.expectedMappedBytesPerPage());
     }
+    if (clock != null) {
+      clock.printDetail(out);
+    }
     out.flush();
     return figures;
   }
 
   private void printDetail(String name, ThroughputRun.Result r) {
-    double wall = r.elapsedNs();
-    String steadiness = r.perSecond().length == 0 ? "" : String.format(Locale.ROOT,
-        "; per second min %s, median %s, max %s", millions(min(r.perSecond())),
-        millions(ThroughputRun.median(r.perSecond())), millions(max(r.perSecond())));
+    String steadiness = r.steadiness().isEmpty() ? "" : "; " + r.steadiness();
     out.printf(Locale.ROOT, "  %s: %,d accesses in %.3f s (%.1f ns each, wall)%s%n",
-        name, r.accesses(), wall / 1e9, r.nanosPerAccess(), steadiness);
-    StringBuilder cpu = new StringBuilder(String.format(Locale.ROOT, "vCPU thread busy %.0f %%", 100 * r.vcpuCpuNs()
-        / wall));
-    if (r.processCpuNs() >= 0) {
-      cpu.append(String.format(Locale.ROOT, ", this JVM %.2f cores", r.processCpuNs() / wall));
-    }
-    if (r.hypervisorCpuNs() >= 0) {
-      cpu.append(String.format(Locale.ROOT, ", hypervisor JVM %.2f cores", r.hypervisorCpuNs() / wall));
-    }
+        name, r.accesses(), r.elapsedNs() / 1e9, r.nanosPerAccess(), steadiness);
     out.printf(Locale.ROOT, "    CPU while measured: %s (of %d); %,d warm-up accesses before; %,d guest faults while "
             + "measured; simulated %.1f ns/access%n",
-        cpu, Runtime.getRuntime().availableProcessors(), r.warmupAccesses(), r.trueFaults(),
+        r.cpu(), Runtime.getRuntime().availableProcessors(), r.warmupAccesses(), r.trueFaults(),
         (double) r.simulatedNs() / r.accesses());
-  }
-
-  private static String millions(long perSecond) {
-    return String.format(Locale.ROOT, "%.2fM", perSecond / 1e6);
-  }
-
-  private static long min(long[] values) {
-    return Arrays.stream(values).min().orElse(0);
-  }
-
-  private static long max(long[] values) {
-    return Arrays.stream(values).max().orElse(0);
   }
 
   private static String rate(ThroughputRun.Result r) {

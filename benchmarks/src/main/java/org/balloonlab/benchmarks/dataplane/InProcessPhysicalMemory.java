@@ -1,11 +1,10 @@
 package org.balloonlab.benchmarks.dataplane;
 
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.os.PageTableEvent;
 import org.balloonlab.guest.os.PhysicalMemory;
 import org.balloonlab.hypervisor.machine.AccessOps;
 import org.balloonlab.hypervisor.machine.BatchResult;
-import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.Vm;
 
@@ -159,7 +158,7 @@ final class InProcessPhysicalMemory implements PhysicalMemory {
   public void report(GuestStatus s) {
     // The remote memory sends the queued accesses with the report; do the same so batches match.
     flush();
-    machine.recordGuestView(vm, new GuestView(s.simulatedNs(), s.accesses(), s.trueFaults(), s.majorFaults(),
+    machine.recordGuestView(vm, new GuestStatus(s.simulatedNs(), s.accesses(), s.trueFaults(), s.majorFaults(),
         s.minorFaults(), s.pageOuts(), s.pageIns(), s.integrityViolations(), s.isolationViolations(),
         s.freePages(), s.totalPages(), s.swapUsedPages(), s.contextSwitches(), s.workload(), s.workloadDone()));
   }

@@ -4,15 +4,19 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Locale;
+import java.util.LongSummaryStatistics;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.balloonlab.benchmarks.CpuTime;
+import org.balloonlab.benchmarks.Medians;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestProcess;
+import org.balloonlab.guest.vcpu.LabClockLink;
 import org.balloonlab.guest.vcpu.Vcpu;
 import org.balloonlab.guest.workload.Workload;
 import org.balloonlab.guest.workload.WorkloadSpec;
@@ -32,6 +36,9 @@ import org.balloonlab.guest.workload.WorkloadSpec;
  *   <li><b>Measure</b> for a fixed wall time on the guest's own {@link Vcpu}, as the guest agent runs it: the
  *       vCPU is stopped by a timer and its final flush, which waits for every access to be answered and checked,
  *       is inside the timed interval. Accesses counted are the guest's; the rate is accesses over that interval.
+ *       On the lab clock the vCPU runs the quanta its link grants, as the guest agent's does; the first two steps
+ *       run outside any quantum but in the VM's turns (its batches are applied during the first quantum, which
+ *       the vCPU then takes), so every quantum the vCPU takes falls in the measured phase.
  * </ol>
  * Afterwards (untimed) every page is read back and checked, so a run that lost or mixed up a page reports
  * integrity or isolation violations.
@@ -71,6 +78,34 @@ final class ThroughputRun {
     long violations() {
       return integrityViolations + isolationViolations;
     }
+
+    /** Whether the figure was steady: {@code per second min 1.20M, median 1.40M, max 1.50M}; empty under 1 s. */
+    String steadiness() {
+      if (perSecond.length == 0) {
+        return "";
+      }
+      LongSummaryStatistics s = Arrays.stream(perSecond).summaryStatistics();
+      return String.format(Locale.ROOT, "per second min %s, median %s, max %s", millions(s.getMin()),
+          millions((long) Medians.of(perSecond)), millions(s.getMax()));
+    }
+
+    /** Where the CPU went while measured: {@code vCPU thread busy 74 %, this JVM 1.02 cores, hypervisor JVM ...}. */
+    String cpu() {
+      double wall = elapsedNs;
+      StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "vCPU thread busy %.0f %%", 100 * vcpuCpuNs
+          / wall));
+      if (processCpuNs >= 0) {
+        b.append(String.format(Locale.ROOT, ", this JVM %.2f cores", processCpuNs / wall));
+      }
+      if (hypervisorCpuNs >= 0) {
+        b.append(String.format(Locale.ROOT, ", hypervisor JVM %.2f cores", hypervisorCpuNs / wall));
+      }
+      return b.toString();
+    }
+
+    private static String millions(long perSecond) {
+      return String.format(Locale.ROOT, "%.2fM", perSecond / 1e6);
+    }
   }
 
   private static final int WARMUP_CHECK_EVERY = 4096;
@@ -98,11 +133,15 @@ final class ThroughputRun {
    *
    * @param hypervisorCpuNanos CPU time used so far by the hypervisor's JVM, or {@code null} when it runs in this
    *     one; answers -1 when it cannot tell
+   * @param labClock the lab clock's grants when the hypervisor keeps one, or {@code null} to run free
    */
-  Result run(GuestOs os, LongSupplier hypervisorCpuNanos) {
+  Result run(GuestOs os, LongSupplier hypervisorCpuNanos, LabClockLink labClock) {
     GuestCounters c = os.counters();
+    // The guest agent's options: reports every 100 ms and a 5 ms idle tick, both simulated.
     Vcpu vcpu = new Vcpu(os, new Vcpu.Options(sliceAccesses, TimeUnit.MILLISECONDS.toNanos(100),
-        TimeUnit.MILLISECONDS.toNanos(5), 0, 0, seed));
+        TimeUnit.MILLISECONDS.toNanos(5), 0, 0, seed), labClock);
+    // As the agent does: a workload that ends by itself is audited on the clock (ours never ends; it is stopped).
+    vcpu.auditOnTheClock(true);
     GuestProcess process = vcpu.start("bench", workload.create());
 
     for (int vpn = 0; vpn < workload.footprintPages(); vpn++) {
@@ -182,15 +221,5 @@ final class ThroughputRun {
         return;
       }
     }
-  }
-
-  /** Median of {@code values}, 0 for none. */
-  static long median(long[] values) {
-    if (values.length == 0) {
-      return 0;
-    }
-    long[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
   }
 }

@@ -2,6 +2,7 @@ package org.balloonlab.guest.cli;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,11 +14,11 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.balloon.driver.BalloonHost;
 import org.balloonlab.balloon.grpc.GrpcBalloonHost;
 import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.balloon.DrainedBalloonHost;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.MachineConnection;
@@ -26,7 +27,6 @@ import org.balloonlab.guest.grpc.RemotePhysicalMemory;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestOutOfMemoryException;
-import org.balloonlab.guest.os.GuestStatus;
 import org.balloonlab.guest.vcpu.Vcpu;
 import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.proto.PowerOnResponse;
@@ -36,10 +36,10 @@ import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code guest-agent}: one VM. Powers the VM on at the hypervisor, boots a simulated guest OS on it, runs the

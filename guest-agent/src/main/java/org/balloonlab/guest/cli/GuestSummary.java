@@ -2,7 +2,7 @@ package org.balloonlab.guest.cli;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.proto.MmuState;
 import org.balloonlab.proto.VmCounters;
 import org.balloonlab.proto.VmState;

@@ -1,10 +1,10 @@
 package org.balloonlab.guest.grpc;
 
+import io.grpc.Status;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import io.grpc.Status;
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.vcpu.LabClockLink;
 import org.balloonlab.proto.QuantumDone;
 import org.balloonlab.proto.QuantumGrant;

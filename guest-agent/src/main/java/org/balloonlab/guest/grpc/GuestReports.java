@@ -1,6 +1,6 @@
 package org.balloonlab.guest.grpc;
 
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.proto.GuestReport;
 
 /** The guest's status as the wire carries it, in a batch or a {@code QuantumDone}: one mapping for both. */

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.os.PageTableEvent;
 import org.balloonlab.guest.os.PhysicalMemory;
 import org.balloonlab.guest.vcpu.LabClockLink;

@@ -3,6 +3,7 @@ package org.balloonlab.guest.os;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.domain.kernel.OomNotifier;
 import org.balloonlab.swap.SwapDevice;

@@ -1,5 +1,7 @@
 package org.balloonlab.guest.os;
 
+import org.balloonlab.domain.GuestStatus;
+
 /**
  * The guest's view of its guest-physical memory, which the hypervisor backs. Writes and reads are pipelined:
  * a read is checked against the value the guest expects when its answer arrives, and only

@@ -1,6 +1,6 @@
 package org.balloonlab.guest.vcpu;
 
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 
 /**
  * The vCPU's side of the lab clock (docs/lab-clock.md), free of any transport: the hypervisor grants the VM one

@@ -9,9 +9,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.locks.LockSupport;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestProcess;
-import org.balloonlab.guest.os.GuestStatus;
 import org.balloonlab.guest.workload.Workload;
 
 /**

@@ -2,6 +2,7 @@ package org.balloonlab.guest.os;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.balloonlab.domain.GuestStatus;
 
 /**
  * Guest-physical memory for unit tests: a {@code long[]} indexed by PFN, no hypervisor. A read is compared at

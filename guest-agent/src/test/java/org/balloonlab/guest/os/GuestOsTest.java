@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Random;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.swap.SwapDevice;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

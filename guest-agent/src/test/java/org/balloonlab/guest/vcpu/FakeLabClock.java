@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 
 /**
  * A lab clock for one VM: grants {@code quanta} consecutive quanta of {@code quantumNs} from {@code startNs}, the

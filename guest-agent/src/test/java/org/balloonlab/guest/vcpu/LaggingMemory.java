@@ -5,7 +5,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.balloonlab.guest.os.GuestStatus;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.os.PhysicalMemory;
 
 /**

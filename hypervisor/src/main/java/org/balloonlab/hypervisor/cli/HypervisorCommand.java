@@ -15,6 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.function.LongSupplier;
 import org.balloonlab.domain.Pace;
 import org.balloonlab.domain.PolicyNames;
+import org.balloonlab.hypervisor.clock.ClockSettings;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
@@ -71,8 +72,8 @@ public final class HypervisorCommand implements Callable<Integer> {
   int maxBatch;
 
   @Option(names = "--detach-timeout", paramLabel = "DURATION", defaultValue = "10s",
-      description = "Power off a VM whose guest has not attached its access stream for this long "
-          + "(default: ${DEFAULT-VALUE}).")
+      description = "Power off a VM whose guest has not attached its access stream for this long, in wall time: a "
+          + "grace for a guest that went away (default: ${DEFAULT-VALUE}).")
   Duration detachTimeout;
 
   @Option(names = "--balloon-batch", paramLabel = "N", defaultValue = "512",
@@ -81,7 +82,7 @@ public final class HypervisorCommand implements Callable<Integer> {
 
   @Option(names = "--balloon-stall-timeout", paramLabel = "DURATION", defaultValue = "10s",
       description = "Mark a balloon driver uncooperative when it makes no progress toward its target for this "
-          + "long (default: ${DEFAULT-VALUE}).")
+          + "long, in simulated time (wall time with --lab-clock free) (default: ${DEFAULT-VALUE}).")
   Duration balloonStallTimeout;
 
   @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
@@ -187,7 +188,7 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Machine.Config config = config();
-    LabClock.Settings clockSettings = clockSettings();
+    ClockSettings clockSettings = clockSettings();
     long wallStart = System.nanoTime();
     LabClock[] clock = new LabClock[1];
     // The machine's time: the lab clock's under lockstep, wall time since start on a hypervisor that runs free.
@@ -262,7 +263,7 @@ public final class HypervisorCommand implements Callable<Integer> {
   }
 
   /** The lab clock's settings, or {@code null} for a hypervisor that runs free. */
-  LabClock.Settings clockSettings() {
+  ClockSettings clockSettings() {
     CommandLine cl = spec.commandLine();
     if (!labClock.equals("lockstep") && !labClock.equals("free")) {
       throw new CommandLine.ParameterException(cl, "--lab-clock must be lockstep or free, got '" + labClock + "'");
@@ -282,7 +283,7 @@ public final class HypervisorCommand implements Callable<Integer> {
     if (labClock.equals("free")) {
       return null;
     }
-    return new LabClock.Settings(quantum.toNanos(), p.factor(), stragglerGrace.toNanos());
+    return new ClockSettings(quantum.toNanos(), p.factor(), stragglerGrace.toNanos());
   }
 
   TlbConfig tlbConfig() {

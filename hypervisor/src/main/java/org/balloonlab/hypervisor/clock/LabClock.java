@@ -3,14 +3,11 @@ package org.balloonlab.hypervisor.clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The lab's simulated clock and the sequencer that applies every VM's operations in an order that depends only on
@@ -44,124 +41,52 @@ import org.slf4j.LoggerFactory;
  * {@link #command} queue and return, which matters because the gRPC handlers run on transport threads.
  */
 public final class LabClock implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(LabClock.class);
 
   /** Operations a member may have queued before it is refused: a guest keeps a few batches in flight. */
   public static final int MAX_QUEUED_PER_VM = 256;
 
-  /**
-   * How the clock runs.
-   *
-   * @param quantumNs simulated nanoseconds between two boundaries
-   * @param pace simulated seconds per wall second at most; 0 for as fast as the CPUs allow
-   * @param graceNanos wall time a member may take to produce its next operation before it is dropped
-   */
-  public record Settings(long quantumNs, double pace, long graceNanos) {
-    public static final long DEFAULT_QUANTUM_NS = TimeUnit.MILLISECONDS.toNanos(10);
-    public static final long DEFAULT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(30);
-
-    public Settings {
-      if (quantumNs <= 0) {
-        throw new IllegalArgumentException("the quantum must be positive, got " + quantumNs + " ns");
-      }
-      if (!(pace >= 0) || Double.isInfinite(pace)) {
-        throw new IllegalArgumentException("the pace must be 0 (max) or a positive factor, got " + pace);
-      }
-      if (graceNanos <= 0) {
-        throw new IllegalArgumentException("the straggler grace must be positive");
-      }
-    }
-  }
-
-  /**
-   * A VM on the clock, as the transport edge represents it; its {@code toString} names it in the clock's messages
-   * ("VM 2 (vm2)"). Called on the sequencer thread.
-   */
-  public interface Member {
-    /** Lets the VM run quantum {@code quantum}, from lab time {@code startNs} to {@code endNs}. */
-    void grant(long quantum, long startNs, long endNs, boolean doorbell);
-
-    /** The VM stopped producing operations or broke the protocol: power it off, saying {@code why}. */
-    void drop(String why);
-  }
-
-  /** Work the machine does at every boundary, on the sequencer thread, after commands and before grants. */
-  @FunctionalInterface
-  public interface BoundaryWork {
-    void atBoundary(long labTimeNs);
-  }
-
-  /** Told, on the sequencer thread, that the clock is held at a lab time it asked for. */
-  @FunctionalInterface
-  public interface Holder {
-    void heldAt(long labTimeNs);
-  }
-
-  /** The clock as it stands; see {@code LabClockState} in management.proto. */
-  public record State(long labTimeNs, long quantumNs, double pace, long boundaries, int members, long heldAtNs,
-                      boolean reproducible, List<String> notReproducibleBecause, long wallElapsedNanos) {
-    /** Simulated seconds per wall second over the run so far. */
-    public double simulatedPerWallSecond() {
-      return wallElapsedNanos <= 0 ? 0 : (double) labTimeNs / wallElapsedNanos;
-    }
-  }
-
-  private static final class Slot {
-    final int vmId;
-    final Member member;
-    final ArrayDeque<Op> ops = new ArrayDeque<>();
-    boolean done = true;
-    boolean doorbell;
-    long vmTimeNs;
-
-    Slot(int vmId, Member member) {
-      this.vmId = vmId;
-      this.member = member;
-    }
-  }
-
-  private record Op(Runnable work, boolean ends, long quantum, boolean leaving) {}
-
-  private final Settings settings;
-  private final BoundaryWork boundaryWork;
-  private final LongSupplier wallNanos;
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition changed = lock.newCondition();
+  final ClockSettings settings;
+  final BoundaryWork boundaryWork;
+  final LongSupplier wallNanos;
+  final ReentrantLock lock = new ReentrantLock();
+  final Condition changed = lock.newCondition();
+  private final Sequencer loop;
   private final Thread sequencer;
 
   // Guarded by lock.
-  private final TreeMap<Integer, Slot> members = new TreeMap<>();
-  private final TreeMap<Integer, Slot> joining = new TreeMap<>();
+  final TreeMap<Integer, ClockSlot> members = new TreeMap<>();
+  final TreeMap<Integer, ClockSlot> joining = new TreeMap<>();
   /**
    * VMs off the clock whose queued operations still run, in their order, before anything they send later: a VM
    * that leaves with batches queued (its audit, say) must not see a later batch overtake an earlier one.
    */
-  private final TreeMap<Integer, Slot> draining = new TreeMap<>();
-  private final ArrayDeque<Runnable> commands = new ArrayDeque<>();
-  private final List<String> notReproducible = new ArrayList<>();
-  private long quantum;
-  private boolean running;
-  private Holder holder;
-  private long holdUntil = -1;
-  private long heldAt = -1;
-  private boolean closed;
-  private long boundaries;
-  private long wallStart = Long.MIN_VALUE;
-  private volatile long labTimeNs;
+  final TreeMap<Integer, ClockSlot> draining = new TreeMap<>();
+  final ArrayDeque<Runnable> commands = new ArrayDeque<>();
+  final List<String> notReproducible = new ArrayList<>();
+  long quantum;
+  boolean running;
+  ClockHolder holder;
+  long holdUntil = -1;
+  long heldAt = -1;
+  boolean closed;
+  long boundaries;
+  long wallStart = Long.MIN_VALUE;
+  volatile long labTimeNs;
 
   /**
    * @param boundaryWork what the machine does at each boundary
    * @param wallNanos the wall clock ({@link System#nanoTime()}), for pacing and the straggler grace only
    */
-  public LabClock(Settings settings, BoundaryWork boundaryWork, LongSupplier wallNanos) {
+  public LabClock(ClockSettings settings, BoundaryWork boundaryWork, LongSupplier wallNanos) {
     this.settings = settings;
     this.boundaryWork = boundaryWork;
     this.wallNanos = wallNanos;
-    this.sequencer = new Thread(this::runSequencer, "lab-clock");
+    this.loop = new Sequencer(this);
+    this.sequencer = new Thread(loop::run, "lab-clock");
     this.sequencer.setDaemon(true);
   }
 
-  public LabClock(Settings settings, BoundaryWork boundaryWork) {
+  public LabClock(ClockSettings settings, BoundaryWork boundaryWork) {
     this(settings, boundaryWork, System::nanoTime);
   }
 
@@ -171,7 +96,7 @@ public final class LabClock implements AutoCloseable {
     return this;
   }
 
-  public Settings settings() {
+  public ClockSettings settings() {
     return settings;
   }
 
@@ -188,13 +113,13 @@ public final class LabClock implements AutoCloseable {
   // ------------------------------------------------------------------------------------------------ members
 
   /** A VM attached in lockstep: it joins at the next boundary and gets its first grant there. */
-  public void join(int vmId, Member member) {
+  public void join(int vmId, ClockMember member) {
     lock.lock();
     try {
       if (members.containsKey(vmId) || joining.containsKey(vmId)) {
         throw new IllegalStateException("VM " + vmId + " is already on the lab clock");
       }
-      joining.put(vmId, new Slot(vmId, member));
+      joining.put(vmId, new ClockSlot(vmId, member));
       changed.signalAll();
     } finally {
       lock.unlock();
@@ -218,7 +143,7 @@ public final class LabClock implements AutoCloseable {
    * @throws QueueFullException if the VM already has {@link #MAX_QUEUED_PER_VM} operations waiting
    */
   public void submit(int vmId, Runnable work) {
-    if (!enqueue(vmId, new Op(work, false, 0, false))) {
+    if (!enqueue(vmId, new ClockSlot.Op(work, false, 0, false))) {
       work.run();
     }
   }
@@ -232,7 +157,7 @@ public final class LabClock implements AutoCloseable {
       record.run();
       lock.lock();
       try {
-        Slot s = members.get(vmId);
+        ClockSlot s = members.get(vmId);
         if (s != null) {
           s.vmTimeNs = vmTimeNs;
         }
@@ -243,7 +168,7 @@ public final class LabClock implements AutoCloseable {
     boolean now;
     lock.lock();
     try {
-      Slot s = slot(vmId);
+      ClockSlot s = slot(vmId);
       now = s == null;
       if (s != null && leaving && s.done && s.ops.isEmpty()) {
         // Between quanta (waiting for its next grant): nothing of it is pending, so it leaves at once.
@@ -254,7 +179,7 @@ public final class LabClock implements AutoCloseable {
       lock.unlock();
     }
     // Outside the clock's lock: the work takes the machine's, and the machine calls the clock under its own.
-    if (now || !enqueue(vmId, new Op(work, true, quantumNumber, leaving))) {
+    if (now || !enqueue(vmId, new ClockSlot.Op(work, true, quantumNumber, leaving))) {
       work.run();
     }
   }
@@ -263,7 +188,7 @@ public final class LabClock implements AutoCloseable {
   public void ring(int vmId) {
     lock.lock();
     try {
-      Slot s = slot(vmId);
+      ClockSlot s = slot(vmId);
       if (s != null) {
         s.doorbell = true;
       }
@@ -281,7 +206,7 @@ public final class LabClock implements AutoCloseable {
   public void leave(int vmId, String why) {
     lock.lock();
     try {
-      Slot s = members.get(vmId);
+      ClockSlot s = members.get(vmId);
       if (s == null) {
         s = joining.get(vmId);
       }
@@ -302,7 +227,7 @@ public final class LabClock implements AutoCloseable {
    * stopped only while a holder holds it at the current boundary, or while it idles with no member and no holder;
    * what happens then happens at that definite lab time.
    */
-  private boolean isRunningLocked() {
+  boolean isRunningLocked() {
     if (running) {
       return true;
     }
@@ -311,18 +236,18 @@ public final class LabClock implements AutoCloseable {
     return !held && !idle;
   }
 
-  private Slot slot(int vmId) {
-    Slot s = members.get(vmId);
+  private ClockSlot slot(int vmId) {
+    ClockSlot s = members.get(vmId);
     if (s == null) {
       s = joining.get(vmId);
     }
     return s != null ? s : draining.get(vmId);
   }
 
-  private boolean enqueue(int vmId, Op op) {
+  private boolean enqueue(int vmId, ClockSlot.Op op) {
     lock.lock();
     try {
-      Slot s = slot(vmId);
+      ClockSlot s = slot(vmId);
       if (s == null) {
         return false;
       }
@@ -338,13 +263,13 @@ public final class LabClock implements AutoCloseable {
     }
   }
 
-  private void removeLocked(Slot s, boolean leavingQuietly) {
+  void removeLocked(ClockSlot s, boolean leavingQuietly) {
     members.remove(s.vmId);
     joining.remove(s.vmId);
     s.done = true;
     if (!s.ops.isEmpty() && !draining.containsKey(s.vmId)) {
       draining.put(s.vmId, s);
-      commands.add(() -> drain(s));
+      commands.add(() -> loop.drain(s));
     }
     if (leavingQuietly && isRunningLocked()) {
       notReproducibleLocked(s.member + " left the lab clock at lab time " + labTimeNs
@@ -391,7 +316,7 @@ public final class LabClock implements AutoCloseable {
     }
   }
 
-  private void notReproducibleLocked(String why) {
+  void notReproducibleLocked(String why) {
     if (notReproducible.size() < 32 && !notReproducible.contains(why)) {
       notReproducible.add(why);
     }
@@ -406,7 +331,7 @@ public final class LabClock implements AutoCloseable {
    * @throws IllegalStateException if another holder holds the clock
    * @throws IllegalArgumentException for a time before the one already held
    */
-  public void hold(Holder who, long untilNs) {
+  public void hold(ClockHolder who, long untilNs) {
     lock.lock();
     try {
       if (holder != null && holder != who) {
@@ -427,7 +352,7 @@ public final class LabClock implements AutoCloseable {
   }
 
   /** The holder lets go: the clock runs freely again. */
-  public void release(Holder who) {
+  public void release(ClockHolder who) {
     lock.lock();
     try {
       if (holder == who) {
@@ -441,11 +366,11 @@ public final class LabClock implements AutoCloseable {
     }
   }
 
-  public State state() {
+  public ClockState state() {
     lock.lock();
     try {
       long wall = wallStart == Long.MIN_VALUE ? 0 : wallNanos.getAsLong() - wallStart;
-      return new State(labTimeNs, settings.quantumNs(), settings.pace(), boundaries, members.size(), heldAt,
+      return new ClockState(labTimeNs, settings.quantumNs(), settings.pace(), boundaries, members.size(), heldAt,
           notReproducible.isEmpty(), List.copyOf(notReproducible), wall);
     } finally {
       lock.unlock();
@@ -453,270 +378,6 @@ public final class LabClock implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------- sequencer
-
-  private void runSequencer() {
-    try {
-      while (boundary()) {
-        runQuantum();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (RuntimeException | Error e) {
-      log.error("the lab clock stopped", e);
-      throw e;
-    }
-  }
-
-  /** Processes the boundary at {@link #labTimeNs} and grants the next quantum; false once closed. */
-  private boolean boundary() throws InterruptedException {
-    lock.lock();
-    try {
-      admitJoinsLocked();
-    } finally {
-      lock.unlock();
-    }
-    runCommands();
-    boundaryWork.atBoundary(labTimeNs);
-    boolean toldHolder = false;
-    while (true) {
-      Holder tell = null;
-      lock.lock();
-      try {
-        if (closed) {
-          return false;
-        }
-        admitJoinsLocked();
-        boolean heldHere = holder != null && holdUntil <= labTimeNs;
-        boolean canGo = !members.isEmpty() || holder != null && holdUntil > labTimeNs;
-        if (heldHere) {
-          heldAt = labTimeNs;
-          if (!toldHolder) {
-            tell = holder;
-            toldHolder = true;
-          }
-        } else {
-          heldAt = -1;
-          toldHolder = false;
-        }
-        if (tell == null && commands.isEmpty()) {
-          if (canGo && !heldHere) {
-            break;
-          }
-          changed.await();
-          continue;
-        }
-      } finally {
-        lock.unlock();
-      }
-      if (tell != null) {
-        tell.heldAt(labTimeNs);
-      }
-      runCommands();
-    }
-    pace();
-    List<Slot> granted;
-    long start;
-    long end;
-    long number;
-    lock.lock();
-    try {
-      if (wallStart == Long.MIN_VALUE) {
-        wallStart = wallNanos.getAsLong();
-      }
-      number = ++quantum;
-      start = labTimeNs;
-      end = start + settings.quantumNs();
-      running = true;
-      granted = new ArrayList<>(members.values());
-    } finally {
-      lock.unlock();
-    }
-    for (Slot s : granted) {
-      boolean doorbell;
-      lock.lock();
-      try {
-        s.done = false;
-        doorbell = s.doorbell;
-        s.doorbell = false;
-      } finally {
-        lock.unlock();
-      }
-      s.member.grant(number, start, end, doorbell);
-    }
-    return true;
-  }
-
-  private void admitJoinsLocked() {
-    if (!joining.isEmpty()) {
-      for (Map.Entry<Integer, Slot> e : joining.entrySet()) {
-        members.put(e.getKey(), e.getValue());
-      }
-      joining.clear();
-    }
-  }
-
-  private void runCommands() {
-    while (true) {
-      Runnable c;
-      lock.lock();
-      try {
-        c = commands.poll();
-      } finally {
-        lock.unlock();
-      }
-      if (c == null) {
-        return;
-      }
-      runSafely(c);
-    }
-  }
-
-  private void pace() throws InterruptedException {
-    double pace = settings.pace();
-    if (pace <= 0) {
-      return;
-    }
-    lock.lock();
-    try {
-      if (wallStart == Long.MIN_VALUE) {
-        wallStart = wallNanos.getAsLong();
-      }
-      long due = wallStart + (long) (labTimeNs / pace);
-      long wait;
-      while (!closed && (wait = due - wallNanos.getAsLong()) > 0) {
-        changed.awaitNanos(wait);
-      }
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Applies the members' operations round-robin until every member has ended the quantum. */
-  private void runQuantum() throws InterruptedException {
-    int lastServed = Integer.MIN_VALUE;
-    long number;
-    lock.lock();
-    try {
-      number = quantum;
-    } finally {
-      lock.unlock();
-    }
-    while (true) {
-      Slot turn;
-      Op op;
-      lock.lock();
-      try {
-        turn = nextTurnLocked(lastServed);
-        if (turn == null || closed) {
-          break;
-        }
-        long waitedSince = wallNanos.getAsLong();
-        while (turn.ops.isEmpty() && !turn.done && !closed) {
-          long left = settings.graceNanos() - (wallNanos.getAsLong() - waitedSince);
-          if (left <= 0) {
-            break;
-          }
-          changed.awaitNanos(left);
-        }
-        if (closed) {
-          break;
-        }
-        if (turn.done) {
-          // It left while we waited for it.
-          lastServed = turn.vmId;
-          continue;
-        }
-        op = turn.ops.poll();
-        if (op == null) {
-          dropLocked(turn, turn.member + " sent nothing for " + settings.graceNanos() / 1_000_000_000.0
-              + " s of wall time at lab time " + labTimeNs + " ns: dropped from the lab clock");
-          lastServed = turn.vmId;
-          continue;
-        }
-        if (op.ends()) {
-          if (op.quantum() != number) {
-            dropLocked(turn, turn.member + " ended quantum " + op.quantum() + " during quantum " + number
-                + ": dropped from the lab clock");
-            runOutside(op.work());
-            lastServed = turn.vmId;
-            continue;
-          }
-          turn.done = true;
-          if (op.leaving()) {
-            removeLocked(turn, true);
-          }
-        }
-      } finally {
-        lock.unlock();
-      }
-      runSafely(op.work());
-      lastServed = turn.vmId;
-    }
-    lock.lock();
-    try {
-      labTimeNs += settings.quantumNs();
-      boundaries++;
-      running = false;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** The next member after {@code lastServed} in id order that has not ended the quantum, wrapping round. */
-  private Slot nextTurnLocked(int lastServed) {
-    Map.Entry<Integer, Slot> e = members.higherEntry(lastServed);
-    while (e != null) {
-      if (!e.getValue().done) {
-        return e.getValue();
-      }
-      e = members.higherEntry(e.getKey());
-    }
-    for (Slot s : members.values()) {
-      if (!s.done) {
-        return s;
-      }
-    }
-    return null;
-  }
-
-  private void dropLocked(Slot s, String why) {
-    notReproducibleLocked(why);
-    log.warn(why);
-    Member m = s.member;
-    commands.addFirst(() -> m.drop(why + "; the run is not reproducible"));
-    removeLocked(s, false);
-  }
-
-  /** Runs the operations a VM that left had queued, in order, until none is left; then it is off the clock. */
-  private void drain(Slot s) {
-    while (true) {
-      Op op;
-      lock.lock();
-      try {
-        op = s.ops.poll();
-        if (op == null) {
-          draining.remove(s.vmId);
-          return;
-        }
-      } finally {
-        lock.unlock();
-      }
-      runSafely(op.work());
-    }
-  }
-
-  private void runOutside(Runnable work) {
-    commands.add(work);
-  }
-
-  private static void runSafely(Runnable work) {
-    try {
-      work.run();
-    } catch (RuntimeException e) {
-      // One VM's failed operation must not stop the clock for the others; its edge reports it to the VM.
-      log.error("an operation on the lab clock failed", e);
-    }
-  }
 
   @Override
   public void close() {
@@ -736,10 +397,4 @@ public final class LabClock implements AutoCloseable {
     }
   }
 
-  /** A VM queued more operations than the clock holds for it. */
-  public static final class QueueFullException extends RuntimeException {
-    QueueFullException(String message) {
-      super(message);
-    }
-  }
 }

@@ -2,6 +2,7 @@ package org.balloonlab.hypervisor.grpc;
 
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import org.balloonlab.hypervisor.clock.ClockHolder;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.proto.HoldClockReply;
 import org.balloonlab.proto.HoldClockRequest;
@@ -11,7 +12,7 @@ import org.balloonlab.proto.HoldClockRequest;
  * the clock is held there. The hold lasts while the stream is open; when it ends, however it ends, the clock runs
  * again, so a launcher that dies cannot freeze the lab.
  */
-final class ClockHold implements StreamObserver<HoldClockRequest>, LabClock.Holder {
+final class ClockHold implements StreamObserver<HoldClockRequest>, ClockHolder {
   private final LabClockEdge edge;
   private final StreamObserver<HoldClockReply> replies;
   private boolean closed;

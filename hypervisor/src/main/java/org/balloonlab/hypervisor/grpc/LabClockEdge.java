@@ -3,6 +3,8 @@ package org.balloonlab.hypervisor.grpc;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.TimeUnit;
+import org.balloonlab.hypervisor.clock.ClockState;
+import org.balloonlab.hypervisor.clock.QueueFullException;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.LabClockTerms;
@@ -48,7 +50,7 @@ final class LabClockEdge {
     }
     try {
       clock.submit(vmId, op);
-    } catch (LabClock.QueueFullException e) {
+    } catch (QueueFullException e) {
       responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
     }
   }
@@ -89,7 +91,7 @@ final class LabClockEdge {
     return toProto(clock.state());
   }
 
-  static LabClockState toProto(LabClock.State s) {
+  static LabClockState toProto(ClockState s) {
     return LabClockState.newBuilder()
         .setLockstep(true)
         .setLabTimeNs(s.labTimeNs())

@@ -6,9 +6,10 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.balloonlab.domain.GuestStatus;
+import org.balloonlab.hypervisor.clock.ClockMember;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.machine.BatchResult;
-import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.Vm;
@@ -82,7 +83,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
    * responses, closing) holds this object's monitor, which is uncontended on the data path. The client bounds the
    * batches in flight, which bounds what this side queues for sending.
    */
-  private final class AccessStream implements StreamObserver<AccessRequest>, LabClock.Member {
+  private final class AccessStream implements StreamObserver<AccessRequest>, ClockMember {
     private final StreamObserver<AccessResponse> responses;
     private final int maxBatch = machine.config().maxBatchAccesses();
     private final BatchResult result = new BatchResult();
@@ -163,7 +164,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       if (done.getVmTimeNs() < 0) {
         throw StatusMapping.invalid("a VM's time cannot be negative, got " + done.getVmTimeNs() + " ns");
       }
-      GuestView report = done.hasGuestReport() ? ProtoMapping.fromProto(done.getGuestReport()) : null;
+      GuestStatus report = done.hasGuestReport() ? ProtoMapping.fromProto(done.getGuestReport()) : null;
       Runnable record = () -> guarded(() -> {
         if (report != null) {
           machine.recordGuestView(v, report);
@@ -247,7 +248,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       char[] batchAsids = translated ? asids : null;
       int[] batchVpns = translated ? vpns : null;
       machine.validateBatch(vm, count, ops, pfns, batchAsids, batchVpns, writes);
-      GuestView report = batch.hasGuestReport() ? ProtoMapping.fromProto(batch.getGuestReport()) : null;
+      GuestStatus report = batch.hasGuestReport() ? ProtoMapping.fromProto(batch.getGuestReport()) : null;
       machine.applyBatch(vm, count, ops, pfns, batchAsids, batchVpns, writeValues, readValues, result);
       if (report != null) {
         // Only once the batch is applied: a refused batch changes nothing, its report included.

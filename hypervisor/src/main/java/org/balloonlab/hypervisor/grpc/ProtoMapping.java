@@ -1,9 +1,9 @@
 package org.balloonlab.hypervisor.grpc;
 
 import org.balloonlab.domain.DriverMode.Kind;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.hypervisor.machine.BalloonReply;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
-import org.balloonlab.hypervisor.machine.GuestView;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.ReclamationSnapshot;
@@ -166,15 +166,15 @@ final class ProtoMapping {
         .build();
   }
 
-  static GuestReport toProto(GuestView g) {
+  static GuestReport toProto(GuestStatus g) {
     return GuestReport.newBuilder()
         .setSimulatedNs(g.simulatedNs())
         .setAccesses(g.accesses())
         .setTrueFaults(g.trueFaults())
         .setMajorFaults(g.majorFaults())
         .setMinorFaults(g.minorFaults())
-        .setGuestPageOuts(g.guestPageOuts())
-        .setGuestPageIns(g.guestPageIns())
+        .setGuestPageOuts(g.pageOuts())
+        .setGuestPageIns(g.pageIns())
         .setIntegrityViolations(g.integrityViolations())
         .setIsolationViolations(g.isolationViolations())
         .setFreePages(g.freePages())
@@ -187,7 +187,7 @@ final class ProtoMapping {
   }
 
   /** @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT for a report no guest could have made */
-  static GuestView fromProto(GuestReport r) {
+  static GuestStatus fromProto(GuestReport r) {
     if (r.getWorkload().length() > MAX_WORKLOAD_TEXT) {
       throw StatusMapping.invalid("a guest report's workload text is limited to " + MAX_WORKLOAD_TEXT
           + " characters");
@@ -200,7 +200,7 @@ final class ProtoMapping {
         throw StatusMapping.invalid("a guest report's counters cannot be negative, got " + v);
       }
     }
-    return new GuestView(r.getSimulatedNs(), r.getAccesses(), r.getTrueFaults(), r.getMajorFaults(),
+    return new GuestStatus(r.getSimulatedNs(), r.getAccesses(), r.getTrueFaults(), r.getMajorFaults(),
         r.getMinorFaults(), r.getGuestPageOuts(), r.getGuestPageIns(), r.getIntegrityViolations(),
         r.getIsolationViolations(), r.getFreePages(), r.getTotalPages(), r.getSwapUsedPages(),
         r.getContextSwitches(), r.getWorkload(), r.getWorkloadDone());
@@ -223,17 +223,11 @@ final class ProtoMapping {
 
   /** @throws MachineException INVALID_ARGUMENT for an unspecified or unknown mode or bad parameters */
   static org.balloonlab.domain.DriverMode fromProto(org.balloonlab.proto.DriverModeRequest m) {
-    Kind kind = switch (m.getMode()) {
-      case DRIVER_MODE_ENABLED -> Kind.ENABLED;
-      case DRIVER_MODE_DISABLED -> Kind.DISABLED;
-      case DRIVER_MODE_UNINSTALLED -> Kind.UNINSTALLED;
-      case DRIVER_MODE_LATE -> Kind.LATE;
-      case DRIVER_MODE_SLOW -> Kind.SLOW;
-      case DRIVER_MODE_STUCK -> Kind.STUCK;
-      case DRIVER_MODE_UNSPECIFIED, UNRECOGNIZED -> throw new MachineException(
-          MachineException.Reason.INVALID_ARGUMENT,
+    Kind kind = Kind.fromWireNumber(m.getModeValue());
+    if (kind == null) {
+      throw new MachineException(MachineException.Reason.INVALID_ARGUMENT,
           "a driver mode is required: enabled, disabled, uninstalled, late, slow or stuck");
-    };
+    }
     try {
       return org.balloonlab.domain.DriverMode.checked(kind, m.getLateMs(), m.getPagesPerSecond(),
           m.getStuckProbability());
@@ -243,14 +237,7 @@ final class ProtoMapping {
   }
 
   static DriverMode toProto(Kind kind) {
-    return switch (kind) {
-      case ENABLED -> DriverMode.DRIVER_MODE_ENABLED;
-      case DISABLED -> DriverMode.DRIVER_MODE_DISABLED;
-      case UNINSTALLED -> DriverMode.DRIVER_MODE_UNINSTALLED;
-      case LATE -> DriverMode.DRIVER_MODE_LATE;
-      case SLOW -> DriverMode.DRIVER_MODE_SLOW;
-      case STUCK -> DriverMode.DRIVER_MODE_STUCK;
-    };
+    return DriverMode.forNumber(kind.wireNumber());
   }
 
   static org.balloonlab.proto.MachineEvent toProto(org.balloonlab.hypervisor.event.MachineEvent e) {

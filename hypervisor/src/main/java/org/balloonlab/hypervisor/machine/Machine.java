@@ -1,7 +1,5 @@
 package org.balloonlab.hypervisor.machine;
 
-import org.balloonlab.domain.DriverMode;
-import org.balloonlab.domain.VmName;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -9,6 +7,9 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
+import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.GuestStatus;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
@@ -375,7 +376,7 @@ public final class Machine implements AutoCloseable {
    * Records what the guest last reported about itself, and lets the VM's activity sampler close the periods its
    * simulated time has passed.
    */
-  public synchronized void recordGuestView(Vm vm, GuestView view) {
+  public synchronized void recordGuestView(Vm vm, GuestStatus view) {
     if (vm.poweredOn) {
       vm.guest = view;
       P2m p2m = vm.p2m;

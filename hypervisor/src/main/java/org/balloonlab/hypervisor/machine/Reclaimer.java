@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.LongSupplier;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.MemoryPressure;
@@ -118,7 +119,7 @@ final class Reclaimer {
   private static List<VmDemand> demands(List<Vm> list) {
     List<VmDemand> demands = new ArrayList<>(list.size());
     for (Vm vm : list) {
-      GuestView g = vm.guest;
+      GuestStatus g = vm.guest;
       long current = vm.targetPinned ? vm.memoryPages() - vm.balloon.target : vm.allocationTarget;
       demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
           vm.hostSwappedPages, current,

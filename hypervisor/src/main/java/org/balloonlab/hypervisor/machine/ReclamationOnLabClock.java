@@ -1,6 +1,7 @@
 package org.balloonlab.hypervisor.machine;
 
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.balloonlab.hypervisor.clock.BoundaryWork;
 import org.balloonlab.hypervisor.clock.LabClock;
 
 /**
@@ -10,7 +11,7 @@ import org.balloonlab.hypervisor.clock.LabClock;
  * where every VM has ended the quantum, so they see the same machine whatever the host's load
  * ({@code docs/lab-clock.md}). {@link ReclamationLoop} does the same on wall time for a hypervisor that runs free.
  */
-public final class ReclamationOnLabClock implements LabClock.BoundaryWork {
+public final class ReclamationOnLabClock implements BoundaryWork {
   private final Machine machine;
   private final long periodNs;
   private final AtomicBoolean prompt = new AtomicBoolean();

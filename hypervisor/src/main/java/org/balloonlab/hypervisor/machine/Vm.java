@@ -1,5 +1,6 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.hypervisor.mmu.Mmu;
 import org.balloonlab.hypervisor.mmu.TranslationMode;
 import org.balloonlab.hypervisor.policy.ActivitySampler;
@@ -22,7 +23,7 @@ public final class Vm {
   long detachedSinceNanos;
   long mappedPages;
   long hostSwappedPages;
-  GuestView guest;
+  GuestStatus guest;
 
   /** The balloon, as the hypervisor keeps it. */
   final VmBalloon balloon;

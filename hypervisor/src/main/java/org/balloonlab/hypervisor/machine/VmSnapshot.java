@@ -1,5 +1,7 @@
 package org.balloonlab.hypervisor.machine;
 
+import org.balloonlab.domain.GuestStatus;
+
 /**
  * One VM as the hypervisor saw it at one instant.
  *
@@ -15,7 +17,7 @@ public record VmSnapshot(
     long mappedPages,
     long hostSwappedPages,
     VmCounters counters,
-    GuestView guest,
+    GuestStatus guest,
     BalloonSnapshot balloon,
     ReclamationSnapshot reclamation,
     org.balloonlab.hypervisor.mmu.MmuSnapshot mmu) {}

@@ -34,8 +34,8 @@ class LabClockTest {
     clocks.forEach(LabClock::close);
   }
 
-  private LabClock clock(LabClock.BoundaryWork work, long graceNanos) {
-    LabClock c = new LabClock(new LabClock.Settings(Q, 0, graceNanos), work).start();
+  private LabClock clock(BoundaryWork work, long graceNanos) {
+    LabClock c = new LabClock(new ClockSettings(Q, 0, graceNanos), work).start();
     clocks.add(c);
     return c;
   }
@@ -44,7 +44,7 @@ class LabClockTest {
    * A fake guest: per quantum it submits {@code opsPerQuantum(q)} operations, pausing a random real time between
    * them (the host's scheduling), then ends the quantum; it stops after {@code quanta} quanta.
    */
-  private final class FakeGuest implements LabClock.Member {
+  private final class FakeGuest implements ClockMember {
     final int id;
     final BlockingQueue<long[]> grants = new LinkedBlockingQueue<>();
     final List<String> dropped = new CopyOnWriteArrayList<>();
@@ -92,7 +92,7 @@ class LabClockTest {
   private List<String> runLab(long seed) {
     List<String> applied = Collections.synchronizedList(new ArrayList<>());
     LabClock clock = clock(t -> applied.add("boundary@" + t), TimeUnit.SECONDS.toNanos(30));
-    LabClock.Holder holder = t -> { };
+    ClockHolder holder = t -> { };
     clock.hold(holder, 0);
     SplittableRandom jitter = new SplittableRandom(seed);
     for (int id = 1; id <= 3; id++) {
@@ -121,7 +121,7 @@ class LabClockTest {
     List<Long> commandTimes = new CopyOnWriteArrayList<>();
     LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
     BlockingQueue<Long> held = new LinkedBlockingQueue<>();
-    LabClock.Holder holder = held::add;
+    ClockHolder holder = held::add;
     clock.hold(holder, 0);
     assertEquals(0L, held.poll(5, TimeUnit.SECONDS));
     FakeGuest g = new FakeGuest(1);
@@ -156,7 +156,7 @@ class LabClockTest {
   void theDoorbellIsDeliveredWithTheNextGrant() throws Exception {
     LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
     BlockingQueue<Long> held = new LinkedBlockingQueue<>();
-    LabClock.Holder holder = held::add;
+    ClockHolder holder = held::add;
     clock.hold(holder, 0);
     held.poll(5, TimeUnit.SECONDS);
     FakeGuest g = new FakeGuest(1);
@@ -182,7 +182,50 @@ class LabClockTest {
     for (int i = 0; i < LabClock.MAX_QUEUED_PER_VM; i++) {
       clock.submit(1, ran::incrementAndGet);
     }
-    assertThrows(LabClock.QueueFullException.class, () -> clock.submit(1, ran::incrementAndGet));
+    assertThrows(QueueFullException.class, () -> clock.submit(1, ran::incrementAndGet));
     assertEquals(0, ran.get());
+  }
+
+  @Test
+  void aGuestStoppedBeforeItReadItsNextGrantLeavesWithoutBeingDropped() throws Exception {
+    LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
+    FakeGuest g = new FakeGuest(1);
+    clock.join(1, g);
+    long[] first = g.grants.poll(5, TimeUnit.SECONDS);
+    clock.done(1, first[0], first[2], false, () -> { });
+    long[] second = g.grants.poll(5, TimeUnit.SECONDS);
+    assertEquals(first[0] + 1, second[0]);
+    // It never read the second grant: it leaves naming the first quantum.
+    clock.done(1, first[0], first[2], true, () -> { });
+    await().atMost(Duration.ofSeconds(5)).until(() -> clock.state().members() == 0);
+    assertTrue(g.dropped.isEmpty(), g.dropped.toString());
+  }
+
+  @Test
+  void aVmAlreadyPastAQuantumSitsItOutAndGetsTheGrantItRunsIn() throws Exception {
+    LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
+    FakeGuest ahead = new FakeGuest(1);
+    FakeGuest other = new FakeGuest(2);
+    ClockHolder holder = t -> { };
+    clock.hold(holder, 0);
+    clock.join(1, ahead);
+    clock.join(2, other);
+    await().atMost(Duration.ofSeconds(5)).until(() -> clock.state().members() == 2);
+    clock.hold(holder, 10 * Q);
+    long[] a = ahead.grants.poll(5, TimeUnit.SECONDS);
+    long[] o = other.grants.poll(5, TimeUnit.SECONDS);
+    clock.ring(1);
+    // The first VM's hidden faults took it three quanta past this one's end.
+    clock.done(1, a[0], a[2] + 3 * Q, false, () -> { });
+    clock.done(2, o[0], o[2], false, () -> { });
+    for (int i = 0; i < 3; i++) {
+      long[] g = other.grants.poll(5, TimeUnit.SECONDS);
+      clock.done(2, g[0], g[2], false, () -> { });
+    }
+    long[] next = ahead.grants.poll(5, TimeUnit.SECONDS);
+    assertEquals(a[0] + 4, next[0], "the quanta it was past were not granted");
+    assertEquals(4 * Q, next[1]);
+    assertEquals(1, next[3], "the doorbell rung meanwhile comes with the grant it runs in");
+    assertTrue(ahead.grants.isEmpty());
   }
 }

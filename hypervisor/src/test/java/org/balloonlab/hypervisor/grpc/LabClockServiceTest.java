@@ -18,6 +18,7 @@ import java.util.Iterator;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.balloonlab.hypervisor.clock.ClockSettings;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
@@ -65,7 +66,7 @@ class LabClockServiceTest {
     Machine machine = grpc.register(new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16,
         CostModel.DEFAULT, 3), org.balloonlab.hypervisor.mmu.TlbConfig.DEFAULT, () -> clock[0].labTimeNs()));
     machine.events().stampLabTimeFrom(() -> clock[0].labTimeNs());
-    clock[0] = grpc.register(new LabClock(new LabClock.Settings(Q, 0, graceNanos),
+    clock[0] = grpc.register(new LabClock(new ClockSettings(Q, 0, graceNanos),
         new ReclamationOnLabClock(machine, 10 * Q)));
     String name = InProcessServerBuilder.generateName();
     grpc.register(new HypervisorServer(InProcessServerBuilder.forName(name), machine, Duration.ofHours(1),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.junit.jupiter.api.AfterEach;
@@ -248,7 +249,7 @@ class MachineReclamationTest {
     assertTrue(snap(vm).reclamation().activeFast() < 0.2);
   }
 
-  private static GuestView view(long simulatedNs) {
-    return new GuestView(simulatedNs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "test", false);
+  private static GuestStatus view(long simulatedNs) {
+    return new GuestStatus(simulatedNs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "test", false);
   }
 }

@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
@@ -855,7 +856,7 @@ class MachineTest {
   void guestViewsAreRecordedWhileOn() {
     newMachine(4, 4, 4);
     Vm vm = machine.powerOn("vm", "linux", 4);
-    GuestView view = new GuestView(1, 2, 3, 4, 5, 6, 7, 0, 0, 10, 11, 12, 13, "stream", false);
+    GuestStatus view = new GuestStatus(1, 2, 3, 4, 5, 6, 7, 0, 0, 10, 11, 12, 13, "stream", false);
     machine.recordGuestView(vm, view);
     assertEquals(view, machine.vm(vm.id()).guest());
     machine.powerOff(vm.id(), vm.credential());

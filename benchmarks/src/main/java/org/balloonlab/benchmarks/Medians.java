@@ -1,16 +1,16 @@
-package org.balloonlab.benchmarks.balloon;
+package org.balloonlab.benchmarks;
 
 import java.util.Arrays;
 
 /**
- * The median the balloon benchmark reports its repeated figures by: less moved than a mean by the odd slow run a
- * busy host gives (a collection, another process's time slice). Of an even count, the mean of the middle two.
+ * The median the harnesses report their repeated figures by: less moved than a mean by the odd slow run a busy
+ * host gives (a collection, another process's time slice). Of an even count, the mean of the middle two.
  */
-final class Medians {
+public final class Medians {
   private Medians() {}
 
   /** The median of {@code values}; NaN for none. */
-  static double of(double[] values) {
+  public static double of(double[] values) {
     if (values.length == 0) {
       return Double.NaN;
     }
@@ -20,7 +20,7 @@ final class Medians {
   }
 
   /** The median of {@code values}; NaN for none. */
-  static double of(long[] values) {
+  public static double of(long[] values) {
     return of(Arrays.stream(values).asDoubleStream().toArray());
   }
 }

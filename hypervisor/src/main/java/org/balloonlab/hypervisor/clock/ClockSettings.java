@@ -1,0 +1,27 @@
+package org.balloonlab.hypervisor.clock;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How the clock runs.
+ *
+ * @param quantumNs simulated nanoseconds between two boundaries
+ * @param pace simulated seconds per wall second at most; 0 for as fast as the CPUs allow
+ * @param graceNanos wall time a member may take to produce its next operation before it is dropped
+ */
+public record ClockSettings(long quantumNs, double pace, long graceNanos) {
+  public static final long DEFAULT_QUANTUM_NS = TimeUnit.MILLISECONDS.toNanos(10);
+  public static final long DEFAULT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+  public ClockSettings {
+    if (quantumNs <= 0) {
+      throw new IllegalArgumentException("the quantum must be positive, got " + quantumNs + " ns");
+    }
+    if (!(pace >= 0) || Double.isInfinite(pace)) {
+      throw new IllegalArgumentException("the pace must be 0 (max) or a positive factor, got " + pace);
+    }
+    if (graceNanos <= 0) {
+      throw new IllegalArgumentException("the straggler grace must be positive");
+    }
+  }
+}
