@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,14 +14,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
-import org.balloonlab.lab.BalloonLabCommand;
 import org.balloonlab.lab.JvmProcess;
 import org.balloonlab.lab.LabRun;
 import org.balloonlab.lab.report.ReportWriter;
 import org.balloonlab.lab.report.TimeSeriesCsv;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,55 +29,36 @@ import org.junit.jupiter.api.Test;
  * did, and that no process outlives the run: at its end, after Ctrl-C, and after a guest is killed mid-run.
  */
 class ScenarioRunIT {
-  private static final Path WORK = Path.of("target", "it-scenarios");
-  private final List<JvmProcess> launchers = new ArrayList<>();
-  private final List<ProcessHandle> seen = new ArrayList<>();
+  private LabRuns runs;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    runs = new LabRuns(Path.of("target", "it-scenarios"));
+  }
 
   @AfterEach
-  void killLeftovers() throws InterruptedException {
-    for (ProcessHandle h : seen) {
-      h.destroyForcibly();
-    }
-    for (JvmProcess l : launchers) {
-      l.close();
-    }
+  void killLeftovers() {
+    runs.close();
   }
 
   private Path scenario(String name, String yaml) throws IOException {
-    Files.createDirectories(WORK);
-    Path file = WORK.resolve(name + ".yaml");
-    Files.writeString(file, yaml);
-    return file;
+    return runs.scenario(name, yaml);
   }
 
   private JvmProcess launch(String name, Path scenario, Path runDir) throws IOException {
-    JvmProcess launcher = JvmProcess.start("launcher-" + name, BalloonLabCommand.class.getName(),
-        List.of("run", scenario.toString(), "--run-dir", runDir.toString(), "--plain"), "256m",
-        WORK.resolve("logs-" + name), null);
-    launchers.add(launcher);
-    return launcher;
+    return runs.start(name, "run", scenario.toString(), "--run-dir", runDir.toString(), "--plain");
   }
 
-  /** Waits until the launcher runs {@code processes} children and remembers them, to check they end. */
   private void awaitChildren(JvmProcess launcher, int processes) {
-    await("the launcher's processes").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
-        .until(() -> launcher.process().descendants().count() >= processes || !launcher.isAlive());
-    launcher.process().descendants().forEach(seen::add);
-    assertTrue(seen.size() >= processes, "the launcher started " + seen.size() + " processes, expected "
-        + processes);
+    runs.awaitChildren(launcher, processes);
   }
 
   private int awaitEnd(JvmProcess launcher, int seconds) throws InterruptedException {
-    await("the launcher's end").atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(200))
-        .until(() -> !launcher.isAlive());
-    launcher.stop(5, TimeUnit.SECONDS); // collects what it printed last
-    return launcher.process().exitValue();
+    return runs.awaitEnd(launcher, Duration.ofSeconds(seconds));
   }
 
   private void assertNothingLeft() {
-    List<ProcessHandle> alive = seen.stream().filter(ProcessHandle::isAlive).toList();
-    assertEquals(List.of(), alive.stream().map(h -> h.pid() + " " + h.info().commandLine().orElse("")).toList(),
-        "processes left running");
+    runs.assertNothingLeft();
   }
 
   @Test
@@ -93,28 +72,29 @@ class ScenarioRunIT {
         duration: 10s
         hypervisor: {memory: 64MiB, seed: 1, policy: manual}
         guests:
-          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=24MiB", seed: 1}
-          - {name: vm2, memory: 128MiB, workload: "uniform:footprint=72MiB", seed: 2}
+          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=24MiB,rate=100000", seed: 1}
+          - {name: vm2, memory: 128MiB, workload: "uniform:footprint=72MiB,ramp=800000,rate=100000", seed: 2}
         schedule:
           - {at: 4s, action: driver, vm: vm2, mode: disabled}
           - {at: 5s, action: balloon, vm: vm2, target: 32MiB}
         report: {interval: 500ms}
         """);
-    Path runDir = WORK.resolve("run-driver-fault");
+    Path runDir = runs.work().resolve("run-driver-fault");
     JvmProcess launcher = launch("driver-fault", file, runDir);
     awaitChildren(launcher, 3);
     assertEquals(0, awaitEnd(launcher, 90), String.join("\n", launcher.lines()));
     assertNothingLeft();
     assertEquals(runDir.toString(), launcher.lineStartingWith(LabRun.REPORT));
 
-    JsonNode report = new ObjectMapper().readTree(runDir.resolve(ReportWriter.JSON).toFile());
+    JsonNode report = LabRuns.report(runDir);
     assertEquals("driver-fault", report.path("scenario").path("name").asText());
     assertTrue(report.path("vms").has("vm1") && report.path("vms").has("vm2"), report.path("vms").toString());
     assertEquals(0, report.path("vms").path("vm2").path("guest_summary").path("integrity_violations").asLong(-1));
     JsonNode fault = report.path("actions").get(0);
     assertEquals("driver vm2 disabled", fault.path("action").asText());
     assertTrue(fault.path("outcome").asText().startsWith("ok"), fault.toString());
-    double faultAt = fault.path("applied_s").asDouble();
+    double faultAt = fault.path("lab_time_ns").asLong() / 1e9;
+    assertEquals(4.0, faultAt, "applied at its lab time");
     assertTrue(eventKinds(report).contains("driver_mode_changed"), report.path("events").toString());
 
     // The time series: vm2's host page-outs go on growing after the fault.
@@ -142,14 +122,14 @@ class ScenarioRunIT {
   @Test
   void ctrlCStopsEveryProcessAndStillWritesTheReport() throws Exception {
     Path file = scenario("interrupted", """
-        # A long run, interrupted.
+        # A long run, interrupted; at pace 1x its lab time runs no faster than the wall clock.
         duration: 120s
-        hypervisor: {memory: 64MiB}
+        hypervisor: {memory: 64MiB, pace: 1x}
         guests:
-          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB"}
-          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB"}
+          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB,rate=100000"}
+          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB,rate=100000"}
         """);
-    Path runDir = WORK.resolve("run-interrupted");
+    Path runDir = runs.work().resolve("run-interrupted");
     JvmProcess launcher = launch("interrupted", file, runDir);
     awaitChildren(launcher, 3);
     await("the first sample").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
@@ -158,9 +138,9 @@ class ScenarioRunIT {
     assertEquals(0, kill.waitFor());
     awaitEnd(launcher, 60);
     assertNothingLeft();
-    JsonNode report = new ObjectMapper().readTree(runDir.resolve(ReportWriter.JSON).toFile());
+    JsonNode report = LabRuns.report(runDir);
     assertEquals("interrupted (Ctrl-C)", report.path("run").path("stopped_by").asText());
-    assertTrue(report.path("run").path("seconds").asDouble() < 100, "it stopped early");
+    assertTrue(report.path("run").path("lab_time_ns").asLong() < 100_000_000_000L, "it stopped early");
     assertTrue(report.path("vms").has("vm1"));
   }
 
@@ -172,20 +152,20 @@ class ScenarioRunIT {
         duration: 6s
         hypervisor: {memory: 64MiB}
         guests:
-          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB"}
-          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB"}
-          - {name: vm3, memory: 16MiB, workload: "uniform:footprint=8MiB"}
+          - {name: vm1, memory: 48MiB, workload: "hotset:footprint=32MiB,rate=100000"}
+          - {name: vm2, memory: 48MiB, workload: "uniform:footprint=32MiB,rate=100000"}
+          - {name: vm3, memory: 16MiB, workload: "uniform:footprint=8MiB,rate=100000"}
         schedule:
           - {at: 2s, action: kill, vm: vm1}
           - {at: 3s, action: poweroff, vm: vm3}
         report: {interval: 500ms}
         """);
-    Path runDir = WORK.resolve("run-killed");
+    Path runDir = runs.work().resolve("run-killed");
     JvmProcess launcher = launch("killed", file, runDir);
     awaitChildren(launcher, 4);
     assertEquals(0, awaitEnd(launcher, 60), String.join("\n", launcher.lines()));
     assertNothingLeft();
-    JsonNode report = new ObjectMapper().readTree(runDir.resolve(ReportWriter.JSON).toFile());
+    JsonNode report = LabRuns.report(runDir);
     JsonNode poweroff = report.path("actions").get(1);
     assertTrue(poweroff.path("outcome").asText().startsWith("ok: powered off"), poweroff.toString());
     String vm3Said = Files.readString(runDir.resolve("vm3.err.log"));

@@ -1,7 +1,8 @@
 package org.balloonlab.lab;
 
-import java.io.PrintWriter;
+import org.balloonlab.proto.ManagementServiceGrpc.ManagementServiceBlockingStub;
 import org.balloonlab.proto.SetBalloonTargetRequest;
+import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine.Command;
@@ -11,20 +12,16 @@ import picocli.CommandLine.Parameters;
 @Command(name = "balloon", mixinStandardHelpOptions = true,
     description = "Sets a VM's balloon target: how much of its memory its balloon driver should hold. "
         + "0 deflates the balloon.")
-final class BalloonCommand extends ControlCommand {
-  @Parameters(index = "0", paramLabel = "VM", description = "The VM's name or id.")
-  String vm;
-
+final class BalloonCommand extends VmCommand {
   @Parameters(index = "1", paramLabel = "SIZE", description = "The balloon target, such as 256MiB.")
   MemorySize target;
 
   @Override
-  void call(ManagementClient client, PrintWriter out) {
+  String apply(ManagementServiceBlockingStub stub, VmSelector vm) {
     long pages = target.bytes() == 0 ? 0 : OptionCheck.pages(spec, target, "SIZE");
-    VmState state = client.stub().setBalloonTarget(SetBalloonTargetRequest.newBuilder()
-        .setVm(ManagementClient.select(vm)).setTargetPages(pages).build());
-    out.printf("%s: balloon target %s, balloon now %s%n", state.getName(),
-        MemorySize.humanPages(state.getBalloon().getTargetPages()),
-        MemorySize.humanPages(state.getBalloon().getSizePages()));
+    VmState state = stub.setBalloonTarget(SetBalloonTargetRequest.newBuilder().setVm(vm).setTargetPages(pages)
+        .build());
+    return state.getName() + ": balloon target " + MemorySize.humanPages(state.getBalloon().getTargetPages())
+        + ", balloon now " + MemorySize.humanPages(state.getBalloon().getSizePages());
   }
 }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.balloonlab.guest.workload.WorkloadSpec;
+import org.balloonlab.lab.scenario.ClockSpec;
 import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.HypervisorSpec;
 import org.balloonlab.lab.scenario.Scenario;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
  * {@code balloonlab lab}: runs the default lab, a scenario built from a few flags instead of a file, with the same
  * launcher, live table and report as {@code balloonlab run}. The default lab overcommits machine memory 1.5 times
  * with two guests whose workloads together touch more memory than the machine has, so the hypervisor must page,
- * and one guest pages itself too.
+ * and one guest pages itself too. Like a scenario, it runs on the lab clock, in lockstep.
  */
 @Command(name = "lab", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.")
@@ -50,19 +51,20 @@ final class LabCommand implements Callable<Integer> {
   List<String> workloads = new ArrayList<>();
 
   @Option(names = "--duration", paramLabel = "DURATION", defaultValue = "20s",
-      description = "How long the guests run (default: ${DEFAULT-VALUE}).")
+      description = "How long the guests run, in lab time (simulated; default: ${DEFAULT-VALUE}).")
   Duration duration;
 
   @Option(names = "--interval", paramLabel = "DURATION", defaultValue = "1s",
-      description = "How often to print the live lines (default: ${DEFAULT-VALUE}).")
+      description = "Lab time between two samples and live lines (default: ${DEFAULT-VALUE}).")
   Duration interval;
 
-  @Option(names = "--run-dir", paramLabel = "DIR",
-      description = "Where the processes' logs go (default: runs/lab-<date>-<time>).")
-  Path runDir;
+  @Option(names = "--pace", paramLabel = "PACE", defaultValue = "max",
+      description = "How fast lab time runs: max (as fast as the CPUs allow), 1x (no faster than the wall clock, "
+          + "for typing commands into the lab) or a factor such as 0.5x (default: ${DEFAULT-VALUE}).")
+  String pace;
 
-  @Option(names = "--plain", description = "Print the live table as lines instead of redrawing it in place.")
-  boolean plain;
+  @CommandLine.Mixin
+  RunOutput output = new RunOutput();
 
   @Override
   public Integer call() throws Exception {
@@ -71,6 +73,12 @@ final class LabCommand implements Callable<Integer> {
     OptionCheck.require(spec, !interval.isZero() && !interval.isNegative(), "--interval must be positive");
     OptionCheck.require(spec, workloads.isEmpty() || workloads.size() == guests,
         "give --workload once per guest (" + guests + "), or not at all");
+    String clockPace;
+    try {
+      clockPace = ClockSpec.parsePace(pace);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--pace: " + e.getMessage());
+    }
     memory.requirePages("--memory");
     guestMemory.requirePages("--guest-memory");
     List<GuestSpec> specs = new ArrayList<>();
@@ -83,9 +91,10 @@ final class LabCommand implements Callable<Integer> {
       }
       specs.add(GuestSpec.builder("vm" + (i + 1), guestMemory, List.of(workload)).seed(i + 1L).build());
     }
-    HypervisorSpec hypervisor = HypervisorSpec.builder(memory).build();
+    HypervisorSpec hypervisor = HypervisorSpec.builder(memory)
+        .clock(new ClockSpec(true, null, clockPace, null)).build();
     Scenario scenario = new Scenario("lab", "balloonlab lab", "", hypervisor, specs, List.of(), duration,
         new Scenario.ReportSpec(interval, true, "runs"));
-    return RunCommand.run(spec, scenario, Set.of(), null, null, runDir, plain);
+    return RunCommand.run(spec, scenario, Set.of(), null, null, output);
   }
 }

@@ -1,8 +1,5 @@
 package org.balloonlab.lab;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.google.protobuf.util.JsonFormat;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -17,29 +14,35 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ConcurrentSkipListMap;
 import org.balloonlab.lab.report.Plots;
 import org.balloonlab.lab.report.ReportWriter;
 import org.balloonlab.lab.report.VmSample;
 import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.Scenario;
-import org.balloonlab.lab.scenario.ScheduledAction;
+import org.balloonlab.proto.GetMachineRequest;
+import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineEvent;
 import org.balloonlab.proto.PowerOffVmRequest;
-import org.balloonlab.proto.SetBalloonTargetRequest;
-import org.balloonlab.proto.SetDriverModeRequest;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.proto.WatchEventsRequest;
 import org.balloonlab.units.HostPort;
-import org.balloonlab.units.MemorySize;
 
 /**
- * One run of a scenario on this machine: starts the hypervisor and the guests as separate JVMs (or the part of
- * the lab this machine runs) through a {@link Launcher}, samples the lab through the management service, redraws
- * a live table, applies the scheduled actions when they are due, stops everything at the end or on Ctrl-C, and
- * writes the report.
+ * One run of a scenario on this machine, on the lab clock ({@code docs/lab-clock.md}, "The launcher as holder").
+ *
+ * <p>The part of the lab that runs the hypervisor holds the clock: it takes hold of it at lab time 0, powers its
+ * guests on one at a time (a guest's JVM, then the next once the hypervisor lists its VM attached, so VM ids follow
+ * the scenario's order), waits until every guest that starts with the lab is attached (in a split lab, those the
+ * other parts power on too), then asks the hypervisor to run to each lab time at which it has something to do: a
+ * sample of the time series (every {@code report.interval}), a scheduled action, the end ({@code duration}).
+ * While the clock stands there it samples the lab, applies the actions and redraws the live table, so each happens
+ * at its simulated instant whatever the load of the machine. At the end it takes the last sample, stops the
+ * guests while the clock is still held, then the hypervisor, and writes the report. A part of a split lab without
+ * the hypervisor only powers its guests on, shows the table, and stops its guests when the clock stands at the
+ * end. On a hypervisor that runs free ({@code lab-clock: free}) lab time is wall time and nothing is reproducible.
  *
  * <p>Nothing is left running: the launcher stops every process when {@link #run} ends, and on Ctrl-C its
  * shutdown hook ends the run early, waits for the report, and stops whatever is still alive if that takes too
@@ -61,8 +64,10 @@ public final class LabRun {
   public record Options(Set<String> only, HostPort hypervisor, HostPort listen, Path runDir, boolean ansi) {
   }
 
-  /** How long the run waits for the hypervisor to answer a sample or an action. */
-  private static final Duration CALL_DEADLINE = Duration.ofSeconds(10);
+  /** How often a part without the hypervisor looks at the lab: it holds no clock, so it looks on wall time. */
+  private static final Duration WATCH_PERIOD = Duration.ofSeconds(1);
+  /** How long the hypervisor's part waits at the end for the guests of other parts to stop by themselves. */
+  private static final Duration OTHERS_STOP_LIMIT = Duration.ofSeconds(60);
 
   private final Scenario scenario;
   private final Options options;
@@ -71,17 +76,19 @@ public final class LabRun {
   private final Launcher launcher;
   private final boolean runsHypervisor;
   private final List<GuestSpec> localGuests = new ArrayList<>();
-  /** Guests killed or powered off by the schedule: their ending is expected, whatever their exit code. */
-  private final Set<String> killed = new LinkedHashSet<>();
+  private final LiveView view;
   private final Map<String, Launcher.GuestEnd> ends = new LinkedHashMap<>();
   private final List<VmSample> samples = new ArrayList<>();
+  /** Lab times sampled: each adds one row per VM to {@link #samples}. */
+  private int sampled;
   private final Map<String, VmState> lastSeen = new LinkedHashMap<>();
-  private final List<ObjectNode> actionLog = new ArrayList<>();
-  private final List<MachineEvent> events = new CopyOnWriteArrayList<>();
+  private final ConcurrentSkipListMap<Long, MachineEvent> events = new ConcurrentSkipListMap<>();
+  private ScheduledActions schedule;
   private ListVmsResponse last;
-  private int drawnLines;
+  private LabClockState finalClock;
   private String stoppedBy = "end of the run";
-  private long startNanos;
+  private long labTimeNs;
+  private Instant started;
 
   /** @throws IllegalArgumentException if the options ask for something the scenario does not have */
   public LabRun(Scenario scenario, Options options, PrintWriter out) {
@@ -108,6 +115,7 @@ public final class LabRun {
     }
     this.dir = options.runDir() != null ? options.runDir() : Launcher.newRunDirectory(scenario);
     this.launcher = new Launcher(dir, "768m", "512m");
+    this.view = new LiveView(out, options.ansi());
   }
 
   /** Runs the scenario to its end (or Ctrl-C) and writes the report. @return 0 if every process ended well */
@@ -116,12 +124,14 @@ public final class LabRun {
   }
 
   private int runAndReport() throws IOException, InterruptedException {
-    out.printf("BalloonLab scenario %s (%s): %d guest(s) here of %d, %ds; logs and report in %s%n", scenario.name(),
-        scenario.source(), localGuests.size(), scenario.guests().size(), scenario.duration().toSeconds(), dir);
+    out.printf("BalloonLab scenario %s (%s): %d guest(s) here of %d, %s of lab time; logs and report in %s%n",
+        scenario.name(), scenario.source(), localGuests.size(), scenario.guests().size(),
+        VmTable.labTime(scenario.duration().toNanos()), dir);
     if (!scenario.description().isBlank()) {
       out.println(scenario.description().strip());
     }
     out.flush();
+    started = Instant.now();
     HostPort address;
     if (runsHypervisor) {
       address = launcher.startHypervisor(scenario.hypervisor(), options.listen());
@@ -129,180 +139,166 @@ public final class LabRun {
     } else {
       address = options.hypervisor();
     }
-    // One at a time: JVMs starting together on a small machine can take longer than a guest waits to power on.
-    for (GuestSpec g : localGuests) {
-      if (g.autostart()) {
-        launcher.awaitReady(startGuest(g, address));
-      }
-    }
-    ManagementClient management = new ManagementClient(address);
-    Thread follower = null;
     int code;
-    try {
-      follower = followEvents(management);
-      startNanos = System.nanoTime();
-      loop(management, address);
-    } finally {
-      code = stopGuests();
-      management.close();
-      if (follower != null) {
-        follower.join(5000);
+    try (ManagementClient management = new ManagementClient(address)) {
+      RunClock clock = null;
+      try {
+        if (runsHypervisor) {
+          clock = launcher.holdAtZero(management);
+          followEvents(management);
+        }
+        powerOnGuestsHere(address, management);
+        if (runsHypervisor) {
+          awaitGuestsElsewhere(management);
+          hold(clock, management, address);
+        } else {
+          watch(management);
+        }
+      } catch (IOException e) {
+        if (!launcher.stopRequested()) {
+          throw e;
+        }
+        stoppedBy = "interrupted (Ctrl-C)";
+      } finally {
+        code = stopGuests();
+        if (runsHypervisor) {
+          end(management);
+        }
+        if (clock != null) {
+          clock.close();
+        }
       }
+    } finally {
       launcher.stopHypervisor();
     }
     writeReport();
     return code;
   }
 
-  private void loop(ManagementClient management, HostPort address) throws InterruptedException, IOException {
+  /** Powers this machine's guests that start with the lab on, one at a time, in the scenario's order. */
+  private void powerOnGuestsHere(HostPort address, ManagementClient management)
+      throws IOException, InterruptedException {
+    for (GuestSpec g : localGuests) {
+      if (g.autostart()) {
+        JvmProcess p = launcher.powerOn(g, address, management);
+        view.line(String.format(Locale.ROOT, "powered on %s (pid %d): %s of memory, %s", g.name(), p.pid(),
+            g.memory(), String.join(" + ", g.workloads())));
+      }
+    }
+  }
+
+  /** In a split lab: waits (with the clock held at 0) until the other parts' guests are attached too. */
+  private void awaitGuestsElsewhere(ManagementClient management) throws IOException, InterruptedException {
+    List<String> elsewhere = scenario.guests().stream().filter(g -> g.autostart() && !localGuests.contains(g))
+        .map(GuestSpec::name).toList();
+    if (elsewhere.isEmpty()) {
+      return;
+    }
+    view.line("waiting for " + String.join(", ", elsewhere) + " to be powered on by the other parts of the lab "
+        + "(the clock is held at 0 until they are attached)");
+    launcher.awaitVms(management, vms -> elsewhere.stream().allMatch(n -> vms.stream()
+        .anyMatch(v -> v.getName().equals(n) && v.getAttached())), null, null);
+  }
+
+  /**
+   * The holder's run: to each lab time at which there is a sample, an action or the end, and what is due there.
+   */
+  private void hold(RunClock clock, ManagementClient management, HostPort address)
+      throws IOException, InterruptedException {
+    Set<String> here = new LinkedHashSet<>();
+    localGuests.forEach(g -> here.add(g.name()));
+    schedule = new ScheduledActions(scenario, here, launcher, management, address, view);
     long interval = scenario.report().sampleInterval().toNanos();
     long end = scenario.duration().toNanos();
     long nextSample = 0;
-    int nextAction = 0;
-    int failedSamples = 0;
-    List<ScheduledAction> actions = scenario.actions();
     while (true) {
-      long elapsed = System.nanoTime() - startNanos;
-      while (nextAction < actions.size() && actions.get(nextAction).at().toNanos() <= elapsed) {
-        apply(actions.get(nextAction++), management, address, elapsed);
+      long reached;
+      try {
+        reached = clock.runTo(Math.min(Math.min(nextSample, schedule.nextAt()), end), this::hypervisorGone);
+      } catch (IOException e) {
+        stoppedBy = e.getMessage();
+        return;
       }
-      if (elapsed >= nextSample) {
-        if (sample(management, elapsed)) {
-          failedSamples = 0;
-          draw(elapsed);
-        } else if (++failedSamples >= 3 && (launcher.hypervisor() == null || !launcher.hypervisor().isAlive())) {
-          // A busy machine may miss a sample; a hypervisor that is gone or silent three times running ends it.
+      if (reached < 0) {
+        stoppedBy = launcher.stopRequested() ? "interrupted (Ctrl-C)" : "the hypervisor exited";
+        sample(management, -1);
+        return;
+      }
+      labTimeNs = reached;
+      schedule.applyDue(reached);
+      if (reached >= nextSample || reached >= end) {
+        boolean answered = sample(management, reached);
+        nextSample = (reached / interval + 1) * interval;
+        if (!answered && hypervisorGone()) {
+          stoppedBy = "the hypervisor exited";
+          return;
+        }
+        if (answered && last.getVmsCount() == 0 && !schedule.startPendingHere() && reached < end) {
+          stoppedBy = "every guest ended";
+          return;
+        }
+      }
+      if (reached >= end) {
+        return;
+      }
+    }
+  }
+
+  private boolean hypervisorGone() {
+    return launcher.stopRequested() || launcher.hypervisor() != null && !launcher.hypervisor().isAlive();
+  }
+
+  /**
+   * A part without the hypervisor: shows the lab now and then, and ends when the clock stands at the end of the
+   * run (the hypervisor's part holds it there while the guests stop), when its guests have all ended, or on
+   * Ctrl-C.
+   */
+  private void watch(ManagementClient management) throws InterruptedException {
+    long end = scenario.duration().toNanos();
+    long wallStart = System.nanoTime();
+    int failures = 0;
+    while (!launcher.awaitStop(WATCH_PERIOD.toNanos())) {
+      try {
+        ListVmsResponse state = management.stub().listVms(ListVmsRequest.getDefaultInstance());
+        failures = 0;
+        LabClockState c = state.getMachine().getClock();
+        labTimeNs = c.getLockstep() ? c.getLabTimeNs() : System.nanoTime() - wallStart;
+        view.table(VmTable.labTime(labTimeNs), state);
+        if (labTimeNs >= end) {
+          stoppedBy = "the lab reached its end";
+          return;
+        }
+      } catch (StatusRuntimeException e) {
+        if (++failures >= 3) {
           stoppedBy = "the hypervisor stopped answering";
           return;
         }
-        // A slow sample (a busy machine) skips the samples it overran instead of bunching them up.
-        nextSample = Math.max(nextSample + interval, System.nanoTime() - startNanos + interval / 2);
       }
-      if (elapsed >= end) {
-        // The last sample: the state the run ends in, shown and kept in the time series.
-        if (sample(management, elapsed)) {
-          draw(elapsed);
-        }
-        return;
-      }
-      if (launcher.hypervisor() != null && !launcher.hypervisor().isAlive()) {
-        stoppedBy = "the hypervisor exited";
-        return;
-      }
-      boolean pendingStarts = actions.subList(nextAction, actions.size()).stream()
-          .anyMatch(a -> a.kind() == ScheduledAction.Kind.START && isLocal(a.vm()));
-      if (!localGuests.isEmpty() && !pendingStarts
-          && launcher.guests().values().stream().noneMatch(JvmProcess::isAlive)) {
+      if (!localGuests.isEmpty() && launcher.guests().values().stream().noneMatch(JvmProcess::isAlive)) {
         stoppedBy = "every guest here ended";
         return;
       }
-      long wake = Math.min(end, nextSample);
-      if (nextAction < actions.size()) {
-        wake = Math.min(wake, actions.get(nextAction).at().toNanos());
-      }
-      long waitNanos = Math.max(1_000_000, wake - (System.nanoTime() - startNanos));
-      if (launcher.awaitStop(waitNanos)) {
-        stoppedBy = "interrupted (Ctrl-C)";
-        sample(management, System.nanoTime() - startNanos);
-        return;
-      }
     }
+    stoppedBy = "interrupted (Ctrl-C)";
   }
 
-  private boolean isLocal(String vm) {
-    return localGuests.stream().anyMatch(g -> g.name().equals(vm));
-  }
-
-  private JvmProcess startGuest(GuestSpec g, HostPort address) throws IOException {
-    JvmProcess p = launcher.startGuest(g, address);
-    out.printf("started %s (pid %d): %s of memory, %s%n", g.name(), p.pid(), g.memory(),
-        String.join(" + ", g.workloads()));
-    out.flush();
-    return p;
-  }
-
-  /** Applies one scheduled action where this machine is the one to do it, and logs what happened. */
-  private void apply(ScheduledAction a, ManagementClient management, HostPort address, long elapsedNanos)
-      throws InterruptedException {
-    String outcome;
-    boolean byManagement = a.kind() == ScheduledAction.Kind.DRIVER || a.kind() == ScheduledAction.Kind.BALLOON
-        || a.kind() == ScheduledAction.Kind.POWEROFF;
-    if (byManagement && !runsHypervisor) {
-      outcome = "skipped: the machine that runs the hypervisor applies it";
-    } else if (!byManagement && !isLocal(a.vm())) {
-      outcome = "skipped: " + a.vm() + " runs on another machine";
-    } else {
-      try {
-        var stub = management.stub(CALL_DEADLINE);
-        var vm = ManagementClient.select(a.vm());
-        outcome = switch (a.kind()) {
-          case DRIVER -> "ok: driver asked to switch to " + stub.setDriverMode(SetDriverModeRequest.newBuilder()
-              .setVm(vm).setMode(DriverModes.parse(a.argument())).build()).getBalloon().getRequestedMode();
-          case BALLOON -> {
-            long pages = MemorySize.parse(a.argument()).pages();
-            VmState s = stub.setBalloonTarget(SetBalloonTargetRequest.newBuilder().setVm(vm).setTargetPages(pages)
-                .build());
-            yield "ok: balloon target " + MemorySize.humanPages(s.getBalloon().getTargetPages());
-          }
-          case POWEROFF -> {
-            VmState s = stub.powerOffVm(PowerOffVmRequest.newBuilder().setVm(vm).build());
-            lastSeen.put(s.getName(), s);
-            killed.add(a.vm());
-            yield "ok: powered off holding " + MemorySize.humanPages(s.getMappedPages()) + " mapped";
-          }
-          case KILL -> {
-            JvmProcess p = launcher.guests().get(a.vm());
-            if (p == null || !p.isAlive()) {
-              yield "failed: " + a.vm() + " is not running";
-            }
-            p.kill();
-            killed.add(a.vm());
-            yield "ok: killed pid " + p.pid() + " with SIGKILL";
-          }
-          case START -> {
-            GuestSpec g = scenario.guest(a.vm()).orElseThrow();
-            if (launcher.guests().containsKey(a.vm())) {
-              yield "failed: " + a.vm() + " was started already";
-            }
-            yield "ok: started pid " + startGuest(g, address).pid();
-          }
-        };
-      } catch (StatusRuntimeException e) {
-        outcome = "failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
-      } catch (IOException | RuntimeException e) {
-        outcome = "failed: " + e.getMessage();
-      }
-    }
-    ObjectNode entry = ReportWriter.newReport();
-    entry.put("at_s", a.at().toMillis() / 1000.0);
-    entry.put("applied_s", round(elapsedNanos / 1e9));
-    entry.put("action", a.describe());
-    entry.put("outcome", outcome);
-    actionLog.add(entry);
-    // In a terminal the table is erased first, so the action's line stays above the redrawn table.
-    if (options.ansi() && drawnLines > 0) {
-      out.print("\u001b[" + drawnLines + "F\u001b[J");
-      drawnLines = 0;
-    }
-    out.printf("%.1fs: %s: %s%n", elapsedNanos / 1e9, a.describe(), outcome);
-    out.flush();
-    if (options.ansi()) {
-      draw(elapsedNanos);
-    }
-  }
-
-  /** Samples the lab once; false if the hypervisor does not answer. */
-  private boolean sample(ManagementClient management, long elapsedNanos) {
+  /**
+   * Samples the lab once, at lab time {@code ns} (-1: wherever the running clock is now, read with the sample);
+   * false if the hypervisor does not answer.
+   */
+  private boolean sample(ManagementClient management, long at) {
     ListVmsResponse state;
     try {
-      state = management.stub(CALL_DEADLINE).listVms(ListVmsRequest.getDefaultInstance());
+      state = management.stub().listVms(ListVmsRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
-      out.println("the hypervisor does not answer: " + e.getStatus().getCode() + " "
-          + e.getStatus().getDescription());
+      view.line("the hypervisor does not answer: " + e.getStatus().getCode() + " " + e.getStatus().getDescription());
       return false;
     }
     last = state;
-    double t = round(elapsedNanos / 1e9);
+    sampled++;
+    long ns = at >= 0 ? at : Math.max(labTimeNs, state.getMachine().getClock().getLabTimeNs());
+    labTimeNs = ns;
+    double t = ns / 1e9;
     String freeState = VmTable.freeState(state.getMachine());
     for (VmState vm : state.getVmsList()) {
       lastSeen.put(vm.getName(), vm);
@@ -312,40 +308,19 @@ public final class LabRun {
           vm.getCounters().getHostPageIns(), vm.getCounters().getDoublePaging(),
           vm.getGuest().getSimulatedNs() / 1e9, state.getMachine().getFreeFrames(), freeState));
     }
+    view.table(VmTable.labTime(ns), state);
     return true;
   }
 
-  private void draw(long elapsedNanos) {
-    if (last == null) {
-      return;
-    }
-    String time = String.format(Locale.ROOT, "%.0fs", elapsedNanos / 1e9);
-    List<String> lines = new ArrayList<>();
-    lines.add(VmTable.header());
-    lines.addAll(List.of(VmTable.render(time, last).split("\n")));
-    if (options.ansi()) {
-      StringBuilder b = new StringBuilder();
-      if (drawnLines > 0) {
-        b.append("\u001b[").append(drawnLines).append("F\u001b[J");
-      }
-      for (String l : lines) {
-        b.append(l).append('\n');
-      }
-      out.print(b);
-      drawnLines = lines.size();
-    } else {
-      lines.forEach(out::println);
-    }
-    out.flush();
-  }
-
-  private Thread followEvents(ManagementClient management) {
+  /** Collects the machine's events as they happen; {@link #end} catches up with those still on the way. */
+  private void followEvents(ManagementClient management) {
     Thread t = new Thread(() -> {
       try {
         Iterator<MachineEvent> it = management.streams()
             .watchEvents(WatchEventsRequest.newBuilder().setFollow(true).build());
         while (it.hasNext()) {
-          events.add(it.next());
+          MachineEvent e = it.next();
+          events.put(e.getSequence(), e);
         }
       } catch (StatusRuntimeException e) {
         // The run is over (the channel was shut down), or the hypervisor went away or cannot stream events.
@@ -353,102 +328,93 @@ public final class LabRun {
     }, "lab-events");
     t.setDaemon(true);
     t.start();
-    return t;
   }
 
   /** Stops the guests started here (SIGTERM, then SIGKILL if they hang). @return 0 if all ended well */
   private int stopGuests() throws InterruptedException {
     int failures = 0;
+    Set<String> expected = schedule == null ? Set.of() : schedule.stopped();
     for (Launcher.GuestEnd end : launcher.stopGuests(20)) {
       ends.put(end.vm(), end);
       // 143: a JVM ended by the SIGTERM that stopped it, which it handles by shutting down cleanly.
-      if (!killed.contains(end.vm()) && end.exitCode() != 0 && end.exitCode() != 143) {
+      if (!expected.contains(end.vm()) && end.exitCode() != 0 && end.exitCode() != 143) {
         failures++;
-        out.println(launcher.endedBadly(end));
+        view.line(launcher.endedBadly(end));
       }
     }
     return failures == 0 ? 0 : 1;
   }
 
-  private void writeReport() throws IOException {
-    ObjectNode report = ReportWriter.newReport();
-    ObjectNode sc = report.putObject("scenario");
-    sc.put("name", scenario.name());
-    sc.put("file", scenario.source());
-    sc.put("description", scenario.description());
-    sc.put("duration_s", scenario.duration().toMillis() / 1000.0);
-    ArrayNode hvFlags = sc.putObject("hypervisor").putArray("flags");
-    scenario.hypervisor().flags().forEach(hvFlags::add);
-    ArrayNode guestsNode = sc.putArray("guests");
-    for (GuestSpec g : scenario.guests()) {
-      ObjectNode gn = guestsNode.addObject();
-      gn.put("name", g.name());
-      gn.put("memory", g.memory().toString());
-      ArrayNode workloads = gn.putArray("workloads");
-      g.workloads().forEach(workloads::add);
-      ArrayNode flags = gn.putArray("flags");
-      g.flags().forEach(flags::add);
-    }
-    ArrayNode schedule = sc.putArray("schedule");
-    for (ScheduledAction a : scenario.actions()) {
-      schedule.addObject().put("at_s", a.at().toMillis() / 1000.0).put("action", a.describe());
-    }
-    ObjectNode run = report.putObject("run");
-    run.put("directory", dir.toString());
-    run.put("parts_here", options.only().isEmpty() ? "all" : String.join(",", options.only()));
-    run.put("ended", Instant.now().toString());
-    run.put("seconds", round((System.nanoTime() - startNanos) / 1e9));
-    run.put("stopped_by", stoppedBy);
-    run.put("samples", samples.size());
-    ObjectNode vms = report.putObject("vms");
-    JsonFormat.Printer printer = JsonFormat.printer();
-    for (Map.Entry<String, VmState> e : lastSeen.entrySet()) {
-      ObjectNode vm = vms.putObject(e.getKey());
-      vm.set("last_state", ReportWriter.parse(printer.print(e.getValue())));
-      Launcher.GuestEnd end = ends.get(e.getKey());
-      if (end != null) {
-        vm.put("exit_code", end.exitCode());
-        vm.put("stopped_by_schedule", killed.contains(e.getKey()));
-        String summary = end.summary();
-        if (summary != null) {
-          ObjectNode s = vm.putObject("guest_summary");
-          for (String kv : summary.split(" ")) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-              String v = kv.substring(eq + 1);
-              if (v.matches("-?\\d+")) {
-                s.put(kv.substring(0, eq), Long.parseLong(v));
-              } else {
-                s.put(kv.substring(0, eq), v);
-              }
-            }
+  /**
+   * The end of the hypervisor's part, with the clock still held: the guests of other parts stop when they see the
+   * clock at the end (those that do not are powered off), then the last events and the clock's verdict are read.
+   */
+  private void end(ManagementClient management) throws InterruptedException {
+    try {
+      List<String> elsewhere = scenario.guests().stream().map(GuestSpec::name)
+          .filter(n -> localGuests.stream().noneMatch(g -> g.name().equals(n))).toList();
+      if (!elsewhere.isEmpty() && !launcher.stopRequested() && !hypervisorGone()) {
+        view.line("waiting up to " + OTHERS_STOP_LIMIT.toSeconds() + " s for the guests of the other parts to stop");
+        if (!launcher.awaitVms(management, vms -> vms.stream().noneMatch(v -> elsewhere.contains(v.getName())),
+            null, OTHERS_STOP_LIMIT)) {
+          for (VmState vm : management.stub().listVms(ListVmsRequest.getDefaultInstance()).getVmsList()) {
+            view.line(vm.getName() + " did not stop; powering it off");
+            management.stub().powerOffVm(PowerOffVmRequest.newBuilder().setVm(ManagementClient.select(vm.getName()))
+                .build());
           }
         }
       }
+      Iterator<MachineEvent> rest = management.stub().watchEvents(WatchEventsRequest.newBuilder()
+          .setAfterSequence(events.isEmpty() ? 0 : events.lastKey())
+          .build());
+      rest.forEachRemaining(e -> events.put(e.getSequence(), e));
+      finalClock = management.stub().getMachine(GetMachineRequest.getDefaultInstance()).getClock();
+    } catch (StatusRuntimeException | IOException e) {
+      view.line("the hypervisor did not answer at the end of the run: " + e.getMessage());
     }
-    if (last != null) {
-      ObjectNode machine = (ObjectNode) ReportWriter.parse(printer.print(last.getMachine()));
-      machine.put("free_state", VmTable.freeState(last.getMachine()));
-      report.set("machine", machine);
+  }
+
+  private void writeReport() throws IOException {
+    RunReport report = new RunReport(scenario, options.only().isEmpty() ? "all" : String.join(",", options.only()));
+    report.run(stoppedBy, labTimeNs, sampled);
+    LabClockState clock = finalClock != null ? finalClock
+        : last != null ? last.getMachine().getClock() : LabClockState.getDefaultInstance();
+    if (runsHypervisor) {
+      report.clock(clock);
     }
-    ArrayNode actions = report.putArray("actions");
-    actionLog.forEach(actions::add);
-    ArrayNode ev = report.putArray("events");
-    for (MachineEvent e : events) {
-      ev.addObject().put("sequence", e.getSequence()).put("time", Instant.ofEpochMilli(e.getWallTimeMs()).toString())
-          .put("kind", e.getKind().name().replaceFirst("^EVENT_KIND_", "").toLowerCase(Locale.ROOT))
-          .put("vm", e.getVmName()).put("message", e.getMessage());
-    }
-    List<Plots.Marker> markers = new ArrayList<>();
-    for (ObjectNode a : actionLog) {
-      if (a.get("outcome").asText().startsWith("ok")) {
-        markers.add(new Plots.Marker(a.get("applied_s").asDouble(), a.get("action").asText()));
+    Set<String> stopped = schedule == null ? Set.of() : schedule.stopped();
+    for (GuestSpec g : scenario.guests()) {
+      VmState seen = schedule != null && schedule.poweredOff().containsKey(g.name())
+          ? schedule.poweredOff().get(g.name()) : lastSeen.get(g.name());
+      if (seen != null || ends.containsKey(g.name())) {
+        report.vm(g.name(), seen, ends.get(g.name()), stopped.contains(g.name()));
       }
     }
-    List<Path> files = ReportWriter.write(dir, report, samples, markers, scenario.name(), scenario.report().plots());
+    if (last != null) {
+      report.machine(last.getMachine());
+    }
+    List<Plots.Marker> markers = new ArrayList<>();
+    if (schedule != null) {
+      report.actions(schedule.applied());
+      schedule.applied().stream().filter(ScheduledActions.Applied::ok)
+          .forEach(a -> markers.add(new Plots.Marker(a.labTimeNs() / 1e9, a.action().describe())));
+    }
+    report.events(events.values());
+    Map<String, Long> pids = new LinkedHashMap<>();
+    if (launcher.hypervisor() != null) {
+      pids.put("hypervisor", launcher.hypervisor().pid());
+    }
+    launcher.guests().forEach((name, p) -> pids.put(name, p.pid()));
+    Instant ended = Instant.now();
+    report.wall(dir, started, ended, pids);
+    List<Path> files = ReportWriter.write(dir, report.json(), samples, markers, scenario.name(),
+        scenario.report().plots() && runsHypervisor);
+    double wallSeconds = (ended.toEpochMilli() - started.toEpochMilli()) / 1000.0;
     out.println();
-    out.printf("run ended: %s after %.0fs; %d samples%n", stoppedBy, (System.nanoTime() - startNanos) / 1e9,
-        samples.size());
+    out.printf(Locale.ROOT, "run ended: %s at lab time %s, after %.0f wall seconds (%.2f simulated s per wall s); "
+        + "%d samples; %s%n", stoppedBy, VmTable.labTime(labTimeNs), wallSeconds,
+        wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, runsHypervisor
+            ? verdict(report) : "the part with the hypervisor reports the lab clock");
     for (Launcher.GuestEnd end : ends.values()) {
       out.printf("%s: %s%n", end.vm(), end.summary() == null ? "no summary (it did not stop cleanly)" : end.summary());
     }
@@ -457,7 +423,12 @@ public final class LabRun {
     out.flush();
   }
 
-  private static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
+  private static String verdict(RunReport report) {
+    if (report.json().path("reproducible").asBoolean()) {
+      return "reproducible";
+    }
+    List<String> why = new ArrayList<>();
+    report.json().path("not_reproducible_because").forEach(n -> why.add(n.asText()));
+    return "not reproducible: " + String.join("; ", why);
   }
 }

@@ -1,5 +1,6 @@
 package org.balloonlab.lab;
 
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,11 +17,15 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.balloonlab.guest.cli.GuestAgentCommand;
 import org.balloonlab.hypervisor.cli.HypervisorCommand;
 import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.HypervisorSpec;
 import org.balloonlab.lab.scenario.Scenario;
+import org.balloonlab.proto.GetMachineRequest;
+import org.balloonlab.proto.ListVmsRequest;
+import org.balloonlab.proto.VmState;
 import org.balloonlab.units.HostPort;
 
 /**
@@ -34,9 +39,11 @@ import org.balloonlab.units.HostPort;
  * run's body runs and stops every process when it ends. On Ctrl-C the hook asks the body to end (its waits here return or fail at once),
  * gives it a minute to stop its processes and write what it writes, then stops whatever is still alive.
  *
- * <p>{@link LabRun} starts a scenario's guests one at a time and runs them for the scenario's duration;
- * {@code balloonlab translation} and {@code compare-paging} start theirs together ({@link #startTogether}) and let
- * them run their workloads to the end ({@link #awaitGuestsExit}).
+ * <p>Guests are powered on one at a time ({@link #powerOn}: a guest's JVM is started, and the next only once the
+ * hypervisor lists its VM attached), so VM ids follow the scenario's order, not which JVM started first.
+ * {@link LabRun} does so while it holds the lab clock and then runs the lab to each instant it has something to
+ * do; {@code balloonlab translation} and {@code compare-paging} power theirs on while the clock is held at 0
+ * ({@link #startOneByOne}), then let it run and wait for the workloads to end ({@link #awaitGuestsExit}).
  */
 final class Launcher {
   /** How long a child may take to print that it is ready: JVMs start slowly on a small, busy machine. */
@@ -145,23 +152,86 @@ final class Launcher {
     return p;
   }
 
-  /** Waits until a guest's VM is powered on and attached. */
-  void awaitReady(JvmProcess guest) throws IOException, InterruptedException {
-    awaitLine(guest, GuestAgentCommand.READY);
+  /**
+   * Powers a guest on: starts its JVM and waits until the hypervisor lists its VM attached, so that the next
+   * guest powered on gets the next VM id.
+   *
+   * @throws IOException if the guest exits first, is not attached within a minute, or the run is asked to stop
+   */
+  JvmProcess powerOn(GuestSpec guest, HostPort hypervisor, ManagementClient management)
+      throws IOException, InterruptedException {
+    JvmProcess p = startGuest(guest, hypervisor);
+    if (!awaitVms(management, vms -> vms.stream().anyMatch(v -> v.getName().equals(guest.name()) && v.getAttached()),
+        p, Duration.ofSeconds(READY_SECONDS))) {
+      throw new IOException(guest.name() + " was not attached within " + READY_SECONDS + " s; see "
+          + errorLog(guest.name()));
+    }
+    return p;
   }
 
   /**
-   * Starts the scenario's hypervisor, then all its guests at once, without waiting for any to be ready: for runs
-   * whose guests run their workloads to the end side by side.
+   * Polls the hypervisor's VMs until {@code condition} holds of them.
+   *
+   * @param watched a process whose exit ends the wait with an error, or {@code null}
+   * @param limit how long to wait, or {@code null} for as long as it takes
+   * @return whether the condition held within {@code limit}
+   * @throws IOException if {@code watched} exits first or the run is asked to stop (Ctrl-C)
+   */
+  boolean awaitVms(ManagementClient management, Predicate<List<VmState>> condition, JvmProcess watched,
+                   Duration limit) throws IOException, InterruptedException {
+    long deadline = limit == null ? Long.MAX_VALUE : System.nanoTime() + limit.toNanos();
+    while (true) {
+      try {
+        if (condition.test(management.stub().listVms(ListVmsRequest.getDefaultInstance()).getVmsList())) {
+          return true;
+        }
+      } catch (StatusRuntimeException e) {
+        // Not serving yet, or busy: asked again below.
+      }
+      if (watched != null && !watched.isAlive()) {
+        throw new IOException(watched.name() + " exited with code " + watched.process().exitValue() + "; see "
+            + errorLog(watched.name()));
+      }
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      if (awaitStop(TimeUnit.MILLISECONDS.toNanos(20))) {
+        throw new IOException("interrupted while waiting for the hypervisor's VMs");
+      }
+    }
+  }
+
+  /**
+   * Starts the scenario's hypervisor, then powers its guests on one at a time while holding the lab clock at 0, so
+   * that they start their workloads together at lab time 0 with VM ids in the scenario's order; then lets the
+   * clock run: for runs whose guests run their workloads to the end side by side.
    *
    * @return the hypervisor's address
    */
-  HostPort startTogether(Scenario scenario) throws IOException, InterruptedException {
+  HostPort startOneByOne(Scenario scenario) throws IOException, InterruptedException {
     HostPort address = startHypervisor(scenario.hypervisor(), null);
-    for (GuestSpec g : scenario.guests()) {
-      startGuest(g, address);
+    try (ManagementClient management = new ManagementClient(address);
+         RunClock clock = holdAtZero(management)) {
+      for (GuestSpec g : scenario.guests()) {
+        powerOn(g, address, management);
+      }
     }
     return address;
+  }
+
+  /**
+   * Takes hold of the lab clock at 0 if the hypervisor keeps one (lockstep); otherwise lab time is wall time from
+   * now.
+   */
+  RunClock holdAtZero(ManagementClient management) throws IOException, InterruptedException {
+    boolean lockstep;
+    try {
+      lockstep = management.stub().getMachine(GetMachineRequest.getDefaultInstance()).getClock().getLockstep();
+    } catch (StatusRuntimeException e) {
+      throw new IOException("the hypervisor does not answer: " + e.getStatus().getCode() + " "
+          + e.getStatus().getDescription(), e);
+    }
+    return lockstep ? ClockHold.open(management, this::stopRequested) : new WallPacing(this);
   }
 
   /** The guests started here, by name, in the order they were started. */
@@ -218,6 +288,11 @@ final class Launcher {
     if (hypervisor != null) {
       hypervisor.stop(10, TimeUnit.SECONDS);
     }
+  }
+
+  /** Whether the run is asked to stop (Ctrl-C). */
+  boolean stopRequested() {
+    return stopRequested.getCount() == 0;
   }
 
   /**

@@ -34,6 +34,11 @@ final class ManagementClient implements AutoCloseable {
     return ManagementServiceGrpc.newBlockingStub(channel);
   }
 
+  /** An asynchronous stub without a deadline, for the clock hold, which lasts as long as the run. */
+  ManagementServiceGrpc.ManagementServiceStub async() {
+    return ManagementServiceGrpc.newStub(channel);
+  }
+
   /** A VM named by id (all digits) or by name. */
   static VmSelector select(String vm) {
     return vm.matches("\\d{1,9}") ? VmSelector.newBuilder().setVmId(Integer.parseInt(vm)).build()

@@ -141,7 +141,7 @@ final class PagingComparisonCommand implements Callable<Integer> {
     out.flush();
     Launcher launcher = new Launcher(dir, "512m", "384m");
     return launcher.run(() -> {
-      HostPort address = launcher.startTogether(scenario);
+      HostPort address = launcher.startOneByOne(scenario);
       try (ManagementClient management = new ManagementClient(address)) {
         // The hypervisor forgets a VM when its guest powers it off, so its balloon is read while it runs.
         AtomicReference<ListVmsResponse> last = new AtomicReference<>(ListVmsResponse.getDefaultInstance());

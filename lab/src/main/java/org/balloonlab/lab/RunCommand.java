@@ -47,12 +47,8 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--duration", paramLabel = "DURATION", description = "Overrides the scenario's duration.")
   Duration duration;
 
-  @Option(names = "--run-dir", paramLabel = "DIR",
-      description = "The run's folder (default: runs/<name>-<date>-<time>).")
-  Path runDir;
-
-  @Option(names = "--plain", description = "Print the live table as lines instead of redrawing it in place.")
-  boolean plain;
+  @CommandLine.Mixin
+  RunOutput output = new RunOutput();
 
   @Override
   public Integer call() throws Exception {
@@ -73,15 +69,14 @@ final class RunCommand implements Callable<Integer> {
       scenario = new Scenario(scenario.name(), scenario.source(), scenario.description(), scenario.hypervisor(),
           scenario.guests(), scenario.actions(), duration, scenario.report());
     }
-    return run(spec, scenario, new LinkedHashSet<>(only), hypervisor, listen, runDir, plain);
+    return run(spec, scenario, new LinkedHashSet<>(only), hypervisor, listen, output);
   }
 
   static int run(CommandLine.Model.CommandSpec spec, Scenario scenario, Set<String> only, HostPort hypervisor,
-                 HostPort listen, Path runDir, boolean plain) throws Exception {
-    boolean ansi = !plain && System.console() != null && !"dumb".equals(System.getenv("TERM"));
+                 HostPort listen, RunOutput output) throws Exception {
     LabRun run;
     try {
-      run = new LabRun(scenario, new LabRun.Options(only, hypervisor, listen, runDir, ansi),
+      run = new LabRun(scenario, new LabRun.Options(only, hypervisor, listen, output.runDir, output.ansi()),
           spec.commandLine().getOut());
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

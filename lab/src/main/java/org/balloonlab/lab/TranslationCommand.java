@@ -100,7 +100,7 @@ final class TranslationCommand implements Callable<Integer> {
       out.printf("BalloonLab translation: %d x %s in two %s VMs, %d accesses each, seed %d; logs in %s%n",
           processes, workload, guestMemory, accesses, seed, dir);
       out.flush();
-      launcher.startTogether(scenario);
+      launcher.startOneByOne(scenario);
       Optional<JvmProcess> late = launcher.awaitGuestsExit(scenario.duration(), Duration.ofMillis(50), () -> { });
       if (late.isPresent()) {
         out.printf("%s did not finish within %s; stopping (see %s)%n", late.get().name(), timeout, dir);

@@ -1,9 +1,12 @@
 package org.balloonlab.lab;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import org.balloonlab.domain.Pace;
+import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
 import org.balloonlab.proto.VmState;
@@ -14,7 +17,7 @@ final class VmTable {
   private VmTable() {}
 
   static String header() {
-    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9s %9s %9s %9s %9s %7s %10s %5s",
+    return String.format(Locale.ROOT, "%-8s %-10s %9s %9s %9s %9s %9s %9s %9s %9s %7s %10s %5s",
         "time", "vm", "config", "mapped", "balloon", "target", "hswapped", "hidden", "hpageout", "guestflt", "dblpg",
         "sim", "viol");
   }
@@ -23,7 +26,7 @@ final class VmTable {
     long violations = vm.getGuest().getIntegrityViolations() + vm.getGuest().getIsolationViolations();
     String target = MemorySize.humanPages(vm.getBalloon().getTargetPages())
         + (vm.getBalloon().getUncooperative() ? "!" : "");
-    return String.format(Locale.ROOT, "%-6s %-10s %9s %9s %9s %9s %9s %9d %9d %9d %7d %9.3fs %5d",
+    return String.format(Locale.ROOT, "%-8s %-10s %9s %9s %9s %9s %9s %9d %9d %9d %7d %9.3fs %5d",
         time, vm.getName(),
         MemorySize.humanPages(vm.getMemoryPages()),
         MemorySize.humanPages(vm.getMappedPages()),
@@ -46,7 +49,7 @@ final class VmTable {
   static String machineLine(String time, MachineState m) {
     double overcommit = (double) m.getConfiguredPages() / Math.max(1, m.getMachineFrames());
     return String.format(Locale.ROOT,
-        "%-6s machine: free %s of %s (state %s), %d VMs configured %s (%.2fx), host swap %s used, "
+        "%-8s machine: free %s of %s (state %s), %d VMs configured %s (%.2fx), host swap %s used, "
             + "page-outs %d, page-ins %d, double paging %d; policy %s",
         time, MemorySize.humanPages(m.getFreeFrames()), MemorySize.humanPages(m.getMachineFrames()), freeState(m),
         m.getPoweredOnVms(), MemorySize.humanPages(m.getConfiguredPages()), overcommit,
@@ -54,6 +57,33 @@ final class VmTable {
         m.getDoublePaging(), m.getPolicy().isEmpty() ? "-" : m.getPolicy());
   }
 
+  /** A lab time as the time column shows it: {@code 30s}, {@code 12.5s}, {@code 0.01s}. */
+  static String labTime(long ns) {
+    return BigDecimal.valueOf(ns, 9).stripTrailingZeros().toPlainString() + "s";
+  }
+
+  /**
+   * The lab clock: where it stands, how fast it runs against the wall clock, and whether the run so far depends on
+   * simulated time alone.
+   */
+  static String clockLine(String time, LabClockState c) {
+    if (!c.getLockstep()) {
+      return String.format(Locale.ROOT, "%-8s clock: free running on wall time (lab-clock free): not reproducible",
+          time);
+    }
+    String pace = new Pace(c.getPace()).toString();
+    String verdict = c.getReproducible() ? "reproducible"
+        : "not reproducible: " + String.join("; ", c.getNotReproducibleBecauseList());
+    return String.format(Locale.ROOT, "%-8s clock: lab time %s, pace %s (%.2f simulated s per wall s), quantum %s, "
+        + "%d VMs on it; %s", time, labTime(c.getLabTimeNs()), pace, c.getSimulatedPerWallSecond(),
+        plain(c.getQuantumNs() / 1e6) + "ms", c.getParticipants(), verdict);
+  }
+
+  private static String plain(double v) {
+    return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+  }
+
+  /** The VMs by name, the machine, and the clock if there is one. */
   static String render(String time, ListVmsResponse state) {
     StringBuilder b = new StringBuilder();
     List<VmState> vms = new ArrayList<>(state.getVmsList());
@@ -62,6 +92,9 @@ final class VmTable {
       b.append(vmLine(time, vm)).append('\n');
     }
     b.append(machineLine(time, state.getMachine()));
+    if (state.getMachine().hasClock()) {
+      b.append('\n').append(clockLine(time, state.getMachine().getClock()));
+    }
     return b.toString();
   }
 }

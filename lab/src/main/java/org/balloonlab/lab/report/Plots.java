@@ -24,14 +24,14 @@ import javax.imageio.ImageIO;
  * <ul>
  *   <li>{@link #memory}: each VM's memory over time, stacked: mapped (backed by a machine frame), ballooned (held
  *       by its balloon driver) and swapped (paged out by the hypervisor), under its configured size.</li>
- *   <li>{@link #faultRates}: faults per second: true faults the guest handles, hidden faults the hypervisor
+ *   <li>{@link #faultRates}: faults per simulated second: true faults the guest handles, hidden faults the hypervisor
  *       resolves, and the hypervisor's page-outs of that VM.</li>
  * </ul>
  * Drawn headless (no display needed) and with no library beyond the JDK.
  */
 public final class Plots {
-  /** A vertical mark at a moment of the run, such as a scheduled fault. */
-  public record Marker(double seconds, String label) {
+  /** A vertical mark at a lab time of the run, such as a scheduled fault. */
+  public record Marker(double labSeconds, String label) {
   }
 
   /** Width of every plot, in pixels. */
@@ -80,7 +80,7 @@ public final class Plots {
         double[] next = new double[base.length];
         for (int i = 0; i < vmSamples.size(); i++) {
           next[i] = base[i] + layers.get(layer).applyAsDouble(vmSamples.get(i));
-          double x = panel.x(vmSamples.get(i).seconds());
+          double x = panel.x(vmSamples.get(i).labSeconds());
           if (i == 0) {
             area.moveTo(x, panel.y(next[i], top));
           } else {
@@ -88,7 +88,7 @@ public final class Plots {
           }
         }
         for (int i = vmSamples.size() - 1; i >= 0; i--) {
-          area.lineTo(panel.x(vmSamples.get(i).seconds()), panel.y(base[i], top));
+          area.lineTo(panel.x(vmSamples.get(i).labSeconds()), panel.y(base[i], top));
         }
         area.closePath();
         g.setColor(colors[layer]);
@@ -103,14 +103,14 @@ public final class Plots {
         new Legend("swapped (host)", SWAPPED, false), new Legend("configured", Color.DARK_GRAY, true)));
   }
 
-  /** Fault rates per VM over time: guest true faults, hidden faults and host page-outs, per second. */
+  /** Fault rates per VM over lab time: guest true faults, hidden faults and host page-outs, per simulated second. */
   public static void faultRates(String title, List<VmSample> samples, List<Marker> markers, Path png)
       throws IOException {
     Map<String, List<VmSample>> byVm = byVm(samples);
     List<ToDoubleFunction<VmSample>> counters = List.of(
         s -> s.guestFaults(), s -> s.hiddenFaults(), s -> s.hostPageOuts());
     Color[] colors = {GUEST, HIDDEN, PAGE_OUTS};
-    draw(title, byVm, markers, png, "per second", (g, panel, vmSamples) -> {
+    draw(title, byVm, markers, png, "per simulated second", (g, panel, vmSamples) -> {
       List<double[]> rates = new ArrayList<>();
       double top = 1;
       for (ToDoubleFunction<VmSample> c : counters) {
@@ -131,7 +131,7 @@ public final class Plots {
             new float[] {7f, 5f}, 0f) : new BasicStroke(2f));
         Path2D.Double line = new Path2D.Double();
         for (int i = 0; i < r.length; i++) {
-          double x = panel.x(vmSamples.get(i).seconds());
+          double x = panel.x(vmSamples.get(i).labSeconds());
           double y = panel.y(r[i], top);
           if (i == 0) {
             line.moveTo(x, y);
@@ -150,7 +150,7 @@ public final class Plots {
   static double[] rates(List<VmSample> samples, ToDoubleFunction<VmSample> counter) {
     double[] r = new double[samples.size()];
     for (int i = 1; i < samples.size(); i++) {
-      double dt = samples.get(i).seconds() - samples.get(i - 1).seconds();
+      double dt = samples.get(i).labSeconds() - samples.get(i - 1).labSeconds();
       double dv = counter.applyAsDouble(samples.get(i)) - counter.applyAsDouble(samples.get(i - 1));
       r[i] = dt > 0 ? Math.max(0, dv / dt) : r[i - 1];
     }
@@ -224,7 +224,7 @@ public final class Plots {
       double xMax = 1;
       for (List<VmSample> list : byVm.values()) {
         for (VmSample s : list) {
-          xMax = Math.max(xMax, s.seconds());
+          xMax = Math.max(xMax, s.labSeconds());
         }
       }
       int width = WIDTH - LEFT - RIGHT;
@@ -251,7 +251,7 @@ public final class Plots {
         String label = label(t) + "s";
         g.drawString(label, x - g.getFontMetrics().stringWidth(label) / 2, axisY + 17);
       }
-      g.drawString("time since the run started", LEFT + width / 2 - 60, axisY + 33);
+      g.drawString("lab time (simulated seconds)", LEFT + width / 2 - 70, axisY + 33);
       drawLegend(g, legend, LEFT + width + 15, TOP + 10);
     } finally {
       g.dispose();
@@ -265,7 +265,7 @@ public final class Plots {
     g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
     int row = 0;
     for (Marker m : markers) {
-      int x = (int) Math.round(panel.x(m.seconds()));
+      int x = (int) Math.round(panel.x(m.labSeconds()));
       g.setColor(Color.BLACK);
       g.setStroke(dashed());
       g.drawLine(x, panel.top(), x, panel.top() + panel.height());
@@ -299,7 +299,7 @@ public final class Plots {
                                double top) {
     Path2D.Double line = new Path2D.Double();
     for (int i = 0; i < samples.size(); i++) {
-      double x = panel.x(samples.get(i).seconds());
+      double x = panel.x(samples.get(i).labSeconds());
       double y = panel.y(f.applyAsDouble(samples.get(i)), top);
       if (i == 0) {
         line.moveTo(x, y);

@@ -11,7 +11,7 @@ import java.util.Locale;
 /** Writes a run's samples as CSV, one row per sample per VM, for spreadsheets and plotting tools. */
 public final class TimeSeriesCsv {
   /** The header row; columns in this order. Sizes are in 4 KiB pages. */
-  public static final String HEADER = "time_s,vm,configured_pages,mapped_pages,balloon_pages,balloon_target_pages,"
+  public static final String HEADER = "lab_time_s,vm,configured_pages,mapped_pages,balloon_pages,balloon_target_pages,"
       + "host_swapped_pages,guest_faults,hidden_faults,host_page_outs,host_page_ins,double_paging,simulated_s,"
       + "free_frames,free_state";
 
@@ -22,7 +22,7 @@ public final class TimeSeriesCsv {
       w.write(HEADER);
       w.write('\n');
       for (VmSample s : samples) {
-        w.write(String.format(Locale.ROOT, "%.3f,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%s%n", s.seconds(),
+        w.write(String.format(Locale.ROOT, "%.3f,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%s%n", s.labSeconds(),
             s.vm(), s.configuredPages(), s.mappedPages(), s.balloonPages(), s.balloonTargetPages(),
             s.hostSwappedPages(), s.guestFaults(), s.hiddenFaults(), s.hostPageOuts(), s.hostPageIns(),
             s.doublePaging(), s.simulatedSeconds(), s.freeFrames(), s.freeState()));

@@ -1,10 +1,11 @@
 package org.balloonlab.lab.report;
 
 /**
- * One VM as the launcher saw it at one moment of a run: a row of the time series. Counters are cumulative; the
+ * One VM as the launcher saw it at one lab time of a run: a row of the time series. Counters are cumulative; the
  * plots turn them into rates. Sizes are in 4 KiB pages.
  *
- * @param seconds wall-clock seconds since the run started
+ * @param labSeconds the lab time of the sample: simulated seconds since the lab started (the launcher holds the
+ *     clock there while it reads the lab)
  * @param vm the VM's name
  * @param configuredPages its configured memory
  * @param mappedPages guest-physical pages backed by a machine frame
@@ -21,7 +22,7 @@ package org.balloonlab.lab.report;
  * @param freeState the machine's free-memory state ({@code high}, {@code soft}, {@code hard}, {@code low}), or
  *     {@code -} where the hypervisor does not report one
  */
-public record VmSample(double seconds, String vm, long configuredPages, long mappedPages, long balloonPages,
+public record VmSample(double labSeconds, String vm, long configuredPages, long mappedPages, long balloonPages,
                        long balloonTargetPages, long hostSwappedPages, long guestFaults, long hiddenFaults,
                        long hostPageOuts, long hostPageIns, long doublePaging, double simulatedSeconds,
                        long freeFrames, String freeState) {

@@ -32,11 +32,13 @@ import org.balloonlab.units.MemorySize;
  *     {@code null}
  * @param costs cost-model constants overridden, each as {@code --cost} takes it ({@code vm-exit=2000}); empty
  *     for none
+ * @param clock how the hypervisor keeps the lab clock
  */
 public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize hostSwap, String policy, Double tau,
                              Integer samplePages, Duration samplePeriod, Double freeHigh, Double freeSoft,
                              Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout,
-                             Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, List<String> costs) {
+                             Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, List<String> costs,
+                             ClockSpec clock) {
 
   /** A hypervisor with this much machine memory and every other field left to the hypervisor's defaults. */
   public static Builder builder(MemorySize memory) {
@@ -58,6 +60,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     add(f, "--seed", seed);
     add(f, "--balloon-stall-timeout", balloonStallTimeout == null ? null : balloonStallTimeout.toMillis() + "ms");
     addTranslationFlags(f);
+    clock.addFlags(f);
     return f;
   }
 
@@ -92,6 +95,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     private Integer tlbWays;
     private Boolean tlbUntagged;
     private List<String> costs = List.of();
+    private ClockSpec clock = ClockSpec.DEFAULT;
 
     private Builder(MemorySize memory) {
       this.memory = memory;
@@ -121,9 +125,14 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
       return this;
     }
 
+    public Builder clock(ClockSpec spec) {
+      this.clock = spec;
+      return this;
+    }
+
     public HypervisorSpec build() {
       return new HypervisorSpec(memory, null, null, null, null, null, samplePeriod, null, null, null, null, null,
-          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, costs);
+          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, costs, clock);
     }
   }
 }

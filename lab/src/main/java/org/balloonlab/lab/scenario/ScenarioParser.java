@@ -41,7 +41,7 @@ import org.snakeyaml.engine.v2.nodes.Node;
  * <pre>
  * name: overcommit                 # optional, names the run's folder (default: the file's name)
  * description: what to look at     # optional
- * duration: 30s
+ * duration: 30s                    # lab time (simulated), from when every guest is up
  * hypervisor:
  *   memory: 256MiB
  *   listen: 127.0.0.1:0            # optional; port 0 takes a free port
@@ -51,6 +51,10 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *   seed: 1                        # optional
  *   tlb-entries: 1536              # optional, with tlb-ways and tlb-untagged: each VM's TLB
  *   cost: {vm-exit: 2000}          # optional: cost-model constants in ns, named as --cost names them
+ *   pace: max                      # optional: max (default) | 1x | a factor such as 0.5x: simulated per wall time
+ *   quantum: 10ms                  # optional: lab time between two boundaries of the lab clock (1ms to 1s)
+ *   straggler-grace: 30s           # optional: wall time before a VM that stops answering is dropped
+ *   lab-clock: lockstep            # optional: lockstep (default) | free (no quanta, nothing reproducible)
  * guests:
  *   - name: vm1
  *     memory: 192MiB               # or max; min, shares, translation (nested | shadow), processes, seed
@@ -58,11 +62,11 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *     balloon: enabled             # the driver's mode at boot
  *     accesses: 4000000            # optional: the guest stops by itself after that many; slice: 10000
  *     autostart: true              # false: started by a scheduled start
- * schedule:
+ * schedule:                        # at: lab time
  *   - {at: 10s, action: driver, vm: vm1, mode: disabled}
  *   - {at: 15s, action: balloon, vm: vm1, target: 64MiB}
  *   - {at: 20s, action: poweroff | kill | start, vm: vm1}
- * report: {interval: 1s, plots: true, dir: runs}
+ * report: {interval: 1s, plots: true, dir: runs}   # interval: lab time between two samples
  * </pre>
  */
 public final class ScenarioParser {
@@ -182,6 +186,7 @@ public final class ScenarioParser {
     }
     Boolean tlbUntagged = f.bool("tlb-untagged", false);
     List<String> costs = costs(f.map("cost", false));
+    ClockSpec clock = clock(f);
     f.finish();
     if (memory == null) {
       return null;
@@ -189,7 +194,36 @@ public final class ScenarioParser {
     return new HypervisorSpec(memory, listen, hostSwap, policy, tau,
         samplePages == null ? null : samplePages.intValue(), samplePeriod, free[0], free[1], free[2], free[3], seed,
         stall, tlbEntries == null ? null : tlbEntries.intValue(), tlbWays == null ? null : tlbWays.intValue(),
-        tlbUntagged, costs);
+        tlbUntagged, costs, clock);
+  }
+
+  /** The lab clock's fields of the hypervisor. */
+  private static ClockSpec clock(YamlFields f) {
+    String mode = f.choice("lab-clock", false, List.of("lockstep", "free"));
+    Duration quantum = f.duration("quantum", false, null);
+    if (quantum != null && (quantum.compareTo(ClockSpec.MIN_QUANTUM) < 0
+        || quantum.compareTo(ClockSpec.MAX_QUANTUM) > 0)) {
+      f.problem("quantum", quantum.toMillis() + "ms must be from " + ClockSpec.MIN_QUANTUM.toMillis() + "ms to "
+          + ClockSpec.MAX_QUANTUM.toSeconds() + "s");
+      quantum = null;
+    }
+    String pace = f.parsed("pace", false, "a pace", null, ClockSpec::parsePace);
+    Duration grace = f.duration("straggler-grace", false, null);
+    if (grace != null && (grace.isZero() || grace.compareTo(MAX_DURATION) > 0)) {
+      f.problem("straggler-grace", grace.toSeconds() + "s must be more than 0 and at most 24h");
+      grace = null;
+    }
+    boolean lockstep = !"free".equals(mode);
+    if (!lockstep) {
+      // Without quanta these would be silently ignored; the reader asked for something the clock will not do.
+      for (String key : List.of("quantum", "pace", "straggler-grace")) {
+        if (f.has(key)) {
+          f.problem(key, "has no effect with lab-clock: free (the hypervisor runs on wall time)");
+        }
+      }
+    }
+    // A field that was wrong is a problem already, which fails the whole file.
+    return new ClockSpec(lockstep, quantum, pace != null ? pace : ClockSpec.DEFAULT.pace(), grace);
   }
 
   /** {@code cost: {vm-exit: 2000, tlb-hit: 2}}: cost-model constants in nanoseconds, as {@code --cost} takes them. */

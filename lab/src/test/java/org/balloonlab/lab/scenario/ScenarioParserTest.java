@@ -77,7 +77,8 @@ class ScenarioParserTest {
     assertEquals(List.of(6.0, 4.0, 2.0, 1.0), List.of(h.freeHigh(), h.freeSoft(), h.freeHard(), h.freeLow()));
     assertEquals(List.of("--memory", "256MiB", "--host-swap", "1GiB", "--policy", "esx", "--tau", "0.75",
         "--sample-pages", "100", "--sample-period", "30000ms", "--free-high", "6.0", "--free-soft", "4.0",
-        "--free-hard", "2.0", "--free-low", "1.0", "--seed", "3"), h.flags());
+        "--free-hard", "2.0", "--free-low", "1.0", "--seed", "3", "--lab-clock", "lockstep", "--pace", "max"),
+        h.flags());
     GuestSpec vm1 = s.guests().get(0);
     assertEquals(List.of("phases:sizes=64MiB/128MiB,accesses=1000,loop=true"), vm1.workloads());
     assertEquals(List.of("--name", "vm1", "--memory", "192MiB", "--workload",
@@ -95,14 +96,15 @@ class ScenarioParserTest {
   }
 
   @Test
-  void fieldsLeftOutAreNotPassedOn() throws ScenarioException {
+  void fieldsLeftOutAreNotPassedOnButALabRunsInLockstepAsFastAsItCan() throws ScenarioException {
     Scenario s = parse("""
         duration: 5s
         hypervisor: {memory: 64MiB}
         guests:
           - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
         """);
-    assertEquals(List.of("--memory", "64MiB"), s.hypervisor().flags());
+    assertEquals(List.of("--memory", "64MiB", "--lab-clock", "lockstep", "--pace", "max"), s.hypervisor().flags());
+    assertEquals(ClockSpec.DEFAULT, s.hypervisor().clock());
     assertEquals(List.of("--name", "a", "--memory", "32MiB", "--workload", "idle:footprint=8MiB"),
         s.guests().get(0).flags());
     assertNull(s.hypervisor().listen());
@@ -142,7 +144,7 @@ class ScenarioParserTest {
     HypervisorSpec h = s.hypervisor();
     assertEquals(List.of("tlb-hit=2", "vm-exit=2000"), h.costs(), "in the cost model's order");
     assertEquals(List.of("--memory", "64MiB", "--tlb-entries", "64", "--tlb-ways", "4", "--tlb-untagged",
-        "--cost", "tlb-hit=2", "--cost", "vm-exit=2000"), h.flags());
+        "--cost", "tlb-hit=2", "--cost", "vm-exit=2000", "--lab-clock", "lockstep", "--pace", "max"), h.flags());
     assertEquals(List.of("--name", "a", "--memory", "32MiB", "--workload", "idle:footprint=8MiB", "--accesses",
         "4000000", "--slice", "500"), s.guests().get(0).flags());
   }
@@ -164,6 +166,63 @@ class ScenarioParserTest {
         "scenarios/t.yaml:7: guests[0].accesses: 0 must be from 1 to 9223372036854775807",
         "scenarios/t.yaml:7: guests[0].slice: \"many\" is not a whole number"),
         problems.stream().map(p -> p.replaceAll(" \\(known here: .*\\)$", "")).toList());
+  }
+
+  @Test
+  void theLabClockFieldsReachTheHypervisor() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 5m
+        hypervisor:
+          memory: 64MiB
+          pace: 0.5X
+          quantum: 20ms
+          straggler-grace: 2m
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertEquals(new ClockSpec(true, Duration.ofMillis(20), "0.5x", Duration.ofMinutes(2)), s.hypervisor().clock());
+    assertEquals(List.of("--memory", "64MiB", "--lab-clock", "lockstep", "--quantum", "20ms", "--pace", "0.5x",
+        "--straggler-grace", "120000ms"), s.hypervisor().flags());
+    Scenario free = parse("""
+        duration: 5s
+        hypervisor: {memory: 64MiB, lab-clock: free}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertFalse(free.hypervisor().clock().lockstep());
+    assertEquals(List.of("--memory", "64MiB", "--lab-clock", "free", "--pace", "max"), free.hypervisor().flags());
+  }
+
+  @Test
+  void theLabClockFieldsAreChecked() {
+    List<String> problems = problems("""
+        duration: 5s
+        hypervisor:
+          memory: 64MiB
+          pace: fast
+          quantum: 15s
+          straggler-grace: 0s
+          lab-clock: sometimes
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertEquals(List.of(
+        "scenarios/t.yaml:4: hypervisor.pace: \"fast\" is not a pace: a pace is max or a factor such as 1x or 0.5x, "
+            + "got 'fast'",
+        "scenarios/t.yaml:5: hypervisor.quantum: 15000ms must be from 1ms to 10s",
+        "scenarios/t.yaml:6: hypervisor.straggler-grace: 0s must be more than 0 and at most 24h",
+        "scenarios/t.yaml:7: hypervisor.lab-clock: \"sometimes\" is not one of lockstep, free"),
+        problems.stream().sorted().toList());
+    assertEquals(List.of(
+        "scenarios/t.yaml:2: hypervisor.quantum: has no effect with lab-clock: free (the hypervisor runs on wall "
+            + "time)",
+        "scenarios/t.yaml:2: hypervisor.pace: has no effect with lab-clock: free (the hypervisor runs on wall time)"),
+        problems("""
+        duration: 5s
+        hypervisor: {memory: 64MiB, lab-clock: free, quantum: 10ms, pace: 0x}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """).stream().filter(p -> p.contains("no effect")).toList());
   }
 
   static Stream<List<String>> mistakes() {

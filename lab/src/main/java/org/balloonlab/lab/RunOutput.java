@@ -1,0 +1,19 @@
+package org.balloonlab.lab;
+
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Where a run started from the command line keeps its files, and how its live table is printed. */
+final class RunOutput {
+  @Option(names = "--run-dir", paramLabel = "DIR",
+      description = "The run's folder: the processes' logs and the report (default: runs/<name>-<date>-<time>).")
+  Path runDir;
+
+  @Option(names = "--plain", description = "Print the live table as lines instead of redrawing it in place.")
+  boolean plain;
+
+  /** Whether to redraw the table in place: on a terminal that can, unless {@code --plain}. */
+  boolean ansi() {
+    return !plain && System.console() != null && !"dumb".equals(System.getenv("TERM"));
+  }
+}
