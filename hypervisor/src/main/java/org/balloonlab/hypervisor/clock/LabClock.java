@@ -67,6 +67,8 @@ public final class LabClock implements AutoCloseable {
   boolean running;
   ClockHolder holder;
   long holdUntil = -1;
+  /** Whether the holder has been told about its latest request. */
+  boolean holdAnswered;
   long heldAt = -1;
   boolean closed;
   long boundaries;
@@ -345,6 +347,8 @@ public final class LabClock implements AutoCloseable {
       }
       holder = who;
       holdUntil = boundary;
+      // Every request is answered, one for the time the clock already stands at included.
+      holdAnswered = false;
       changed.signalAll();
     } finally {
       lock.unlock();

@@ -44,7 +44,6 @@ final class Sequencer {
     }
     runCommands();
     c.boundaryWork.atBoundary(c.labTimeNs);
-    boolean toldHolder = false;
     while (true) {
       ClockHolder tell = null;
       c.lock.lock();
@@ -57,13 +56,12 @@ final class Sequencer {
         boolean canGo = !c.members.isEmpty() || c.holder != null && c.holdUntil > c.labTimeNs;
         if (heldHere) {
           c.heldAt = c.labTimeNs;
-          if (!toldHolder) {
+          if (!c.holdAnswered) {
             tell = c.holder;
-            toldHolder = true;
+            c.holdAnswered = true;
           }
         } else {
           c.heldAt = -1;
-          toldHolder = false;
         }
         if (tell == null && c.commands.isEmpty()) {
           if (canGo && !heldHere) {

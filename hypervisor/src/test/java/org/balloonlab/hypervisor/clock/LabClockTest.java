@@ -228,4 +228,17 @@ class LabClockTest {
     assertEquals(1, next[3], "the doorbell rung meanwhile comes with the grant it runs in");
     assertTrue(ahead.grants.isEmpty());
   }
+
+  @Test
+  void aRequestForTheTimeTheClockAlreadyHoldsIsAnsweredToo() throws Exception {
+    LabClock clock = clock(t -> { }, TimeUnit.SECONDS.toNanos(30));
+    BlockingQueue<Long> held = new LinkedBlockingQueue<>();
+    ClockHolder holder = held::add;
+    clock.hold(holder, 0);
+    assertEquals(0L, held.poll(5, TimeUnit.SECONDS));
+    clock.hold(holder, 0);
+    assertEquals(0L, held.poll(5, TimeUnit.SECONDS), "every request is answered");
+    clock.hold(holder, 3 * Q);
+    assertEquals(3 * Q, held.poll(5, TimeUnit.SECONDS), "with no VM on the clock it runs to the time asked");
+  }
 }
