@@ -42,11 +42,14 @@ final class EventWatchers implements AutoCloseable {
     volatile boolean done;
     volatile Runnable unsubscribe = () -> { };
     long cursor;
+    /** Asked for every event still kept (after sequence 0): what the ring overwrote before it started is no loss. */
+    boolean fromOldestKept;
 
     Watcher(ServerCallStreamObserver<org.balloonlab.proto.MachineEvent> stream, long cursor, boolean follow) {
       this.stream = stream;
       this.cursor = cursor;
       this.follow = follow;
+      this.fromOldestKept = cursor == 0;
     }
 
     void schedule() {
@@ -71,7 +74,10 @@ final class EventWatchers implements AutoCloseable {
       }
       while (stream.isReady()) {
         EventLog.Slice slice = log.after(cursor, SEND_BATCH);
-        if (slice.missed() > 0) {
+        if (slice.missed() > 0 && fromOldestKept) {
+          // The slice already starts at the oldest event kept, which is what sequence 0 asks for.
+          cursor += slice.missed();
+        } else if (slice.missed() > 0) {
           finish();
           stream.onError(Status.RESOURCE_EXHAUSTED.withDescription("this watcher fell behind: " + slice.missed()
               + " events after sequence " + cursor + " were overwritten before it read them (the log keeps the "
@@ -79,6 +85,7 @@ final class EventWatchers implements AutoCloseable {
               + " to go on from the oldest event still kept").asRuntimeException());
           return;
         }
+        fromOldestKept = false;
         if (slice.events().isEmpty()) {
           if (!follow) {
             finish();

@@ -54,4 +54,12 @@ class EventLogTest {
     assertThrows(IllegalArgumentException.class, () -> new EventLog(0, System::currentTimeMillis));
     assertThrows(IllegalArgumentException.class, () -> log.after(0, 0));
   }
+
+  @Test
+  void eventsCarryTheLabTimeApartFromTheWallTime() {
+    log.stampLabTimeFrom(() -> 5_000_000_000L);
+    MachineEvent e = log.publish(EventKind.BALLOON_TARGET_SET, 1, "vm1", "target set");
+    assertEquals(5_000_000_000L, e.labTimeNs());
+    assertEquals(1234L, e.wallTimeMillis());
+  }
 }

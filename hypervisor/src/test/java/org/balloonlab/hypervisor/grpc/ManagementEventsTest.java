@@ -140,6 +140,21 @@ class ManagementEventsTest {
     assertEquals(List.of(3L, 4L), after.stream().map(MachineEvent::getSequence).toList());
   }
 
+  /** After sequence 0 means every event still kept, even when the ring has long overwritten the first ones. */
+  @Test
+  void fromZeroAWatcherGetsEveryEventStillKeptOnAFullRing() {
+    int extra = 10;
+    for (int i = 0; i < EventLog.DEFAULT_CAPACITY + extra; i++) {
+      machine.events().publish(EventKind.FREE_STATE_CHANGED, 0, "", "state " + i);
+    }
+    List<MachineEvent> events = new ArrayList<>();
+    management.withDeadlineAfter(10, TimeUnit.SECONDS).watchEvents(WatchEventsRequest.getDefaultInstance())
+        .forEachRemaining(events::add);
+    assertEquals(EventLog.DEFAULT_CAPACITY, events.size());
+    assertEquals(extra + 1, events.get(0).getSequence(), "from the oldest event kept");
+    assertEquals(EventLog.DEFAULT_CAPACITY + extra, events.get(events.size() - 1).getSequence());
+  }
+
   @Test
   void followingDeliversNewEventsAsTheyHappen() {
     Iterator<MachineEvent> it = management.withDeadlineAfter(10, TimeUnit.SECONDS)
