@@ -1,7 +1,5 @@
 package org.balloonlab.hypervisor.clock;
 
-import java.util.concurrent.TimeUnit;
-
 /**
  * How the clock runs.
  *
@@ -10,9 +8,6 @@ import java.util.concurrent.TimeUnit;
  * @param graceNanos wall time a member may take to produce its next operation before it is dropped
  */
 public record ClockSettings(long quantumNs, double pace, long graceNanos) {
-  public static final long DEFAULT_QUANTUM_NS = TimeUnit.MILLISECONDS.toNanos(10);
-  public static final long DEFAULT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(30);
-
   public ClockSettings {
     if (quantumNs <= 0) {
       throw new IllegalArgumentException("the quantum must be positive, got " + quantumNs + " ns");

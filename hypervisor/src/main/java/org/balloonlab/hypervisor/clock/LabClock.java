@@ -107,11 +107,6 @@ public final class LabClock implements AutoCloseable {
     return labTimeNs;
   }
 
-  /** Whether the calling thread is the sequencer (operations and commands run there). */
-  public boolean onSequencer() {
-    return Thread.currentThread() == sequencer;
-  }
-
   // ------------------------------------------------------------------------------------------------ members
 
   /** A VM attached in lockstep: it joins at the next boundary and gets its first grant there. */
@@ -123,16 +118,6 @@ public final class LabClock implements AutoCloseable {
       }
       joining.put(vmId, new ClockSlot(vmId, member));
       changed.signalAll();
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Whether VM {@code vmId} is on the clock (or joins it at the next boundary). */
-  public boolean isMember(int vmId) {
-    lock.lock();
-    try {
-      return members.containsKey(vmId) || joining.containsKey(vmId);
     } finally {
       lock.unlock();
     }
@@ -306,16 +291,6 @@ public final class LabClock implements AutoCloseable {
   /** A command that does not affect reproducibility. */
   public void command(Runnable command) {
     command(command, false);
-  }
-
-  /** Marks the run not reproducible, saying why. */
-  public void notReproducible(String why) {
-    lock.lock();
-    try {
-      notReproducibleLocked(why);
-    } finally {
-      lock.unlock();
-    }
   }
 
   void notReproducibleLocked(String why) {

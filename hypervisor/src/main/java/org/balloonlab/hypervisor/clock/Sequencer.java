@@ -211,7 +211,7 @@ final class Sequencer {
           if (op.quantum() != number && !stale) {
             dropLocked(turn, turn.member + " ended quantum " + op.quantum() + " during quantum " + number
                 + ": dropped from the lab clock");
-            runOutside(op.work());
+            c.commands.add(op.work());
             lastServed = turn.vmId;
             continue;
           }
@@ -277,10 +277,6 @@ final class Sequencer {
       }
       runSafely(op.work());
     }
-  }
-
-  private void runOutside(Runnable work) {
-    c.commands.add(work);
   }
 
   private static void runSafely(Runnable work) {
