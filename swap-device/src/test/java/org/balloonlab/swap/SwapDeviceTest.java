@@ -38,45 +38,31 @@ class SwapDeviceTest {
   }
 
   @Test
-  void createsTheFileAndItsParentDirectories() {
+  void createsItsParentDirectoriesAndUnlinksTheFileOnceOpen() {
     Path file = dir.resolve("a/b/host.swap");
     swap = new SwapDevice(file, 4);
-    assertTrue(Files.isRegularFile(file));
+    assertTrue(Files.isDirectory(dir.resolve("a/b")));
+    assertFalse(Files.exists(file), "the name is removed as soon as the file is open");
     assertEquals(file, swap.file());
     assertEquals(4, swap.slots());
     assertEquals(0, swap.usedSlots());
     assertEquals(4, swap.freeSlots());
+    assertEquals(7L, swap.pageIn(swap.pageOut(7L)), "the unlinked file still holds pages");
   }
 
   @Test
-  void pageOutThenPageInRoundTripsEveryToken() {
-    SwapDevice s = open(8);
-    long[] tokens = {0L, 1L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, 0x0123_4567_89AB_CDEFL};
-    int[] slots = new int[tokens.length];
-    for (int i = 0; i < tokens.length; i++) {
-      slots[i] = s.pageOut(tokens[i]);
-      assertEquals(i, slots[i], "next-fit hands out consecutive slots");
-    }
-    assertEquals(tokens.length, s.usedSlots());
-    assertEquals(8 - tokens.length, s.freeSlots());
-    // Read back in another order than written.
-    for (int i = tokens.length - 1; i >= 0; i--) {
-      assertEquals(tokens[i], s.pageIn(slots[i]));
-    }
-    assertEquals(0, s.usedSlots());
-    assertEquals(8, s.freeSlots());
-  }
-
-  @Test
-  void tokensReallyLiveInTheFile() throws IOException {
-    SwapDevice s = open(4);
+  void tokensReallyLiveInTheFileWhichIsReservedNotSparse() throws Exception {
+    SwapDevice s = open(1000);
     s.pageOut(11L);
     int slot = s.pageOut(0x1122_3344_5566_7788L);
     assertEquals(1, slot);
-    byte[] bytes = Files.readAllBytes(swap.file());
-    assertTrue(bytes.length >= (slot + 1) * Long.BYTES, "file holds " + bytes.length + " bytes");
+    Path open = OpenFiles.deletedFileOf(swap.file());
+    byte[] bytes = Files.readAllBytes(open);
+    assertEquals(1000 * Long.BYTES, bytes.length, "the whole size is there from the start");
     assertEquals(11L, ByteBuffer.wrap(bytes, 0, Long.BYTES).getLong());
     assertEquals(0x1122_3344_5566_7788L, ByteBuffer.wrap(bytes, slot * Long.BYTES, Long.BYTES).getLong());
+    assertTrue(OpenFiles.allocatedBytes(open) >= 1000 * Long.BYTES,
+        "blocks are allocated, not a sparse hole: " + OpenFiles.allocatedBytes(open) + " bytes");
   }
 
   @Test
@@ -146,13 +132,24 @@ class SwapDeviceTest {
   }
 
   @Test
-  void closeRemovesTheFile() {
+  void closeGivesTheSpaceBack() throws Exception {
     SwapDevice s = open(2);
     s.pageOut(1L);
-    Path file = s.file();
-    assertTrue(Files.exists(file));
+    Path open = OpenFiles.deletedFileOf(s.file());
+    assertTrue(Files.exists(open));
     s.close();
     swap = null;
-    assertFalse(Files.exists(file));
+    assertFalse(Files.exists(s.file()));
+    assertFalse(OpenFiles.isOpen(s.file()), "no descriptor holds the file any more");
+  }
+
+  @Test
+  void anUnwritableLocationIsAReservationErrorThatLeavesNothing() throws IOException {
+    Path notADirectory = Files.writeString(dir.resolve("plain"), "x");
+    SwapReservationException e = assertThrows(SwapReservationException.class,
+        () -> new SwapDevice(notADirectory.resolve("host.swap"), 4));
+    assertEquals(32, e.bytes());
+    assertTrue(e.getMessage().startsWith("cannot reserve 32B for a swap file at "), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
   }
 }
