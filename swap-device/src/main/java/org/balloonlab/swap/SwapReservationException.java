@@ -25,6 +25,18 @@ public final class SwapReservationException extends UncheckedIOException {
     this.reason = reason;
   }
 
+  /**
+   * The one line a user reads, such as {@code cannot reserve 4GiB of host swap (a 8.0MiB file) in /tmp: No space
+   * left on device (1.2MiB free)}.
+   *
+   * @param what what the file was for, such as {@code 4GiB of host swap}
+   */
+  public String userMessage(String what) {
+    Path dir = file.toAbsolutePath().getParent();
+    return "cannot reserve " + what + " (a " + SwapFile.humanBytes(bytes) + " file) in " + (dir == null ? file : dir)
+        + ": " + reason + (usableBytes >= 0 ? " (" + SwapFile.humanBytes(usableBytes) + " free)" : "");
+  }
+
   /** The swap file that could not be reserved. */
   public Path file() {
     return file;

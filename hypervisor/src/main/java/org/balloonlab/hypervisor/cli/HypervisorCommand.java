@@ -25,6 +25,8 @@ import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.swap.SwapReservationException;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
@@ -37,10 +39,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "hypervisor", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
     description = "Runs the BalloonLab hypervisor: simulated machine memory, a P2M per VM, demand allocation, "
         + "overcommit and hypervisor paging to a real host swap file.",
-    sortOptions = false)
+    sortOptions = false,
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:stopped cleanly", "2:bad command line",
+        "6:the host swap file could not be reserved at start (disk full, directory not writable)"})
 public final class HypervisorCommand implements Callable<Integer> {
   /** The line a launcher or test waits for on standard output; the address follows it. */
   public static final String LISTENING = "BALLOONLAB_HYPERVISOR_LISTENING ";
+  /** Exit code when the host swap file cannot be reserved at start: the disk under it is full, or not writable. */
+  public static final int EXIT_HOST_SWAP = 6;
   private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
 
   @Spec
@@ -60,11 +67,13 @@ public final class HypervisorCommand implements Callable<Integer> {
   Path portFile;
 
   @Option(names = "--host-swap", paramLabel = "SIZE",
-      description = "Capacity of the host swap file (default: four times --memory).")
+      description = "Capacity of the host swap file (default: four times --memory). The file holds 8 bytes a "
+          + "page, reserved on disk in full at start: 8MiB for the default 4GiB.")
   MemorySize hostSwap;
 
   @Option(names = "--host-swap-file", paramLabel = "FILE",
-      description = "Where the host swap file lives (default: a new file in the temporary directory).")
+      description = "Where the host swap file lives (default: a new file in the temporary directory). It is "
+          + "unlinked as soon as it is open, so nothing is left behind however the hypervisor ends.")
   Path hostSwapFile;
 
   @Option(names = "--max-batch", paramLabel = "N", defaultValue = "16384",
@@ -193,7 +202,15 @@ public final class HypervisorCommand implements Callable<Integer> {
     LabClock[] clock = new LabClock[1];
     // The machine's time: the lab clock's under lockstep, wall time since start on a hypervisor that runs free.
     LongSupplier time = clockSettings == null ? () -> System.nanoTime() - wallStart : () -> clock[0].labTimeNs();
-    Machine machine = new Machine(config, tlbConfig(), time);
+    SwapDevice hostSwapDevice;
+    try {
+      hostSwapDevice = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
+    } catch (SwapReservationException e) {
+      spec.commandLine().getErr().println("balloonlab hypervisor: "
+          + e.userMessage(MemorySize.humanPages(config.hostSwapSlots()) + " of host swap"));
+      return EXIT_HOST_SWAP;
+    }
+    Machine machine = new Machine(config, tlbConfig(), time, hostSwapDevice);
     machine.events().stampLabTimeFrom(time);
     ReclamationLoop reclamation = null;
     if (clockSettings != null) {
@@ -245,7 +262,7 @@ public final class HypervisorCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     out.println(LISTENING + bound.target());
-    out.printf("machine memory %s (%d frames), host swap %s (%d slots) at %s%n", memory,
+    out.printf("machine memory %s (%d frames), host swap %s (%d slots) reserved at %s (unlinked)%n", memory,
         config.frames(), MemorySize.ofPages(config.hostSwapSlots()), config.hostSwapSlots(),
         config.hostSwapFile());
     out.printf("cost model: %s%n", config.costs().describe());
@@ -328,8 +345,9 @@ public final class HypervisorCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(cl, "--cost: " + e.getMessage());
       }
     }
-    Path swapFile = hostSwapFile != null ? hostSwapFile
-        : Files.createTempFile("balloonlab-host-swap-", ".swap");
+    // A name of this process's own: the file is created and unlinked at once when the machine reserves it.
+    Path swapFile = hostSwapFile != null ? hostSwapFile : Path.of(System.getProperty("java.io.tmpdir"),
+        "balloonlab-host-swap-" + ProcessHandle.current().pid() + ".swap");
     return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
         balloonStallTimeout.toNanos(), reclamation());
   }

@@ -15,5 +15,7 @@ public enum EventKind {
   /** The hypervisor reset a VM's balloon: the guest touched a page it had given away. */
   BALLOON_RESET,
   /** The machine's free memory crossed into another state (high, soft, hard, low). */
-  FREE_STATE_CHANGED
+  FREE_STATE_CHANGED,
+  /** The host swap failed (an I/O error): hypervisor paging stopped. Published once, for the machine (VM 0). */
+  HOST_SWAP_FAILED
 }

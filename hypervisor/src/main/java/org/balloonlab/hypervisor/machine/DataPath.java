@@ -61,8 +61,9 @@ final class DataPath {
         }
       }
       if (room < needing) {
-        throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
-            "machine memory and host swap are both full; " + needing + " more pages cannot be backed");
+        throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, (swap.failed()
+            ? "machine memory is full and the host swap has failed; " : "machine memory and host swap are both full; ")
+            + needing + " more pages cannot be backed");
       }
     }
     reclaimer.holdIfAboveTarget(vm, result);

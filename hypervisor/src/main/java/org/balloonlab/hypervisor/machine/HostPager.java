@@ -2,8 +2,13 @@ package org.balloonlab.hypervisor.machine;
 
 import java.util.Collection;
 import java.util.SplittableRandom;
+import org.balloonlab.hypervisor.event.EventKind;
+import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.swap.SwapIoException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Hypervisor paging: the host swap file behind machine memory. It makes a frame when none is free by paging out
@@ -16,10 +21,22 @@ import org.balloonlab.swap.SwapDevice;
  * PFN's P2M entry encodes its host swap slot; its MFN is freed. Reading such a page back because the guest is
  * paging it out itself is <em>double paging</em>, counted apart.
  *
+ * <p><b>When the host swap fails.</b> Its file is reserved on disk at start, so it cannot fill up; an I/O error can
+ * still happen. The VM whose page could not be written out or read back is then powered off cleanly (its frames
+ * and slots released, as any power-off): a page that cannot be read back is lost, and its guest is refused with
+ * DATA_LOSS; a page that cannot be written stays in its frame, but that VM can no longer be paged, and its frames
+ * are what the machine needed, so it goes with RESOURCE_EXHAUSTED and the VM whose fault asked for a frame runs
+ * on in its memory. The device is failed from then on: nothing more is paged out (the policy stops, a batch that
+ * memory alone cannot hold is refused up front), pages already out are still read back when touched, and the
+ * failure is logged and published ({@link EventKind#HOST_SWAP_FAILED}) once.
+ *
  * <p>Its counts go to the VM's counters and the {@link MachineCounters}. Not thread-safe: every method assumes
  * the caller holds the machine's lock.
  */
 final class HostPager {
+  /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
+  private static final Logger log = LoggerFactory.getLogger(Machine.class);
+
   /** Random probes for a mapped PFN before falling back to a scan. */
   private static final int RANDOM_VICTIM_TRIES = 64;
 
@@ -31,9 +48,15 @@ final class HostPager {
   private final FreeMemoryTracker freeMemory;
   private final CostModel costs;
   private final MachineCounters machineCounters;
+  private final VmLifecycle lifecycle;
+  private final EventLog events;
+  private boolean failureTold;
 
-  HostPager(MachineMemory memory, SwapDevice swap, SplittableRandom random, Collection<Vm> vms,
-            FreeMemoryTracker freeMemory, CostModel costs, MachineCounters machineCounters) {
+  HostPager(MachineMemory memory, SwapDevice swap, SplittableRandom random, VmLifecycle lifecycle,
+            FreeMemoryTracker freeMemory, CostModel costs, MachineCounters machineCounters, EventLog events) {
+    this.lifecycle = lifecycle;
+    this.events = events;
+    Collection<Vm> vms = lifecycle.vms();
     this.memory = memory;
     this.swap = swap;
     this.random = random;
@@ -53,8 +76,14 @@ final class HostPager {
       return mfn;
     }
     freeMemory.update();
-    pageOutRandomVictim();
-    result.hypervisorNs += costs.hostSwapWriteNs();
+    Vm victim = pickVictim();
+    if (pageOutRandomPage(victim)) {
+      result.hypervisorNs += costs.hostSwapWriteNs();
+    } else if (victim == vm) {
+      // Its own page could not be written: it was powered off, and its batch ends here.
+      vm.requirePoweredOn();
+    }
+    // Either a page went out, or the victim was powered off and its frames freed.
     mfn = memory.allocate(vm.id());
     if (mfn < 0) {
       throw new IllegalStateException("a page-out freed no frame");
@@ -62,9 +91,22 @@ final class HostPager {
     return mfn;
   }
 
-  /** Reads a host-swapped page back into {@code mfn} for a guest that touched it. */
+  /**
+   * Reads a host-swapped page back into {@code mfn} for a guest that touched it.
+   *
+   * @throws MachineException DATA_LOSS if the host swap cannot read it: the VM has been powered off
+   */
   void pageIn(Vm vm, int mfn, int entry, boolean swapOutRead) {
-    memory.write(mfn, swap.pageIn(P2m.swapSlot(entry)));
+    long token;
+    try {
+      token = swap.pageIn(P2m.swapSlot(entry));
+    } catch (SwapIoException e) {
+      memory.free(mfn);
+      powerOff(vm, e);
+      vm.requirePoweredOn();
+      throw e;
+    }
+    memory.write(mfn, token);
     vm.hostSwappedPages--;
     VmCounters.Live c = vm.counters;
     c.hostSwapInFaults++;
@@ -76,11 +118,18 @@ final class HostPager {
     }
   }
 
-  /** Pages {@code pages} random pages of {@code vm} out to the host swap file, stopping if it runs out. */
-  void pageOut(Vm vm, long pages) {
-    for (long i = 0; i < pages && vm.mappedPages > 0 && swap.freeSlots() > 0; i++) {
-      pageOutRandomPage(vm);
+  /**
+   * Pages {@code pages} random pages of {@code vm} out to the host swap file, stopping if it runs out or fails (the
+   * VM is then powered off).
+   *
+   * @return the pages paged out
+   */
+  long pageOut(Vm vm, long pages) {
+    long paged = 0;
+    while (paged < pages && vm.mappedPages > 0 && swap.freeSlots() > 0 && pageOutRandomPage(vm)) {
+      paged++;
     }
+    return paged;
   }
 
   /**
@@ -98,8 +147,15 @@ final class HostPager {
     for (int pfn = 0, n = p2m.pages(); pfn < n && missing > 0 && memory.freeFrames() > 0; pfn++) {
       int e = p2m.get(pfn);
       if (P2m.isSwapped(e)) {
+        long token;
+        try {
+          token = swap.pageIn(P2m.swapSlot(e));
+        } catch (SwapIoException failure) {
+          powerOff(vm, failure);
+          return;
+        }
         int mfn = memory.allocate(vm.id());
-        memory.write(mfn, swap.pageIn(P2m.swapSlot(e)));
+        memory.write(mfn, token);
         p2m.map(pfn, mfn);
         vm.mappedPages++;
         vm.hostSwappedPages--;
@@ -116,7 +172,7 @@ final class HostPager {
    * min. Reserved memory is taken only when every VM is at its min, which admission control prevents as long as
    * a VM touching beyond its min finds someone above theirs.
    */
-  private void pageOutRandomVictim() {
+  private Vm pickVictim() {
     Vm victim = null;
     long worst = 0;
     for (Vm candidate : vms) {
@@ -139,16 +195,28 @@ final class HostPager {
     if (victim == null) {
       throw new IllegalStateException("no free frame and no VM holds one: frame accounting is broken");
     }
-    pageOutRandomPage(victim);
+    return victim;
   }
 
-  private void pageOutRandomPage(Vm victim) {
+  /**
+   * Pages a random page of {@code victim} out.
+   *
+   * @return false if the host swap failed to write it: the victim has been powered off
+   */
+  private boolean pageOutRandomPage(Vm victim) {
     int pfn = randomMappedPfn(victim);
     P2m p2m = victim.p2m;
     int mfn = p2m.get(pfn);
-    int slot = swap.pageOut(memory.read(mfn));
+    int slot;
+    try {
+      slot = swap.pageOut(memory.read(mfn));
+    } catch (SwapIoException e) {
+      powerOff(victim, e);
+      return false;
+    }
     if (slot < 0) {
-      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "host swap is full");
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
+          swap.failed() ? "host swap has failed; nothing more can be paged out" : "host swap is full");
     }
     p2m.setSwapped(pfn, slot);
     victim.mmu.p2mChanged(pfn);
@@ -157,6 +225,28 @@ final class HostPager {
     victim.hostSwappedPages++;
     victim.counters.hostPageOuts++;
     machineCounters.hostPageOuts++;
+    return true;
+  }
+
+  /** Powers {@code vm} off because the host swap failed under one of its pages; says once that paging stopped. */
+  private void powerOff(Vm vm, SwapIoException e) {
+    String cause = e.getCause() == null ? e.getMessage() : e.getCause().getMessage();
+    if (!failureTold) {
+      failureTold = true;
+      String what = "host swap " + swap.file() + " failed (" + cause + "); hypervisor paging has stopped, VMs whose "
+          + "pages it cannot write or read back are powered off";
+      log.error(what);
+      events.publish(EventKind.HOST_SWAP_FAILED, 0, "", what);
+    }
+    String why;
+    if (e.operation() == SwapIoException.Operation.READ) {
+      vm.offCode = MachineException.Reason.DATA_LOSS;
+      why = "host swap failed: a page could not be read back and is lost (" + cause + ")";
+    } else {
+      vm.offCode = MachineException.Reason.RESOURCE_EXHAUSTED;
+      why = "host swap failed: a page could not be written, and the VM can no longer be paged (" + cause + ")";
+    }
+    lifecycle.release(vm, EventKind.VM_POWERED_OFF, why);
   }
 
   private int randomMappedPfn(Vm vm) {

@@ -165,10 +165,22 @@ public final class Machine implements AutoCloseable {
    * @param clock nanoseconds on a monotonic scale (only differences count)
    */
   public Machine(Config config, TlbConfig tlb, LongSupplier clock) {
+    this(config, tlb, clock, new SwapDevice(config.hostSwapFile(), config.hostSwapSlots()));
+  }
+
+  /**
+   * A machine paging to {@code hostSwap}, a device the caller opened (and reserved) with
+   * {@link Config#hostSwapSlots()} slots; the machine owns it from now on and closes it.
+   */
+  public Machine(Config config, TlbConfig tlb, LongSupplier clock, SwapDevice hostSwap) {
+    if (hostSwap.slots() != config.hostSwapSlots()) {
+      throw new IllegalArgumentException("the host swap device holds " + hostSwap.slots() + " slots, the config "
+          + config.hostSwapSlots());
+    }
     this.config = config;
     this.clock = clock;
     this.memory = new MachineMemory(config.frames());
-    this.swap = new SwapDevice(config.hostSwapFile(), config.hostSwapSlots());
+    this.swap = hostSwap;
     this.random = new SplittableRandom(config.seed());
     // Credentials: unpredictable, and drawn apart from the seeded random.
     SecureRandom secrets = new SecureRandom();
@@ -179,7 +191,7 @@ public final class Machine implements AutoCloseable {
     // still must not keep a dead guest's VM on for ever.
     this.lifecycle = new VmLifecycle(memory, swap, events, balloon, System::nanoTime, config.costs(), tlb,
         config.reclamation(), secrets, counters);
-    this.pager = new HostPager(memory, swap, random, lifecycle.vms(), freeMemory, config.costs(), counters);
+    this.pager = new HostPager(memory, swap, random, lifecycle, freeMemory, config.costs(), counters, events);
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
         balloon, config.costs(), clock, counters);
     this.validator = new BatchValidator(config.maxBatchAccesses());

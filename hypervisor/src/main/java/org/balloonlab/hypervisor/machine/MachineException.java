@@ -6,7 +6,8 @@ import java.util.Optional;
  * A request the machine refuses, with the reason a caller can act on. The transport maps each reason to a gRPC
  * status in one place; the domain never sees gRPC types. A refused request has changed nothing.
  *
- * <p>A refusal because the VM is powered off is a FAILED_PRECONDITION like others, but it also says so in
+ * <p>A refusal because the VM is powered off is a FAILED_PRECONDITION like others (DATA_LOSS or RESOURCE_EXHAUSTED
+ * when the host swap failed under it), but it also says so in
  * {@link #poweredOff()}, with the VM and why it went: its guest should stop rather than retry, and it should not
  * have to recognise that from the message text.
  */
@@ -20,7 +21,9 @@ public final class MachineException extends RuntimeException {
     ALREADY_EXISTS,
     PERMISSION_DENIED,
     FAILED_PRECONDITION,
-    RESOURCE_EXHAUSTED
+    RESOURCE_EXHAUSTED,
+    /** A page of the VM was lost: the host swap could not read it back. */
+    DATA_LOSS
   }
 
   /**
@@ -54,8 +57,17 @@ public final class MachineException extends RuntimeException {
   }
 
   /** FAILED_PRECONDITION for a request on a VM that is off; the message names the VM and why it went. */
+  /** FAILED_PRECONDITION for a request on a VM that is off; the message names the VM and why it went. */
   static MachineException poweredOff(String message, String vmName, String why) {
-    return new MachineException(Reason.FAILED_PRECONDITION, message, new PoweredOff(vmName, why));
+    return poweredOff(Reason.FAILED_PRECONDITION, message, vmName, why);
+  }
+
+  /**
+   * A refusal with {@code reason} because the VM is off: a VM that went for a reason of its own says so in the code
+   * too (DATA_LOSS when the host swap lost one of its pages, RESOURCE_EXHAUSTED when one could not be paged out).
+   */
+  static MachineException poweredOff(Reason reason, String message, String vmName, String why) {
+    return new MachineException(reason, message, new PoweredOff(vmName, why));
   }
 
   static MachineException invalid(String message) {

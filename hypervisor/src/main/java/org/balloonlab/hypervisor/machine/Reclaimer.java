@@ -148,9 +148,7 @@ final class Reclaimer {
       }
       long pages = vm.balloon.stalled(now, stallNanos) ? excess : Math.min(excess, need);
       if (pages > 0) {
-        long before = vm.mappedPages;
-        pager.pageOut(vm, pages);
-        long paged = before - vm.mappedPages;
+        long paged = pager.pageOut(vm, pages);
         vm.policyPageOuts += paged;
         machineCounters.policyPageOuts += paged;
         need -= paged;
@@ -173,6 +171,8 @@ final class Reclaimer {
     }
     long excess = excess(vm);
     pager.pageOut(vm, excess);
+    // A page-out the host swap failed powered the VM off: its batch ends here.
+    vm.requirePoweredOn();
     long ns = excess * costs.hostSwapWriteNs();
     vm.blockedBatches++;
     vm.blockedNs += ns;

@@ -29,6 +29,8 @@ public final class Vm {
   final VmBalloon balloon;
   /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
   String offReason;
+  /** The code its guest's requests are refused with once it is off: DATA_LOSS if the host swap lost a page. */
+  MachineException.Reason offCode = MachineException.Reason.FAILED_PRECONDITION;
 
   // Reclamation: the VM's resource settings and what the policy decided for it.
   /** Memory reserved for the VM: it is never reclaimed below this. */
@@ -94,8 +96,8 @@ public final class Vm {
    */
   void requirePoweredOn() {
     if (!poweredOn) {
-      throw MachineException.poweredOff(this + " is powered off" + (offReason == null ? "" : " (" + offReason + ")"),
-          name, offReason == null ? "" : offReason);
+      throw MachineException.poweredOff(offCode, this + " is powered off"
+          + (offReason == null ? "" : " (" + offReason + ")"), name, offReason == null ? "" : offReason);
     }
   }
 
