@@ -122,7 +122,10 @@ public final class SwapFile implements SlotStore {
 
   private static String reason(IOException e) {
     String message = e.getMessage();
-    if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+    if (e instanceof java.nio.file.FileAlreadyExistsException) {
+      // Only a parent directory can already exist here (the file itself is opened with CREATE): as a plain file.
+      message = e.getMessage() + " is not a directory";
+    } else if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
       message = fse.getReason();
     } else if (e instanceof java.nio.file.AccessDeniedException) {
       message = "permission denied";

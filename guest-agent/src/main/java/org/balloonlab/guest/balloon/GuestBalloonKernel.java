@@ -5,6 +5,7 @@ import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.domain.kernel.OomNotifier;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.vcpu.Vcpu;
+import org.balloonlab.swap.SwapIoException;
 
 /**
  * The guest OS as the balloon driver sees it. Every call that touches the OS runs on the vCPU ({@link Vcpu#onCpu}),
@@ -27,6 +28,9 @@ public final class GuestBalloonKernel implements BalloonKernel {
     try {
       return vcpu.onCpu(() -> os.allocateBalloonPages(out, count));
     } catch (IllegalStateException stopped) {
+      return 0;
+    } catch (SwapIoException swapFailed) {
+      // A reclaim for the balloon hit a failed swap: the vCPU ends the guest at its next step; nothing was taken.
       return 0;
     }
   }

@@ -4,7 +4,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,6 +12,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.function.DoubleSupplier;
 import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.balloon.driver.BalloonHost;
@@ -33,6 +33,8 @@ import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.swap.SwapIoException;
+import org.balloonlab.swap.SwapReservationException;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
@@ -53,7 +55,8 @@ import picocli.CommandLine;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:the run ended and every read was checked correct",
         "2:bad command line", "3:integrity or isolation violations were found",
-        "4:the guest ran out of memory and swap", "5:the hypervisor refused or went away"})
+        "4:the guest ran out of memory and swap", "5:the hypervisor refused or went away",
+        "6:the guest's swap file could not be reserved at start (disk full) or failed (I/O error)"})
 public final class GuestAgentCommand implements java.util.concurrent.Callable<Integer> {
   /** Printed once the VM is powered on and attached: {@code READY vm_id=3 name=vm1}. */
   public static final String READY = "BALLOONLAB_GUEST_READY ";
@@ -62,6 +65,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   public static final int EXIT_VIOLATIONS = 3;
   public static final int EXIT_OUT_OF_MEMORY = 4;
   public static final int EXIT_HYPERVISOR = 5;
+  /** The guest's swap could not be reserved at start (its VM is then never powered on) or failed in the run. */
+  public static final int EXIT_SWAP = 6;
   /** Free running: the simulated idle time the vCPU charges (and paces) at a time. */
   private static final long IDLE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   /**
@@ -120,11 +125,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   String translation;
 
   @Option(names = "--swap", paramLabel = "SIZE",
-      description = "The guest's swap device (default: twice --memory, or more if the workloads need it).")
+      description = "The guest's swap device (default: twice --memory, or more if the workloads need it). The file "
+          + "holds 8 bytes a page, reserved on disk in full at start.")
   MemorySize swapSize;
 
   @Option(names = "--swap-file", paramLabel = "FILE",
-      description = "Where the guest's swap file lives (default: a new file in the temporary directory).")
+      description = "Where the guest's swap file lives (default: a new file in the temporary directory). It is "
+          + "unlinked as soon as it is open, so nothing is left behind however the guest ends.")
   Path swapFile;
 
   @Option(names = "--duration", paramLabel = "DURATION",
@@ -184,6 +191,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "Read back and check every page at the end (default: on).")
   boolean verify = true;
 
+  /** Opens (reserves) the guest's swap; a test substitutes storage that fails on demand. */
+  BiFunction<Path, Integer, SwapDevice> swapOpener = SwapDevice::new;
   private final CountDownLatch finished = new CountDownLatch(1);
   /** The VM was powered off under the guest: there is nothing left to power off. */
   private boolean poweredOffUnder;
@@ -253,18 +262,29 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     ManagedChannel balloonChannel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
     GuestCounters counters = new GuestCounters();
     try {
+      // Reserved before the VM is powered on: a disk without room is a start-up error that leaves nothing held.
+      // A name of this process's own; the file is unlinked as soon as it is open.
+      Path swapPath = swapFile != null ? swapFile : Path.of(System.getProperty("java.io.tmpdir"),
+          "balloonlab-guest-" + name + "-" + ProcessHandle.current().pid() + ".swap");
+      SwapDevice swapDevice;
+      try {
+        swapDevice = swapOpener.apply(swapPath, (int) swapPages);
+      } catch (SwapReservationException e) {
+        err.println("guest-agent: " + name + ": " + e.userMessage(MemorySize.humanPages(swapPages) + " of guest swap"));
+        return EXIT_SWAP;
+      }
       MachineConnection machine = new MachineConnection(channel);
       PowerOnResponse vm;
       try {
         vm = machine.powerOn(name, osKind, memoryPages, minPages, shares, translationMode);
       } catch (StatusRuntimeException e) {
+        swapDevice.close();
         err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
             + e.getStatus().getCode() + " " + e.getStatus().getDescription());
         return EXIT_HYPERVISOR;
       }
-      Path swapPath = swapFile != null ? swapFile : Files.createTempFile("balloonlab-guest-" + name + "-", ".swap");
       int code;
-      try (SwapDevice swap = new SwapDevice(swapPath, (int) swapPages);
+      try (SwapDevice swap = swapDevice;
            RemotePhysicalMemory mem = machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
            GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters)) {
         boolean lockstep = vm.getLabClock().getLockstep();
@@ -299,9 +319,12 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         } catch (StatusRuntimeException e) {
           err.println("guest-agent: power-off failed: " + e.getStatus());
         }
-        out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
+        if (s != null) {
+          // None when the guest failed before its first report (its swap failed at once, for instance).
+          out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
+        }
         out.flush();
-        if (code == 0 && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
+        if (code == 0 && s != null && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
           code = EXIT_VIOLATIONS;
         }
       }
@@ -351,6 +374,11 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     } catch (GuestOutOfMemoryException e) {
       err.println("guest-agent: " + name + " is out of memory: " + e.getMessage());
       return EXIT_OUT_OF_MEMORY;
+    } catch (SwapIoException e) {
+      // The guest cannot go on without its swap; the caller powers its VM off, so the hypervisor holds nothing.
+      driver.stop();
+      err.println("guest-agent: " + name + "'s swap failed, stopping and powering the VM off: " + e.getMessage());
+      return EXIT_SWAP;
     } catch (StatusRuntimeException e) {
       String why = e.getStatus().getDescription();
       if (PoweredOff.from(e).isPresent()) {

@@ -9,7 +9,8 @@ import java.util.Optional;
 
 /**
  * The hypervisor's answer that a VM is powered off, as the guest recognises it: a {@code FAILED_PRECONDITION}
- * status carrying a {@code google.rpc.ErrorInfo} detail with reason {@value #REASON} in domain {@value #DOMAIN},
+ * status (or {@code DATA_LOSS} or {@code RESOURCE_EXHAUSTED}, when the hypervisor powered it off because its host
+ * swap lost a page or could not page it) carrying a {@code google.rpc.ErrorInfo} detail with reason {@value #REASON} in domain {@value #DOMAIN},
  * whose metadata names the VM ({@code vm}) and says why it is off ({@code why}).
  *
  * <p>The guest reads the detail, not the status text: the text is for people and may be reworded, and other
@@ -31,7 +32,9 @@ public record PoweredOff(String vm, String why) {
    * @return the VM and why it is off, or empty when {@code failure} reports anything else
    */
   public static Optional<PoweredOff> from(Throwable failure) {
-    if (Status.fromThrowable(failure).getCode() != Status.Code.FAILED_PRECONDITION) {
+    Status.Code code = Status.fromThrowable(failure).getCode();
+    if (code != Status.Code.FAILED_PRECONDITION && code != Status.Code.DATA_LOSS
+        && code != Status.Code.RESOURCE_EXHAUSTED) {
       return Optional.empty();
     }
     com.google.rpc.Status details;

@@ -7,6 +7,7 @@ import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.domain.kernel.OomNotifier;
 import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.swap.SwapIoException;
 
 /**
  * A simulated guest operating system: processes with page tables, a free list of guest-physical pages, clock
@@ -465,6 +466,14 @@ public final class GuestOs implements AutoCloseable {
 
   public int swapUsedPages() {
     return swap.usedSlots();
+  }
+
+  /**
+   * The first I/O failure of the guest's swap, or {@code null}. A failed swap takes no more page-outs, and the
+   * guest cannot run on without it: its vCPU stops with this failure.
+   */
+  public SwapIoException swapFailure() {
+    return swap.failure();
   }
 
   public PhysicalMemory memory() {

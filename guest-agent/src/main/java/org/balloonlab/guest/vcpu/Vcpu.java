@@ -305,6 +305,10 @@ public final class Vcpu implements Runnable {
   private long step(long limitNs) {
     boolean worked = pass();
     runTasks();
+    if (os.swapFailure() != null) {
+      // Kernel work on this vCPU (a balloon inflation's reclaim) hit a swap failure: the guest stops here.
+      throw os.swapFailure();
+    }
     long now = now();
     long idle = 0;
     if (!worked && !ended && !stopRequested && cpuTasks.isEmpty()) {

@@ -13,9 +13,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.swap.SwapDevice;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -236,7 +238,7 @@ class GuestOsTest {
     assertTrue(residentVpn >= 0 && swappedVpn >= 0);
     mem.poke(p.pageTable[residentVpn], 0xBADL);
     int slot = GuestProcess.SWAPPED_BASE - p.pageTable[swappedVpn];
-    try (FileChannel ch = FileChannel.open(swapFile, StandardOpenOption.WRITE)) {
+    try (FileChannel ch = FileChannel.open(unlinkedSwapFile(), StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.allocate(Long.BYTES).putLong(0, 0xBADL), (long) slot * Long.BYTES);
     }
 
@@ -546,12 +548,29 @@ class GuestOsTest {
   }
 
   @Test
-  void closeRemovesTheSwapFile() {
+  void theSwapFileIsUnlinkedOnceOpenAndItsSpaceGoesWithClose() throws IOException {
     boot(4, 4);
-    assertTrue(Files.exists(swapFile));
+    assertFalse(Files.exists(swapFile), "nothing to leave behind, however the guest ends");
+    assertTrue(Files.exists(unlinkedSwapFile()));
     os.close();
     os = null;
     assertFalse(Files.exists(swapFile));
+  }
+
+  /** The unlinked swap file, through the descriptor that still holds it open (Linux {@code /proc/self/fd}). */
+  private Path unlinkedSwapFile() throws IOException {
+    Path fds = Path.of("/proc/self/fd");
+    Assumptions.assumeTrue(Files.isDirectory(fds), "needs Linux /proc to reach an unlinked file");
+    String deleted = swapFile.toAbsolutePath() + " (deleted)";
+    try (Stream<Path> all = Files.list(fds)) {
+      return all.filter(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).toString().equals(deleted);
+        } catch (IOException e) {
+          return false;
+        }
+      }).findFirst().orElseThrow(() -> new AssertionError("no descriptor holds " + deleted));
+    }
   }
 
   /**
