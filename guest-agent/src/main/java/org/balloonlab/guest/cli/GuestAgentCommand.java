@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import java.util.function.DoubleSupplier;
@@ -265,7 +266,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       // Reserved before the VM is powered on: a disk without room is a start-up error that leaves nothing held.
       // A name of this process's own; the file is unlinked as soon as it is open.
       Path swapPath = swapFile != null ? swapFile : Path.of(System.getProperty("java.io.tmpdir"),
-          "balloonlab-guest-" + name + "-" + ProcessHandle.current().pid() + ".swap");
+          "balloonlab-guest-" + name + "-" + ProcessHandle.current().pid() + "-"
+          + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".swap");
       SwapDevice swapDevice;
       try {
         swapDevice = swapOpener.apply(swapPath, (int) swapPages);

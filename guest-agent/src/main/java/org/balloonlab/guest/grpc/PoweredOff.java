@@ -10,8 +10,9 @@ import java.util.Optional;
 /**
  * The hypervisor's answer that a VM is powered off, as the guest recognises it: a {@code FAILED_PRECONDITION}
  * status (or {@code DATA_LOSS} or {@code RESOURCE_EXHAUSTED}, when the hypervisor powered it off because its host
- * swap lost a page or could not page it) carrying a {@code google.rpc.ErrorInfo} detail with reason {@value #REASON} in domain {@value #DOMAIN},
- * whose metadata names the VM ({@code vm}) and says why it is off ({@code why}).
+ * swap lost a page or could not page it) carrying a {@code google.rpc.ErrorInfo} detail with reason
+ * {@value #REASON} in domain {@value #DOMAIN}, whose metadata names the VM ({@code vm}) and says why it is off
+ * ({@code why}).
  *
  * <p>The guest reads the detail, not the status text: the text is for people and may be reworded, and other
  * refusals share the code (a second attach of the same VM, a stale balloon session), so the code alone says

@@ -119,6 +119,18 @@ class PoweredOffTest {
   }
 
   @Test
+  void aBatchRefusedWithDataLossAndTheDetailIsAVmPoweredOffBecauseHostSwapLostAPage() throws Exception {
+    String why = "host swap failed: a page could not be read back and is lost (Input/output error)";
+    StatusRuntimeException e = refuseFirstBatch(StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+        .setCode(Code.DATA_LOSS_VALUE).setMessage("vm1 (id 1) is powered off (" + why + ")")
+        .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(PoweredOff.REASON).setDomain(PoweredOff.DOMAIN)
+            .putMetadata("vm", "vm1").putMetadata("why", why).build())).build()));
+
+    assertEquals(Status.Code.DATA_LOSS, e.getStatus().getCode());
+    assertEquals(Optional.of(new PoweredOff("vm1", why)), PoweredOff.from(e));
+  }
+
+  @Test
   void theSameRefusalWithoutTheDetailIsNotPoweredOff() throws Exception {
     StatusRuntimeException e = refuseFirstBatch(Status.FAILED_PRECONDITION.withDescription(TEXT)
         .asRuntimeException());

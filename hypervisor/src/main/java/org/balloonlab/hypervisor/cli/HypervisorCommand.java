@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
 import org.balloonlab.domain.Pace;
 import org.balloonlab.domain.PolicyNames;
@@ -347,7 +348,8 @@ public final class HypervisorCommand implements Callable<Integer> {
     }
     // A name of this process's own: the file is created and unlinked at once when the machine reserves it.
     Path swapFile = hostSwapFile != null ? hostSwapFile : Path.of(System.getProperty("java.io.tmpdir"),
-        "balloonlab-host-swap-" + ProcessHandle.current().pid() + ".swap");
+        "balloonlab-host-swap-" + ProcessHandle.current().pid() + "-"
+        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".swap");
     return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
         balloonStallTimeout.toNanos(), reclamation());
   }
