@@ -266,7 +266,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       // Reserved before the VM is powered on: a disk without room is a start-up error that leaves nothing held.
       // A name of this process's own; the file is unlinked as soon as it is open.
       Path swapPath = swapFile != null ? swapFile : Path.of(System.getProperty("java.io.tmpdir"),
-          "balloonlab-guest-" + name + "-" + ProcessHandle.current().pid() + "-"
+          // The name is not checked yet (the hypervisor does that): only safe characters go into a file name.
+          "balloonlab-guest-" + name.replaceAll("[^A-Za-z0-9._-]", "_").substring(0, Math.min(64, name.length()))
+          + "-" + ProcessHandle.current().pid() + "-"
           + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".swap");
       SwapDevice swapDevice;
       try {
