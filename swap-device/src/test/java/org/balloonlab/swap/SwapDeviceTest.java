@@ -52,16 +52,18 @@ class SwapDeviceTest {
 
   @Test
   void tokensReallyLiveInTheFileWhichIsReservedNotSparse() throws Exception {
-    SwapDevice s = open(1000);
+    // A MiB: large enough that a sparse file, whose few written blocks are all it holds, could not pass.
+    final int slots = 1 << 17;
+    SwapDevice s = open(slots);
     s.pageOut(11L);
     int slot = s.pageOut(0x1122_3344_5566_7788L);
     assertEquals(1, slot);
     Path open = OpenFiles.deletedFileOf(swap.file());
     byte[] bytes = Files.readAllBytes(open);
-    assertEquals(1000 * Long.BYTES, bytes.length, "the whole size is there from the start");
+    assertEquals(slots * Long.BYTES, bytes.length, "the whole size is there from the start");
     assertEquals(11L, ByteBuffer.wrap(bytes, 0, Long.BYTES).getLong());
     assertEquals(0x1122_3344_5566_7788L, ByteBuffer.wrap(bytes, slot * Long.BYTES, Long.BYTES).getLong());
-    assertTrue(OpenFiles.allocatedBytes(open) >= 1000 * Long.BYTES,
+    assertTrue(OpenFiles.allocatedBytes(open) >= slots * Long.BYTES,
         "blocks are allocated, not a sparse hole: " + OpenFiles.allocatedBytes(open) + " bytes");
   }
 
