@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,7 @@ import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.balloon.DrainedBalloonHost;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
+import org.balloonlab.guest.grpc.HypervisorLoss;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.PoweredOff;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
@@ -35,6 +37,7 @@ import org.balloonlab.proto.VmState;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
+import org.balloonlab.units.Keepalive;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -53,7 +56,9 @@ import picocli.CommandLine;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:the run ended and every read was checked correct",
         "2:bad command line", "3:integrity or isolation violations were found",
-        "4:the guest ran out of memory and swap", "5:the hypervisor refused or went away"})
+        "4:the guest ran out of memory and swap", "5:the hypervisor refused the guest or powered its VM off",
+        "6:the guest lost its hypervisor: the connection broke, or went silent past --keepalive (a network "
+            + "partition); the hypervisor releases the VM itself"})
 public final class GuestAgentCommand implements java.util.concurrent.Callable<Integer> {
   /** Printed once the VM is powered on and attached: {@code READY vm_id=3 name=vm1}. */
   public static final String READY = "BALLOONLAB_GUEST_READY ";
@@ -62,6 +67,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   public static final int EXIT_VIOLATIONS = 3;
   public static final int EXIT_OUT_OF_MEMORY = 4;
   public static final int EXIT_HYPERVISOR = 5;
+  public static final int EXIT_HYPERVISOR_LOST = 6;
   /** Free running: the simulated idle time the vCPU charges (and paces) at a time. */
   private static final long IDLE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   /**
@@ -79,6 +85,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   @Option(names = "--hypervisor", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7400",
       description = "The hypervisor to join (default: ${DEFAULT-VALUE}).")
   HostPort hypervisor;
+
+  @Option(names = "--keepalive", paramLabel = "TIME[,TIMEOUT]", defaultValue = "10s,5s",
+      description = "Network keepalive, in wall time: ping the hypervisor when a connection carried nothing for TIME "
+          + "and give it up if the answer takes longer than TIMEOUT; the guest then says since when it lost the "
+          + "hypervisor and exits with code 6. TIME at least 10s (gRPC's floor), TIMEOUT from 1s to TIME "
+          + "(default: ${DEFAULT-VALUE}).")
+  Keepalive keepalive;
 
   @Option(names = "--name", required = true, paramLabel = "NAME",
       description = "The VM's name, unique on the hypervisor.")
@@ -185,7 +198,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   boolean verify = true;
 
   private final CountDownLatch finished = new CountDownLatch(1);
-  /** The VM was powered off under the guest: there is nothing left to power off. */
+  /** The VM was powered off under the guest, or the hypervisor is gone: there is nothing left to power off. */
   private boolean poweredOffUnder;
   private volatile Vcpu vcpu;
   private volatile BalloonDriver driver;
@@ -248,9 +261,10 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
-    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
+    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch, keepalive);
     // The balloon driver's private channel.
-    ManagedChannel balloonChannel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+    ManagedChannel balloonChannel = keepalive.applyTo(NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext())
+        .build();
     GuestCounters counters = new GuestCounters();
     try {
       MachineConnection machine = new MachineConnection(channel);
@@ -287,7 +301,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
             translation.toLowerCase(Locale.ROOT));
         out.flush();
         Thread printer = statusPrinter(cpu, out);
-        code = run(cpu, driver, err);
+        code = run(cpu, driver, mem, err);
         printer.interrupt();
         GuestStatus s = cpu.lastStatus();
         mem.close();
@@ -339,7 +353,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     return driver;
   }
 
-  private int run(Vcpu cpu, BalloonDriver driver, PrintWriter err) {
+  private int run(Vcpu cpu, BalloonDriver driver, RemotePhysicalMemory mem, PrintWriter err) {
     try {
       cpu.run();
       // The guest is going away: its balloon stays as it is, and the driver must not touch the OS any more.
@@ -357,9 +371,17 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         // An operator (balloonlab poweroff) or the hypervisor powered the VM off under the guest.
         poweredOffUnder = true;
         err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");
-      } else {
-        err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " " + why);
+        return EXIT_HYPERVISOR;
       }
+      Optional<HypervisorLoss> lost = HypervisorLoss.from(e, hypervisor.target(), mem);
+      if (lost.isPresent()) {
+        // Nothing to audit or power off through a connection that is gone: the hypervisor releases the VM itself.
+        poweredOffUnder = true;
+        err.println("guest-agent: " + lost.get().line(name));
+        return EXIT_HYPERVISOR_LOST;
+      }
+      err.println("guest-agent: the hypervisor ended " + name + "'s access stream: " + e.getStatus().getCode() + " "
+          + why);
       return EXIT_HYPERVISOR;
     }
   }
