@@ -315,7 +315,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         }
         out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
         out.flush();
-        if (code == 0 && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
+        if (code == 0 && s != null && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
           code = EXIT_VIOLATIONS;
         }
       }
