@@ -373,7 +373,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");
         return EXIT_HYPERVISOR;
       }
-      Optional<HypervisorLoss> lost = HypervisorLoss.from(e, hypervisor.target(), mem);
+      Optional<HypervisorLoss> lost = HypervisorLoss.from(e, hypervisor.target(), mem.lastHeardMillis(),
+          mem.failedAtMillis());
       if (lost.isPresent()) {
         // Nothing to audit or power off through a connection that is gone: the hypervisor releases the VM itself.
         poweredOffUnder = true;

@@ -28,18 +28,18 @@ public record HypervisorLoss(String hypervisor, long lastHeardMillis, long notic
   /**
    * What {@code failure} says about a lost hypervisor.
    *
-   * @param stream the access stream, which knows when the hypervisor last spoke and when the stream failed
+   * @param lastHeardMillis when the hypervisor last sent anything ({@link RemotePhysicalMemory#lastHeardMillis()})
+   * @param failedAtMillis when the stream failed ({@link RemotePhysicalMemory#failedAtMillis()}), 0 for now
    * @return the loss, or empty when {@code failure} is a refusal by a hypervisor that is still there
    */
   public static Optional<HypervisorLoss> from(StatusRuntimeException failure, String hypervisor,
-                                              RemotePhysicalMemory stream) {
+                                              long lastHeardMillis, long failedAtMillis) {
     Status.Code code = failure.getStatus().getCode();
     if (code != Status.Code.UNAVAILABLE && code != Status.Code.DEADLINE_EXCEEDED) {
       return Optional.empty();
     }
-    long noticed = stream.failedAtMillis();
-    return Optional.of(new HypervisorLoss(hypervisor, stream.lastHeardMillis(),
-        noticed > 0 ? noticed : System.currentTimeMillis(), failure.getStatus()));
+    return Optional.of(new HypervisorLoss(hypervisor, lastHeardMillis,
+        failedAtMillis > 0 ? failedAtMillis : System.currentTimeMillis(), failure.getStatus()));
   }
 
   /**
