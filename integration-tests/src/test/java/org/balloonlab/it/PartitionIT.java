@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.balloonlab.guest.cli.GuestAgentCommand;
@@ -18,7 +19,7 @@ import org.balloonlab.proto.VmState;
 import org.balloonlab.units.HostPort;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A guest cut off from its hypervisor by the network, through a {@link TcpProxy} between them, while another guest
@@ -50,11 +51,11 @@ class PartitionIT {
     }
   }
 
-  @ParameterizedTest
-  @EnumSource(value = TcpProxy.Mode.class, names = {"RESET", "BLACK_HOLE"})
-  void aCutGuestEndsItsVmIsReleasedAndTheOtherGuestRunsOn(TcpProxy.Mode cut) throws Exception {
-    lab = new Lab("partition-" + cut.name().toLowerCase(java.util.Locale.ROOT));
-    lab.startHypervisor("--memory", "64MiB", "--keepalive", KEEPALIVE);
+  @ParameterizedTest(name = "{0} on a hypervisor whose lab clock is {1}")
+  @CsvSource({"RESET, lockstep", "BLACK_HOLE, lockstep", "BLACK_HOLE, free"})
+  void aCutGuestEndsItsVmIsReleasedAndTheOtherGuestRunsOn(TcpProxy.Mode cut, String labClock) throws Exception {
+    lab = new Lab("partition-" + cut.name().toLowerCase(Locale.ROOT) + "-" + labClock);
+    lab.startHypervisor("--memory", "64MiB", "--keepalive", KEEPALIVE, "--lab-clock", labClock);
     String[] guest = {"--memory", "24MiB", "--workload", "uniform:footprint=16MiB", "--duration", "1h",
         "--keepalive", KEEPALIVE};
     lab.startReadyGuest("direct", guest);
