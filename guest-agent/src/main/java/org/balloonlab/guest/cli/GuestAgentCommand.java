@@ -279,7 +279,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       Path swapPath = swapFile != null ? swapFile : Files.createTempFile("balloonlab-guest-" + name + "-", ".swap");
       int code;
       try (SwapDevice swap = new SwapDevice(swapPath, (int) swapPages);
-           RemotePhysicalMemory mem = machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
+           RemotePhysicalMemory mem = attach(machine, vm, counters, batch, window);
            GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters)) {
         boolean lockstep = vm.getLabClock().getLockstep();
         Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, reportEvery.toNanos(), IDLE_TICK_NANOS, accesses,
@@ -318,6 +318,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         if (code == 0 && s != null && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
           code = EXIT_VIOLATIONS;
         }
+      } catch (AttachFailed e) {
+        // The VM is on but never attached: the hypervisor releases it after its --detach-timeout.
+        StatusRuntimeException why = e.getCause();
+        Optional<HypervisorLoss> lost = HypervisorLoss.from(why, hypervisor.target(), e.poweredOnMillis, 0);
+        err.println("guest-agent: " + (lost.isPresent() ? lost.get().line(name) : "the hypervisor refused to attach "
+            + name + "'s access stream: " + why.getStatus().getCode() + " " + why.getStatus().getDescription()));
+        return lost.isPresent() ? EXIT_HYPERVISOR_LOST : EXIT_HYPERVISOR;
       }
       return code;
     } finally {
@@ -330,6 +337,34 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       channel.awaitTermination(5, TimeUnit.SECONDS);
       balloonChannel.awaitTermination(5, TimeUnit.SECONDS);
       finished.countDown();
+    }
+  }
+
+  /** The VM's access stream could not be attached; says when the VM was powered on, the hypervisor's last answer. */
+  private static final class AttachFailed extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final long poweredOnMillis;
+
+    AttachFailed(StatusRuntimeException cause, long poweredOnMillis) {
+      super(cause);
+      this.poweredOnMillis = poweredOnMillis;
+    }
+
+    @Override
+    public synchronized StatusRuntimeException getCause() {
+      return (StatusRuntimeException) super.getCause();
+    }
+  }
+
+  /** Opens and attaches the VM's access stream (a wait on the network with a deadline of its own). */
+  private static RemotePhysicalMemory attach(MachineConnection machine, PowerOnResponse vm, GuestCounters counters,
+                                             int batch, int window) {
+    // Wall time, for the line that says since when a hypervisor that does not answer the attach was silent.
+    long poweredOnMillis = System.currentTimeMillis();
+    try {
+      return machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
+    } catch (StatusRuntimeException e) {
+      throw new AttachFailed(e, poweredOnMillis);
     }
   }
 

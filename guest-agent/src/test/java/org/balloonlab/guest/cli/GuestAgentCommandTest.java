@@ -218,6 +218,27 @@ class GuestAgentCommandTest {
     }
   }
 
+  @Test
+  void aHypervisorLostBeforeTheAttachIsAnsweredIsOneLineToo() throws Exception {
+    FakeLockstepMachine machine = new FakeLockstepMachine(0, 10_000_000, 1_000);
+    machine.loseConnectionAfter(0);
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(machine).build()
+        .start();
+    try {
+      Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run("--hypervisor",
+          "127.0.0.1:" + server.getPort(), "--name", "vm1", "--memory", "1MiB", "--workload", "idle:footprint=64KiB",
+          "--balloon", "uninstalled", "--status-interval", "0s", "--swap-file", dir.resolve("g.swap").toString()));
+
+      assertEquals(GuestAgentCommand.EXIT_HYPERVISOR_LOST, r.code(), r.err() + r.out());
+      List<String> lines = r.err().lines().toList();
+      assertEquals(1, lines.size(), r.err());
+      assertTrue(lines.get(0).startsWith("guest-agent: vm1 lost its hypervisor 127.0.0.1:" + server.getPort()
+          + " since "), lines.get(0));
+    } finally {
+      server.shutdownNow().awaitTermination();
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"9s", "10s,0s", "10s,20s", "fast"})
   void aKeepaliveGrpcWouldNotHonourIsRefused(String keepalive) {

@@ -114,6 +114,10 @@ public final class FakeLockstepMachine extends MachineServiceGrpc.MachineService
       return;
     }
     stream = response;
+    if (loseAfter == 0) {
+      response.onError(Status.UNAVAILABLE.withDescription("connection lost in the test").asRuntimeException());
+      return;
+    }
     response.onNext(AccessResponse.newBuilder().setAttached(AccessAttached.newBuilder().setVmId(vmId)).build());
     grantNext();
   }
@@ -191,7 +195,10 @@ public final class FakeLockstepMachine extends MachineServiceGrpc.MachineService
     notifyAll();
   }
 
-  /** Ends the access stream as a lost connection would once the guest has ended quantum {@code quantum}. */
+  /**
+   * Ends the access stream as a lost connection would once the guest has ended quantum {@code quantum} (0: when it
+   * attaches).
+   */
   public synchronized void loseConnectionAfter(long quantum) {
     loseAfter = quantum;
   }
