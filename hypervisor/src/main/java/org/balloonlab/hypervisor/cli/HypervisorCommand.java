@@ -74,7 +74,8 @@ public final class HypervisorCommand implements Callable<Integer> {
 
   @Option(names = "--detach-timeout", paramLabel = "DURATION", defaultValue = "10s",
       description = "Power off a VM whose guest has not attached its access stream for this long, in wall time: a "
-          + "grace for a guest that went away (default: ${DEFAULT-VALUE}).")
+          + "grace for a guest that closed its stream without powering off or never attached it; a stream that "
+          + "breaks, or that --keepalive gives up, releases its VM at once (default: ${DEFAULT-VALUE}).")
   Duration detachTimeout;
 
   @Option(names = "--keepalive", paramLabel = "TIME[,TIMEOUT]", defaultValue = "10s,5s",
