@@ -73,7 +73,13 @@ final class Lab implements AutoCloseable {
 
   /** Starts a guest; does not wait for it. */
   JvmProcess startGuest(String name, String... args) throws IOException {
-    List<String> all = new ArrayList<>(List.of("--hypervisor", address, "--name", name, "--status-interval", "0s"));
+    return startGuestAt(address, name, args);
+  }
+
+  /** Starts a guest that joins the hypervisor at {@code hypervisorAddress} (a proxy in front of it); no wait. */
+  JvmProcess startGuestAt(String hypervisorAddress, String name, String... args) throws IOException {
+    List<String> all = new ArrayList<>(List.of("--hypervisor", hypervisorAddress, "--name", name,
+        "--status-interval", "0s"));
     all.addAll(List.of(args));
     JvmProcess guest = JvmProcess.start(name, GuestAgentCommand.class.getName(), all, "256m", logDir, null);
     processes.add(guest);

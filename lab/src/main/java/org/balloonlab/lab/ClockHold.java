@@ -21,7 +21,10 @@ import org.balloonlab.proto.LabClockState;
  * takes in wall time. Closing the stream lets the clock run on by itself.
  *
  * <p>Replies and the stream's end arrive on a gRPC thread and are handed over through a queue; the launcher's
- * thread waits on it in short steps so that a Ctrl-C or a hypervisor that died ends the wait.
+ * thread waits on it in short steps so that a Ctrl-C or a hypervisor that died ends the wait. Running to a lab time
+ * has no wall-clock deadline (at pace 1x a minute of lab time takes a minute, and the clock waits for the slowest
+ * guest, up to the straggler grace); a hypervisor cut off by a silent partition ends the stream through the
+ * channel's keepalive ({@link ManagementClient}), and the hypervisor's keepalive releases the hold on its side.
  */
 final class ClockHold implements RunClock {
   private static final long POLL_MILLIS = 20;

@@ -1,6 +1,7 @@
 package org.balloonlab.lab;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -19,6 +20,9 @@ final class EventsCommand extends ControlCommand {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS", Locale.ROOT)
       .withZone(ZoneId.systemDefault());
 
+  /** How long listing the kept events (at most the ring's 4096) may take without --follow. */
+  private static final Duration LIST_DEADLINE = Duration.ofSeconds(30);
+
   @Option(names = {"-f", "--follow"}, description = "Keep printing events as they happen.")
   boolean follow;
 
@@ -29,7 +33,9 @@ final class EventsCommand extends ControlCommand {
   @Override
   void call(ManagementClient client, PrintWriter out) {
     OptionCheck.require(spec, after >= 0, "--after cannot be negative");
-    Iterator<MachineEvent> it = client.streams()
+    // Without --follow the stream ends once the kept events are sent: a deadline bounds it. Followed, it lasts as
+    // long as the user likes, and the channel's keepalive notices a hypervisor that went silent.
+    Iterator<MachineEvent> it = (follow ? client.streams() : client.stub(LIST_DEADLINE))
         .watchEvents(WatchEventsRequest.newBuilder().setAfterSequence(after).setFollow(follow).build());
     while (it.hasNext()) {
       out.println(format(it.next()));

@@ -196,8 +196,10 @@ public final class LabRun {
     }
     view.line("waiting for " + String.join(", ", elsewhere) + " to be powered on by the other parts of the lab "
         + "(the clock is held at 0 until they are attached)");
+    // As long as the other parts take (by design), but not past this part's own hypervisor: if it exits, so does
+    // the wait. Each look has the command deadline; Ctrl-C ends it too.
     launcher.awaitVms(management, vms -> elsewhere.stream().allMatch(n -> vms.stream()
-        .anyMatch(v -> v.getName().equals(n) && v.getAttached())), null, null);
+        .anyMatch(v -> v.getName().equals(n) && v.getAttached())), launcher.hypervisor(), null);
   }
 
   /**

@@ -7,8 +7,14 @@ import java.util.concurrent.TimeUnit;
 import org.balloonlab.proto.ManagementServiceGrpc;
 import org.balloonlab.proto.VmSelector;
 import org.balloonlab.units.HostPort;
+import org.balloonlab.units.Keepalive;
 
-/** A connection to a hypervisor's management service, for one command or one run of a lab. */
+/**
+ * A connection to a hypervisor's management service, for one command or one run of a lab. Unary calls have a
+ * deadline; the streams that last as long as they are followed (events, the clock hold) have none, and are bounded
+ * by the channel's keepalive instead: a hypervisor cut off by a silent partition fails them with
+ * {@code UNAVAILABLE} within {@link Keepalive#detection()} (15 s of wall time).
+ */
 final class ManagementClient implements AutoCloseable {
   /** How long an operator's command waits for its answer. */
   private static final Duration COMMAND_DEADLINE = Duration.ofSeconds(5);
@@ -16,7 +22,7 @@ final class ManagementClient implements AutoCloseable {
   private final ManagedChannel channel;
 
   ManagementClient(HostPort hypervisor) {
-    this.channel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+    this.channel = Keepalive.DEFAULT.applyTo(NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext()).build();
   }
 
   /** A stub for one operator's call, answered within five seconds. */
@@ -29,12 +35,14 @@ final class ManagementClient implements AutoCloseable {
     return ManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  /** A stub without a deadline, for the event stream, which lasts as long as it is followed. */
+  /** A stub without a deadline, for the event stream, which lasts as long as it is followed (keepalive-bounded). */
   ManagementServiceGrpc.ManagementServiceBlockingStub streams() {
     return ManagementServiceGrpc.newBlockingStub(channel);
   }
 
-  /** An asynchronous stub without a deadline, for the clock hold, which lasts as long as the run. */
+  /**
+   * An asynchronous stub without a deadline, for the clock hold, which lasts as long as the run (keepalive-bounded).
+   */
   ManagementServiceGrpc.ManagementServiceStub async() {
     return ManagementServiceGrpc.newStub(channel);
   }

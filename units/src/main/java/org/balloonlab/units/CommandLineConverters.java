@@ -43,11 +43,24 @@ public final class CommandLineConverters {
     }
   }
 
+  /** Reads {@code 10s} or {@code 30s,10s}, a network keepalive's time and timeout. */
+  public static final class KeepaliveConverter implements CommandLine.ITypeConverter<Keepalive> {
+    @Override
+    public Keepalive convert(String value) {
+      try {
+        return Keepalive.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
   /** Registers every converter on a command line, for all of its subcommands. */
   public static CommandLine register(CommandLine commandLine) {
     return commandLine
         .registerConverter(MemorySize.class, new MemorySizeConverter())
         .registerConverter(HostPort.class, new HostPortConverter())
-        .registerConverter(Duration.class, new DurationConverter());
+        .registerConverter(Duration.class, new DurationConverter())
+        .registerConverter(Keepalive.class, new KeepaliveConverter());
   }
 }

@@ -1,6 +1,7 @@
 package org.balloonlab.guest.balloon;
 
 import org.balloonlab.balloon.driver.BalloonHost;
+import org.balloonlab.balloon.driver.BalloonHostException;
 import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.guest.os.PhysicalMemory;
 
@@ -19,32 +20,48 @@ public record DrainedBalloonHost(BalloonHost host, PhysicalMemory memory) implem
 
   @Override
   public Session start() {
-    memory.flush();
+    drain();
     return host.start();
   }
 
   @Override
   public Target getTarget(long sessionId, long balloonPages) {
-    memory.flush();
+    drain();
     return host.getTarget(sessionId, balloonPages);
   }
 
   @Override
   public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    memory.flush();
+    drain();
     return host.lock(sessionId, pfns, count, statuses);
   }
 
   @Override
   public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    memory.flush();
+    drain();
     return host.unlock(sessionId, pfns, count, statuses);
   }
 
   @Override
   public Target reportStats(long sessionId, MemoryStats stats) {
-    memory.flush();
+    drain();
     return host.reportStats(sessionId, stats);
+  }
+
+  /**
+   * Flushes the access pipeline. If the access stream failed (the hypervisor went away, or powered the VM off), the
+   * call is not made and the driver sees a host that cannot be reached, which it counts and logs in one line; the
+   * vCPU then meets the stream's failure itself on its next access and the guest ends as it does for any failure
+   * of the stream, with no stack trace from the driver's round.
+   */
+  private void drain() {
+    try {
+      memory.flush();
+    } catch (RuntimeException e) {
+      // The pipeline's own failure, whatever its transport: the call cannot be ordered with the batches any more.
+      throw new BalloonHostException(BalloonHostException.Kind.UNAVAILABLE,
+          "the VM's access stream failed before the call: " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
@@ -22,6 +23,7 @@ import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.balloon.DrainedBalloonHost;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
+import org.balloonlab.guest.grpc.HypervisorLoss;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.PoweredOff;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
@@ -38,6 +40,7 @@ import org.balloonlab.swap.SwapIoException;
 import org.balloonlab.swap.SwapReservationException;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
+import org.balloonlab.units.Keepalive;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,8 +59,10 @@ import picocli.CommandLine;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:the run ended and every read was checked correct",
         "2:bad command line", "3:integrity or isolation violations were found",
-        "4:the guest ran out of memory and swap", "5:the hypervisor refused or went away",
-        "6:the guest's swap file could not be reserved at start (disk full) or failed (I/O error)"})
+        "4:the guest ran out of memory and swap", "5:the hypervisor refused the guest or powered its VM off",
+        "6:the guest's swap file could not be reserved at start (disk full) or failed (I/O error)",
+        "7:the guest lost its hypervisor: the connection broke, or went silent past --keepalive (a network "
+            + "partition); the hypervisor releases the VM itself"})
 public final class GuestAgentCommand implements java.util.concurrent.Callable<Integer> {
   /** Printed once the VM is powered on and attached: {@code READY vm_id=3 name=vm1}. */
   public static final String READY = "BALLOONLAB_GUEST_READY ";
@@ -68,6 +73,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   public static final int EXIT_HYPERVISOR = 5;
   /** The guest's swap could not be reserved at start (its VM is then never powered on) or failed in the run. */
   public static final int EXIT_SWAP = 6;
+  public static final int EXIT_HYPERVISOR_LOST = 7;
   /** Free running: the simulated idle time the vCPU charges (and paces) at a time. */
   private static final long IDLE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   /**
@@ -85,6 +91,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   @Option(names = "--hypervisor", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7400",
       description = "The hypervisor to join (default: ${DEFAULT-VALUE}).")
   HostPort hypervisor;
+
+  @Option(names = "--keepalive", paramLabel = "TIME[,TIMEOUT]", defaultValue = "10s,5s",
+      description = "Network keepalive, in wall time: ping the hypervisor when a connection carried nothing for TIME "
+          + "and give it up if the answer takes longer than TIMEOUT; the guest then says since when it lost the "
+          + "hypervisor and exits with code 6. TIME at least 10s (gRPC's floor), TIMEOUT from 1s to TIME "
+          + "(default: ${DEFAULT-VALUE}).")
+  Keepalive keepalive;
 
   @Option(names = "--name", required = true, paramLabel = "NAME",
       description = "The VM's name, unique on the hypervisor.")
@@ -195,7 +208,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   /** Opens (reserves) the guest's swap; a test substitutes storage that fails on demand. */
   BiFunction<Path, Integer, SwapDevice> swapOpener = SwapDevice::new;
   private final CountDownLatch finished = new CountDownLatch(1);
-  /** The VM was powered off under the guest: there is nothing left to power off. */
+  /** The VM was powered off under the guest, or the hypervisor is gone: there is nothing left to power off. */
   private boolean poweredOffUnder;
   private volatile Vcpu vcpu;
   private volatile BalloonDriver driver;
@@ -258,9 +271,10 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
-    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
+    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch, keepalive);
     // The balloon driver's private channel.
-    ManagedChannel balloonChannel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+    ManagedChannel balloonChannel = keepalive.applyTo(NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext())
+        .build();
     GuestCounters counters = new GuestCounters();
     try {
       // Reserved before the VM is powered on: a disk without room is a start-up error that leaves nothing held.
@@ -289,7 +303,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       }
       int code;
       try (SwapDevice swap = swapDevice;
-           RemotePhysicalMemory mem = machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
+           RemotePhysicalMemory mem = attach(machine, vm, counters, batch, window);
            GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters)) {
         boolean lockstep = vm.getLabClock().getLockstep();
         Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, reportEvery.toNanos(), IDLE_TICK_NANOS, accesses,
@@ -311,7 +325,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
             translation.toLowerCase(Locale.ROOT));
         out.flush();
         Thread printer = statusPrinter(cpu, out);
-        code = run(cpu, driver, err);
+        code = run(cpu, driver, mem, err);
         printer.interrupt();
         GuestStatus s = cpu.lastStatus();
         mem.close();
@@ -331,6 +345,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         if (code == 0 && s != null && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
           code = EXIT_VIOLATIONS;
         }
+      } catch (AttachFailed e) {
+        // The VM is on but never attached: the hypervisor releases it after its --detach-timeout.
+        StatusRuntimeException why = e.getCause();
+        Optional<HypervisorLoss> lost = HypervisorLoss.from(why, hypervisor.target(), e.poweredOnMillis, 0);
+        err.println("guest-agent: " + (lost.isPresent() ? lost.get().line(name) : "the hypervisor refused to attach "
+            + name + "'s access stream: " + why.getStatus().getCode() + " " + why.getStatus().getDescription()));
+        return lost.isPresent() ? EXIT_HYPERVISOR_LOST : EXIT_HYPERVISOR;
       }
       return code;
     } finally {
@@ -343,6 +364,34 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       channel.awaitTermination(5, TimeUnit.SECONDS);
       balloonChannel.awaitTermination(5, TimeUnit.SECONDS);
       finished.countDown();
+    }
+  }
+
+  /** The VM's access stream could not be attached; says when the VM was powered on, the hypervisor's last answer. */
+  private static final class AttachFailed extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final long poweredOnMillis;
+
+    AttachFailed(StatusRuntimeException cause, long poweredOnMillis) {
+      super(cause);
+      this.poweredOnMillis = poweredOnMillis;
+    }
+
+    @Override
+    public synchronized StatusRuntimeException getCause() {
+      return (StatusRuntimeException) super.getCause();
+    }
+  }
+
+  /** Opens and attaches the VM's access stream (a wait on the network with a deadline of its own). */
+  private static RemotePhysicalMemory attach(MachineConnection machine, PowerOnResponse vm, GuestCounters counters,
+                                             int batch, int window) {
+    // Wall time, for the line that says since when a hypervisor that does not answer the attach was silent.
+    long poweredOnMillis = System.currentTimeMillis();
+    try {
+      return machine.openMemory(batch, window, GuestOs.checkerFor(vm.getVmId(), counters));
+    } catch (StatusRuntimeException e) {
+      throw new AttachFailed(e, poweredOnMillis);
     }
   }
 
@@ -366,7 +415,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     return driver;
   }
 
-  private int run(Vcpu cpu, BalloonDriver driver, PrintWriter err) {
+  private int run(Vcpu cpu, BalloonDriver driver, RemotePhysicalMemory mem, PrintWriter err) {
     try {
       cpu.run();
       // The guest is going away: its balloon stays as it is, and the driver must not touch the OS any more.
@@ -389,9 +438,18 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         // An operator (balloonlab poweroff) or the hypervisor powered the VM off under the guest.
         poweredOffUnder = true;
         err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");
-      } else {
-        err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " " + why);
+        return EXIT_HYPERVISOR;
       }
+      Optional<HypervisorLoss> lost = HypervisorLoss.from(e, hypervisor.target(), mem.lastHeardMillis(),
+          mem.failedAtMillis());
+      if (lost.isPresent()) {
+        // Nothing to audit or power off through a connection that is gone: the hypervisor releases the VM itself.
+        poweredOffUnder = true;
+        err.println("guest-agent: " + lost.get().line(name));
+        return EXIT_HYPERVISOR_LOST;
+      }
+      err.println("guest-agent: the hypervisor ended " + name + "'s access stream: " + e.getStatus().getCode() + " "
+          + why);
       return EXIT_HYPERVISOR;
     }
   }

@@ -19,11 +19,17 @@ public final class GuestSummary {
    * The line: the guest's own counts, then, when the hypervisor answered the power-off with the VM's last
    * state, its hidden faults and address translation counts.
    *
+   * @param s the guest's last status, {@code null} if it never made one
    * @param last the VM's state at power-off, {@code null} when there was none
    * @param translation the VM's translation mode, {@code nested} or {@code shadow}
    */
   static String line(String name, GuestStatus s, VmState last, String translation) {
     StringBuilder b = new StringBuilder(GuestAgentCommand.SUMMARY);
+    if (s == null) {
+      // The guest ended before its first report (its hypervisor was lost early): nothing counted to show.
+      append(b, "name", name);
+      return b.toString();
+    }
     append(b, "name", name, "simulated_ns", s.simulatedNs(), "accesses", s.accesses(), "true_faults",
         s.trueFaults(), "major_faults", s.majorFaults(), "guest_page_outs", s.pageOuts(), "guest_page_ins",
         s.pageIns(), "integrity_violations", s.integrityViolations(), "isolation_violations",

@@ -14,6 +14,7 @@ import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmSpec;
 import org.balloonlab.proto.VmState;
+import org.balloonlab.units.Keepalive;
 
 /**
  * A guest's connection to its hypervisor: powers the VM on, opens its access stream and powers it off. The
@@ -27,12 +28,20 @@ public final class MachineConnection {
   /**
    * A channel to the hypervisor at {@code target} as a guest uses it: plaintext, with room for the answers to
    * batches of {@code batchSize} accesses (8 bytes a read), and answers checked on the network thread (the
-   * check never blocks, so a thread hop per batch would only add latency).
+   * check never blocks, so a thread hop per batch would only add latency), with the default keepalive.
    */
   public static ManagedChannel channel(String target, int batchSize) {
+    return channel(target, batchSize, Keepalive.DEFAULT);
+  }
+
+  /**
+   * The same with {@code keepalive}: a hypervisor cut off by a silent partition fails every call and stream on the
+   * channel with {@code UNAVAILABLE} within {@link Keepalive#detection()}, so no wait on it lasts longer.
+   */
+  public static ManagedChannel channel(String target, int batchSize, Keepalive keepalive) {
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * batchSize + (1 << 20));
-    return NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(maxMessage)
-        .directExecutor().build();
+    return keepalive.applyTo(NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(maxMessage)
+        .directExecutor()).build();
   }
 
   public MachineConnection(ManagedChannel channel) {

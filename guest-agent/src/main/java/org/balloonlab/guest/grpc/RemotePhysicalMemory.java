@@ -46,7 +46,9 @@ import org.balloonlab.proto.QuantumDone;
  * answers and {@code QuantumDone}s go out among the batches.
  *
  * <p>The waits here are on the network and keep wall-clock deadlines or poll intervals; none of them is charged
- * to the guest's simulated time.
+ * to the guest's simulated time. A wait for answers or grants has no deadline of its own (under the lab clock the
+ * hypervisor may hold a VM's batches for another VM's turn, or hold the clock, as long as it likes): it is bounded
+ * by the channel's keepalive, which fails the stream with {@code UNAVAILABLE} when the hypervisor goes silent.
  */
 public final class RemotePhysicalMemory implements PhysicalMemory {
   private static final long ATTACH_TIMEOUT_SECONDS = 10;
@@ -123,6 +125,12 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   private long sent;
   private long answered;
   private volatile Throwable failure;
+  /**
+   * Wall-clock times (epoch milliseconds) of the hypervisor's last message on the stream and of the stream's
+   * failure, for the line that says since when a lost hypervisor was silent; about the network, never the model.
+   */
+  private volatile long lastHeardMillis = System.currentTimeMillis();
+  private volatile long failedAtMillis;
   // Owned by the vCPU thread.
   private Batch current;
   private boolean closed;
@@ -155,6 +163,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
 
       @Override
       public void onNext(AccessResponse response) {
+        lastHeardMillis = System.currentTimeMillis();
         switch (response.getKindCase()) {
           case ATTACHED -> attached.countDown();
           case RESULT -> complete(response.getResult());
@@ -418,6 +427,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
 
   private void fail(Throwable t) {
     if (failure == null) {
+      failedAtMillis = System.currentTimeMillis();
       failure = t;
     }
     lock.lock();
@@ -436,6 +446,16 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       throw s.withDescription("the access stream failed: " + s.getDescription())
           .asRuntimeException(Status.trailersFromThrowable(t));
     }
+  }
+
+  /** When the hypervisor last sent anything on the stream, in epoch milliseconds (wall time). */
+  public long lastHeardMillis() {
+    return lastHeardMillis;
+  }
+
+  /** When the stream failed, in epoch milliseconds (wall time); 0 while it has not. */
+  public long failedAtMillis() {
+    return failedAtMillis;
   }
 
   /** The failure that ended the stream, or {@code null}. */

@@ -1,6 +1,7 @@
 package org.balloonlab.guest.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,9 +13,12 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.balloonlab.guest.grpc.FakeLockstepMachine;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
@@ -24,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** The guest agent's command line: help, refusals that come before any connection, and one real run. */
@@ -180,6 +185,66 @@ class GuestAgentCommandTest {
     } finally {
       server.shutdownNow().awaitTermination();
     }
+  }
+
+  @Test
+  void aLostHypervisorEndsTheGuestWithOneLineSayingWhichAndSinceWhenAndExitSix() throws Exception {
+    long ms = 1_000_000;
+    FakeLockstepMachine machine = new FakeLockstepMachine(0, 10 * ms, 1_000);
+    machine.loseConnectionAfter(3);
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(machine).build()
+        .start();
+    try {
+      long before = System.currentTimeMillis();
+      Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run("--hypervisor",
+          "127.0.0.1:" + server.getPort(), "--name", "vm1", "--memory", "1MiB",
+          "--workload", "hotset:footprint=512KiB,rate=100000", "--duration", "1s",
+          "--balloon", "uninstalled", "--status-interval", "0s", "--swap-file", dir.resolve("g.swap").toString()));
+
+      assertEquals(GuestAgentCommand.EXIT_HYPERVISOR_LOST, r.code(), r.err() + r.out());
+      List<String> lines = r.err().lines().toList();
+      assertEquals(1, lines.size(), r.err());
+      Matcher m = Pattern.compile("^guest-agent: vm1 lost its hypervisor 127\\.0\\.0\\.1:" + server.getPort()
+          + " since (\\S+) \\(its last answer; given up [0-9.]+ s later: UNAVAILABLE .*connection lost in the "
+          + "test\\)$").matcher(lines.get(0));
+      assertTrue(m.matches(), lines.get(0));
+      long since = Instant.parse(m.group(1)).toEpochMilli();
+      assertTrue(since >= before - 1 && since <= System.currentTimeMillis(), m.group(1));
+      assertEquals(3, machine.dones().size(), "three quanta ran before the connection was lost");
+      assertFalse(machine.poweredOff(), "nothing to power off through a connection that is gone");
+      assertTrue(r.out().contains(GuestAgentCommand.SUMMARY + "name=vm1"), r.out());
+    } finally {
+      server.shutdownNow().awaitTermination();
+    }
+  }
+
+  @Test
+  void aHypervisorLostBeforeTheAttachIsAnsweredIsOneLineToo() throws Exception {
+    FakeLockstepMachine machine = new FakeLockstepMachine(0, 10_000_000, 1_000);
+    machine.loseConnectionAfter(0);
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(machine).build()
+        .start();
+    try {
+      Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run("--hypervisor",
+          "127.0.0.1:" + server.getPort(), "--name", "vm1", "--memory", "1MiB", "--workload", "idle:footprint=64KiB",
+          "--balloon", "uninstalled", "--status-interval", "0s", "--swap-file", dir.resolve("g.swap").toString()));
+
+      assertEquals(GuestAgentCommand.EXIT_HYPERVISOR_LOST, r.code(), r.err() + r.out());
+      List<String> lines = r.err().lines().toList();
+      assertEquals(1, lines.size(), r.err());
+      assertTrue(lines.get(0).startsWith("guest-agent: vm1 lost its hypervisor 127.0.0.1:" + server.getPort()
+          + " since "), lines.get(0));
+    } finally {
+      server.shutdownNow().awaitTermination();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"9s", "10s,0s", "10s,20s", "fast"})
+  void aKeepaliveGrpcWouldNotHonourIsRefused(String keepalive) {
+    Result r = run(withDefaults("--name", "vm1", "--keepalive", keepalive));
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--keepalive") && !r.err().contains("Unknown option"), r.err());
   }
 
   @Test

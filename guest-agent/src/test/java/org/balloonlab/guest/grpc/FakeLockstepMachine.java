@@ -51,6 +51,7 @@ public final class FakeLockstepMachine extends MachineServiceGrpc.MachineService
   private final List<String> violations = new ArrayList<>();
   private long batchesAfterLeaving;
   private boolean poweredOff;
+  private long loseAfter = Long.MAX_VALUE;
 
   public FakeLockstepMachine(long startNs, long quantumNs, int quanta, Long... doorbellQuanta) {
     this.startNs = startNs;
@@ -113,6 +114,10 @@ public final class FakeLockstepMachine extends MachineServiceGrpc.MachineService
       return;
     }
     stream = response;
+    if (loseAfter == 0) {
+      response.onError(Status.UNAVAILABLE.withDescription("connection lost in the test").asRuntimeException());
+      return;
+    }
     response.onNext(AccessResponse.newBuilder().setAttached(AccessAttached.newBuilder().setVmId(vmId)).build());
     grantNext();
   }
@@ -181,10 +186,21 @@ public final class FakeLockstepMachine extends MachineServiceGrpc.MachineService
       violations.add("quantum " + d.getQuantum() + " ended at " + d.getVmTimeNs() + ", before its end");
     }
     open = false;
-    if (granted < quanta) {
+    if (granted >= loseAfter) {
+      // What gRPC tells a client whose connection was reset or given up by its keepalive.
+      stream.onError(Status.UNAVAILABLE.withDescription("connection lost in the test").asRuntimeException());
+    } else if (granted < quanta) {
       grantNext();
     }
     notifyAll();
+  }
+
+  /**
+   * Ends the access stream as a lost connection would once the guest has ended quantum {@code quantum} (0: when it
+   * attaches).
+   */
+  public synchronized void loseConnectionAfter(long quantum) {
+    loseAfter = quantum;
   }
 
   /** Powers the VM off under its guest, as an operator's PowerOffVm does. */

@@ -30,6 +30,7 @@ import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.swap.SwapReservationException;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
+import org.balloonlab.units.Keepalive;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -83,8 +84,16 @@ public final class HypervisorCommand implements Callable<Integer> {
 
   @Option(names = "--detach-timeout", paramLabel = "DURATION", defaultValue = "10s",
       description = "Power off a VM whose guest has not attached its access stream for this long, in wall time: a "
-          + "grace for a guest that went away (default: ${DEFAULT-VALUE}).")
+          + "grace for a guest that closed its stream without powering off or never attached it; a stream that "
+          + "breaks, or that --keepalive gives up, releases its VM at once (default: ${DEFAULT-VALUE}).")
   Duration detachTimeout;
+
+  @Option(names = "--keepalive", paramLabel = "TIME[,TIMEOUT]", defaultValue = "10s,5s",
+      description = "Network keepalive, in wall time: ping a client whose connection carried nothing for TIME and "
+          + "drop it if the answer takes longer than TIMEOUT, so a guest cut off by a silent partition is noticed and "
+          + "its VM released; TIME at least 10s (gRPC's floor), TIMEOUT from 1s to TIME (default: ${DEFAULT-VALUE}). "
+          + "See docs/multi-machine.md.")
+  Keepalive keepalive;
 
   @Option(names = "--balloon-batch", paramLabel = "N", defaultValue = "512",
       description = "Most pages a balloon driver may lock or unlock in one call (default: ${DEFAULT-VALUE}).")
@@ -224,7 +233,8 @@ public final class HypervisorCommand implements Callable<Integer> {
     HypervisorServer server = new HypervisorServer(
         // Handlers never block (a batch is applied in microseconds, page-outs included, or queued for its turn on
         // the lab clock), so they run on the transport's threads: one thread hop less per batch.
-        NettyServerBuilder.forAddress(address).maxInboundMessageSize(maxMessage).directExecutor(), machine,
+        keepalive.applyTo(NettyServerBuilder.forAddress(address).maxInboundMessageSize(maxMessage).directExecutor()),
+        machine,
         detachTimeout, clock[0]);
     try {
       server.start();
@@ -273,6 +283,8 @@ public final class HypervisorCommand implements Callable<Integer> {
     out.printf("lab clock: %s%n", clockSettings == null ? "free (wall time; results are not reproducible)"
         : "lockstep, quantum " + quantum.toMillis() + " ms, pace " + Pace.parse(pace) + ", straggler grace "
         + stragglerGrace.toSeconds() + " s of wall time");
+    out.printf("network keepalive %s: a silent client is noticed within %d s of wall time%n", keepalive,
+        keepalive.detection().toSeconds());
     out.printf("TLB per vCPU: %d entries, %d ways, %s%n", tlbEntries, tlbWays,
         tlbUntagged ? "untagged (context switches flush)" : "tagged by VM and address space");
     out.flush();

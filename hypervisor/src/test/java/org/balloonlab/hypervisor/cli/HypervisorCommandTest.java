@@ -35,7 +35,7 @@ class HypervisorCommandTest {
     for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
         "--cost", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
         "--free-hard", "--free-low", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit",
-        "page-walk-reference"}) {
+        "page-walk-reference", "--keepalive"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
@@ -69,6 +69,9 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--max-batch", "many"}, "--max-batch"),
         Arguments.of(new String[] {"--detach-timeout", "0s"}, "--detach-timeout"),
         Arguments.of(new String[] {"--detach-timeout", "soon"}, "--detach-timeout"),
+        Arguments.of(new String[] {"--keepalive", "9s"}, "--keepalive"),
+        Arguments.of(new String[] {"--keepalive", "10s,0s"}, "--keepalive"),
+        Arguments.of(new String[] {"--keepalive", "soon"}, "--keepalive"),
         Arguments.of(new String[] {"--listen", "nowhere"}, "--listen"),
         Arguments.of(new String[] {"--seed", "x"}, "--seed"),
         Arguments.of(new String[] {"--policy", "greedy"}, "--policy"),
