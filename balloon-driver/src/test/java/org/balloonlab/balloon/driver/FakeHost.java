@@ -80,7 +80,7 @@ public final class FakeHost implements BalloonHost {
   }
 
   @Override
-  public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+  public Target lock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
     onCall.run();
     synchronized (this) {
       enter(Call.LOCK, sessionId);
@@ -116,7 +116,7 @@ public final class FakeHost implements BalloonHost {
   }
 
   @Override
-  public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+  public Target unlock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
     onCall.run();
     synchronized (this) {
       enter(Call.UNLOCK, sessionId);
