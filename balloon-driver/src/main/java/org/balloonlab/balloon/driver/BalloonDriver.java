@@ -469,7 +469,7 @@ public final class BalloonDriver {
     if (state.isResetPending()) {
       // The hypervisor forgot the balloon: there is nothing to tell it.
       resetBalloon();
-    } else {
+    } else if (state.size() > 0 || inflation.hasUnknown()) {
       Session s = ensureSession();
       inflation.resolveUnknown(s);
       if (state.size() > 0) {

@@ -213,7 +213,7 @@ class GrpcBalloonHostTest {
     int[] pfns = {10, 11, 12, 13, 14, 15, 16, 17, 99};
     PageStatus[] statuses = new PageStatus[pfns.length];
 
-    Target t = host.lock(3, 0, pfns, 8, statuses);
+    Target t = host.lock(3, 42, pfns, 8, statuses);
 
     assertEquals(new Target(500, false, null), t);
     assertArrayEquals(new PageStatus[] {PageStatus.OK, PageStatus.INVALID, PageStatus.ALREADY_LOCKED,
@@ -221,6 +221,7 @@ class GrpcBalloonHostTest {
         null}, statuses);
     BalloonPagesRequest r = sent(BalloonPagesRequest.class);
     assertEquals(3, r.getSessionId());
+    assertEquals(42, r.getRequestId(), "the request id travels, so the hypervisor can answer a retry once");
     assertEquals(List.of(10, 11, 12, 13, 14, 15, 16, 17), r.getPfnsList());
     assertEquals(CREDENTIAL, r.getVm().getCredential());
   }
