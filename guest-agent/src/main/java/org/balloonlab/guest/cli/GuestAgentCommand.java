@@ -299,7 +299,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         } catch (StatusRuntimeException e) {
           err.println("guest-agent: power-off failed: " + e.getStatus());
         }
-        out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
+        out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT), driver.stats()));
         out.flush();
         if (code == 0 && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
           code = EXIT_VIOLATIONS;
