@@ -82,7 +82,8 @@ final class PageCalls {
         Target t = lock ? host.lock(s.id(), id, pfns, count, statuses)
             : host.unlock(s.id(), id, pfns, count, statuses);
         if (attempt > 0) {
-          log.info("balloon driver of {}: {} request {} answered after {} retries", vmName, what(lock), id, attempt);
+          log.debug("balloon driver of {}: {} request {} answered after {} retries", vmName, what(lock), id,
+              attempt);
         }
         return t;
       } catch (BalloonHostException e) {
