@@ -181,7 +181,6 @@ final class BalloonBackend {
     for (int i = 0; i < count; i++) {
       statuses[i] = all[b.lastStatuses[i]];
     }
-    b.repeatsAnswered++;
     log.info("{}: balloon {} request {} retried; answered as applied before, nothing changed", vm,
         direction == Direction.LOCK ? "lock" : "unlock", requestId);
     // Not counted as contact: a retry may come at any wall-clock moment, and what the views show stays a

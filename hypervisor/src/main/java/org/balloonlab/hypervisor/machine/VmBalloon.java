@@ -41,8 +41,6 @@ final class VmBalloon {
   byte[] lastStatuses = new byte[0];
   /** The target part of that call's answer: a retry gets the very answer the call got, whenever it comes. */
   BalloonReply lastReply;
-  /** Retries answered from {@link #lastRequestId} without applying them again. */
-  long repeatsAnswered;
 
   VmBalloon(long nowNanos) {
     this.progressNanos = nowNanos;
