@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * the hypervisor resets the balloon when the guest touches a page it still thinks is ballooned. The kernel frees
  * those pages itself. An unlock of the round that goes unanswered after {@link PageCalls}' retries leaves its
  * pages in the balloon (pinned, not given back): a later unlock asks again, and a page the hypervisor had already
- * released answers NOT_LOCKED and goes back then. The worker's buffers are allocated once; the OOM path, rare and on another thread,
- * allocates its own.
+ * released answers NOT_LOCKED and goes back then. The worker's buffers are allocated once; the OOM path, rare
+ * and on another thread, allocates its own.
  */
 final class Deflation {
   private static final Logger log = LoggerFactory.getLogger(BalloonDriver.class);

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * <p>Every call carries the VM's credentials and, except the doorbell stream, a deadline, so a hypervisor that
  * does not answer becomes an {@code UNAVAILABLE} {@link BalloonHostException} the driver retries (a lock or
  * unlock at once, with the same request id; anything else next round) instead of a hung worker. Statuses are
- * mapped in {@link StatusMapping}, messages in {@link ProtoMapping}. Thread-safe: the worker and the guest's OOM path may call it at once. The caller owns the channel.
+ * mapped in {@link StatusMapping}, messages in {@link ProtoMapping}. Thread-safe: the worker and the guest's
+ * OOM path may call it at once. The caller owns the channel.
  */
 public final class GrpcBalloonHost implements BalloonHost {
   private static final Logger log = LoggerFactory.getLogger(GrpcBalloonHost.class);
