@@ -191,13 +191,18 @@ public final class BalloonDriver {
    * @param statsReports stats reports sent
    * @param modeSwitches mode changes, local or requested
    * @param stuckEpisodes times the worker hung in {@code STUCK}
+   * @param retries lock and unlock calls sent again, same request, after no answer came ({@link PageCalls})
+   * @param unknownOutcomes locks still unanswered after every retry: their pages were pinned until the hypervisor
+   *     said what it holds
+   * @param unknownPages pages pinned so now
    */
   public record Stats(DriverMode mode, boolean connected, long sessionId, long targetPages, long sizePages,
                       long capPages, boolean stuck, long rounds, long sessionsStarted, long inflations,
                       long deflations, long pagesLocked, long pagesUnlocked, long pagesRefused,
                       long refusalBackoffs, long pagesRejected, long unlockFailures, long resets, long resetPages,
                       long allocationFailures, long oomDeflations, long oomPages, long oomUntold, long hostErrors,
-                      long doorbellRings, long statsReports, long modeSwitches, long stuckEpisodes) {}
+                      long doorbellRings, long statsReports, long modeSwitches, long stuckEpisodes,
+                      long retries, long unknownOutcomes, long unknownPages) {}
 
   private final BalloonKernel kernel;
   private final BalloonHost host;
@@ -208,6 +213,7 @@ public final class BalloonDriver {
   private final FaultModes modes;
   private final Inflation inflation;
   private final Deflation deflation;
+  private final PageCalls calls;
   /** Driven by {@link #runDue} rather than a thread of its own. */
   private final boolean driven;
 
@@ -252,8 +258,9 @@ public final class BalloonDriver {
     LongSupplier clock = driven ? () -> drivenNowNs : nanoClock;
     this.modes = new FaultModes(host, state, counters, clock, Objects.requireNonNull(random, "random"),
         config.vmName(), !driven);
-    this.inflation = new Inflation(kernel, host, state, counters, modes, config);
-    this.deflation = new Deflation(kernel, host, state, counters, config);
+    this.calls = new PageCalls(host, counters, config.vmName());
+    this.inflation = new Inflation(kernel, calls, state, counters, modes, config);
+    this.deflation = new Deflation(kernel, host, calls, state, counters, config);
     this.hostErrors = new HostErrors(counters, config.vmName());
   }
 
@@ -394,6 +401,11 @@ public final class BalloonDriver {
     return state.snapshot();
   }
 
+  /** For tests: how the driver pauses between retries of a call (wall time otherwise). */
+  void pauseRetriesWith(java.util.function.LongConsumer pause) {
+    calls.pauseWith(pause);
+  }
+
   /** For tests: whether the calling thread holds the driver's lock (it must not when it calls out). */
   boolean holdsLock() {
     return state.holdsLock();
@@ -457,10 +469,14 @@ public final class BalloonDriver {
     if (state.isResetPending()) {
       // The hypervisor forgot the balloon: there is nothing to tell it.
       resetBalloon();
-    } else if (state.size() > 0) {
-      deflation.deflate(ensureSession(), true);
+    } else if (state.size() > 0 || inflation.hasUnknown()) {
+      Session s = ensureSession();
+      inflation.resolveUnknown(s);
+      if (state.size() > 0) {
+        deflation.deflate(s, true);
+      }
     }
-    if (state.size() == 0) {
+    if (state.size() == 0 && !inflation.hasUnknown()) {
       closeSession();
     }
   }
@@ -565,7 +581,12 @@ public final class BalloonDriver {
     try {
       if (deflate && state.isResetPending()) {
         resetBalloon();
-      } else if (deflate && state.size() > 0) {
+      }
+      if (inflation.hasUnknown()) {
+        // Before any page goes back: the hypervisor says what it holds of the pages whose lock went unanswered.
+        inflation.resolveUnknown(ensureSession());
+      }
+      if (deflate && state.size() > 0) {
         deflation.deflate(ensureSession(), true);
       }
     } catch (BalloonHostException e) {

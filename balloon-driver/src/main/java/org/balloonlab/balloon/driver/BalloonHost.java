@@ -46,10 +46,16 @@ public interface BalloonHost {
 
   Target getTarget(long sessionId, long balloonPages);
 
-  /** Locks {@code count} PFNs; {@code statuses[i]} receives the outcome of {@code pfns[i]}. */
-  Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses);
+  /**
+   * Locks {@code count} PFNs; {@code statuses[i]} receives the outcome of {@code pfns[i]}.
+   *
+   * @param requestId the call's id within the session (1, 2, 3, ...), so a retry with the same id and pages lands
+   *     once ({@code BalloonPagesRequest.request_id}); 0 for none
+   */
+  Target lock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses);
 
-  Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses);
+  /** Unlocks {@code count} PFNs, as {@link #lock} locks them. */
+  Target unlock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses);
 
   Target reportStats(long sessionId, MemoryStats stats);
 

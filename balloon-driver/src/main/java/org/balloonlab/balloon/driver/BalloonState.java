@@ -185,7 +185,8 @@ final class BalloonState {
         c.pagesUnlocked.sum(), c.pagesRefused.sum(), c.refusalBackoffs.sum(), c.pagesRejected.sum(),
         c.unlockFailures.sum(), c.resets.sum(), c.resetPages.sum(), c.allocationFailures.sum(),
         c.oomDeflations.sum(), c.oomPages.sum(), c.oomUntold.sum(), c.hostErrors.sum(), c.doorbellRings.sum(),
-        c.statsReports.sum(), c.modeSwitches.sum(), c.stuckEpisodes.sum());
+        c.statsReports.sum(), c.modeSwitches.sum(), c.stuckEpisodes.sum(), c.retries.sum(),
+        c.unknownOutcomes.sum(), c.unknownPages.get());
   }
 
   // ------------------------------------------------------------------------------------- session, reset

@@ -19,14 +19,17 @@ import org.slf4j.LoggerFactory;
  * deflation for the round. An OOM release hands every page over whatever the reply said, even when the
  * hypervisor cannot be reached (counted as {@code oomUntold}): a guest that needs memory now matters more, and
  * the hypervisor resets the balloon when the guest touches a page it still thinks is ballooned. The kernel frees
- * those pages itself. The worker's buffers are allocated once; the OOM path, rare and on another thread,
- * allocates its own.
+ * those pages itself. An unlock of the round that goes unanswered after {@link PageCalls}' retries leaves its
+ * pages in the balloon (pinned, not given back): a later unlock asks again, and a page the hypervisor had already
+ * released answers NOT_LOCKED and goes back then. The worker's buffers are allocated once; the OOM path, rare
+ * and on another thread, allocates its own.
  */
 final class Deflation {
   private static final Logger log = LoggerFactory.getLogger(BalloonDriver.class);
 
   private final BalloonKernel kernel;
   private final BalloonHost host;
+  private final PageCalls calls;
   private final BalloonState state;
   private final DriverCounters counters;
   private final String vmName;
@@ -35,10 +38,11 @@ final class Deflation {
   private final PageStatus[] statuses;
   private final PfnList kept = new PfnList();
 
-  Deflation(BalloonKernel kernel, BalloonHost host, BalloonState state, DriverCounters counters,
+  Deflation(BalloonKernel kernel, BalloonHost host, PageCalls calls, BalloonState state, DriverCounters counters,
             BalloonDriver.Config config) {
     this.kernel = kernel;
     this.host = host;
+    this.calls = calls;
     this.state = state;
     this.counters = counters;
     this.vmName = config.vmName();
@@ -126,7 +130,10 @@ final class Deflation {
    * @throws BalloonHostException when the call fails as a whole; nothing was changed
    */
   private int unlock(Session s, int[] pfns, int count, PageStatus[] st, PfnList keep) {
-    Target t = host.unlock(s.id(), pfns, count, st);
+    // The worker's unlocks are retried under a request id (PageCalls); deflate-on-OOM's carry none and are not
+    // retried: it hands its pages over anyway, and a repeat of an unlock answers NOT_LOCKED.
+    Target t = keep != null ? calls.unlock(s, calls.newId(s), pfns, count, st)
+        : host.unlock(s.id(), 0, pfns, count, st);
     int back = 0;
     long unlocked = 0;
     boolean resetSeen = false;

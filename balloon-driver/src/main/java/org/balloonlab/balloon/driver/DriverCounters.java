@@ -1,5 +1,6 @@
 package org.balloonlab.balloon.driver;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -32,4 +33,8 @@ final class DriverCounters {
   final LongAdder statsReports = new LongAdder();
   final LongAdder modeSwitches = new LongAdder();
   final LongAdder stuckEpisodes = new LongAdder();
+  final LongAdder retries = new LongAdder();
+  final LongAdder unknownOutcomes = new LongAdder();
+  /** Not a count but a level: pages whose lock's outcome is unknown now, pinned until the hypervisor says. */
+  final AtomicLong unknownPages = new AtomicLong();
 }

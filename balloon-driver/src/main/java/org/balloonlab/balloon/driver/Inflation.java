@@ -21,13 +21,21 @@ import org.slf4j.LoggerFactory;
  * would keep the round spinning). When the kernel has nothing to give, it counts an allocation failure and
  * waits for the next round rather than push the guest harder. {@link FaultModes} paces ({@code SLOW}) or hangs
  * ({@code STUCK}) it; a batch allocated when it hangs is held until the hang is over, then locked as far as the
- * balloon still wants it. Owned by the thread that runs the rounds; its buffers are allocated once and reused.
+ * balloon still wants it.
+ *
+ * <p>A lock whose answer does not come even after {@link PageCalls}' retries leaves its pages of <em>unknown</em>
+ * fate: the hypervisor may hold them or not. They are neither added to the balloon nor given back to the guest
+ * (whose next touch of a page the hypervisor took would reset the whole balloon); they stay pinned in the batch
+ * buffer, and the next inflation (or stop, or uninstall) first sends the same request again: in the same session
+ * the hypervisor answers it with what it answered the first time; in a new session (the old one went stale) it is
+ * sent as a new request, where ALREADY_LOCKED means the hypervisor holds the page. Only then do the pages join
+ * the balloon or go back. Owned by the thread that runs the rounds; its buffers are allocated once and reused.
  */
 final class Inflation {
   private static final Logger log = LoggerFactory.getLogger(BalloonDriver.class);
 
   private final BalloonKernel kernel;
-  private final BalloonHost host;
+  private final PageCalls calls;
   private final BalloonState state;
   private final DriverCounters counters;
   private final FaultModes modes;
@@ -40,11 +48,16 @@ final class Inflation {
   private final PfnList refused = new PfnList();
   /** Pages of {@link #batch} allocated before a {@code STUCK} hang and not yet locked; 0 without a hang. */
   private int held;
+  /** Pages of {@link #batch} whose lock went unanswered (see the class comment); 0 when none. */
+  private int unknown;
+  /** The unanswered lock's request id and session. */
+  private long unknownId;
+  private long unknownSession;
 
-  Inflation(BalloonKernel kernel, BalloonHost host, BalloonState state, DriverCounters counters, FaultModes modes,
+  Inflation(BalloonKernel kernel, PageCalls calls, BalloonState state, DriverCounters counters, FaultModes modes,
             BalloonDriver.Config config) {
     this.kernel = kernel;
-    this.host = host;
+    this.calls = calls;
     this.state = state;
     this.counters = counters;
     this.modes = modes;
@@ -69,6 +82,7 @@ final class Inflation {
     int notTaken = 0;
     boolean lockedAny = false;
     try {
+      resolveUnknown(s);
       while (true) {
         int got;
         if (held > 0) {
@@ -126,13 +140,62 @@ final class Inflation {
    * @return how many it locked
    */
   private int lockBatch(Session s, int count) {
+    return lockBatch(s, calls.newId(s), count, false);
+  }
+
+  /** Whether pages wait for the hypervisor to say whether it holds them. */
+  boolean hasUnknown() {
+    return unknown > 0;
+  }
+
+  /**
+   * Sends the unanswered lock again, so the hypervisor says what it holds of its pages, and takes them into the
+   * balloon or gives them back accordingly. Nothing to do when no lock went unanswered.
+   *
+   * @throws BalloonHostException when it is still unanswered (the pages stay pinned) or refused
+   */
+  void resolveUnknown(Session s) {
+    if (unknown == 0) {
+      return;
+    }
+    int n = unknown;
+    boolean sameSession = s.id() == unknownSession;
+    unknown = 0;
+    counters.unknownPages.set(0);
+    log.info("balloon of {}: asking the hypervisor again about {} pages whose lock went unanswered", vmName, n);
+    try {
+      lockBatch(s, sameSession ? unknownId : calls.newId(s), n, !sameSession);
+    } finally {
+      if (!refused.isEmpty()) {
+        kernel.freePages(refused.array(), refused.size());
+        refused.clear();
+      }
+    }
+  }
+
+  /**
+   * Locks {@code batch[0..count)} under request {@code id}.
+   *
+   * @param alreadyLockedIsHeld a lock sent again in a new session: ALREADY_LOCKED means the hypervisor holds it
+   */
+  private int lockBatch(Session s, long id, int count, boolean alreadyLockedIsHeld) {
     Target t;
     try {
-      t = host.lock(s.id(), batch, count, statuses);
+      t = calls.lock(s, id, batch, count, statuses);
     } catch (BalloonHostException e) {
-      // The pages were not locked as far as the driver knows; if they were and the answer was lost, the
-      // guest's next touch makes the hypervisor reset the balloon.
-      kernel.freePages(batch, count);
+      if (e.kind() == BalloonHostException.Kind.UNAVAILABLE) {
+        // Maybe applied, maybe not: pinned until the hypervisor says (class comment).
+        unknown = count;
+        unknownId = id;
+        unknownSession = s.id();
+        counters.unknownOutcomes.increment();
+        counters.unknownPages.set(count);
+        log.warn("balloon of {}: lock request {} of {} pages still unanswered; the pages stay pinned until the "
+            + "hypervisor says whether it holds them", vmName, id, count);
+      } else {
+        // Refused as a whole: not applied, so the pages are the guest's.
+        kernel.freePages(batch, count);
+      }
       throw e;
     }
     int ok = 0;
@@ -142,7 +205,7 @@ final class Inflation {
     for (int i = 0; i < count; i++) {
       int pfn = batch[i];
       PageStatus status = statuses[i];
-      if (status == PageStatus.OK) {
+      if (status == PageStatus.OK || alreadyLockedIsHeld && status == PageStatus.ALREADY_LOCKED) {
         batch[ok++] = pfn;
       } else if (status == PageStatus.REFUSED) {
         refused.add(pfn);

@@ -29,9 +29,10 @@ import org.slf4j.LoggerFactory;
  * The driver's {@link BalloonHost} over the private gRPC channel to the hypervisor's {@code BalloonService}.
  *
  * <p>Every call carries the VM's credentials and, except the doorbell stream, a deadline, so a hypervisor that
- * does not answer becomes an {@code UNAVAILABLE} {@link BalloonHostException} the driver retries next round
- * instead of a hung worker. Statuses are mapped in {@link StatusMapping}, messages in {@link ProtoMapping}.
- * Thread-safe: the worker and the guest's OOM path may call it at once. The caller owns the channel.
+ * does not answer becomes an {@code UNAVAILABLE} {@link BalloonHostException} the driver retries (a lock or
+ * unlock at once, with the same request id; anything else next round) instead of a hung worker. Statuses are
+ * mapped in {@link StatusMapping}, messages in {@link ProtoMapping}. Thread-safe: the worker and the guest's
+ * OOM path may call it at once. The caller owns the channel.
  */
 public final class GrpcBalloonHost implements BalloonHost {
   private static final Logger log = LoggerFactory.getLogger(GrpcBalloonHost.class);
@@ -86,15 +87,18 @@ public final class GrpcBalloonHost implements BalloonHost {
     return call("GetTarget", () -> ProtoMapping.toTarget(stub().getTarget(request)));
   }
 
+  /** Locks a batch under {@code requestId}; the driver retries it with the same id and pages. */
   @Override
-  public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    return call("Lock", () -> pages("Lock", stub().lock(pagesRequest(sessionId, pfns, count)), count, statuses));
+  public Target lock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
+    BalloonPagesRequest request = pagesRequest(sessionId, requestId, pfns, count);
+    return call("Lock", () -> pages("Lock", stub().lock(request), count, statuses));
   }
 
+  /** Unlocks a batch under {@code requestId}, as {@link #lock}. */
   @Override
-  public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    return call("Unlock",
-        () -> pages("Unlock", stub().unlock(pagesRequest(sessionId, pfns, count)), count, statuses));
+  public Target unlock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
+    BalloonPagesRequest request = pagesRequest(sessionId, requestId, pfns, count);
+    return call("Unlock", () -> pages("Unlock", stub().unlock(request), count, statuses));
   }
 
   @Override
@@ -148,13 +152,17 @@ public final class GrpcBalloonHost implements BalloonHost {
     return blocking.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS);
   }
 
-  private BalloonPagesRequest pagesRequest(long sessionId, int[] pfns, int count) {
+  private BalloonPagesRequest pagesRequest(long sessionId, long requestId, int[] pfns, int count) {
     if (count < 0 || count > pfns.length) {
       throw new IllegalArgumentException("count " + count + " outside the " + pfns.length + " PFNs given");
     }
+    if (requestId < 0) {
+      throw new IllegalArgumentException("a request id is from 0 to 2^63 - 1, got " + requestId);
+    }
     BalloonPagesRequest.Builder b = BalloonPagesRequest.newBuilder()
         .setVm(credentials)
-        .setSessionId(sessionId);
+        .setSessionId(sessionId)
+        .setRequestId(requestId);
     for (int i = 0; i < count; i++) {
       b.addPfns(pfns[i]);
     }

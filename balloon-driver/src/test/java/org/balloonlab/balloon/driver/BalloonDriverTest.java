@@ -69,6 +69,8 @@ class BalloonDriverTest {
 
   BalloonDriver start(Config config, DoubleSupplier random) {
     driver = new BalloonDriver(kernel, host, config, clock, random);
+    // No wall-clock pauses between retries in tests.
+    driver.pauseRetriesWith(nanos -> { });
     watchLock(driver, kernel, host, lockViolations);
     driver.start();
     return driver;
@@ -652,7 +654,8 @@ class BalloonDriverTest {
 
   @Test
   void aFailedLockGivesTheBatchBackToTheKernel() {
-    host.failNext(Call.LOCK, 1, BalloonHostException.Kind.UNAVAILABLE);
+    // Refused as a whole, so surely not applied (an unanswered one is retried: LostAnswerTest).
+    host.failNext(Call.LOCK, 1, BalloonHostException.Kind.DENIED);
     host.setTarget(1000);
     start(slowPoll());
 
@@ -668,7 +671,7 @@ class BalloonDriverTest {
     host.setTarget(600);
     start(fast());
     eventually().until(() -> driver.size() == 600);
-    host.failNext(Call.UNLOCK, 2, BalloonHostException.Kind.UNAVAILABLE);
+    host.failNext(Call.UNLOCK, 2, BalloonHostException.Kind.DENIED);
 
     host.setTarget(100);
 

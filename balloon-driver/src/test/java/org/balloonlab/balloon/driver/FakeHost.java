@@ -42,6 +42,13 @@ public final class FakeHost implements BalloonHost {
   private long lastReportedSize = -1;
   private MemoryStats lastStats;
   private volatile Runnable onCall = () -> { };
+  private final Map<Call, Integer> loseAnswers = new HashMap<>();
+  private long lastRequestId;
+  private boolean lastLock;
+  private int[] lastPfns = new int[0];
+  private PageStatus[] lastStatuses = new PageStatus[0];
+  private Target lastReply;
+  private long repeatsAnswered;
 
   public FakeHost(int vmPages) {
     this.vmPages = vmPages;
@@ -56,6 +63,7 @@ public final class FakeHost implements BalloonHost {
     synchronized (this) {
       enter(Call.START, -1);
       session = nextSession++;
+      lastRequestId = 0;
       resetPending = false;
       // A new session replaces the old one; the old one's doorbells go quiet.
       doorbellSessions.entrySet().removeIf(e -> {
@@ -80,62 +88,112 @@ public final class FakeHost implements BalloonHost {
   }
 
   @Override
-  public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+  public Target lock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
     onCall.run();
     synchronized (this) {
       enter(Call.LOCK, sessionId);
       checkBatch(count);
       lockRequests.add(Arrays.copyOf(pfns, count));
-      BitSet seen = new BitSet();
-      for (int i = 0; i < count; i++) {
-        int pfn = pfns[i];
-        if (resetPending) {
-          statuses[i] = PageStatus.RESET;
-        } else if (pfn < 0 || pfn >= vmPages) {
-          statuses[i] = PageStatus.INVALID;
-        } else if (seen.get(pfn)) {
-          statuses[i] = PageStatus.DUPLICATE;
-        } else if (locked.get(pfn)) {
-          statuses[i] = PageStatus.ALREADY_LOCKED;
-        } else if (refuseAll || refuseNext > 0) {
-          if (refuseNext > 0) {
-            refuseNext--;
-          }
-          everRefused.set(pfn);
-          statuses[i] = PageStatus.REFUSED;
-        } else {
-          locked.set(pfn);
-          statuses[i] = PageStatus.OK;
-        }
-        if (pfn >= 0) {
-          seen.set(pfn);
-        }
-      }
-      return reply();
+      Target again = repeat(requestId, true, pfns, count, statuses);
+      return answered(Call.LOCK, requestId, true, pfns, count, statuses,
+          again != null ? again : applyLock(pfns, count, statuses), again != null);
     }
   }
 
+  /**
+   * As the hypervisor does with a request id: the same id as the last one applied answers its answer again and
+   * changes nothing; an older one is refused as a stale request.
+   */
+  private Target repeat(long requestId, boolean lock, int[] pfns, int count, PageStatus[] statuses) {
+    if (requestId == 0 || requestId > lastRequestId) {
+      return null;
+    }
+    if (requestId < lastRequestId) {
+      throw new BalloonHostException(Kind.STALE_SESSION, "request " + requestId + " was overtaken", null);
+    }
+    if (lastLock != lock || !Arrays.equals(lastPfns, Arrays.copyOf(pfns, count))) {
+      throw new BalloonHostException(Kind.INVALID, "request " + requestId + " repeated with other pages", null);
+    }
+    System.arraycopy(lastStatuses, 0, statuses, 0, count);
+    repeatsAnswered++;
+    return lastReply;
+  }
+
+  /** Remembers an applied call under its id (not a repeat: it was), then loses its answer if told to. */
+  private Target answered(Call call, long requestId, boolean lock, int[] pfns, int count, PageStatus[] statuses,
+                          Target reply, boolean repeated) {
+    if (requestId != 0 && !repeated) {
+      lastRequestId = requestId;
+      lastLock = lock;
+      lastPfns = Arrays.copyOf(pfns, count);
+      lastStatuses = Arrays.copyOf(statuses, count);
+      lastReply = reply;
+    }
+    Integer lose = loseAnswers.get(call);
+    if (lose != null && lose > 0) {
+      loseAnswers.put(call, lose - 1);
+      throw new BalloonHostException(Kind.UNAVAILABLE, "applied, but the answer was lost (DEADLINE_EXCEEDED)",
+          null);
+    }
+    return reply;
+  }
+
+  private Target applyLock(int[] pfns, int count, PageStatus[] statuses) {
+    BitSet seen = new BitSet();
+    for (int i = 0; i < count; i++) {
+      int pfn = pfns[i];
+      if (resetPending) {
+        statuses[i] = PageStatus.RESET;
+      } else if (pfn < 0 || pfn >= vmPages) {
+        statuses[i] = PageStatus.INVALID;
+      } else if (seen.get(pfn)) {
+        statuses[i] = PageStatus.DUPLICATE;
+      } else if (locked.get(pfn)) {
+        statuses[i] = PageStatus.ALREADY_LOCKED;
+      } else if (refuseAll || refuseNext > 0) {
+        if (refuseNext > 0) {
+          refuseNext--;
+        }
+        everRefused.set(pfn);
+        statuses[i] = PageStatus.REFUSED;
+      } else {
+        locked.set(pfn);
+        statuses[i] = PageStatus.OK;
+      }
+      if (pfn >= 0) {
+        seen.set(pfn);
+      }
+    }
+    return reply();
+  }
+
   @Override
-  public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+  public Target unlock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
     onCall.run();
     synchronized (this) {
       enter(Call.UNLOCK, sessionId);
       checkBatch(count);
-      for (int i = 0; i < count; i++) {
-        int pfn = pfns[i];
-        if (resetPending) {
-          statuses[i] = PageStatus.RESET;
-        } else if (pfn < 0 || pfn >= vmPages) {
-          statuses[i] = PageStatus.INVALID;
-        } else if (!locked.get(pfn)) {
-          statuses[i] = PageStatus.NOT_LOCKED;
-        } else {
-          locked.clear(pfn);
-          statuses[i] = PageStatus.OK;
-        }
-      }
-      return reply();
+      Target again = repeat(requestId, false, pfns, count, statuses);
+      return answered(Call.UNLOCK, requestId, false, pfns, count, statuses,
+          again != null ? again : applyUnlock(pfns, count, statuses), again != null);
     }
+  }
+
+  private Target applyUnlock(int[] pfns, int count, PageStatus[] statuses) {
+    for (int i = 0; i < count; i++) {
+      int pfn = pfns[i];
+      if (resetPending) {
+        statuses[i] = PageStatus.RESET;
+      } else if (pfn < 0 || pfn >= vmPages) {
+        statuses[i] = PageStatus.INVALID;
+      } else if (!locked.get(pfn)) {
+        statuses[i] = PageStatus.NOT_LOCKED;
+      } else {
+        locked.clear(pfn);
+        statuses[i] = PageStatus.OK;
+      }
+    }
+    return reply();
   }
 
   @Override
@@ -215,6 +273,16 @@ public final class FakeHost implements BalloonHost {
   }
 
   /** The next {@code times} calls of {@code call} fail as a whole with {@code kind}. */
+  /** The next {@code times} lock or unlock calls are applied, then fail UNAVAILABLE: their answers are lost. */
+  public synchronized void loseNextAnswers(Call call, int times) {
+    loseAnswers.put(call, times);
+  }
+
+  /** Retries answered from the last request id applied, without applying them again. */
+  public synchronized long repeatsAnswered() {
+    return repeatsAnswered;
+  }
+
   public synchronized void failNext(Call call, int times, Kind kind) {
     failNext.put(call, times);
     failKind = kind;

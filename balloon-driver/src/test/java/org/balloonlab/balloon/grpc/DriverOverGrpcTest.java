@@ -142,7 +142,9 @@ class DriverOverGrpcTest {
     start("vm3-secret", Duration.ofMillis(5));
 
     eventually().until(() -> driver.size() == 300);
-    assertEquals(2, driver.stats().hostErrors());
+    // Unanswered locks are sent again at once, same request: the round does not fail.
+    assertEquals(2, driver.stats().retries());
+    assertEquals(0, driver.stats().hostErrors());
     eventually().untilAsserted(this::assertConsistent);
   }
 }

@@ -99,8 +99,8 @@ final class FakeHostService extends BalloonServiceGrpc.BalloonServiceImplBase {
     }
     PageStatus[] statuses = new PageStatus[n];
     try {
-      Target t = lock ? host.lock(request.getSessionId(), pfns, n, statuses)
-          : host.unlock(request.getSessionId(), pfns, n, statuses);
+      Target t = lock ? host.lock(request.getSessionId(), request.getRequestId(), pfns, n, statuses)
+          : host.unlock(request.getSessionId(), request.getRequestId(), pfns, n, statuses);
       BalloonPagesReply.Builder b = BalloonPagesReply.newBuilder().setTarget(toProto(t));
       for (PageStatus s : statuses) {
         b.addStatuses(BalloonPageStatus.forNumber(s.ordinal() + 1));

@@ -213,7 +213,7 @@ class GrpcBalloonHostTest {
     int[] pfns = {10, 11, 12, 13, 14, 15, 16, 17, 99};
     PageStatus[] statuses = new PageStatus[pfns.length];
 
-    Target t = host.lock(3, pfns, 8, statuses);
+    Target t = host.lock(3, 42, pfns, 8, statuses);
 
     assertEquals(new Target(500, false, null), t);
     assertArrayEquals(new PageStatus[] {PageStatus.OK, PageStatus.INVALID, PageStatus.ALREADY_LOCKED,
@@ -221,6 +221,7 @@ class GrpcBalloonHostTest {
         null}, statuses);
     BalloonPagesRequest r = sent(BalloonPagesRequest.class);
     assertEquals(3, r.getSessionId());
+    assertEquals(42, r.getRequestId(), "the request id travels, so the hypervisor can answer a retry once");
     assertEquals(List.of(10, 11, 12, 13, 14, 15, 16, 17), r.getPfnsList());
     assertEquals(CREDENTIAL, r.getVm().getCredential());
   }
@@ -234,7 +235,7 @@ class GrpcBalloonHostTest {
         .build();
     PageStatus[] statuses = new PageStatus[2];
 
-    host.unlock(3, new int[] {5, 6}, 2, statuses);
+    host.unlock(3, 0, new int[] {5, 6}, 2, statuses);
 
     assertArrayEquals(new PageStatus[] {PageStatus.OK, PageStatus.NOT_LOCKED}, statuses);
     assertEquals(List.of(5, 6), sent(BalloonPagesRequest.class).getPfnsList());
@@ -245,7 +246,7 @@ class GrpcBalloonHostTest {
     service.pagesReply = BalloonPagesReply.newBuilder().addStatuses(BalloonPageStatus.BALLOON_PAGE_OK).build();
 
     BalloonHostException e = assertThrows(BalloonHostException.class,
-        () -> host.lock(3, new int[] {1, 2}, 2, new PageStatus[2]));
+        () -> host.lock(3, 0, new int[] {1, 2}, 2, new PageStatus[2]));
 
     assertEquals(Kind.INVALID, e.kind());
   }
@@ -306,8 +307,8 @@ class GrpcBalloonHostTest {
     List<Runnable> calls = List.of(
         host::start,
         () -> host.getTarget(1, 0),
-        () -> host.lock(1, new int[] {1}, 1, new PageStatus[1]),
-        () -> host.unlock(1, new int[] {1}, 1, new PageStatus[1]),
+        () -> host.lock(1, 0, new int[] {1}, 1, new PageStatus[1]),
+        () -> host.unlock(1, 0, new int[] {1}, 1, new PageStatus[1]),
         () -> host.reportStats(1, new MemoryStats(0, 0, 0, 0, 0, 0, 0)));
     for (Runnable call : calls) {
       BalloonHostException e = assertThrows(BalloonHostException.class, call::run);

@@ -83,9 +83,9 @@ final class InstrumentedBalloonHost implements BalloonHost {
   }
 
   @Override
-  public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+  public Target lock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
     long t0 = System.nanoTime();
-    Target t = delegate.lock(sessionId, pfns, count, statuses);
+    Target t = delegate.lock(sessionId, requestId, pfns, count, statuses);
     long t1 = System.nanoTime();
     int ok = count(statuses, count, PageStatus.OK);
     synchronized (this) {
@@ -104,8 +104,8 @@ final class InstrumentedBalloonHost implements BalloonHost {
   }
 
   @Override
-  public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
-    Target t = delegate.unlock(sessionId, pfns, count, statuses);
+  public Target unlock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
+    Target t = delegate.unlock(sessionId, requestId, pfns, count, statuses);
     long t1 = System.nanoTime();
     // A page the hypervisor did not hold is out of the balloon as surely as one it let go.
     int ok = count(statuses, count, PageStatus.OK) + count(statuses, count, PageStatus.NOT_LOCKED);

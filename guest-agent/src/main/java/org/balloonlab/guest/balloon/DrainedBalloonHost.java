@@ -31,15 +31,15 @@ public record DrainedBalloonHost(BalloonHost host, PhysicalMemory memory) implem
   }
 
   @Override
-  public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+  public Target lock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
     drain();
-    return host.lock(sessionId, pfns, count, statuses);
+    return host.lock(sessionId, requestId, pfns, count, statuses);
   }
 
   @Override
-  public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+  public Target unlock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
     drain();
-    return host.unlock(sessionId, pfns, count, statuses);
+    return host.unlock(sessionId, requestId, pfns, count, statuses);
   }
 
   @Override

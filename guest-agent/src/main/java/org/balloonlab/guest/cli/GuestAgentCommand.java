@@ -339,7 +339,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         }
         if (s != null) {
           // None when the guest failed before its first report (its swap failed at once, for instance).
-          out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
+          out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT),
+              driver.stats()));
         }
         out.flush();
         if (code == 0 && s != null && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {

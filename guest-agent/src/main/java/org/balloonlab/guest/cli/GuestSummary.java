@@ -2,6 +2,7 @@ package org.balloonlab.guest.cli;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.proto.MmuState;
 import org.balloonlab.proto.VmCounters;
@@ -24,6 +25,16 @@ public final class GuestSummary {
    * @param translation the VM's translation mode, {@code nested} or {@code shadow}
    */
   static String line(String name, GuestStatus s, VmState last, String translation) {
+    return line(name, s, last, translation, null);
+  }
+
+  /**
+   * The line, ending with the balloon driver's own counts when it has one: its size, the pages it locked, its
+   * resets, the calls it sent again after no answer came and those whose outcome stayed unknown.
+   *
+   * @param balloon the driver's last stats, {@code null} without a driver
+   */
+  static String line(String name, GuestStatus s, VmState last, String translation, BalloonDriver.Stats balloon) {
     StringBuilder b = new StringBuilder(GuestAgentCommand.SUMMARY);
     if (s == null) {
       // The guest ended before its first report (its hypervisor was lost early): nothing counted to show.
@@ -46,6 +57,11 @@ public final class GuestSummary {
           "hidden_shadow_faults", m.getHiddenShadowFaults(), "reflected_faults", m.getReflectedFaults(),
           "shadow_bytes_peak", m.getShadowTablePeakBytes(), "tlb_flushes", m.getTlbFlushes(),
           "translation_ns", m.getTranslationNs(), "untracked_translations", m.getUntrackedTranslations());
+    }
+    if (balloon != null) {
+      append(b, "balloon_pages", balloon.sizePages(), "balloon_pages_locked", balloon.pagesLocked(),
+          "balloon_resets", balloon.resets(), "balloon_retries", balloon.retries(), "balloon_unknown_outcomes",
+          balloon.unknownOutcomes(), "balloon_host_errors", balloon.hostErrors());
     }
     return b.toString();
   }

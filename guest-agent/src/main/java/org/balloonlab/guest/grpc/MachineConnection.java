@@ -1,9 +1,12 @@
 package org.balloonlab.guest.grpc;
 
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.balloonlab.guest.os.GuestCosts;
 import org.balloonlab.guest.os.PhysicalMemory;
 import org.balloonlab.proto.CostModel;
@@ -15,12 +18,20 @@ import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmSpec;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.units.Keepalive;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A guest's connection to its hypervisor: powers the VM on, opens its access stream and powers it off. The
  * channel is the caller's; this class only uses it.
  */
 public final class MachineConnection {
+  private static final Logger log = LoggerFactory.getLogger(MachineConnection.class);
+  /** How long one power-on attempt may take; a lab clock holds power-ons to its next boundary. */
+  private static final long POWER_ON_DEADLINE_SECONDS = 10;
+  /** Power-on attempts after the first when no answer came. */
+  static final int POWER_ON_RETRIES = 2;
+  private static final long FIRST_PAUSE_MILLIS = 500;
   private final MachineServiceGrpc.MachineServiceBlockingStub blocking;
   private final MachineServiceGrpc.MachineServiceStub async;
   private PowerOnResponse vm;
@@ -69,16 +80,41 @@ public final class MachineConnection {
    *
    * @param minPages memory the hypervisor must reserve for the VM (0 for none)
    * @param shares the VM's shares (0 for the hypervisor's default)
+   * <p>A power-on that gets no answer (DEADLINE_EXCEEDED, UNAVAILABLE) is sent again up to
+   * {@value #POWER_ON_RETRIES} times with the same request id, so a slow answer does not leave an orphan VM: the
+   * hypervisor answers the retry with the VM the first attempt powered on.
+   *
    * @throws StatusRuntimeException with the hypervisor's reason if it refuses (a name in use, a bad size,
-   *     RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages})
+   *     RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages}), or the last failure
    */
   public PowerOnResponse powerOn(String name, String osKind, long memoryPages, long minPages, long shares,
                                  TranslationMode mode) {
-    vm = blocking.withDeadlineAfter(10, TimeUnit.SECONDS).powerOn(PowerOnRequest.newBuilder()
+    // One id for every attempt: the hypervisor answers a retry with the VM the first attempt powered on.
+    PowerOnRequest request = PowerOnRequest.newBuilder()
         .setSpec(VmSpec.newBuilder().setName(name).setOsKind(osKind).setMemoryPages(memoryPages)
             .setMinPages(minPages).setShares(shares).setTranslationMode(mode))
-        .build());
-    return vm;
+        .setRequestId(UUID.randomUUID().toString())
+        .build();
+    long pauseMillis = FIRST_PAUSE_MILLIS;
+    for (int attempt = 0; ; attempt++) {
+      try {
+        vm = blocking.withDeadlineAfter(POWER_ON_DEADLINE_SECONDS, TimeUnit.SECONDS).powerOn(request);
+        return vm;
+      } catch (StatusRuntimeException e) {
+        Status.Code code = e.getStatus().getCode();
+        boolean unanswered = code == Status.Code.DEADLINE_EXCEEDED || code == Status.Code.UNAVAILABLE;
+        if (!unanswered || attempt == POWER_ON_RETRIES) {
+          throw e;
+        }
+        if (attempt == 0) {
+          log.warn("no answer to the power-on of {} ({}); retrying the same request, which the hypervisor "
+              + "applies at most once", name, code);
+        }
+        // Wall time: a pause for the network between attempts, before the VM exists.
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pauseMillis));
+        pauseMillis *= 2;
+      }
+    }
   }
 
   /** The costs the guest charges itself, from the machine's cost model. */

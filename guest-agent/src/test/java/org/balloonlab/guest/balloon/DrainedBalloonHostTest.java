@@ -32,7 +32,7 @@ class DrainedBalloonHostTest {
 
     BalloonHostException e = assertThrows(BalloonHostException.class, () -> drained.getTarget(1, 0));
     assertEquals(BalloonHostException.Kind.UNAVAILABLE, e.kind());
-    assertThrows(BalloonHostException.class, () -> drained.lock(1, new int[1], 1, new BalloonHost.PageStatus[1]));
+    assertThrows(BalloonHostException.class, () -> drained.lock(1, 1, new int[1], 1, new BalloonHost.PageStatus[1]));
     assertThrows(BalloonHostException.class, drained::start);
     assertEquals(List.of(), calls, "nothing goes out of order with the batches");
   }

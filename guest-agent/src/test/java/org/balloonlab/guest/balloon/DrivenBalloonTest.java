@@ -156,7 +156,7 @@ class DrivenBalloonTest {
     }
 
     @Override
-    public Target lock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+    public Target lock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
       for (int i = 0; i < count; i++) {
         locked.set(pfns[i]);
         statuses[i] = PageStatus.OK;
@@ -165,7 +165,7 @@ class DrivenBalloonTest {
     }
 
     @Override
-    public Target unlock(long sessionId, int[] pfns, int count, PageStatus[] statuses) {
+    public Target unlock(long sessionId, long requestId, int[] pfns, int count, PageStatus[] statuses) {
       for (int i = 0; i < count; i++) {
         statuses[i] = locked.get(pfns[i]) ? PageStatus.OK : PageStatus.NOT_LOCKED;
         locked.clear(pfns[i]);

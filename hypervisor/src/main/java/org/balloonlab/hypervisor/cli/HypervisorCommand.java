@@ -19,6 +19,7 @@ import org.balloonlab.domain.PolicyNames;
 import org.balloonlab.hypervisor.clock.ClockSettings;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
+import org.balloonlab.hypervisor.grpc.InjectedFaults;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
 import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
@@ -196,6 +197,12 @@ public final class HypervisorCommand implements Callable<Integer> {
           + "non-global entries.")
   boolean tlbUntagged;
 
+  @Option(names = "--inject", paramLabel = "FAULT",
+      description = "Inject a fault, for tests and fault studies (repeatable): " + InjectedFaults.FORMAT
+          + " applies the Nth balloon Lock of VM, then holds its answer back for DURATION of wall time, so a "
+          + "driver whose deadline is shorter loses it and must retry.")
+  List<String> inject = new ArrayList<>();
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -208,6 +215,12 @@ public final class HypervisorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Machine.Config config = config();
     ClockSettings clockSettings = clockSettings();
+    InjectedFaults faults;
+    try {
+      faults = InjectedFaults.parse(inject);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
     long wallStart = System.nanoTime();
     LabClock[] clock = new LabClock[1];
     // The machine's time: the lab clock's under lockstep, wall time since start on a hypervisor that runs free.
@@ -235,7 +248,10 @@ public final class HypervisorCommand implements Callable<Integer> {
         // the lab clock), so they run on the transport's threads: one thread hop less per batch.
         keepalive.applyTo(NettyServerBuilder.forAddress(address).maxInboundMessageSize(maxMessage).directExecutor()),
         machine,
-        detachTimeout, clock[0]);
+        detachTimeout, clock[0]).inject(faults);
+    if (faults.any()) {
+      spec.commandLine().getErr().println("hypervisor: injecting faults: " + faults);
+    }
     try {
       server.start();
     } catch (IOException e) {

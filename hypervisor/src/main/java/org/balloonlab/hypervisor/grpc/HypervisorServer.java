@@ -65,6 +65,12 @@ public final class HypervisorServer {
     });
   }
 
+  /** Injects {@code faults} ({@code --inject}) from now on; call before {@link #start()}. */
+  public HypervisorServer inject(InjectedFaults faults) {
+    balloon.inject(faults);
+    return this;
+  }
+
   public HypervisorServer start() throws IOException {
     server.start();
     long periodMs = Math.max(50, detachTimeout.toMillis() / 4);

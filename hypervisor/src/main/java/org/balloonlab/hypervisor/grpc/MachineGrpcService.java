@@ -42,7 +42,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
     this.clock = clock;
   }
 
-  /** Answers a new VM's id, credential, batch limit and the cost model. */
+  /** Answers a new VM's id, credential, batch limit and the cost model; a retry (same request id) the same VM. */
   @Override
   public void powerOn(PowerOnRequest request, StreamObserver<PowerOnResponse> responses) {
     if (!request.hasSpec()) {
@@ -52,7 +52,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
     VmSpec spec = request.getSpec();
     clock.command(() -> StatusMapping.answer(responses, () -> {
       Vm vm = machine.powerOn(spec.getName(), spec.getOsKind(), spec.getMemoryPages(), spec.getMinPages(),
-          spec.getShares(), ProtoMapping.fromProto(spec.getTranslationMode()));
+          spec.getShares(), ProtoMapping.fromProto(spec.getTranslationMode()), request.getRequestId());
       return PowerOnResponse.newBuilder()
           .setVmId(vm.id())
           .setCredential(vm.credential())

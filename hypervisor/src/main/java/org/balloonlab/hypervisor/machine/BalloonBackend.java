@@ -83,6 +83,7 @@ final class BalloonBackend {
     b.sessionDoorbell = doorbell;
     b.sessionStats = stats;
     b.resetPending = false;
+    b.lastRequestId = 0;
     log.info("{}: balloon driver session opened, target {} pages, balloon {} pages", vm, b.target, b.size);
     return new BalloonSession(id, b.sessionBatch, b.reply());
   }
@@ -116,15 +117,16 @@ final class BalloonBackend {
 
   /**
    * Locks or unlocks a batch of PFNs, one status per PFN. Out-of-range and repeated PFNs are marked first; while
-   * a reset is pending every page answers RESET and nothing changes.
+   * a reset is pending every page answers RESET and nothing changes. A retry of the last request id applied is
+   * answered as {@link #repeat} does; an id is remembered once applied.
    */
-  BalloonReply move(Vm vm, long session, int[] pfns, int count, BalloonPageStatus[] statuses, Direction direction) {
-    requireSession(vm, session);
-    VmBalloon b = vm.balloon;
-    if (count > b.sessionBatch) {
-      throw MachineException.invalid("a balloon batch of this session holds at most " + b.sessionBatch
-          + " pages, got " + count);
+  BalloonReply move(Vm vm, long session, long requestId, int[] pfns, int count, BalloonPageStatus[] statuses,
+                    Direction direction) {
+    BalloonReply again = repeat(vm, session, requestId, pfns, count, statuses, direction);
+    if (again != null) {
+      return again;
     }
+    VmBalloon b = vm.balloon;
     if (b.resetPending) {
       Arrays.fill(statuses, 0, count, BalloonPageStatus.RESET);
     } else {
@@ -137,7 +139,69 @@ final class BalloonBackend {
       }
     }
     b.contact(clock.getAsLong());
-    return b.reply();
+    BalloonReply reply = b.reply();
+    if (requestId != 0) {
+      remember(b, requestId, direction, pfns, count, statuses, reply);
+    }
+    return reply;
+  }
+
+  /**
+   * A retry of the last Lock or Unlock applied under {@code requestId}: its answer again (statuses and target,
+   * as they were), and nothing changed (the frames were counted once, when it was applied). {@code null} when the id is
+   * 0 or newer than the last one applied: a new request. Checks the session and batch first, as {@link #move}.
+   *
+   * @throws MachineException FAILED_PRECONDITION for an id older than the last one applied; INVALID_ARGUMENT for
+   *     a negative id, or the same id with other pages or the other direction
+   */
+  BalloonReply repeat(Vm vm, long session, long requestId, int[] pfns, int count, BalloonPageStatus[] statuses,
+                      Direction direction) {
+    requireSession(vm, session);
+    VmBalloon b = vm.balloon;
+    if (count > b.sessionBatch) {
+      throw MachineException.invalid("a balloon batch of this session holds at most " + b.sessionBatch
+          + " pages, got " + count);
+    }
+    if (requestId < 0) {
+      throw MachineException.invalid("a balloon request id is at most 2^63 - 1");
+    }
+    if (requestId == 0 || requestId > b.lastRequestId) {
+      return null;
+    }
+    if (requestId < b.lastRequestId) {
+      throw new MachineException(MachineException.Reason.FAILED_PRECONDITION, "balloon request " + requestId
+          + " of " + vm + " was overtaken by request " + b.lastRequestId + " and is not applied");
+    }
+    if (b.lastLock != (direction == Direction.LOCK) || b.lastCount != count
+        || !Arrays.equals(b.lastPfns, 0, count, pfns, 0, count)) {
+      throw MachineException.invalid("balloon request " + requestId + " of " + vm + " was applied to other pages"
+          + " or in the other direction; a retry must repeat it exactly");
+    }
+    BalloonPageStatus[] all = BalloonPageStatus.values();
+    for (int i = 0; i < count; i++) {
+      statuses[i] = all[b.lastStatuses[i]];
+    }
+    log.info("{}: balloon {} request {} retried; answered as applied before, nothing changed", vm,
+        direction == Direction.LOCK ? "lock" : "unlock", requestId);
+    // Not counted as contact: a retry may come at any wall-clock moment, and what the views show stays a
+    // function of the lab's order.
+    return b.lastReply;
+  }
+
+  private static void remember(VmBalloon b, long requestId, Direction direction, int[] pfns, int count,
+                               BalloonPageStatus[] statuses, BalloonReply reply) {
+    b.lastReply = reply;
+    if (b.lastPfns.length < count) {
+      b.lastPfns = new int[count];
+      b.lastStatuses = new byte[count];
+    }
+    System.arraycopy(pfns, 0, b.lastPfns, 0, count);
+    for (int i = 0; i < count; i++) {
+      b.lastStatuses[i] = (byte) statuses[i].ordinal();
+    }
+    b.lastRequestId = requestId;
+    b.lastLock = direction == Direction.LOCK;
+    b.lastCount = count;
   }
 
   /** Takes a PFN's frame (or host swap slot) back, unless the balloon already holds its target. */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
+import java.util.regex.Pattern;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.domain.VmName;
@@ -76,6 +77,9 @@ public final class Machine implements AutoCloseable {
   public static final long MAX_VM_PAGES = 1L << 28;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
   public static final long MAX_SHARES = 1_000_000_000L;
+  /** What a PowerOn request id may be: a UUID fits, and so does any short token a client makes up. */
+  public static final String POWER_ON_REQUEST_ID_RULE = "1-64 characters of letters, digits or '-'";
+  private static final Pattern POWER_ON_REQUEST_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
   /** Mixed into the seed for balloon session ids, so they do not repeat the victim choices' sequence. */
   private static final long SESSION_ID_SEED = 0x5e55_10_1d_5eedL;
 
@@ -246,6 +250,19 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares,
                                  TranslationMode mode) {
+    return powerOn(name, osKind, memoryPages, minPages, shares, mode, "");
+  }
+
+  /**
+   * Powers a VM on as above under the client's {@code requestId} ({@code PowerOnRequest.request_id}, empty for
+   * none): while that VM exists, the same id and spec answer it again; another spec is ALREADY_EXISTS.
+   */
+  public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares,
+                                 TranslationMode mode, String requestId) {
+    if (requestId != null && !requestId.isEmpty() && !POWER_ON_REQUEST_ID.matcher(requestId).matches()) {
+      throw MachineException.invalid("a PowerOn request id must be " + POWER_ON_REQUEST_ID_RULE + ", got "
+          + VmName.quote(requestId));
+    }
     if (!VmName.isValid(name)) {
       throw MachineException.invalid("VM name must be " + VmName.RULE + ", got " + VmName.quote(name));
     }
@@ -253,7 +270,8 @@ public final class Machine implements AutoCloseable {
     if (!VmName.isValid(kind)) {
       throw MachineException.invalid("OS kind must be " + VmName.RULE + ", got " + VmName.quote(osKind));
     }
-    return lifecycle.powerOn(name, kind, memoryPages, minPages, shares, mode);
+    return lifecycle.powerOn(name, kind, memoryPages, minPages, shares, mode,
+        requestId == null || requestId.isEmpty() ? null : requestId);
   }
 
   /**
@@ -454,13 +472,34 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized BalloonReply balloonLock(Vm vm, long session, int[] pfns, int count,
                                                BalloonPageStatus[] statuses) {
-    return balloon.move(vm, session, pfns, count, statuses, BalloonBackend.Direction.LOCK);
+    return balloon.move(vm, session, 0, pfns, count, statuses, BalloonBackend.Direction.LOCK);
   }
 
   /** Unlocks balloon pages: each gets a fresh zeroed frame on its next touch. */
   public synchronized BalloonReply balloonUnlock(Vm vm, long session, int[] pfns, int count,
                                                  BalloonPageStatus[] statuses) {
-    return balloon.move(vm, session, pfns, count, statuses, BalloonBackend.Direction.UNLOCK);
+    return balloon.move(vm, session, 0, pfns, count, statuses, BalloonBackend.Direction.UNLOCK);
+  }
+
+  /**
+   * Locks or unlocks balloon pages under a request id that makes a retry land once ({@code balloon.proto},
+   * {@code BalloonPagesRequest.request_id}). @throws MachineException as {@link #balloonRepeat}
+   */
+  public synchronized BalloonReply balloonMove(Vm vm, long session, long requestId, boolean lock, int[] pfns,
+                                               int count, BalloonPageStatus[] statuses) {
+    return balloon.move(vm, session, requestId, pfns, count, statuses,
+        lock ? BalloonBackend.Direction.LOCK : BalloonBackend.Direction.UNLOCK);
+  }
+
+  /**
+   * The remembered answer to a retry of the last Lock or Unlock applied with {@code requestId}, or {@code null}
+   * if none was (a new request); changes nothing. @throws MachineException FAILED_PRECONDITION for a stale session
+   * or an overtaken id; INVALID_ARGUMENT for a batch over the limit, a negative id or a retry with other pages
+   */
+  public synchronized BalloonReply balloonRepeat(Vm vm, long session, long requestId, boolean lock, int[] pfns,
+                                                 int count, BalloonPageStatus[] statuses) {
+    return balloon.repeat(vm, session, requestId, pfns, count, statuses,
+        lock ? BalloonBackend.Direction.LOCK : BalloonBackend.Direction.UNLOCK);
   }
 
   /** Records a driver's stats call as contact. @throws MachineException FAILED_PRECONDITION without the capability */

@@ -27,6 +27,8 @@ public final class Vm {
 
   /** The balloon, as the hypervisor keeps it. */
   final VmBalloon balloon;
+  /** The client's PowerOn request id, so a retry answers this VM again; {@code null} without one. */
+  String powerOnRequestId;
   /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
   String offReason;
   /** The code its guest's requests are refused with once it is off: DATA_LOSS if the host swap lost a page. */
@@ -66,6 +68,10 @@ public final class Vm {
 
   public String name() {
     return name;
+  }
+
+  String osKind() {
+    return osKind;
   }
 
   public int memoryPages() {

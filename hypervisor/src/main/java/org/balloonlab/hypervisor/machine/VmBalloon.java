@@ -29,6 +29,18 @@ final class VmBalloon {
   long locked;
   long unlocked;
   DriverMode requestedMode;
+  /**
+   * The last Lock or Unlock applied with a request id in the current session, kept to answer its retries
+   * ({@code BalloonPagesRequest.request_id}): its id (0: none), direction, PFNs, statuses (ordinals). One call
+   * per VM suffices: a driver keeps one in flight. Cleared when a session opens; at most one batch of ints.
+   */
+  long lastRequestId;
+  boolean lastLock;
+  int lastCount;
+  int[] lastPfns = new int[0];
+  byte[] lastStatuses = new byte[0];
+  /** The target part of that call's answer: a retry gets the very answer the call got, whenever it comes. */
+  BalloonReply lastReply;
 
   VmBalloon(long nowNanos) {
     this.progressNanos = nowNanos;

@@ -6,6 +6,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,6 +52,8 @@ final class VmLifecycle {
   private final MachineCounters machineCounters;
   private final Map<Integer, Vm> vms = new LinkedHashMap<>();
   private final Map<String, Vm> vmsByName = new LinkedHashMap<>();
+  /** Powered-on VMs by their PowerOn request id: bounded by the VMs that exist, each forgotten when it goes. */
+  private final Map<String, Vm> vmsByRequestId = new HashMap<>();
   private final Collection<Vm> view = Collections.unmodifiableCollection(vms.values());
   private int nextVmId = 1;
   private long reservedPages;
@@ -101,6 +104,40 @@ final class VmLifecycle {
    *     RESOURCE_EXHAUSTED when the machine cannot reserve {@code minPages}
    */
   Vm powerOn(String name, String kind, long memoryPages, long minPages, long shares, TranslationMode mode) {
+    return powerOn(name, kind, memoryPages, minPages, shares, mode, null);
+  }
+
+  /**
+   * Powers a VM on, or answers the VM an earlier call with the same {@code requestId} (checked by the machine)
+   * powered on, if its spec is the same: a retry lands once.
+   *
+   * @param requestId the client's id for this power-on, {@code null} for none
+   * @throws MachineException as the other {@code powerOn}; ALREADY_EXISTS for a request id used with another spec
+   */
+  Vm powerOn(String name, String kind, long memoryPages, long minPages, long shares, TranslationMode mode,
+             String requestId) {
+    Vm earlier = requestId == null ? null : vmsByRequestId.get(requestId);
+    if (earlier != null) {
+      TranslationMode m = mode == null ? TranslationMode.NESTED : mode;
+      long s = shares == 0 ? defaultShares(memoryPages) : shares;
+      if (!earlier.name().equals(name) || !earlier.osKind().equals(kind) || earlier.memoryPages() != memoryPages
+          || earlier.minPages != minPages || earlier.shares != s || earlier.translationMode() != m) {
+        throw new MachineException(MachineException.Reason.ALREADY_EXISTS, "this PowerOn request id already "
+            + "powered on " + earlier + " with another spec; a retry must repeat the spec exactly");
+      }
+      log.info("{}: PowerOn retried with the same request id; answered with the VM already on", earlier);
+      return earlier;
+    }
+    Vm vm = powerOnNew(name, kind, memoryPages, minPages, shares, mode);
+    if (requestId != null) {
+      vm.powerOnRequestId = requestId;
+      vmsByRequestId.put(requestId, vm);
+    }
+    return vm;
+  }
+
+  private Vm powerOnNew(String name, String kind, long memoryPages, long minPages, long shares,
+                        TranslationMode mode) {
     if (memoryPages <= 0 || memoryPages > Machine.MAX_VM_PAGES) {
       throw MachineException.invalid("VM memory must be 1 to " + Machine.MAX_VM_PAGES + " pages (4 KiB to 1 TiB), "
           + "got " + memoryPages + " pages");
@@ -248,6 +285,9 @@ final class VmLifecycle {
     vm.offReason = why;
     vms.remove(vm.id());
     vmsByName.remove(vm.name());
+    if (vm.powerOnRequestId != null) {
+      vmsByRequestId.remove(vm.powerOnRequestId);
+    }
     reservedPages -= vm.minPages;
     machineCounters.vmsReleased++;
     balloon.ring(vm);
