@@ -30,6 +30,7 @@ final class StatusMapping {
       case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+      case INTERNAL -> Status.INTERNAL;
     };
     if (e.poweredOff().isEmpty()) {
       return status.withDescription(e.getMessage()).asRuntimeException();

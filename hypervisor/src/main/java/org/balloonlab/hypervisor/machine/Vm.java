@@ -27,6 +27,11 @@ public final class Vm {
 
   /** The balloon, as the hypervisor keeps it. */
   final VmBalloon balloon;
+  /** Host swap slots reserved for this VM at power-on ({@code memory - min}); it never holds more. */
+  long swapReservation() {
+    return p2m.pages() - minPages;
+  }
+
   /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
   String offReason;
 

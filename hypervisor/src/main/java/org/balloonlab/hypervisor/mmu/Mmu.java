@@ -86,6 +86,9 @@ public final class Mmu {
   private java.util.BitSet aliased;
   private long shadowPages;
   private long shadowEntries;
+  /** Table pages of the guest-table copies, charged with the user shadow tables against {@link #budgetPages}. */
+  private long guestPages;
+  private final long budgetPages;
 
   private final MmuCounters.Live counters = new MmuCounters.Live();
 
@@ -97,11 +100,25 @@ public final class Mmu {
    * @param costs the machine's cost model
    */
   public Mmu(TranslationMode mode, TlbConfig tlbConfig, int vmId, int pfns, CostModel costs) {
-    this(mode, tlbConfig.build(), vmId, pfns, costs);
+    this(mode, tlbConfig.build(), vmId, pfns, costs, Long.MAX_VALUE);
+  }
+
+  /**
+   * An MMU whose translation tables may take at most {@code budgetPages} table pages ({@link #admits}).
+   *
+   * @param budgetPages table pages of guest-table copies and user shadow tables this VM may hold
+   */
+  public Mmu(TranslationMode mode, TlbConfig tlbConfig, int vmId, int pfns, CostModel costs, long budgetPages) {
+    this(mode, tlbConfig.build(), vmId, pfns, costs, budgetPages);
   }
 
   /** An MMU on a TLB that may be shared with other VMs (their entries carry other VM tags). */
   public Mmu(TranslationMode mode, Tlb tlb, int vmId, int pfns, CostModel costs) {
+    this(mode, tlb, vmId, pfns, costs, Long.MAX_VALUE);
+  }
+
+  private Mmu(TranslationMode mode, Tlb tlb, int vmId, int pfns, CostModel costs, long budgetPages) {
+    this.budgetPages = budgetPages;
     this.mode = mode;
     this.shadowMode = mode == TranslationMode.SHADOW;
     this.tlb = tlb;
@@ -192,7 +209,10 @@ public final class Mmu {
 
   /** Sets the guest table's entry; if a present entry changed, the hardware and the shadow may hold its frame. */
   private void putGuestEntry(int asid, int vpn, int pfn) {
-    int old = guestTable(asid).put(vpn, pfn);
+    RadixTable table = guestTable(asid);
+    long before = table.tablePages();
+    int old = table.put(vpn, pfn);
+    guestPages += table.tablePages() - before;
     if (old >= 0) {
       dropCached(asid, vpn);
       releaseRmap(old, asid, vpn);
@@ -302,6 +322,7 @@ public final class Mmu {
     RadixTable guest = guestTables[asid];
     if (guest != null) {
       guest.forEach((vpn, pfn) -> releaseRmap(pfn, asid, vpn));
+      guestPages -= guest.tablePages();
       guestTables[asid] = null;
     }
     if (shadowMode && shadowTables[asid] != null) {
@@ -372,6 +393,7 @@ public final class Mmu {
     if (t == null) {
       t = new RadixTable();
       guestTables[asid] = t;
+      guestPages += t.tablePages();
     }
     return t;
   }
@@ -417,6 +439,128 @@ public final class Mmu {
   public int guestEntry(int asid, int vpn) {
     RadixTable t = guestTables[asid];
     return t == null ? -1 : t.get(vpn);
+  }
+
+  // ---------------------------------------------------------------- the translation-table budget
+
+  /**
+   * Table pages charged to this VM now: its guest-table copies and its user shadow tables (the kernel's shadow of
+   * the direct map is bounded by the VM's size and not charged).
+   */
+  public long chargedTablePages() {
+    // The kernel shadow maps VPN = PFN only, so it is bounded by the VM's size, as its P2M is: not charged.
+    return guestPages + shadowPages - (shadowMode ? kernelShadow.tablePages() : 0);
+  }
+
+  /** Most table pages this VM may be charged. */
+  public long budgetPages() {
+    return budgetPages;
+  }
+
+  /**
+   * Whether a batch can be applied without this VM's translation tables growing past its budget, counted before
+   * anything is applied so a refused batch changes nothing. The count is an upper bound: every entry that may
+   * allocate (a map or remap, an access that may be adopted or fill a shadow entry, a switch that may build a
+   * shadow root) is assumed to, and address spaces the batch releases give nothing back until it is applied.
+   * Cheap when the VM is far from its budget or the batch touches only table pages that exist; when the plain sum
+   * of missing pages would cross the budget, the pages are told apart (several entries under one new leaf need it
+   * once) by sorting their keys in a {@code long[]}.
+   *
+   * @param asids with {@code vpns}, each entry's address space and VPN; {@code null}: kernel accesses only
+   */
+  public boolean admits(int count, byte[] ops, char[] asids, int[] vpns) {
+    return chargedTablePages() + tablePagesNeeded(count, ops, asids, vpns) <= budgetPages;
+  }
+
+  /**
+   * The table pages a batch may add at most (see {@link #admits}), or 0 when even the worst case (four pages a
+   * table an entry) fits the room left.
+   */
+  public long tablePagesNeeded(int count, byte[] ops, char[] asids, int[] vpns) {
+    if (asids == null) {
+      return 0;
+    }
+    long room = budgetPages - chargedTablePages();
+    int tables = shadowMode ? 2 : 1;
+    if ((long) count * tables * (LEVELS) <= room) {
+      return 0;
+    }
+    long sum = 0;
+    for (int i = 0; i < count; i++) {
+      byte op = ops[i];
+      int asid = asids[i];
+      if (allocatesGuest(op, asid)) {
+        sum += missing(guestTables[asid], vpns[i]);
+      }
+      if (shadowMode && allocatesShadow(op, asid)) {
+        sum += op == AS_SWITCH ? (shadowTables[asid] == null ? 1 : 0) : missing(shadowTables[asid], vpns[i]);
+      }
+    }
+    if (sum <= room) {
+      return sum;
+    }
+    return distinctMissing(count, ops, asids, vpns);
+  }
+
+  private static boolean allocatesGuest(byte op, int asid) {
+    return asid != Tlb.GLOBAL_ASID && (op == PT_MAP || op == PT_REMAP || op < PT_MAP);
+  }
+
+  private static boolean allocatesShadow(byte op, int asid) {
+    return asid != Tlb.GLOBAL_ASID && (op == PT_MAP || op == PT_REMAP || op == AS_SWITCH || op < PT_MAP);
+  }
+
+  private static int missing(RadixTable table, int vpn) {
+    return table == null ? LEVELS : table.missingLevels(vpn);
+  }
+
+  /** The missing table pages of a batch, each counted once: keys of (table, asid, level, prefix), sorted. */
+  private long distinctMissing(int count, byte[] ops, char[] asids, int[] vpns) {
+    long[] keys = new long[count * 2 * LEVELS];
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+      byte op = ops[i];
+      int asid = asids[i];
+      if (allocatesGuest(op, asid)) {
+        n = addKeys(keys, n, 0, asid, vpns[i], guestTables[asid]);
+      }
+      if (shadowMode && allocatesShadow(op, asid)) {
+        if (op == AS_SWITCH) {
+          if (shadowTables[asid] == null) {
+            keys[n++] = tableKey(1, asid, 0, 0);
+          }
+        } else {
+          n = addKeys(keys, n, 1, asid, vpns[i], shadowTables[asid]);
+        }
+      }
+    }
+    java.util.Arrays.sort(keys, 0, n);
+    long distinct = 0;
+    for (int i = 0; i < n; i++) {
+      if (i == 0 || keys[i] != keys[i - 1]) {
+        distinct++;
+      }
+    }
+    return distinct;
+  }
+
+  private static int addKeys(long[] keys, int n, int kind, int asid, int vpn, RadixTable table) {
+    int missing;
+    if (table == null) {
+      keys[n++] = tableKey(kind, asid, 0, 0);
+      missing = 3;
+    } else {
+      missing = table.missingLevels(vpn);
+    }
+    // The missing levels are the deepest: level 1 (a PDPT, under bits 35-27), 2 (a PD), 3 (a leaf).
+    for (int level = LEVELS - missing; level < LEVELS; level++) {
+      keys[n++] = tableKey(kind, asid, level, vpn >>> (36 - 9 * level));
+    }
+    return n;
+  }
+
+  private static long tableKey(int kind, int asid, int level, int prefix) {
+    return ((long) kind << 62) | ((long) asid << 44) | ((long) level << 40) | (prefix & 0xFF_FFFF_FFFFL);
   }
 
   /** Hypervisor memory the shadow tables take now. */
