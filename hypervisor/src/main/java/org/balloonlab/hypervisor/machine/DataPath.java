@@ -59,11 +59,14 @@ final class DataPath {
     P2m p2m = vm.p2m;
     long room = (long) memory.freeFrames() + swap.freeSlots();
     if (room < count) {
-      // Only accessed pages without a frame need room; count them (duplicates included, which errs on the safe
-      // side). Page-table events touch no memory.
+      // Only accessed pages without a frame or a swap slot need room; count them (duplicates included, which errs
+      // on the safe side). A host-swapped page brings its slot, freed before its frame is found. Page-table events
+      // touch no memory. Since admission reserves host swap for every VM's memory - min, this cannot refuse an
+      // admitted VM; it stays as a guard.
       int needing = 0;
       for (int i = 0; i < count; i++) {
-        if (p2m.get(pfns[i]) < 0 && AccessOps.isAccess(ops[i])) {
+        int e = p2m.get(pfns[i]);
+        if (e < 0 && !P2m.isSwapped(e) && AccessOps.isAccess(ops[i])) {
           needing++;
         }
       }
