@@ -568,7 +568,8 @@ public final class Machine implements AutoCloseable {
         lifecycle.configuredPages(), counters.hostPageOuts, counters.hostPageIns, counters.doublePaging,
         counters.vmsReleased, freeMemory.state().label(), reclaimer.policyName(), counters.freeStateChanges,
         freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(),
-        counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list));
+        counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list), lifecycle.swapReservedPages(),
+        config.quotas());
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */
@@ -592,7 +593,7 @@ public final class Machine implements AutoCloseable {
    * @throws IllegalStateException describing the first inconsistency
    */
   public synchronized void checkInvariants() {
-    MachineInvariants.check(memory, lifecycle.vms());
+    MachineInvariants.check(memory, swap, lifecycle.vms(), lifecycle.swapReservedPages());
   }
 
   @Override

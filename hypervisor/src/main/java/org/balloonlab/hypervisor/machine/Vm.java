@@ -89,7 +89,7 @@ public final class Vm {
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
         policyPageOuts, blockedBatches, blockedNs);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
-        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot());
+        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation());
   }
 
   /**

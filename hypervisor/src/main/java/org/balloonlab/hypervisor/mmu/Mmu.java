@@ -603,6 +603,7 @@ public final class Mmu {
 
   /** The counters and gauges now. */
   public MmuSnapshot snapshot() {
-    return new MmuSnapshot(mode, counters.snapshot(), shadowTableBytes(), shadowEntries, tlb.invalidations());
+    return new MmuSnapshot(mode, counters.snapshot(), shadowTableBytes(), shadowEntries, tlb.invalidations(),
+        chargedTablePages(), budgetPages);
   }
 }
