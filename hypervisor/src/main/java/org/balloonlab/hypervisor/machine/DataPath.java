@@ -76,11 +76,12 @@ final class DataPath {
       }
     }
     Mmu mmu = vm.mmu;
-    if (!mmu.admits(count, ops, asids, vpns)) {
+    java.util.function.IntPredicate backed = pfn -> P2m.isMapped(p2m.get(pfn));
+    if (!mmu.admits(count, ops, pfns, asids, vpns, backed)) {
       throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, vm + "'s translation tables would "
           + "grow past their limit (--max-translation-tables): " + mmu.chargedTablePages() + " of "
           + mmu.budgetPages() + " table pages are in use and this batch may add "
-          + mmu.tablePagesNeeded(count, ops, asids, vpns) + "; the batch was not applied");
+          + mmu.tablePagesNeeded(count, ops, pfns, asids, vpns, backed) + "; the batch was not applied");
     }
     reclaimer.holdIfAboveTarget(vm, result);
     VmCounters.Live c = vm.counters;

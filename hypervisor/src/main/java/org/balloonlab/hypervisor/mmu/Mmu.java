@@ -461,22 +461,27 @@ public final class Mmu {
    * Whether a batch can be applied without this VM's translation tables growing past its budget, counted before
    * anything is applied so a refused batch changes nothing. The count is an upper bound: every entry that may
    * allocate (a map or remap, an access that may be adopted or fill a shadow entry, a switch that may build a
-   * shadow root) is assumed to, and address spaces the batch releases give nothing back until it is applied.
+   * shadow root) is assumed to, and address spaces the batch releases give nothing back until it is applied. In
+   * shadow mode a map or remap writes a shadow entry only for a backed PFN, so in a batch without accesses (which
+   * alone back PFNs) an unbacked PFN's map is not counted against the shadow.
    * Cheap when the VM is far from its budget or the batch touches only table pages that exist; when the plain sum
    * of missing pages would cross the budget, the pages are told apart (several entries under one new leaf need it
    * once) by sorting their keys in a {@code long[]}.
    *
    * @param asids with {@code vpns}, each entry's address space and VPN; {@code null}: kernel accesses only
+   * @param backed whether a PFN has a machine frame before the batch
    */
-  public boolean admits(int count, byte[] ops, char[] asids, int[] vpns) {
-    return chargedTablePages() + tablePagesNeeded(count, ops, asids, vpns) <= budgetPages;
+  public boolean admits(int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
+                        java.util.function.IntPredicate backed) {
+    return chargedTablePages() + tablePagesNeeded(count, ops, pfns, asids, vpns, backed) <= budgetPages;
   }
 
   /**
    * The table pages a batch may add at most (see {@link #admits}), or 0 when even the worst case (four pages a
    * table an entry) fits the room left.
    */
-  public long tablePagesNeeded(int count, byte[] ops, char[] asids, int[] vpns) {
+  public long tablePagesNeeded(int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
+                               java.util.function.IntPredicate backed) {
     if (asids == null) {
       return 0;
     }
@@ -485,6 +490,10 @@ public final class Mmu {
     if ((long) count * tables * (LEVELS) <= room) {
       return 0;
     }
+    boolean accesses = false;
+    for (int i = 0; i < count && !accesses; i++) {
+      accesses = ops[i] < PT_MAP;
+    }
     long sum = 0;
     for (int i = 0; i < count; i++) {
       byte op = ops[i];
@@ -492,14 +501,18 @@ public final class Mmu {
       if (allocatesGuest(op, asid)) {
         sum += missing(guestTables[asid], vpns[i]);
       }
-      if (shadowMode && allocatesShadow(op, asid)) {
+      if (shadowMode && allocatesShadow(op, asid) && shadowMayFill(op, pfns[i], accesses, backed)) {
         sum += op == AS_SWITCH ? (shadowTables[asid] == null ? 1 : 0) : missing(shadowTables[asid], vpns[i]);
       }
     }
     if (sum <= room) {
       return sum;
     }
-    return distinctMissing(count, ops, asids, vpns);
+    return distinctMissing(count, ops, pfns, asids, vpns, accesses, backed);
+  }
+
+  private static boolean shadowMayFill(byte op, int pfn, boolean accesses, java.util.function.IntPredicate backed) {
+    return (op != PT_MAP && op != PT_REMAP) || accesses || backed.test(pfn);
   }
 
   private static boolean allocatesGuest(byte op, int asid) {
@@ -515,7 +528,8 @@ public final class Mmu {
   }
 
   /** The missing table pages of a batch, each counted once: keys of (table, asid, level, prefix), sorted. */
-  private long distinctMissing(int count, byte[] ops, char[] asids, int[] vpns) {
+  private long distinctMissing(int count, byte[] ops, int[] pfns, char[] asids, int[] vpns, boolean accesses,
+                               java.util.function.IntPredicate backed) {
     long[] keys = new long[count * 2 * LEVELS];
     int n = 0;
     for (int i = 0; i < count; i++) {
@@ -524,7 +538,7 @@ public final class Mmu {
       if (allocatesGuest(op, asid)) {
         n = addKeys(keys, n, 0, asid, vpns[i], guestTables[asid]);
       }
-      if (shadowMode && allocatesShadow(op, asid)) {
+      if (shadowMode && allocatesShadow(op, asid) && shadowMayFill(op, pfns[i], accesses, backed)) {
         if (op == AS_SWITCH) {
           if (shadowTables[asid] == null) {
             keys[n++] = tableKey(1, asid, 0, 0);
