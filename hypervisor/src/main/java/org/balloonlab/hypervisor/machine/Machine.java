@@ -72,7 +72,6 @@ import org.balloonlab.swap.SwapDevice;
  * before the lock is taken. A refused batch changes nothing.
  */
 public final class Machine implements AutoCloseable {
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Machine.class);
   /** P2M entries are ints and swap slots are encoded below -1, so a VM is capped at 2^28 pages (1 TiB). */
   public static final long MAX_VM_PAGES = 1L << 28;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
@@ -404,19 +403,9 @@ public final class Machine implements AutoCloseable {
    * @param what what failed, such as "applying its batch"
    */
   public synchronized MachineException powerOffAfterFailure(Vm vm, String what, Throwable failure) {
-    String why = what + " failed inside the hypervisor (" + failure.getClass().getSimpleName() + ")";
-    log.error("{} failed for {}; powering it off", what, vm, failure);
-    if (vm.poweredOn) {
-      try {
-        lifecycle.releaseAfterFailure(vm, why);
-      } catch (RuntimeException | Error again) {
-        failure.addSuppressed(again);
-        log.error("releasing {} after a failure failed too", vm, again);
-      }
-    }
-    return new MachineException(MachineException.Reason.INTERNAL, vm + " was powered off: " + why
-        + "; all its memory was returned");
+    return lifecycle.powerOffAfterFailure(vm, what, failure);
   }
+
 
   /**
    * Fault injection, for tests only: {@code hook} is told the index of every entry of every batch before it is

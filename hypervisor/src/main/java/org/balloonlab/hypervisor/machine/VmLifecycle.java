@@ -258,6 +258,22 @@ final class VmLifecycle {
     this.releaseListener = listener;
   }
 
+  /** See {@link Machine#powerOffAfterFailure}. */
+  MachineException powerOffAfterFailure(Vm vm, String what, Throwable failure) {
+    String why = what + " failed inside the hypervisor (" + failure.getClass().getSimpleName() + ")";
+    log.error("{} failed for {}; powering it off", what, vm, failure);
+    if (vm.poweredOn) {
+      try {
+        releaseAfterFailure(vm, why);
+      } catch (RuntimeException | Error again) {
+        failure.addSuppressed(again);
+        log.error("releasing {} after a failure failed too", vm, again);
+      }
+    }
+    return new MachineException(MachineException.Reason.INTERNAL, vm + " was powered off: " + why
+        + "; all its memory was returned");
+  }
+
   /**
    * Releases a VM whose request failed half-way: as {@link #release}, and then every frame the frame table still
    * gives it (one it took but had not mapped when the failure struck) is freed too, a scan of machine memory.

@@ -486,95 +486,11 @@ public final class Mmu {
       return 0;
     }
     long room = budgetPages - chargedTablePages();
-    int tables = shadowMode ? 2 : 1;
-    if ((long) count * tables * (LEVELS) <= room) {
+    if ((long) count * (shadowMode ? 2 : 1) * LEVELS <= room) {
       return 0;
     }
-    boolean accesses = false;
-    for (int i = 0; i < count && !accesses; i++) {
-      accesses = ops[i] < PT_MAP;
-    }
-    long sum = 0;
-    for (int i = 0; i < count; i++) {
-      byte op = ops[i];
-      int asid = asids[i];
-      if (allocatesGuest(op, asid)) {
-        sum += missing(guestTables[asid], vpns[i]);
-      }
-      if (shadowMode && allocatesShadow(op, asid) && shadowMayFill(op, pfns[i], accesses, backed)) {
-        sum += op == AS_SWITCH ? (shadowTables[asid] == null ? 1 : 0) : missing(shadowTables[asid], vpns[i]);
-      }
-    }
-    if (sum <= room) {
-      return sum;
-    }
-    return distinctMissing(count, ops, pfns, asids, vpns, accesses, backed);
-  }
-
-  private static boolean shadowMayFill(byte op, int pfn, boolean accesses, java.util.function.IntPredicate backed) {
-    return (op != PT_MAP && op != PT_REMAP) || accesses || backed.test(pfn);
-  }
-
-  private static boolean allocatesGuest(byte op, int asid) {
-    return asid != Tlb.GLOBAL_ASID && (op == PT_MAP || op == PT_REMAP || op < PT_MAP);
-  }
-
-  private static boolean allocatesShadow(byte op, int asid) {
-    return asid != Tlb.GLOBAL_ASID && (op == PT_MAP || op == PT_REMAP || op == AS_SWITCH || op < PT_MAP);
-  }
-
-  private static int missing(RadixTable table, int vpn) {
-    return table == null ? LEVELS : table.missingLevels(vpn);
-  }
-
-  /** The missing table pages of a batch, each counted once: keys of (table, asid, level, prefix), sorted. */
-  private long distinctMissing(int count, byte[] ops, int[] pfns, char[] asids, int[] vpns, boolean accesses,
-                               java.util.function.IntPredicate backed) {
-    long[] keys = new long[count * 2 * LEVELS];
-    int n = 0;
-    for (int i = 0; i < count; i++) {
-      byte op = ops[i];
-      int asid = asids[i];
-      if (allocatesGuest(op, asid)) {
-        n = addKeys(keys, n, 0, asid, vpns[i], guestTables[asid]);
-      }
-      if (shadowMode && allocatesShadow(op, asid) && shadowMayFill(op, pfns[i], accesses, backed)) {
-        if (op == AS_SWITCH) {
-          if (shadowTables[asid] == null) {
-            keys[n++] = tableKey(1, asid, 0, 0);
-          }
-        } else {
-          n = addKeys(keys, n, 1, asid, vpns[i], shadowTables[asid]);
-        }
-      }
-    }
-    java.util.Arrays.sort(keys, 0, n);
-    long distinct = 0;
-    for (int i = 0; i < n; i++) {
-      if (i == 0 || keys[i] != keys[i - 1]) {
-        distinct++;
-      }
-    }
-    return distinct;
-  }
-
-  private static int addKeys(long[] keys, int n, int kind, int asid, int vpn, RadixTable table) {
-    int missing;
-    if (table == null) {
-      keys[n++] = tableKey(kind, asid, 0, 0);
-      missing = 3;
-    } else {
-      missing = table.missingLevels(vpn);
-    }
-    // The missing levels are the deepest: level 1 (a PDPT, under bits 35-27), 2 (a PD), 3 (a leaf).
-    for (int level = LEVELS - missing; level < LEVELS; level++) {
-      keys[n++] = tableKey(kind, asid, level, vpn >>> (36 - 9 * level));
-    }
-    return n;
-  }
-
-  private static long tableKey(int kind, int asid, int level, int prefix) {
-    return ((long) kind << 62) | ((long) asid << 44) | ((long) level << 40) | (prefix & 0xFF_FFFF_FFFFL);
+    return new TablePagesBound(guestTables, shadowMode ? shadowTables : null)
+        .pagesNeeded(count, ops, pfns, asids, vpns, backed, room);
   }
 
   /** Hypervisor memory the shadow tables take now. */
