@@ -11,8 +11,9 @@ package org.balloonlab.hypervisor.machine;
  * guest chooses; each new pair may allocate up to three 4 KiB table pages of a 4-level radix table (more with a
  * new address space), in the guest-table copy and again in the shadow table. A guest that maps sparse VPNs across
  * 4,096 address spaces could otherwise fill the hypervisor's heap in seconds. The default,
- * {@value #DEFAULT_TRANSLATION_TABLE_PAGES} table pages (8 MiB of modelled tables), covers the guest tables and
- * shadow tables of a densely mapped 2 GiB VM. The simulator stores a table page as an {@code int[512]} or a
+ * {@value #DEFAULT_TRANSLATION_TABLE_PAGES} table pages (8 MiB of modelled tables), covers a guest-table copy mapping
+ * just under 4 GiB densely in nested mode (512 leaves a GiB, plus a few directory pages), or the copy and the
+ * shadow of just under 2 GiB in shadow mode. The simulator stores a table page as an {@code int[512]} or a
  * 512-reference array, about 2 KiB of heap, so 64 VMs at the limit hold 64 x 2,048 x 2 KiB = 256 MiB: a third of
  * the launcher's default 768 MiB hypervisor heap.
  *

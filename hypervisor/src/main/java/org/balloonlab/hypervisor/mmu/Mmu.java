@@ -43,7 +43,9 @@ import org.balloonlab.hypervisor.time.CostModel;
  * before and only counted here. The TLB models one level (the second-level TLB), and walks do not model
  * paging-structure caches, so a miss costs the full walk: the 24 : 4 contrast is the upper bound the literature
  * quotes. Per-VPN state lives in radix tables of {@code int} and per-PFN state in one {@code long} array,
- * allocated when the VM first names an address space. Not thread-safe: the machine's lock serializes access.
+ * allocated when the VM first names an address space. The radix tables' pages are charged to the VM against a
+ * budget ({@link #admits}, {@link TablePagesBound}): the VM chooses the VPNs and address spaces, so without it a
+ * guest could make the hypervisor allocate without bound. Not thread-safe: the machine's lock serializes access.
  */
 public final class Mmu {
   /** Page-table event codes; the numbers are those of the wire's {@code AccessOp}. */
