@@ -21,6 +21,7 @@ import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.grpc.InjectedFaults;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
 import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
@@ -82,6 +83,21 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Option(names = "--max-batch", paramLabel = "N", defaultValue = "16384",
       description = "Most accesses a guest may send in one batch (default: ${DEFAULT-VALUE}).")
   int maxBatch;
+
+  @Option(names = "--max-vms", paramLabel = "N", defaultValue = "" + Quotas.DEFAULT_MAX_VMS,
+      description = "Most VMs powered on at once; a power-on beyond it is refused (default: ${DEFAULT-VALUE}).")
+  int maxVms;
+
+  @Option(names = "--max-configured-memory", paramLabel = "SIZE",
+      description = "Most memory the powered-on VMs may be configured with in total; a power-on beyond it is "
+          + "refused (default: four times --memory).")
+  MemorySize maxConfiguredMemory;
+
+  @Option(names = "--max-translation-tables", paramLabel = "SIZE", defaultValue = "8MiB",
+      description = "Most translation tables (copies of guest page tables, shadow tables; 4 KiB a table page) one "
+          + "VM may make the hypervisor hold; a batch that could pass it is refused (default: ${DEFAULT-VALUE}, "
+          + "about 4 MiB of heap a VM).")
+  MemorySize maxTranslationTables;
 
   @Option(names = "--detach-timeout", paramLabel = "DURATION", defaultValue = "10s",
       description = "Power off a VM whose guest has not attached its access stream for this long, in wall time: a "
@@ -292,6 +308,10 @@ public final class HypervisorCommand implements Callable<Integer> {
     out.printf("machine memory %s (%d frames), host swap %s (%d slots) reserved at %s (unlinked)%n", memory,
         config.frames(), MemorySize.ofPages(config.hostSwapSlots()), config.hostSwapSlots(),
         config.hostSwapFile());
+    Quotas q = config.quotas();
+    out.printf("quotas: %d VMs, %s configured memory in total, %s of translation tables a VM; each VM reserves "
+        + "memory - min of host swap%n", q.maxVms(), MemorySize.ofPages(q.maxConfiguredPages()),
+        MemorySize.ofPages(q.maxTranslationTablePages()));
     out.printf("cost model: %s%n", config.costs().describe());
     ReclamationSettings r = config.reclamation();
     out.printf("reclamation: policy %s, tau %.2f, sampling %d pages per %s, free thresholds %s%n", r.policy(), r.tau(),
@@ -374,12 +394,31 @@ public final class HypervisorCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(cl, "--cost: " + e.getMessage());
       }
     }
+    Quotas quotas = quotas(frames);
+    ReclamationSettings reclamation = reclamation();
     // A name of this process's own: the file is created and unlinked at once when the machine reserves it.
     Path swapFile = hostSwapFile != null ? hostSwapFile : Path.of(System.getProperty("java.io.tmpdir"),
         "balloonlab-host-swap-" + ProcessHandle.current().pid() + "-"
         + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".swap");
     return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
-        balloonStallTimeout.toNanos(), reclamation());
+        balloonStallTimeout.toNanos(), reclamation, quotas);
+  }
+
+  /** The quotas, validated. */
+  Quotas quotas(long frames) {
+    CommandLine cl = spec.commandLine();
+    if (maxVms <= 0 || maxVms > Quotas.MAX_VMS_LIMIT) {
+      throw new CommandLine.ParameterException(cl, "--max-vms must be from 1 to " + Quotas.MAX_VMS_LIMIT + ", got "
+          + maxVms);
+    }
+    long configured = maxConfiguredMemory == null ? Quotas.DEFAULT_OVERCOMMIT * frames
+        : pages(maxConfiguredMemory, "--max-configured-memory");
+    long tables = pages(maxTranslationTables, "--max-translation-tables");
+    if (tables < 16) {
+      throw new CommandLine.ParameterException(cl, "--max-translation-tables must be at least 64KiB (16 table "
+          + "pages), got " + maxTranslationTables);
+    }
+    return new Quotas(maxVms, configured, tables);
   }
 
   /** A size in pages, or the command line's usage error naming {@code option}. */

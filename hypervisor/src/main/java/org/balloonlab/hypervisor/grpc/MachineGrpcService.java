@@ -118,7 +118,12 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       }
     }
 
-    /** Runs {@code work} on this stream unless it is closed; a refusal ends the stream with its status. */
+    /**
+     * Runs {@code work} on this stream unless it is closed; a refusal ends the stream with its status. Anything
+     * else thrown (a bug, an {@link Error}) powers the attached VM off with its memory returned and ends the
+     * stream with INTERNAL: it must not reach the lab clock, which would stop for everyone, nor leave the VM
+     * attached and unanswered for ever.
+     */
     private synchronized void guarded(Runnable work) {
       if (closed) {
         return;
@@ -129,6 +134,12 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
         fail(StatusMapping.toStatus(e));
       } catch (StatusRuntimeException e) {
         fail(e);
+      } catch (RuntimeException | Error e) {
+        Vm v = vm;
+        fail(v == null
+            ? Status.INTERNAL.withDescription("handling an access stream failed inside the hypervisor ("
+                + e.getClass().getSimpleName() + ")").asRuntimeException()
+            : StatusMapping.toStatus(machine.powerOffAfterFailure(v, "handling its access stream", e)));
       }
     }
 

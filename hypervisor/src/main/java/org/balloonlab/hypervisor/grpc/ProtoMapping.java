@@ -39,6 +39,7 @@ final class ProtoMapping {
         .setAttached(vm.attached())
         .setMappedPages(vm.mappedPages())
         .setHostSwappedPages(vm.hostSwappedPages())
+        .setHostSwapReservedPages(vm.hostSwapReservedPages())
         .setCounters(org.balloonlab.proto.VmCounters.newBuilder()
             .setAccesses(c.accesses())
             .setReads(c.reads())
@@ -104,6 +105,8 @@ final class ProtoMapping {
         .setShadowTableBytes(m.shadowTableBytes())
         .setShadowTablePeakBytes(c.shadowPeakBytes())
         .setShadowEntries(m.shadowEntries())
+        .setTranslationTablePages(m.translationTablePages())
+        .setTranslationTableLimitPages(m.translationTableLimitPages())
         .setTlbFlushes(c.tlbFlushes())
         .setTlbInvalidations(m.tlbInvalidations())
         .setUntrackedTranslations(c.untrackedTranslations())
@@ -147,6 +150,10 @@ final class ProtoMapping {
         .setTau(m.tau())
         .setPolicyPageOuts(m.policyPageOuts())
         .setReservedPages(m.reservedPages())
+        .setHostSwapReservedPages(m.hostSwapReservedPages())
+        .setMaxVms(m.quotas().maxVms())
+        .setMaxConfiguredPages(m.quotas().maxConfiguredPages())
+        .setMaxTranslationTablePages(m.quotas().maxTranslationTablePages())
         .build();
   }
 

@@ -31,6 +31,7 @@ final class StatusMapping {
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
       case DATA_LOSS -> Status.DATA_LOSS;
+      case INTERNAL -> Status.INTERNAL;
     };
     if (e.poweredOff().isEmpty()) {
       return status.withDescription(e.getMessage()).asRuntimeException();

@@ -26,6 +26,8 @@ final class DataPath {
   private final BalloonBackend balloon;
   private final Reclaimer reclaimer;
   private final FreeMemoryTracker freeMemory;
+  /** Told the index of each entry before it is applied; {@code null} but in tests that inject a fault. */
+  private java.util.function.IntConsumer faultHook;
 
   DataPath(MachineMemory memory, SwapDevice swap, CostModel costs, HostPager pager, BalloonBackend balloon,
            Reclaimer reclaimer, FreeMemoryTracker freeMemory) {
@@ -36,6 +38,11 @@ final class DataPath {
     this.balloon = balloon;
     this.reclaimer = reclaimer;
     this.freeMemory = freeMemory;
+  }
+
+  /** Fault injection for tests: {@code hook} sees each entry's index before it is applied and may throw. */
+  void injectFault(java.util.function.IntConsumer hook) {
+    this.faultHook = hook;
   }
 
   /**
@@ -52,11 +59,14 @@ final class DataPath {
     P2m p2m = vm.p2m;
     long room = (long) memory.freeFrames() + swap.freeSlots();
     if (room < count) {
-      // Only accessed pages without a frame need room; count them (duplicates included, which errs on the safe
-      // side). Page-table events touch no memory.
+      // Only accessed pages without a frame or a swap slot need room; count them (duplicates included, which errs
+      // on the safe side). A host-swapped page brings its slot, freed before its frame is found. Page-table events
+      // touch no memory. Since admission reserves host swap for every VM's memory - min, this cannot refuse an
+      // admitted VM; it stays as a guard.
       int needing = 0;
       for (int i = 0; i < count; i++) {
-        if (p2m.get(pfns[i]) < 0 && AccessOps.isAccess(ops[i])) {
+        int e = p2m.get(pfns[i]);
+        if (e < 0 && !P2m.isSwapped(e) && AccessOps.isAccess(ops[i])) {
           needing++;
         }
       }
@@ -66,14 +76,25 @@ final class DataPath {
             + needing + " more pages cannot be backed");
       }
     }
+    Mmu mmu = vm.mmu;
+    java.util.function.IntPredicate backed = pfn -> P2m.isMapped(p2m.get(pfn));
+    if (!mmu.admits(count, ops, pfns, asids, vpns, backed)) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, vm + "'s translation tables would "
+          + "grow past their limit (--max-translation-tables): " + mmu.chargedTablePages() + " of "
+          + mmu.budgetPages() + " table pages are in use and this batch may add "
+          + mmu.tablePagesNeeded(count, ops, pfns, asids, vpns, backed) + "; the batch was not applied");
+    }
     reclaimer.holdIfAboveTarget(vm, result);
     VmCounters.Live c = vm.counters;
     ActivitySampler sampler = vm.sampler;
-    Mmu mmu = vm.mmu;
     int w = 0;
     int r = 0;
     long mmuNs = 0;
+    java.util.function.IntConsumer hook = faultHook;
     for (int i = 0; i < count; i++) {
+      if (hook != null) {
+        hook.accept(i);
+      }
       int pfn = pfns[i];
       byte op = ops[i];
       if (op > AccessOps.SWAP_OUT_READ) {
@@ -114,9 +135,20 @@ final class DataPath {
       balloon.reset(vm, "the guest touched ballooned PFN " + pfn);
       entry = P2m.UNTOUCHED;
     }
-    int mfn = pager.takeFrame(vm, result);
-    if (P2m.isSwapped(entry)) {
-      pager.pageIn(vm, mfn, entry, swapOutRead);
+    boolean swapped = P2m.isSwapped(entry);
+    long token = swapped ? pager.takeBack(vm, pfn, entry) : 0L;
+    int mfn;
+    try {
+      mfn = pager.takeFrame(vm, result);
+    } catch (RuntimeException | Error e) {
+      if (swapped) {
+        pager.putBack(vm, pfn, token);
+      }
+      throw e;
+    }
+    if (swapped) {
+      memory.write(mfn, token);
+      pager.pagedIn(vm, swapOutRead);
       ns += costs.hostSwapReadNs();
     } else {
       memory.write(mfn, 0L);

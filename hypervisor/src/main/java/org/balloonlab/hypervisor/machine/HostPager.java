@@ -92,22 +92,30 @@ final class HostPager {
   }
 
   /**
-   * Reads a host-swapped page back into {@code mfn} for a guest that touched it.
+   * Takes a host-swapped page of {@code vm} out of the swap file before the frame it will live in is found: its
+   * slot is free at once and the VM holds one swapped page less, so making that frame may page out into the slot
+   * just read, even a page of {@code vm} itself when it is at its host swap reservation. The P2M entry becomes
+   * untouched until {@link #pagedIn} or {@link #putBack}.
    *
+   * @return the page's content
    * @throws MachineException DATA_LOSS if the host swap cannot read it: the VM has been powered off
    */
-  void pageIn(Vm vm, int mfn, int entry, boolean swapOutRead) {
+  long takeBack(Vm vm, int pfn, int entry) {
     long token;
     try {
       token = swap.pageIn(P2m.swapSlot(entry));
     } catch (SwapIoException e) {
-      memory.free(mfn);
       powerOff(vm, e);
       vm.requirePoweredOn();
       throw e;
     }
-    memory.write(mfn, token);
+    vm.p2m.clear(pfn);
     vm.hostSwappedPages--;
+    return token;
+  }
+
+  /** Counts a page {@link #takeBack} read as a hidden swap-in fault, once it has its frame. */
+  void pagedIn(Vm vm, boolean swapOutRead) {
     VmCounters.Live c = vm.counters;
     c.hostSwapInFaults++;
     c.hostPageIns++;
@@ -119,14 +127,38 @@ final class HostPager {
   }
 
   /**
+   * Returns a page {@link #takeBack} read to host swap, when no frame could be found for it. Nothing to return if
+   * the VM was powered off meanwhile (its own page-out failed); if the host swap fails to write it, the VM is
+   * powered off.
+   */
+  void putBack(Vm vm, int pfn, long token) {
+    if (!vm.poweredOn) {
+      return;
+    }
+    int slot;
+    try {
+      slot = swap.pageOut(token);
+    } catch (SwapIoException e) {
+      powerOff(vm, e);
+      return;
+    }
+    if (slot < 0) {
+      throw new IllegalStateException("host swap lost the slot just freed for PFN " + pfn + " of " + vm);
+    }
+    vm.p2m.setSwapped(pfn, slot);
+    vm.hostSwappedPages++;
+  }
+
+  /**
    * Pages {@code pages} random pages of {@code vm} out to the host swap file, stopping if it runs out or fails (the
-   * VM is then powered off).
+   * VM is then powered off), or when the VM reaches its host swap reservation.
    *
    * @return the pages paged out
    */
   long pageOut(Vm vm, long pages) {
     long paged = 0;
-    while (paged < pages && vm.mappedPages > 0 && swap.freeSlots() > 0 && pageOutRandomPage(vm)) {
+    while (paged < pages && vm.mappedPages > 0 && swap.freeSlots() > 0 && belowSwapReservation(vm)
+        && pageOutRandomPage(vm)) {
       paged++;
     }
     return paged;
@@ -170,14 +202,16 @@ final class HostPager {
    * Makes a frame when none is free: pages out a random page of the VM furthest above its allocation target or,
    * if none is above (the policy has not spoken yet, or it is manual), of the VM holding the most frames above its
    * min. Reserved memory is taken only when every VM is at its min, which admission control prevents as long as
-   * a VM touching beyond its min finds someone above theirs.
+   * a VM touching beyond its min finds someone above theirs. A VM that holds as many host-swapped pages as it
+   * reserved at power-on is never a victim: that is what keeps host swap from filling (the sum of reservations
+   * fits the swap file).
    */
   private Vm pickVictim() {
     Vm victim = null;
     long worst = 0;
     for (Vm candidate : vms) {
       long over = candidate.mappedPages - Math.max(candidate.allocationTarget, candidate.minPages);
-      if (over > worst) {
+      if (over > worst && belowSwapReservation(candidate)) {
         worst = over;
         victim = candidate;
       }
@@ -186,7 +220,7 @@ final class HostPager {
       worst = Long.MIN_VALUE;
       for (Vm candidate : vms) {
         long over = candidate.mappedPages - candidate.minPages;
-        if (candidate.mappedPages > 0 && over > worst) {
+        if (candidate.mappedPages > 0 && over > worst && belowSwapReservation(candidate)) {
           worst = over;
           victim = candidate;
         }
@@ -196,6 +230,10 @@ final class HostPager {
       throw new IllegalStateException("no free frame and no VM holds one: frame accounting is broken");
     }
     return victim;
+  }
+
+  private static boolean belowSwapReservation(Vm vm) {
+    return vm.hostSwappedPages < vm.swapReservation();
   }
 
   /**

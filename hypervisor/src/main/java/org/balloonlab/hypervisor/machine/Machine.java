@@ -95,9 +95,11 @@ public final class Machine implements AutoCloseable {
    * @param balloonBatchPages most PFNs a balloon lock or unlock may carry
    * @param balloonStallNanos a driver that makes no progress toward its target for this long is uncooperative
    * @param reclamation the reclamation policy and its constants
+   * @param quotas the limits on VMs, configured memory and translation tables ({@code null}: the defaults)
    */
   public record Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
-                       long seed, int balloonBatchPages, long balloonStallNanos, ReclamationSettings reclamation) {
+                       long seed, int balloonBatchPages, long balloonStallNanos, ReclamationSettings reclamation,
+                       Quotas quotas) {
     /** The balloon's defaults: batches of 512 pages, a driver is uncooperative after 10 s without progress. */
     public static final int DEFAULT_BALLOON_BATCH = 512;
     public static final long DEFAULT_BALLOON_STALL_NANOS = 10_000_000_000L;
@@ -121,6 +123,15 @@ public final class Machine implements AutoCloseable {
       if (reclamation == null) {
         throw new IllegalArgumentException("reclamation settings are required");
       }
+      if (quotas == null) {
+        quotas = Quotas.defaults(frames);
+      }
+    }
+
+    public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
+                  long seed, int balloonBatchPages, long balloonStallNanos, ReclamationSettings reclamation) {
+      this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages, balloonStallNanos,
+          reclamation, null);
     }
 
     public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
@@ -194,7 +205,7 @@ public final class Machine implements AutoCloseable {
     // The detach timeout is a wall-clock grace for a guest that went away, not part of the model: a lab clock held
     // still must not keep a dead guest's VM on for ever.
     this.lifecycle = new VmLifecycle(memory, swap, events, balloon, System::nanoTime, config.costs(), tlb,
-        config.reclamation(), secrets, counters);
+        config.reclamation(), secrets, counters, config.quotas());
     this.pager = new HostPager(memory, swap, random, lifecycle, freeMemory, config.costs(), counters, events);
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
         balloon, config.costs(), clock, counters);
@@ -387,19 +398,53 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, long[] writeValues, long[] readsOut,
                                       BatchResult result) {
-    dataPath.apply(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
+    applyBatch(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
   }
 
   /**
    * Applies a validated batch of accesses and page-table events in order; {@code asids} and {@code vpns} may both
    * be {@code null}, making every entry a kernel access.
    *
+   * <p>A refusal (a {@link MachineException}) is decided before anything is applied and changes nothing. Anything
+   * else thrown while the batch is applied, a bug or an {@link Error} such as {@link OutOfMemoryError}, may have
+   * left part of the batch applied, so the VM is powered off at once, under the lock that saw the failure, with
+   * every frame and host swap slot it held returned: no VM is left attached with its memory held.
+   *
    * @throws MachineException FAILED_PRECONDITION if the VM is off; RESOURCE_EXHAUSTED if machine memory and host
-   *     swap together could not absorb the batch (checked before anything is applied)
+   *     swap together could not absorb the batch, or its translation tables would grow past their limit (both
+   *     checked before anything is applied); INTERNAL if applying it failed and the VM was powered off
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
                                       long[] writeValues, long[] readsOut, BatchResult result) {
-    dataPath.apply(vm, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
+    try {
+      dataPath.apply(vm, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
+    } catch (MachineException e) {
+      throw e;
+    } catch (RuntimeException | Error e) {
+      throw powerOffAfterFailure(vm, "applying its batch", e);
+    }
+  }
+
+  /**
+   * Powers {@code vm} off because handling one of its requests failed inside the hypervisor ({@code failure} is
+   * not a refusal), returning every frame it owns, those its P2M lost track of included. Answers what its guest
+   * is to be told.
+   *
+   * @param what what failed, such as "applying its batch"
+   */
+  public synchronized MachineException powerOffAfterFailure(Vm vm, String what, Throwable failure) {
+    return lifecycle.powerOffAfterFailure(vm, what, failure);
+  }
+
+
+  /**
+   * Fault injection, for tests only: {@code hook} is told the index of every entry of every batch before it is
+   * applied, under the machine's lock, and may throw anything to play a bug or an {@link Error} in the data path.
+   *
+   * @param hook {@code null} to stop injecting
+   */
+  public synchronized void injectBatchFaultForTests(IntConsumer hook) {
+    dataPath.injectFault(hook);
   }
 
   /**
@@ -563,7 +608,8 @@ public final class Machine implements AutoCloseable {
         lifecycle.configuredPages(), counters.hostPageOuts, counters.hostPageIns, counters.doublePaging,
         counters.vmsReleased, freeMemory.state().label(), reclaimer.policyName(), counters.freeStateChanges,
         freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(),
-        counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list));
+        counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list), lifecycle.swapReservedPages(),
+        config.quotas());
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */
@@ -587,7 +633,7 @@ public final class Machine implements AutoCloseable {
    * @throws IllegalStateException describing the first inconsistency
    */
   public synchronized void checkInvariants() {
-    MachineInvariants.check(memory, lifecycle.vms());
+    MachineInvariants.check(memory, swap, lifecycle.vms(), lifecycle.swapReservedPages());
   }
 
   @Override

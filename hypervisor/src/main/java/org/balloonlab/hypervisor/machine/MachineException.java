@@ -4,7 +4,8 @@ import java.util.Optional;
 
 /**
  * A request the machine refuses, with the reason a caller can act on. The transport maps each reason to a gRPC
- * status in one place; the domain never sees gRPC types. A refused request has changed nothing.
+ * status in one place; the domain never sees gRPC types. A refused request has changed nothing; an INTERNAL one
+ * powered its VM off.
  *
  * <p>A refusal because the VM is powered off is a FAILED_PRECONDITION like others (DATA_LOSS or RESOURCE_EXHAUSTED
  * when the host swap failed under it), but it also says so in
@@ -23,7 +24,12 @@ public final class MachineException extends RuntimeException {
     FAILED_PRECONDITION,
     RESOURCE_EXHAUSTED,
     /** A page of the VM was lost: the host swap could not read it back. */
-    DATA_LOSS
+    DATA_LOSS,
+    /**
+     * Not a refusal: applying a request failed inside the hypervisor (a bug, an {@link Error}). The VM it was for
+     * has been powered off with all its memory returned ({@code docs/design.md}, "No zombie VMs").
+     */
+    INTERNAL
   }
 
   /**

@@ -5,6 +5,9 @@ import java.util.List;
 /**
  * The machine and every powered-on VM, taken under one lock so that its numbers agree with each other:
  * {@code freeFrames + mappedFrames == machineFrames} and {@code mappedFrames} is the sum of the VMs' mapped pages.
+ *
+ * @param hostSwapReservedPages host swap reserved for the VMs ({@code memory - min} each), at most {@code hostSwapSlots}
+ * @param quotas the limits admission control and the data path enforce
  */
 public record MachineSnapshot(
     long machineFrames,
@@ -24,4 +27,6 @@ public record MachineSnapshot(
     double tau,
     long policyPageOuts,
     long reservedPages,
-    List<VmSnapshot> vms) {}
+    List<VmSnapshot> vms,
+    long hostSwapReservedPages,
+    Quotas quotas) {}

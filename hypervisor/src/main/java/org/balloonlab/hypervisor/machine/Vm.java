@@ -29,6 +29,11 @@ public final class Vm {
   final VmBalloon balloon;
   /** The client's PowerOn request id, so a retry answers this VM again; {@code null} without one. */
   String powerOnRequestId;
+  /** Host swap slots reserved for this VM at power-on ({@code memory - min}); it never holds more. */
+  long swapReservation() {
+    return p2m.pages() - minPages;
+  }
+
   /** Why the VM was powered off, once it is; told to a guest whose access is refused. */
   String offReason;
   /** The code its guest's requests are refused with once it is off: DATA_LOSS if the host swap lost a page. */
@@ -92,7 +97,7 @@ public final class Vm {
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
         policyPageOuts, blockedBatches, blockedNs);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
-        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot());
+        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation());
   }
 
   /**

@@ -55,12 +55,17 @@ final class VmLifecycle {
   /** Powered-on VMs by their PowerOn request id: bounded by the VMs that exist, each forgotten when it goes. */
   private final Map<String, Vm> vmsByRequestId = new HashMap<>();
   private final Collection<Vm> view = Collections.unmodifiableCollection(vms.values());
+  private final Quotas quotas;
   private int nextVmId = 1;
   private long reservedPages;
+  /** Host swap slots promised to the VMs, {@code memory - min} each: never more than the swap file holds. */
+  private long swapReservedPages;
+  private long configuredPages;
 
   VmLifecycle(MachineMemory memory, SwapDevice swap, EventLog events, BalloonBackend balloon, LongSupplier clock,
               CostModel costs, TlbConfig tlbConfig, ReclamationSettings reclamation, SecureRandom credentials,
-              MachineCounters machineCounters) {
+              MachineCounters machineCounters, Quotas quotas) {
+    this.quotas = quotas;
     this.memory = memory;
     this.swap = swap;
     this.events = events;
@@ -88,13 +93,18 @@ final class VmLifecycle {
     return reservedPages;
   }
 
+  /** Host swap reserved for the VMs: the sum of their {@code memory - min}. */
+  long swapReservedPages() {
+    return swapReservedPages;
+  }
+
   /** The VMs' configured sizes added up: more than machine memory when it is overcommitted. */
   long configuredPages() {
-    long sum = 0;
-    for (Vm vm : vms.values()) {
-      sum += vm.memoryPages();
-    }
-    return sum;
+    return configuredPages;
+  }
+
+  Quotas quotas() {
+    return quotas;
   }
 
   /**
@@ -159,10 +169,29 @@ final class VmLifecycle {
       throw new MachineException(MachineException.Reason.ALREADY_EXISTS,
           "a VM named '" + name + "' is already powered on (id " + vmsByName.get(name).id() + ")");
     }
+    if (vms.size() >= quotas.maxVms()) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot power on '" + name + "': the "
+          + "VM limit (--max-vms) is " + quotas.maxVms() + " and " + vms.size() + " VMs are on");
+    }
+    if (configuredPages + memoryPages > quotas.maxConfiguredPages()) {
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot power on '" + name + "' with "
+          + memoryPages + " pages: the configured-memory limit (--max-configured-memory) is "
+          + quotas.maxConfiguredPages() + " pages and the VMs on are configured with " + configuredPages
+          + " pages, " + (quotas.maxConfiguredPages() - configuredPages) + " are left");
+    }
     if (reservedPages + minPages > memory.frames()) {
       throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot reserve min of " + minPages
           + " pages for '" + name + "': " + reservedPages + " of the machine's " + memory.frames()
           + " frames are already reserved, " + (memory.frames() - reservedPages) + " are left");
+    }
+    long swapNeeded = memoryPages - minPages;
+    if (swapReservedPages + swapNeeded > swap.slots()) {
+      // ESX's rule: what is not reserved in machine memory is reserved in host swap, so the hypervisor can always
+      // page an admitted VM down to its min.
+      throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED, "cannot reserve " + swapNeeded
+          + " pages of host swap (memory " + memoryPages + " - min " + minPages + ") for '" + name + "': "
+          + swapReservedPages + " of the host swap's " + swap.slots() + " slots are already reserved, "
+          + (swap.slots() - swapReservedPages) + " are free");
     }
     byte[] secret = new byte[16];
     credentials.nextBytes(secret);
@@ -172,8 +201,11 @@ final class VmLifecycle {
     int id = nextVmId++;
     Vm vm = new Vm(id, name, kind, (int) memoryPages, minPages, vmShares, sampler, HexFormat.of().formatHex(secret),
         clock.getAsLong(),
-        new Mmu(mode == null ? TranslationMode.NESTED : mode, tlbConfig, id, (int) memoryPages, costs));
+        new Mmu(mode == null ? TranslationMode.NESTED : mode, tlbConfig, id, (int) memoryPages, costs,
+            quotas.maxTranslationTablePages()));
     reservedPages += minPages;
+    swapReservedPages += swapNeeded;
+    configuredPages += memoryPages;
     vms.put(vm.id(), vm);
     vmsByName.put(name, vm);
     log.info("powered on {}: {} pages (min {}, shares {}), os kind {}, {} translation; configured {} pages on {} "
@@ -263,6 +295,41 @@ final class VmLifecycle {
     this.releaseListener = listener;
   }
 
+  /** See {@link Machine#powerOffAfterFailure}. */
+  MachineException powerOffAfterFailure(Vm vm, String what, Throwable failure) {
+    String why = what + " failed inside the hypervisor (" + failure.getClass().getSimpleName() + ")";
+    log.error("{} failed for {}; powering it off", what, vm, failure);
+    if (vm.poweredOn) {
+      try {
+        releaseAfterFailure(vm, why);
+      } catch (RuntimeException | Error again) {
+        failure.addSuppressed(again);
+        log.error("releasing {} after a failure failed too", vm, again);
+      }
+    }
+    return new MachineException(MachineException.Reason.INTERNAL, vm + " was powered off: " + why
+        + "; all its memory was returned");
+  }
+
+  /**
+   * Releases a VM whose request failed half-way: as {@link #release}, and then every frame the frame table still
+   * gives it (one it took but had not mapped when the failure struck) is freed too, a scan of machine memory.
+   */
+  void releaseAfterFailure(Vm vm, String why) {
+    int id = vm.id();
+    release(vm, EventKind.VM_RELEASED, why);
+    long strays = 0;
+    for (int mfn = 0, n = memory.frames(); mfn < n; mfn++) {
+      if (memory.owner(mfn) == id) {
+        memory.free(mfn);
+        strays++;
+      }
+    }
+    if (strays > 0) {
+      log.warn("{}: {} frames it held outside its P2M were freed", vm, strays);
+    }
+  }
+
   void release(Vm vm, EventKind kind, String why) {
     P2m p2m = vm.p2m;
     long frames = 0;
@@ -289,6 +356,8 @@ final class VmLifecycle {
       vmsByRequestId.remove(vm.powerOnRequestId);
     }
     reservedPages -= vm.minPages;
+    swapReservedPages -= vm.swapReservation();
+    configuredPages -= vm.memoryPages();
     machineCounters.vmsReleased++;
     balloon.ring(vm);
     releaseListener.accept(vm.id());

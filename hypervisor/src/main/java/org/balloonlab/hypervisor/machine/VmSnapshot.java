@@ -7,6 +7,7 @@ import org.balloonlab.domain.GuestStatus;
  *
  * @param guest the guest's latest report, or {@code null} before its first
  * @param mmu its address translation: mode, TLB, exits, shadow tables
+ * @param hostSwapReservedPages host swap reserved for it at power-on ({@code memory - min}); it never holds more
  */
 public record VmSnapshot(
     int id,
@@ -20,4 +21,5 @@ public record VmSnapshot(
     GuestStatus guest,
     BalloonSnapshot balloon,
     ReclamationSnapshot reclamation,
-    org.balloonlab.hypervisor.mmu.MmuSnapshot mmu) {}
+    org.balloonlab.hypervisor.mmu.MmuSnapshot mmu,
+    long hostSwapReservedPages) {}

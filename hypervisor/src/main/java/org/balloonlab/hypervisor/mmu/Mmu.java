@@ -43,7 +43,9 @@ import org.balloonlab.hypervisor.time.CostModel;
  * before and only counted here. The TLB models one level (the second-level TLB), and walks do not model
  * paging-structure caches, so a miss costs the full walk: the 24 : 4 contrast is the upper bound the literature
  * quotes. Per-VPN state lives in radix tables of {@code int} and per-PFN state in one {@code long} array,
- * allocated when the VM first names an address space. Not thread-safe: the machine's lock serializes access.
+ * allocated when the VM first names an address space. The radix tables' pages are charged to the VM against a
+ * budget ({@link #admits}, {@link TablePagesBound}): the VM chooses the VPNs and address spaces, so without it a
+ * guest could make the hypervisor allocate without bound. Not thread-safe: the machine's lock serializes access.
  */
 public final class Mmu {
   /** Page-table event codes; the numbers are those of the wire's {@code AccessOp}. */
@@ -86,6 +88,9 @@ public final class Mmu {
   private java.util.BitSet aliased;
   private long shadowPages;
   private long shadowEntries;
+  /** Table pages of the guest-table copies, charged with the user shadow tables against {@link #budgetPages}. */
+  private long guestPages;
+  private final long budgetPages;
 
   private final MmuCounters.Live counters = new MmuCounters.Live();
 
@@ -97,11 +102,25 @@ public final class Mmu {
    * @param costs the machine's cost model
    */
   public Mmu(TranslationMode mode, TlbConfig tlbConfig, int vmId, int pfns, CostModel costs) {
-    this(mode, tlbConfig.build(), vmId, pfns, costs);
+    this(mode, tlbConfig.build(), vmId, pfns, costs, Long.MAX_VALUE);
+  }
+
+  /**
+   * An MMU whose translation tables may take at most {@code budgetPages} table pages ({@link #admits}).
+   *
+   * @param budgetPages table pages of guest-table copies and user shadow tables this VM may hold
+   */
+  public Mmu(TranslationMode mode, TlbConfig tlbConfig, int vmId, int pfns, CostModel costs, long budgetPages) {
+    this(mode, tlbConfig.build(), vmId, pfns, costs, budgetPages);
   }
 
   /** An MMU on a TLB that may be shared with other VMs (their entries carry other VM tags). */
   public Mmu(TranslationMode mode, Tlb tlb, int vmId, int pfns, CostModel costs) {
+    this(mode, tlb, vmId, pfns, costs, Long.MAX_VALUE);
+  }
+
+  private Mmu(TranslationMode mode, Tlb tlb, int vmId, int pfns, CostModel costs, long budgetPages) {
+    this.budgetPages = budgetPages;
     this.mode = mode;
     this.shadowMode = mode == TranslationMode.SHADOW;
     this.tlb = tlb;
@@ -192,7 +211,10 @@ public final class Mmu {
 
   /** Sets the guest table's entry; if a present entry changed, the hardware and the shadow may hold its frame. */
   private void putGuestEntry(int asid, int vpn, int pfn) {
-    int old = guestTable(asid).put(vpn, pfn);
+    RadixTable table = guestTable(asid);
+    long before = table.tablePages();
+    int old = table.put(vpn, pfn);
+    guestPages += table.tablePages() - before;
     if (old >= 0) {
       dropCached(asid, vpn);
       releaseRmap(old, asid, vpn);
@@ -302,6 +324,7 @@ public final class Mmu {
     RadixTable guest = guestTables[asid];
     if (guest != null) {
       guest.forEach((vpn, pfn) -> releaseRmap(pfn, asid, vpn));
+      guestPages -= guest.tablePages();
       guestTables[asid] = null;
     }
     if (shadowMode && shadowTables[asid] != null) {
@@ -372,6 +395,7 @@ public final class Mmu {
     if (t == null) {
       t = new RadixTable();
       guestTables[asid] = t;
+      guestPages += t.tablePages();
     }
     return t;
   }
@@ -419,6 +443,58 @@ public final class Mmu {
     return t == null ? -1 : t.get(vpn);
   }
 
+  // ---------------------------------------------------------------- the translation-table budget
+
+  /**
+   * Table pages charged to this VM now: its guest-table copies and its user shadow tables (the kernel's shadow of
+   * the direct map is bounded by the VM's size and not charged).
+   */
+  public long chargedTablePages() {
+    // The kernel shadow maps VPN = PFN only, so it is bounded by the VM's size, as its P2M is: not charged.
+    return guestPages + shadowPages - (shadowMode ? kernelShadow.tablePages() : 0);
+  }
+
+  /** Most table pages this VM may be charged. */
+  public long budgetPages() {
+    return budgetPages;
+  }
+
+  /**
+   * Whether a batch can be applied without this VM's translation tables growing past its budget, counted before
+   * anything is applied so a refused batch changes nothing. The count is an upper bound: every entry that may
+   * allocate (a map or remap, an access that may be adopted or fill a shadow entry, a switch that may build a
+   * shadow root) is assumed to, and address spaces the batch releases give nothing back until it is applied. In
+   * shadow mode a map or remap writes a shadow entry only for a backed PFN, so in a batch without accesses (which
+   * alone back PFNs) an unbacked PFN's map is not counted against the shadow.
+   * Cheap when the VM is far from its budget or the batch touches only table pages that exist; when the plain sum
+   * of missing pages would cross the budget, the pages are told apart (several entries under one new leaf need it
+   * once) by sorting their keys in a {@code long[]}.
+   *
+   * @param asids with {@code vpns}, each entry's address space and VPN; {@code null}: kernel accesses only
+   * @param backed whether a PFN has a machine frame before the batch
+   */
+  public boolean admits(int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
+                        java.util.function.IntPredicate backed) {
+    return chargedTablePages() + tablePagesNeeded(count, ops, pfns, asids, vpns, backed) <= budgetPages;
+  }
+
+  /**
+   * The table pages a batch may add at most (see {@link #admits}), or 0 when even the worst case (four pages a
+   * table an entry) fits the room left.
+   */
+  public long tablePagesNeeded(int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
+                               java.util.function.IntPredicate backed) {
+    if (asids == null) {
+      return 0;
+    }
+    long room = budgetPages - chargedTablePages();
+    if ((long) count * (shadowMode ? 2 : 1) * LEVELS <= room) {
+      return 0;
+    }
+    return new TablePagesBound(guestTables, shadowMode ? shadowTables : null)
+        .pagesNeeded(count, ops, pfns, asids, vpns, backed, room);
+  }
+
   /** Hypervisor memory the shadow tables take now. */
   public long shadowTableBytes() {
     return shadowPages * TABLE_PAGE_BYTES;
@@ -459,6 +535,7 @@ public final class Mmu {
 
   /** The counters and gauges now. */
   public MmuSnapshot snapshot() {
-    return new MmuSnapshot(mode, counters.snapshot(), shadowTableBytes(), shadowEntries, tlb.invalidations());
+    return new MmuSnapshot(mode, counters.snapshot(), shadowTableBytes(), shadowEntries, tlb.invalidations(),
+        chargedTablePages(), budgetPages);
   }
 }

@@ -44,6 +44,22 @@ public final class RadixTable {
   }
 
   /**
+   * How many of the table pages on {@code vpn}'s path are not allocated yet: 3 if its PDPT is missing, 2 if its
+   * PD is, 1 if its leaf is, 0 if setting it would allocate nothing. The missing ones are always the deepest.
+   */
+  public int missingLevels(int vpn) {
+    int[][][] pdpt = root[vpn >>> 27];
+    if (pdpt == null) {
+      return 3;
+    }
+    int[][] pd = pdpt[(vpn >>> 18) & 511];
+    if (pd == null) {
+      return 2;
+    }
+    return pd[(vpn >>> 9) & 511] == null ? 1 : 0;
+  }
+
+  /**
    * Sets {@code vpn} to {@code value} (>= 0), allocating table pages on the way.
    *
    * @return the previous value, or -1

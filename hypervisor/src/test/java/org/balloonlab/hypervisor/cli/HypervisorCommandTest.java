@@ -35,11 +35,26 @@ class HypervisorCommandTest {
     for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
         "--cost", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
         "--free-hard", "--free-low", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit",
-        "page-walk-reference", "--keepalive"}) {
+        "page-walk-reference", "--keepalive", "--max-vms", "--max-configured-memory", "--max-translation-tables"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
     assertTrue(r.err().isEmpty(), r.err());
+  }
+
+  @Test
+  void quotasDefaultToSixtyFourVmsFourTimesMemoryAndEightMibOfTablesAndFollowTheirFlags() {
+    CommandLine cl = HypervisorCommand.commandLine();
+    cl.parseArgs("--memory", "64MiB");
+    HypervisorCommand cmd = cl.getCommand();
+    org.balloonlab.hypervisor.machine.Quotas q = cmd.quotas(16384);
+    assertEquals(64, q.maxVms());
+    assertEquals(4 * 16384, q.maxConfiguredPages());
+    assertEquals(2048, q.maxTranslationTablePages());
+    cl = HypervisorCommand.commandLine();
+    cl.parseArgs("--max-vms", "3", "--max-configured-memory", "1GiB", "--max-translation-tables", "1MiB");
+    q = cl.<HypervisorCommand>getCommand().quotas(16384);
+    assertEquals(new org.balloonlab.hypervisor.machine.Quotas(3, 262144, 256), q);
   }
 
   @Test
@@ -91,7 +106,15 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--tlb-entries", "many"}, "--tlb-entries"),
         Arguments.of(new String[] {"--tlb-entries", "1000", "--tlb-ways", "3"}, "--tlb-ways"),
         Arguments.of(new String[] {"--tlb-ways", "0"}, "--tlb-ways"),
-        Arguments.of(new String[] {"--cost", "vm-exit=-1"}, "--cost"));
+        Arguments.of(new String[] {"--cost", "vm-exit=-1"}, "--cost"),
+        Arguments.of(new String[] {"--max-vms", "0"}, "--max-vms"),
+        Arguments.of(new String[] {"--max-vms", "-3"}, "--max-vms"),
+        Arguments.of(new String[] {"--max-vms", "1000000"}, "--max-vms"),
+        Arguments.of(new String[] {"--max-vms", "lots"}, "--max-vms"),
+        Arguments.of(new String[] {"--max-configured-memory", "0"}, "--max-configured-memory"),
+        Arguments.of(new String[] {"--max-configured-memory", "5000"}, "--max-configured-memory"),
+        Arguments.of(new String[] {"--max-translation-tables", "32KiB"}, "--max-translation-tables"),
+        Arguments.of(new String[] {"--max-translation-tables", "huge"}, "--max-translation-tables"));
   }
 
   @ParameterizedTest(name = "{0}")

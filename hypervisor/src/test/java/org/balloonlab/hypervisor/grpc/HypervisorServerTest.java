@@ -33,6 +33,7 @@ import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.AccessAttach;
 import org.balloonlab.proto.AccessBatch;
@@ -94,8 +95,14 @@ class HypervisorServerTest {
   }
 
   private void startServer(int frames, int slots, Duration detachTimeout) throws IOException {
+    startServer(frames, slots, detachTimeout, null);
+  }
+
+  private void startServer(int frames, int slots, Duration detachTimeout, Quotas quotas) throws IOException {
     machine = grpc.register(new Machine(new Machine.Config(frames, slots,
-        dir.resolve("host-" + frames + "-" + slots + ".swap"), MAX_BATCH, CostModel.DEFAULT, 3)));
+        dir.resolve("host-" + frames + "-" + slots + ".swap"), MAX_BATCH, CostModel.DEFAULT, 3,
+        Machine.Config.DEFAULT_BALLOON_BATCH, Machine.Config.DEFAULT_BALLOON_STALL_NANOS,
+        org.balloonlab.hypervisor.policy.ReclamationSettings.ESX, quotas)));
     serverName = InProcessServerBuilder.generateName();
     grpc.register(new HypervisorServer(InProcessServerBuilder.forName(serverName), machine, detachTimeout).start());
     channel = newChannel();
@@ -650,14 +657,9 @@ class HypervisorServerTest {
 
   @Test
   void resourceExhaustedEndsTheStreamAndAppliesNothing() throws IOException, InterruptedException {
-    startServer(4, 2, NO_REAPING);
-    PowerOnResponse filler = powerOn("filler", 6);
-    AccessCall fillerCall = new AccessCall().attach(filler);
-    AccessBatch.Builder fillAll = batch(1);
-    for (int pfn = 0; pfn < 5; pfn++) {
-      write(fillAll, pfn, token(filler.getVmId(), pfn));
-    }
-    fillerCall.apply(fillAll);
+    // Memory and host swap can no longer both fill for an admitted VM (host swap is reserved at power-on); the
+    // translation-table budget is what a batch can still exhaust.
+    startServer(FRAMES, SLOTS, NO_REAPING, new Quotas(8, 4L * FRAMES, 16));
     PowerOnResponse on = powerOn("vm", 6);
     AccessCall call = new AccessCall().attach(on);
     AccessBatch.Builder fill = batch(1);
@@ -665,13 +667,16 @@ class HypervisorServerTest {
     call.apply(fill);
     VmState before = vm(on.getVmId());
     AccessBatch.Builder tooMuch = batch(2);
-    write(tooMuch, 4, 1L);
-    write(tooMuch, 5, 2L);
+    for (int asid = 1; asid <= 8; asid++) {
+      // Each a new address space: a root and three levels of guest table, 32 table pages in all.
+      AccessBatches.entry(tooMuch, AccessOp.ACCESS_OP_PT_MAP_VALUE, asid, asid << 20, 1);
+    }
     call.send(tooMuch);
-    assertEnded(call.end(), Status.Code.RESOURCE_EXHAUSTED, "full");
+    assertEnded(call.end(), Status.Code.RESOURCE_EXHAUSTED, "translation tables");
     VmState after = vm(on.getVmId());
     assertEquals(before.getCounters(), after.getCounters());
-    assertEquals(before.getHostSwappedPages(), after.getHostSwappedPages());
+    assertEquals(before.getMmu(), after.getMmu());
+    assertEquals(before.getMappedPages(), after.getMappedPages());
     assertFalse(after.getAttached());
   }
 

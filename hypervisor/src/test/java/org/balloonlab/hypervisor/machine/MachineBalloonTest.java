@@ -900,7 +900,9 @@ class MachineBalloonTest {
   }
 
   private String pageOutsAfterStarts(int starts, String file) {
-    try (Machine m = new Machine(new Machine.Config(4, 64, dir.resolve(file), 64, COSTS, 42))) {
+    try (Machine m = new Machine(new Machine.Config(4, 64, dir.resolve(file), 64, COSTS, 42,
+        Machine.Config.DEFAULT_BALLOON_BATCH, Machine.Config.DEFAULT_BALLOON_STALL_NANOS,
+        org.balloonlab.hypervisor.policy.ReclamationSettings.ESX, new Quotas(8, 64, 2048)))) {
       Vm vm = m.powerOn("vm", "linux", 32);
       for (int i = 0; i < starts; i++) {
         m.openBalloonSession(vm, true, true, true);
