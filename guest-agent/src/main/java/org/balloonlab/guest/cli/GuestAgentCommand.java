@@ -2,7 +2,6 @@ package org.balloonlab.guest.cli;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +32,8 @@ import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
@@ -79,6 +80,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   @Option(names = "--hypervisor", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7400",
       description = "The hypervisor to join (default: ${DEFAULT-VALUE}).")
   HostPort hypervisor;
+
+  @CommandLine.Mixin
+  GuestSecurityOptions security = new GuestSecurityOptions();
 
   @Option(names = "--name", required = true, paramLabel = "NAME",
       description = "The VM's name, unique on the hypervisor.")
@@ -248,9 +252,10 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
-    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
+    ClientSecurity clientSecurity = security.resolve(cl, System.getenv());
+    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch, clientSecurity);
     // The balloon driver's private channel.
-    ManagedChannel balloonChannel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+    ManagedChannel balloonChannel = Channels.builder(hypervisor.target(), clientSecurity).build();
     GuestCounters counters = new GuestCounters();
     try {
       MachineConnection machine = new MachineConnection(channel);
@@ -259,7 +264,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         vm = machine.powerOn(name, osKind, memoryPages, minPages, shares, translationMode);
       } catch (StatusRuntimeException e) {
         err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
-            + e.getStatus().getCode() + " " + e.getStatus().getDescription());
+            + e.getStatus().getCode() + " " + Channels.describe(e));
         return EXIT_HYPERVISOR;
       }
       Path swapPath = swapFile != null ? swapFile : Files.createTempFile("balloonlab-guest-" + name + "-", ".swap");

@@ -2,7 +2,6 @@ package org.balloonlab.guest.grpc;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.guest.os.GuestCosts;
 import org.balloonlab.guest.os.PhysicalMemory;
@@ -14,6 +13,8 @@ import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmSpec;
 import org.balloonlab.proto.VmState;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
 
 /**
  * A guest's connection to its hypervisor: powers the VM on, opens its access stream and powers it off. The
@@ -25,14 +26,18 @@ public final class MachineConnection {
   private PowerOnResponse vm;
 
   /**
-   * A channel to the hypervisor at {@code target} as a guest uses it: plaintext, with room for the answers to
+   * A channel to the hypervisor at {@code target} as a guest uses it: plaintext without a token, with room for the answers to
    * batches of {@code batchSize} accesses (8 bytes a read), and answers checked on the network thread (the
    * check never blocks, so a thread hop per batch would only add latency).
    */
   public static ManagedChannel channel(String target, int batchSize) {
+    return channel(target, batchSize, ClientSecurity.NONE);
+  }
+
+  /** The channel of {@link #channel(String, int)} with {@code security}'s token and TLS. */
+  public static ManagedChannel channel(String target, int batchSize, ClientSecurity security) {
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * batchSize + (1 << 20));
-    return NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(maxMessage)
-        .directExecutor().build();
+    return Channels.builder(target, security).maxInboundMessageSize(maxMessage).directExecutor().build();
   }
 
   public MachineConnection(ManagedChannel channel) {
