@@ -46,6 +46,12 @@ abstract class ControlCommand implements Callable<Integer> {
 
   /** The line that says why a call failed. */
   String refusal(StatusRuntimeException e) {
-    return spec.name() + ": " + e.getStatus().getCode() + " " + Channels.describe(e);
+    return spec.name() + ": " + e.getStatus().getCode() + " " + Channels.describe(e) + plaintextHint(e);
+  }
+
+  /** A hint for a plaintext client the hypervisor would not talk to: it may serve TLS. */
+  String plaintextHint(StatusRuntimeException e) {
+    return e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE && security.tlsCa == null
+        ? " (if the hypervisor serves TLS, give --tls-ca FILE)" : "";
   }
 }

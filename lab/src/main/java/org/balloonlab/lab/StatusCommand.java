@@ -32,6 +32,6 @@ final class StatusCommand extends ControlCommand {
   @Override
   String refusal(StatusRuntimeException e) {
     return "status: cannot reach the hypervisor at " + hypervisor + ": " + e.getStatus().getCode() + " "
-        + Channels.describe(e);
+        + Channels.describe(e) + plaintextHint(e);
   }
 }

@@ -26,16 +26,26 @@ public final class Channels {
   public static String describe(StatusRuntimeException e) {
     Status s = e.getStatus();
     String description = s.getDescription() == null ? "" : s.getDescription();
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SSLException || t instanceof CertificateException) {
-        String why = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        if (why.length() > 300) {
-          why = why.substring(0, 300) + "...";
-        }
-        return description + " (TLS handshake failed: " + why + "; check --tls-ca, the certificate's host names, "
-            + "and --tls-cert/--tls-key if the hypervisor asks for client certificates)";
+    // gRPC appends the Netty pipeline on further lines: one line is what a user reads.
+    int newline = description.indexOf('\n');
+    if (newline >= 0) {
+      description = description.substring(0, newline).strip();
+    }
+    String why = null;
+    for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      // The deepest TLS failure says the most (a certificate path that cannot be built, a missing certificate).
+      if ((t instanceof SSLException || t instanceof CertificateException) && t.getMessage() != null) {
+        why = t.getMessage();
       }
     }
-    return description;
+    if (why == null) {
+      return description;
+    }
+    why = why.replaceAll("\\s+", " ");
+    if (why.length() > 200) {
+      why = why.substring(0, 200) + "...";
+    }
+    return description + " (TLS handshake failed: " + why + "; check --tls-ca, the host names of the hypervisor's "
+        + "certificate, and --tls-cert/--tls-key if it asks for client certificates)";
   }
 }
