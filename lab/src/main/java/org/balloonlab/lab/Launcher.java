@@ -181,6 +181,10 @@ final class Launcher {
         tokenEnvironment(operator, lab));
     children.add(hypervisor);
     HostPort address = HostPort.parse(awaitLine(hypervisor, HypervisorCommand.LISTENING));
+    if (address.host().equals("0.0.0.0") || address.host().equals("::")) {
+      // Every interface includes loopback, which is what this machine dials (and a certificate names, not 0.0.0.0).
+      address = new HostPort("127.0.0.1", address.port());
+    }
     // The hypervisor generated the tokens it was not given and printed where it wrote them, before it listened.
     String tokenDir = hypervisor.lineStartingWith(HypervisorCommand.TOKENS);
     try {
