@@ -1,5 +1,6 @@
 package org.balloonlab.lab;
 
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +27,7 @@ import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.proto.GetMachineRequest;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.VmState;
+import org.balloonlab.transport.Channels;
 import org.balloonlab.transport.ClientSecurity;
 import org.balloonlab.transport.Token;
 import org.balloonlab.transport.TokenFiles;
@@ -317,11 +319,24 @@ final class Launcher {
    */
   RunClock holdAtZero(ManagementClient management) throws IOException, InterruptedException {
     boolean lockstep;
-    try {
-      lockstep = management.stub().getMachine(GetMachineRequest.getDefaultInstance()).getClock().getLockstep();
-    } catch (StatusRuntimeException e) {
-      throw new IOException("the hypervisor does not answer: " + e.getStatus().getCode() + " "
-          + e.getStatus().getDescription(), e);
+    // The first call also connects: on a loaded machine a fresh JVM may need more than one call's deadline for
+    // that, so a busy or unreachable hypervisor is asked again, up to the time a child gets to start.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_SECONDS);
+    while (true) {
+      try {
+        lockstep = management.stub().getMachine(GetMachineRequest.getDefaultInstance()).getClock().getLockstep();
+        break;
+      } catch (StatusRuntimeException e) {
+        Status.Code code = e.getStatus().getCode();
+        boolean passing = code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
+        if (!passing || System.nanoTime() > deadline || hypervisor != null && !hypervisor.isAlive()) {
+          throw new IOException("the hypervisor does not answer: " + code + " "
+              + Channels.describe(e), e);
+        }
+      }
+      if (awaitStop(TimeUnit.MILLISECONDS.toNanos(100))) {
+        throw new IOException("interrupted while waiting for the hypervisor to answer");
+      }
     }
     return lockstep ? ClockHold.open(management, this::stopRequested) : new WallPacing(this);
   }
