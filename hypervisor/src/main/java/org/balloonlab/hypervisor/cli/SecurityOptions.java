@@ -125,13 +125,23 @@ final class SecurityOptions {
     return Optional.of(dir);
   }
 
-  /** Removes the token files written at start: the tokens die with the hypervisor. */
+  /**
+   * Removes the token files written at start: the tokens die with the hypervisor. The default state directory
+   * goes too if nothing else is in it (one is made per address, and ports taken at random would pile them up).
+   */
   void removeWritten() {
     for (Path p : written) {
       try {
         Files.deleteIfExists(p);
       } catch (IOException e) {
         // Left for the owner to remove; only the owner can read it.
+      }
+    }
+    if (stateDir == null && !written.isEmpty()) {
+      try {
+        Files.deleteIfExists(written.get(0).getParent());
+      } catch (IOException e) {
+        // Not empty, or already gone: left as it is.
       }
     }
   }
