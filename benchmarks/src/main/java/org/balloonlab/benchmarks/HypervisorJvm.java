@@ -6,12 +6,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.balloonlab.hypervisor.cli.HypervisorCommand;
 import org.balloonlab.lab.JvmProcess;
+import org.balloonlab.transport.ClientSecurity;
+import org.balloonlab.transport.Token;
+import org.balloonlab.transport.TokenKind;
 
 /**
  * The hypervisor in its own JVM with whatever flags a benchmark needs: started through
@@ -23,11 +27,15 @@ public final class HypervisorJvm implements AutoCloseable {
   private final JvmProcess process;
   private final Thread killOnExit;
   private final String target;
+  private final Token operator;
+  private final Token lab;
 
-  private HypervisorJvm(JvmProcess process, Thread killOnExit, String target) {
+  private HypervisorJvm(JvmProcess process, Thread killOnExit, String target, Token operator, Token lab) {
     this.process = process;
     this.killOnExit = killOnExit;
     this.target = target;
+    this.operator = operator;
+    this.lab = lab;
   }
 
   /**
@@ -42,12 +50,16 @@ public final class HypervisorJvm implements AutoCloseable {
     List<String> all = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));
     all.addAll(args);
     CompletableFuture<String> listening = new CompletableFuture<>();
+    // Tokens made here and handed over by environment: the hypervisor then writes no files.
+    Token operator = Token.generate();
+    Token lab = Token.generate();
     JvmProcess process = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), all, heap, workDir,
         line -> {
           if (line.startsWith(HypervisorCommand.LISTENING)) {
             listening.complete(line.substring(HypervisorCommand.LISTENING.length()).trim());
           }
-        });
+        }, Map.of(TokenKind.OPERATOR.environmentVariable(), operator.reveal(),
+            TokenKind.LAB.environmentVariable(), lab.reveal()));
     Thread killOnExit = new Thread(process::close, "stop-hypervisor-jvm");
     Runtime.getRuntime().addShutdownHook(killOnExit);
     try {
@@ -66,7 +78,7 @@ public final class HypervisorJvm implements AutoCloseable {
       throw new IOException("the hypervisor child " + why + "; it said:" + System.lineSeparator()
           + tail(workDir.resolve("hypervisor.log")) + tail(workDir.resolve("hypervisor.err.log")));
     }
-    return new HypervisorJvm(process, killOnExit, address);
+    return new HypervisorJvm(process, killOnExit, address, operator, lab);
   }
 
   private static String tail(Path log) {
@@ -85,6 +97,16 @@ public final class HypervisorJvm implements AutoCloseable {
   /** Where it listens: {@code 127.0.0.1:port}. */
   public String target() {
     return target;
+  }
+
+  /** How a guest reaches it: plaintext with the lab token. */
+  public ClientSecurity guestSecurity() {
+    return ClientSecurity.NONE.withToken(lab);
+  }
+
+  /** How the operator reaches it: plaintext with the operator token. */
+  public ClientSecurity operatorSecurity() {
+    return ClientSecurity.NONE.withToken(operator);
   }
 
   /** The child's process id. */

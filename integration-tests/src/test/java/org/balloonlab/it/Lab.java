@@ -3,13 +3,13 @@ package org.balloonlab.it;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.guest.cli.GuestAgentCommand;
 import org.balloonlab.hypervisor.cli.HypervisorCommand;
@@ -23,6 +23,11 @@ import org.balloonlab.proto.SetBalloonTargetRequest;
 import org.balloonlab.proto.SetDriverModeRequest;
 import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmState;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
+import org.balloonlab.transport.Token;
+import org.balloonlab.transport.TokenFiles;
+import org.balloonlab.transport.TokenKind;
 
 /**
  * A hypervisor and its guests as child JVMs for one test, and a management client to watch them. Closing it
@@ -35,10 +40,26 @@ final class Lab implements AutoCloseable {
   private String address;
   private ManagedChannel channel;
   private ManagementServiceGrpc.ManagementServiceBlockingStub management;
+  /** The hypervisor's state directory, where it writes the tokens it generates. */
+  private final Path stateDir;
+  private Token operatorToken;
+  private Token labToken;
+  /** TLS toward the hypervisor (no token), for tests that start it with TLS. */
+  private ClientSecurity tls = ClientSecurity.NONE;
 
   Lab(String testName) throws IOException {
     this.logDir = Path.of("target", "it-logs", testName);
     Files.createDirectories(logDir);
+    this.stateDir = logDir.toAbsolutePath().resolve("hypervisor-state");
+    // A private directory is required; an earlier run's is reused (the hypervisor replaces the token files).
+    if (Files.exists(stateDir)) {
+      Files.setPosixFilePermissions(stateDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
+  }
+
+  /** TLS settings (CA, client certificate) with which this lab's clients and guests reach the hypervisor. */
+  void useTls(ClientSecurity clientTls) {
+    this.tls = clientTls;
   }
 
   /**
@@ -46,7 +67,7 @@ final class Lab implements AutoCloseable {
    * ({@code --pace max}) unless the test says otherwise: a test's waits are on wall time, its lab's on simulated.
    */
   void startHypervisor(String... args) throws IOException {
-    List<String> all = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));
+    List<String> all = new ArrayList<>(List.of("--listen", "127.0.0.1:0", "--state-dir", stateDir.toString()));
     if (!List.of(args).contains("--pace")) {
       all.addAll(List.of("--pace", "max"));
     }
@@ -59,7 +80,14 @@ final class Lab implements AutoCloseable {
     if (address == null) {
       throw new IOException("the hypervisor exited before serving; see " + logDir);
     }
-    channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
+    // The tokens the hypervisor generated, where it said it wrote them; the operator's for this client.
+    String tokens = hypervisor.lineStartingWith(HypervisorCommand.TOKENS);
+    if (tokens == null) {
+      throw new IOException("the hypervisor printed no " + HypervisorCommand.TOKENS + "line; see " + logDir);
+    }
+    operatorToken = TokenFiles.read(Path.of(tokens, TokenKind.OPERATOR.fileName()), TokenKind.OPERATOR);
+    labToken = TokenFiles.read(Path.of(tokens, TokenKind.LAB.fileName()), TokenKind.LAB);
+    channel = Channels.builder(address, tls.withToken(operatorToken)).build();
     management = ManagementServiceGrpc.newBlockingStub(channel);
   }
 
@@ -80,8 +108,11 @@ final class Lab implements AutoCloseable {
   JvmProcess startGuestAt(String hypervisorAddress, String name, String... args) throws IOException {
     List<String> all = new ArrayList<>(List.of("--hypervisor", hypervisorAddress, "--name", name,
         "--status-interval", "0s"));
+    all.addAll(tlsFlags());
     all.addAll(List.of(args));
-    JvmProcess guest = JvmProcess.start(name, GuestAgentCommand.class.getName(), all, "256m", logDir, null);
+    // The lab token by environment, as balloonlab run hands it to its guests.
+    JvmProcess guest = JvmProcess.start(name, GuestAgentCommand.class.getName(), all, "256m", logDir, null,
+        Map.of(TokenKind.LAB.environmentVariable(), labToken.reveal()));
     processes.add(guest);
     return guest;
   }
@@ -125,6 +156,27 @@ final class Lab implements AutoCloseable {
   static VmState vm(ListVmsResponse state, String name) {
     return state.getVmsList().stream().filter(v -> v.getName().equals(name)).findFirst()
         .orElseThrow(() -> new AssertionError("no VM named " + name + " in " + state.getVmsList()));
+  }
+
+  /** The TLS flags of a client of this lab: {@code --tls-ca}, and {@code --tls-cert}/{@code --tls-key} if set. */
+  List<String> tlsFlags() {
+    List<String> flags = new ArrayList<>();
+    if (tls.tlsCa() != null) {
+      flags.addAll(List.of("--tls-ca", tls.tlsCa().toString()));
+    }
+    if (tls.tlsCert() != null) {
+      flags.addAll(List.of("--tls-cert", tls.tlsCert().toString(), "--tls-key", tls.tlsKey().toString()));
+    }
+    return flags;
+  }
+
+  /** The hypervisor's state directory, where its token files are. */
+  Path stateDir() {
+    return stateDir;
+  }
+
+  Token labToken() {
+    return labToken;
   }
 
   JvmProcess hypervisor() {

@@ -2,6 +2,7 @@ package org.balloonlab.lab;
 
 import org.balloonlab.guest.cli.GuestAgentCommand;
 import org.balloonlab.hypervisor.cli.HypervisorCommand;
+import org.balloonlab.lab.certs.CertsCommand;
 import org.balloonlab.units.CommandLineConverters;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
     description = "A simulator of memory virtualization and ballooning, run as separate processes.",
     subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, PowerOffCommand.class,
         EventsCommand.class, BalloonCommand.class, DriverCommand.class, PagingComparisonCommand.class,
-        TranslationCommand.class, HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
+        TranslationCommand.class, CertsCommand.class, HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

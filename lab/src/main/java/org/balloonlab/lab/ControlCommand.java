@@ -3,13 +3,14 @@ package org.balloonlab.lab;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import org.balloonlab.transport.Channels;
 import org.balloonlab.units.HostPort;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
  * What the operator's commands ({@code status}, {@code balloon}, {@code driver}, {@code poweroff}, {@code events})
- * share: the {@code --hypervisor} option, a connection to its management service for the one command, and how a
+ * share: the {@code --hypervisor} option, the token and TLS flags ({@link ClientSecurityOptions}), a connection to its management service for the one command, and how a
  * call the hypervisor refuses or does not answer ends the command: one line on stderr,
  * {@code <command>: <status code> <description>}, and exit code {@value #REFUSED}. A command refuses a bad
  * argument ({@link OptionCheck}) before its first call.
@@ -25,9 +26,13 @@ abstract class ControlCommand implements Callable<Integer> {
       descriptionKey = "hypervisor", description = "The hypervisor (default: ${DEFAULT-VALUE}).")
   HostPort hypervisor;
 
+  @CommandLine.Mixin
+  ClientSecurityOptions security = new ClientSecurityOptions();
+
   @Override
   public final Integer call() throws Exception {
-    try (ManagementClient client = new ManagementClient(hypervisor)) {
+    try (ManagementClient client = new ManagementClient(hypervisor,
+        security.resolve(spec.commandLine(), hypervisor, System.getenv()))) {
       call(client, spec.commandLine().getOut());
       return 0;
     } catch (StatusRuntimeException e) {
@@ -41,6 +46,12 @@ abstract class ControlCommand implements Callable<Integer> {
 
   /** The line that says why a call failed. */
   String refusal(StatusRuntimeException e) {
-    return spec.name() + ": " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
+    return spec.name() + ": " + e.getStatus().getCode() + " " + Channels.describe(e) + plaintextHint(e);
+  }
+
+  /** A hint for a plaintext client the hypervisor would not talk to: it may serve TLS. */
+  String plaintextHint(StatusRuntimeException e) {
+    return e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE && security.tlsCa == null
+        ? " (if the hypervisor serves TLS, give --tls-ca FILE)" : "";
   }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -43,6 +44,16 @@ public final class JvmProcess implements AutoCloseable {
    */
   public static JvmProcess start(String name, String mainClass, List<String> args, String heap, Path logDir,
                                  Consumer<String> onLine) throws IOException {
+    return start(name, mainClass, args, heap, logDir, onLine, Map.of());
+  }
+
+  /**
+   * Starts {@code mainClass} as {@link #start(String, String, List, String, Path, Consumer)} does, with
+   * {@code env} added to the environment it inherits: the way tokens reach a child, since its command line is
+   * visible to every user of the machine ({@code ps}).
+   */
+  public static JvmProcess start(String name, String mainClass, List<String> args, String heap, Path logDir,
+                                 Consumer<String> onLine, Map<String, String> env) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx" + heap);
@@ -56,6 +67,7 @@ public final class JvmProcess implements AutoCloseable {
     Path log = logDir.resolve(name + ".log");
     Path errLog = logDir.resolve(name + ".err.log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(errLog.toFile());
+    pb.environment().putAll(env);
     return new JvmProcess(name, pb.start(), log, onLine);
   }
 

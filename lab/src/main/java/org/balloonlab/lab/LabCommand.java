@@ -95,6 +95,6 @@ final class LabCommand implements Callable<Integer> {
         .clock(new ClockSpec(true, null, clockPace, null)).build();
     Scenario scenario = new Scenario("lab", "balloonlab lab", "", hypervisor, specs, List.of(), duration,
         new Scenario.ReportSpec(interval, true, "runs"));
-    return RunCommand.run(spec, scenario, Set.of(), null, null, output);
+    return RunCommand.run(spec, scenario, Set.of(), null, null, output, new ClientSecurityOptions(), List.of());
   }
 }

@@ -28,6 +28,8 @@ import org.balloonlab.proto.MachineEvent;
 import org.balloonlab.proto.PowerOffVmRequest;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.proto.WatchEventsRequest;
+import org.balloonlab.transport.ClientSecurity;
+import org.balloonlab.transport.Token;
 import org.balloonlab.units.HostPort;
 
 /**
@@ -118,6 +120,20 @@ public final class LabRun {
     this.view = new LiveView(out, options.ansi());
   }
 
+  /**
+   * How this run reaches the hypervisor and hands tokens to its guests ({@link Launcher#secure}).
+   *
+   * @throws IllegalArgumentException if guests here join a hypervisor elsewhere and no lab token is known
+   */
+  public void secure(ClientSecurity tls, Token operator, Token lab, List<String> hypervisorTls) {
+    if (!runsHypervisor && !localGuests.isEmpty() && lab == null) {
+      throw new IllegalArgumentException("guests joining the hypervisor at " + options.hypervisor() + " need its "
+          + "lab token: ask the lab's operator for it and give --lab-token-file FILE or $BALLOONLAB_LAB_TOKEN "
+          + "(docs/security.md)");
+    }
+    launcher.secure(tls, operator, lab, hypervisorTls);
+  }
+
   /** Runs the scenario to its end (or Ctrl-C) and writes the report. @return 0 if every process ended well */
   public int run() throws IOException, InterruptedException {
     return launcher.run(this::runAndReport);
@@ -140,7 +156,7 @@ public final class LabRun {
       address = options.hypervisor();
     }
     int code;
-    try (ManagementClient management = new ManagementClient(address)) {
+    try (ManagementClient management = launcher.management(address)) {
       RunClock clock = null;
       try {
         if (runsHypervisor) {

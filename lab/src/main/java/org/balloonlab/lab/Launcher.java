@@ -1,5 +1,6 @@
 package org.balloonlab.lab;
 
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +27,11 @@ import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.proto.GetMachineRequest;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.VmState;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
+import org.balloonlab.transport.Token;
+import org.balloonlab.transport.TokenFiles;
+import org.balloonlab.transport.TokenKind;
 import org.balloonlab.units.HostPort;
 
 /**
@@ -59,6 +65,14 @@ final class Launcher {
   private final CountDownLatch stopRequested = new CountDownLatch(1);
   private final CountDownLatch finished = new CountDownLatch(1);
   private JvmProcess hypervisor;
+  /** TLS toward the hypervisor, without a token. */
+  private ClientSecurity tls = ClientSecurity.NONE;
+  /** The operator token: given, or read from the files the hypervisor started here wrote; {@code null} if none. */
+  private Token operator;
+  /** The lab token, passed to every guest started here; {@code null} if none. */
+  private Token lab;
+  /** The hypervisor's TLS flags, passed on to it ({@code --tls-cert}, {@code --tls-key}, {@code --tls-client-ca}). */
+  private List<String> hypervisorTls = List.of();
 
   /**
    * How a guest ended.
@@ -85,6 +99,33 @@ final class Launcher {
     this.dir = dir;
     this.hypervisorHeap = hypervisorHeap;
     this.guestHeap = guestHeap;
+  }
+
+  /**
+   * How this launcher and what it launches reach the hypervisor: TLS files (passed on to guests as flags: paths are
+   * not secret) and tokens (passed on to children by environment, never on their command line, which every user
+   * sees in {@code ps}). A token left {@code null} is read from the files of the hypervisor started here, if any.
+   *
+   * @param hypervisorTlsFlags flags for the hypervisor started here, such as {@code --tls-cert FILE}
+   */
+  void secure(ClientSecurity clientTls, Token operatorToken, Token labToken, List<String> hypervisorTlsFlags) {
+    this.tls = clientTls.withToken(null);
+    this.operator = operatorToken;
+    this.lab = labToken;
+    this.hypervisorTls = List.copyOf(hypervisorTlsFlags);
+  }
+
+  /** The lab token guests started here get, or {@code null}. */
+  Token labToken() {
+    return lab;
+  }
+
+  /**
+   * A connection to the hypervisor's management service with the operator token if this launcher has it, else
+   * the lab token (enough for the read-only views).
+   */
+  ManagementClient management(HostPort address) {
+    return new ManagementClient(address, tls.withToken(operator != null ? operator : lab));
   }
 
   /** The folder of a run of {@code scenario} started now: {@code <report dir>/<name>-<date>-<time>}. */
@@ -130,9 +171,59 @@ final class Launcher {
     HostPort at = listen != null ? listen : spec.listen() != null ? spec.listen() : ANY_LOOPBACK_PORT;
     List<String> args = new ArrayList<>(spec.flags());
     args.addAll(List.of("--listen", at.toString(), "--port-file", dir.resolve("hypervisor.port").toString()));
-    hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), args, hypervisorHeap, dir, null);
+    args.addAll(hypervisorTls);
+    try {
+      // A token in this process's environment reaches the child by inheritance; the launcher uses it too.
+      operator = operator != null ? operator : TokenFiles.given(TokenKind.OPERATOR, null, System.getenv()).orElse(null);
+      lab = lab != null ? lab : TokenFiles.given(TokenKind.LAB, null, System.getenv()).orElse(null);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+    hypervisor = JvmProcess.start("hypervisor", HypervisorCommand.class.getName(), args, hypervisorHeap, dir, null,
+        tokenEnvironment(operator, lab));
     children.add(hypervisor);
-    return HostPort.parse(awaitLine(hypervisor, HypervisorCommand.LISTENING));
+    HostPort address = HostPort.parse(awaitLine(hypervisor, HypervisorCommand.LISTENING));
+    if (address.host().equals("0.0.0.0") || address.host().equals("::")) {
+      // Every interface includes loopback, which is what this machine dials (and a certificate names, not 0.0.0.0).
+      address = new HostPort("127.0.0.1", address.port());
+    }
+    // The hypervisor generated the tokens it was not given and printed where it wrote them, before it listened.
+    String tokenDir = hypervisor.lineStartingWith(HypervisorCommand.TOKENS);
+    try {
+      if (tokenDir != null && operator == null) {
+        operator = TokenFiles.read(Path.of(tokenDir, TokenKind.OPERATOR.fileName()), TokenKind.OPERATOR);
+      }
+      if (tokenDir != null && lab == null) {
+        lab = TokenFiles.read(Path.of(tokenDir, TokenKind.LAB.fileName()), TokenKind.LAB);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+    return address;
+  }
+
+  /** The environment that hands {@code operatorToken} and {@code labToken} (either may be {@code null}) on. */
+  private static Map<String, String> tokenEnvironment(Token operatorToken, Token labToken) {
+    Map<String, String> env = new LinkedHashMap<>();
+    if (operatorToken != null) {
+      env.put(TokenKind.OPERATOR.environmentVariable(), operatorToken.reveal());
+    }
+    if (labToken != null) {
+      env.put(TokenKind.LAB.environmentVariable(), labToken.reveal());
+    }
+    return env;
+  }
+
+  /** The TLS flags a guest or command takes to reach the hypervisor as this launcher does. */
+  private List<String> clientTlsFlags() {
+    List<String> flags = new ArrayList<>();
+    if (tls.tlsCa() != null) {
+      flags.addAll(List.of("--tls-ca", tls.tlsCa().toString()));
+    }
+    if (tls.tlsCert() != null) {
+      flags.addAll(List.of("--tls-cert", tls.tlsCert().toString(), "--tls-key", tls.tlsKey().toString()));
+    }
+    return flags;
   }
 
   /** The hypervisor started here, or {@code null} if it runs elsewhere. */
@@ -146,7 +237,10 @@ final class Launcher {
     args.addAll(guest.flags());
     // Nothing reads a guest's periodic status lines: the lab asks the hypervisor, and reads the summary at the end.
     args.addAll(List.of("--status-interval", "0s"));
-    JvmProcess p = JvmProcess.start(guest.name(), GuestAgentCommand.class.getName(), args, guestHeap, dir, null);
+    args.addAll(clientTlsFlags());
+    // Only the lab token: a guest has no business with the operator's.
+    JvmProcess p = JvmProcess.start(guest.name(), GuestAgentCommand.class.getName(), args, guestHeap, dir, null,
+        tokenEnvironment(null, lab));
     children.add(p);
     guests.put(guest.name(), p);
     return p;
@@ -210,7 +304,7 @@ final class Launcher {
    */
   HostPort startOneByOne(Scenario scenario) throws IOException, InterruptedException {
     HostPort address = startHypervisor(scenario.hypervisor(), null);
-    try (ManagementClient management = new ManagementClient(address);
+    try (ManagementClient management = management(address);
          RunClock clock = holdAtZero(management)) {
       for (GuestSpec g : scenario.guests()) {
         powerOn(g, address, management);
@@ -225,11 +319,24 @@ final class Launcher {
    */
   RunClock holdAtZero(ManagementClient management) throws IOException, InterruptedException {
     boolean lockstep;
-    try {
-      lockstep = management.stub().getMachine(GetMachineRequest.getDefaultInstance()).getClock().getLockstep();
-    } catch (StatusRuntimeException e) {
-      throw new IOException("the hypervisor does not answer: " + e.getStatus().getCode() + " "
-          + e.getStatus().getDescription(), e);
+    // The first call also connects: on a loaded machine a fresh JVM may need more than one call's deadline for
+    // that, so a busy or unreachable hypervisor is asked again, up to the time a child gets to start.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_SECONDS);
+    while (true) {
+      try {
+        lockstep = management.stub().getMachine(GetMachineRequest.getDefaultInstance()).getClock().getLockstep();
+        break;
+      } catch (StatusRuntimeException e) {
+        Status.Code code = e.getStatus().getCode();
+        boolean passing = code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
+        if (!passing || System.nanoTime() > deadline || hypervisor != null && !hypervisor.isAlive()) {
+          throw new IOException("the hypervisor does not answer: " + code + " "
+              + Channels.describe(e), e);
+        }
+      }
+      if (awaitStop(TimeUnit.MILLISECONDS.toNanos(100))) {
+        throw new IOException("interrupted while waiting for the hypervisor to answer");
+      }
     }
     return lockstep ? ClockHold.open(management, this::stopRequested) : new WallPacing(this);
   }

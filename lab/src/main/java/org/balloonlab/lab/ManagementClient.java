@@ -1,11 +1,12 @@
 package org.balloonlab.lab;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.proto.ManagementServiceGrpc;
 import org.balloonlab.proto.VmSelector;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.Keepalive;
 
@@ -21,8 +22,9 @@ final class ManagementClient implements AutoCloseable {
 
   private final ManagedChannel channel;
 
-  ManagementClient(HostPort hypervisor) {
-    this.channel = Keepalive.DEFAULT.applyTo(NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext()).build();
+  /** A connection with {@code security}'s token and TLS. */
+  ManagementClient(HostPort hypervisor, ClientSecurity security) {
+    this.channel = Keepalive.DEFAULT.applyTo(Channels.builder(hypervisor.target(), security)).build();
   }
 
   /** A stub for one operator's call, answered within five seconds. */

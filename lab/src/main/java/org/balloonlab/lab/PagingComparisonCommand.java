@@ -142,7 +142,7 @@ final class PagingComparisonCommand implements Callable<Integer> {
     Launcher launcher = new Launcher(dir, "512m", "384m");
     return launcher.run(() -> {
       HostPort address = launcher.startOneByOne(scenario);
-      try (ManagementClient management = new ManagementClient(address)) {
+      try (ManagementClient management = launcher.management(address)) {
         // The hypervisor forgets a VM when its guest powers it off, so its balloon is read while it runs.
         AtomicReference<ListVmsResponse> last = new AtomicReference<>(ListVmsResponse.getDefaultInstance());
         Optional<JvmProcess> late = launcher.awaitGuestsExit(scenario.duration(), Duration.ofMillis(200), () -> {

@@ -2,6 +2,7 @@ package org.balloonlab.lab;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -9,6 +10,7 @@ import java.util.concurrent.Callable;
 import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.lab.scenario.ScenarioException;
 import org.balloonlab.lab.scenario.ScenarioParser;
+import org.balloonlab.transport.Token;
 import org.balloonlab.units.HostPort;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -50,6 +52,23 @@ final class RunCommand implements Callable<Integer> {
   @CommandLine.Mixin
   RunOutput output = new RunOutput();
 
+  @CommandLine.Mixin
+  ClientSecurityOptions security = new ClientSecurityOptions();
+
+  @Option(names = "--hypervisor-tls-cert", paramLabel = "FILE",
+      description = "The hypervisor started here serves TLS with this certificate (PEM); with --hypervisor-tls-key. "
+          + "Guests started here then need --tls-ca.")
+  Path hypervisorTlsCert;
+
+  @Option(names = "--hypervisor-tls-key", paramLabel = "FILE",
+      description = "The private key of --hypervisor-tls-cert (PEM, PKCS#8).")
+  Path hypervisorTlsKey;
+
+  @Option(names = "--hypervisor-tls-client-ca", paramLabel = "FILE",
+      description = "The hypervisor started here requires client certificates signed by this CA (mutual TLS); "
+          + "give --tls-cert and --tls-key for this launcher and its guests.")
+  Path hypervisorTlsClientCa;
+
   @Override
   public Integer call() throws Exception {
     Scenario scenario;
@@ -69,17 +88,46 @@ final class RunCommand implements Callable<Integer> {
       scenario = new Scenario(scenario.name(), scenario.source(), scenario.description(), scenario.hypervisor(),
           scenario.guests(), scenario.actions(), duration, scenario.report());
     }
-    return run(spec, scenario, new LinkedHashSet<>(only), hypervisor, listen, output);
+    return run(spec, scenario, new LinkedHashSet<>(only), hypervisor, listen, output, security,
+        hypervisorTlsFlags());
+  }
+
+  /** The TLS flags for the hypervisor started here. */
+  private List<String> hypervisorTlsFlags() {
+    List<String> flags = new ArrayList<>();
+    if ((hypervisorTlsCert == null) != (hypervisorTlsKey == null)) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--hypervisor-tls-cert and --hypervisor-tls-key go together");
+    }
+    if (hypervisorTlsCert != null) {
+      flags.addAll(List.of("--tls-cert", hypervisorTlsCert.toString(), "--tls-key", hypervisorTlsKey.toString()));
+    }
+    if (hypervisorTlsClientCa != null) {
+      if (hypervisorTlsCert == null) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--hypervisor-tls-client-ca needs --hypervisor-tls-cert and --hypervisor-tls-key");
+      }
+      flags.addAll(List.of("--tls-client-ca", hypervisorTlsClientCa.toString()));
+    }
+    return flags;
   }
 
   static int run(CommandLine.Model.CommandSpec spec, Scenario scenario, Set<String> only, HostPort hypervisor,
-                 HostPort listen, RunOutput output) throws Exception {
+                 HostPort listen, RunOutput output, ClientSecurityOptions security, List<String> hypervisorTls)
+      throws Exception {
     LabRun run;
+    CommandLine cl = spec.commandLine();
     try {
       run = new LabRun(scenario, new LabRun.Options(only, hypervisor, listen, output.runDir, output.ansi()),
-          spec.commandLine().getOut());
+          cl.getOut());
+      // A hypervisor elsewhere: its tokens may be in its state directory if it runs on this machine.
+      Token operator = hypervisor == null ? security.operatorToken(null, System.getenv()).orElse(null)
+          : security.operatorToken(hypervisor, System.getenv()).orElse(null);
+      Token lab = hypervisor == null ? security.labToken(System.getenv()).orElse(null)
+          : security.labToken(hypervisor, System.getenv()).orElse(null);
+      run.secure(security.tls(cl), operator, lab, hypervisorTls);
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      throw new CommandLine.ParameterException(cl, e.getMessage());
     }
     return run.run();
   }

@@ -5,6 +5,7 @@ import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
+import org.balloonlab.transport.Channels;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,6 +32,6 @@ final class StatusCommand extends ControlCommand {
   @Override
   String refusal(StatusRuntimeException e) {
     return "status: cannot reach the hypervisor at " + hypervisor + ": " + e.getStatus().getCode() + " "
-        + e.getStatus().getDescription();
+        + Channels.describe(e) + plaintextHint(e);
   }
 }

@@ -96,7 +96,8 @@ class ClockHoldTest {
   private Launcher serve(FakeHypervisor hypervisor) throws IOException {
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(hypervisor).build()
         .start();
-    management = new ManagementClient(HostPort.parse("127.0.0.1:" + server.getPort()));
+    management = new ManagementClient(HostPort.parse("127.0.0.1:" + server.getPort()),
+        org.balloonlab.transport.ClientSecurity.NONE);
     return new Launcher(dir, "64m", "64m");
   }
 

@@ -67,6 +67,29 @@ class RunCommandTest {
   }
 
   @Test
+  void guestsJoiningAHypervisorElsewhereNeedTheLabToken() throws IOException {
+    Path file = dir.resolve("ok.yaml");
+    Files.writeString(file, """
+        duration: 10s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - {name: vm1, memory: 32MiB, workload: "uniform:footprint=16MiB"}
+        """);
+    // An address no state directory on this machine is named after, so only a flag or $BALLOONLAB_LAB_TOKEN helps.
+    if (System.getenv("BALLOONLAB_LAB_TOKEN") == null) {
+      assertEquals(2, run("run", file.toString(), "--only", "vm1", "--hypervisor", "192.0.2.1:1"));
+      assertTrue(err.toString().contains("guests joining the hypervisor at 192.0.2.1:1 need its lab token: ask the "
+          + "lab's operator for it and give --lab-token-file FILE or $BALLOONLAB_LAB_TOKEN"), err.toString());
+    }
+    Files.writeString(dir.resolve("bad.token"), "short");
+    assertEquals(2, run("run", file.toString(), "--only", "vm1", "--hypervisor", "192.0.2.1:1", "--lab-token-file",
+        dir.resolve("bad.token").toString()));
+    assertTrue(err.toString().contains("the lab token in " + dir.resolve("bad.token") + " must be 16 to 256 "
+        + "characters long, got 5"), err.toString());
+    assertEquals("", out.toString().lines().filter(l -> l.contains("powered on")).findFirst().orElse(""));
+  }
+
+  @Test
   void aMissingFileIsABadCommandLine() {
     assertEquals(2, run("run", dir.resolve("nope.yaml").toString()));
     assertTrue(err.toString().contains("cannot read"), err.toString());

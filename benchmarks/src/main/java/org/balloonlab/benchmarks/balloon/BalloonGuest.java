@@ -1,7 +1,6 @@
 package org.balloonlab.benchmarks.balloon;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +17,8 @@ import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.swap.SwapDevice;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
 
 /**
  * One guest in the harness JVM, wired exactly as {@code GuestAgentCommand} wires it: power-on over
@@ -66,12 +67,12 @@ final class BalloonGuest implements AutoCloseable {
   private boolean poweredOff;
   private boolean closed;
 
-  private BalloonGuest(String name, int footprintPages, String target, int dataBatch) {
+  private BalloonGuest(String name, int footprintPages, String target, ClientSecurity security, int dataBatch) {
     this.name = name;
     this.footprintPages = footprintPages;
-    this.channel = MachineConnection.channel(target, dataBatch);
+    this.channel = MachineConnection.channel(target, dataBatch, security);
     // The balloon driver's private channel, as the guest agent builds it.
-    this.balloonChannel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+    this.balloonChannel = Channels.builder(target, security).build();
   }
 
   /**
@@ -79,10 +80,10 @@ final class BalloonGuest implements AutoCloseable {
    *
    * @param doorbell whether the driver may use the doorbell; without it, it only polls
    */
-  static BalloonGuest start(String target, String name, int vmPages, WorkloadSpec workload, Path swapFile,
+  static BalloonGuest start(String target, ClientSecurity security, String name, int vmPages, WorkloadSpec workload, Path swapFile,
                             BalloonDriver.Config config, boolean doorbell, int dataBatch, int window, int slice,
                             long seed) {
-    BalloonGuest g = new BalloonGuest(name, workload.footprintPages(), target, dataBatch);
+    BalloonGuest g = new BalloonGuest(name, workload.footprintPages(), target, security, dataBatch);
     try {
       g.boot(vmPages, workload, swapFile, config, doorbell, dataBatch, window, slice, seed);
       return g;

@@ -1,7 +1,6 @@
 package org.balloonlab.benchmarks.balloon;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +13,7 @@ import java.util.function.Consumer;
 import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.benchmarks.HypervisorJvm;
 import org.balloonlab.guest.workload.WorkloadSpec;
+import org.balloonlab.transport.Channels;
 
 /**
  * What every part of a balloon run measures against: the hypervisor in its own JVM, the {@link Operator} on a
@@ -47,7 +47,7 @@ final class BalloonHarness implements AutoCloseable {
     this.workDir = workDir;
     this.progress = progress;
     this.hypervisor = hypervisor;
-    this.managementChannel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
+    this.managementChannel = Channels.builder(hypervisor.target(), hypervisor.operatorSecurity()).build();
     this.operator = new Operator(managementChannel);
   }
 
@@ -85,7 +85,7 @@ final class BalloonHarness implements AutoCloseable {
    * @param doorbell whether the driver may use the doorbell; without it, it only polls
    */
   BalloonGuest boot(String name, BalloonDriver.Config config, boolean doorbell) throws InterruptedException {
-    BalloonGuest g = BalloonGuest.start(hypervisor.target(), name, vmPages, workload,
+    BalloonGuest g = BalloonGuest.start(hypervisor.target(), hypervisor.guestSecurity(), name, vmPages, workload,
         workDir.resolve(name + ".swap"), config, doorbell, DATA_BATCH, DATA_WINDOW, SLICE_ACCESSES, options.seed);
     liveGuests.add(g);
     g.awaitReady(options.timeout, doorbell);

@@ -52,7 +52,8 @@ final class GrpcGuest {
    */
   static Outcome run(HypervisorJvm hypervisor, String name, ThroughputRun run, Shape shape, Path swapDir)
       throws Exception {
-    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), shape.batch());
+    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), shape.batch(),
+        hypervisor.guestSecurity());
     try {
       MachineConnection connection = new MachineConnection(channel);
       PowerOnResponse vm = connection.powerOn(name, "linux", shape.vmPages());

@@ -2,7 +2,6 @@ package org.balloonlab.guest.cli;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +37,8 @@ import org.balloonlab.proto.VmState;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.swap.SwapIoException;
 import org.balloonlab.swap.SwapReservationException;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.Keepalive;
@@ -98,6 +99,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
           + "hypervisor and exits with code 6. TIME at least 10s (gRPC's floor), TIMEOUT from 1s to TIME "
           + "(default: ${DEFAULT-VALUE}).")
   Keepalive keepalive;
+
+  @CommandLine.Mixin
+  GuestSecurityOptions security = new GuestSecurityOptions();
 
   @Option(names = "--name", required = true, paramLabel = "NAME",
       description = "The VM's name, unique on the hypervisor.")
@@ -271,10 +275,10 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
-    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch, keepalive);
+    ClientSecurity clientSecurity = security.resolve(cl, System.getenv());
+    ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch, clientSecurity, keepalive);
     // The balloon driver's private channel.
-    ManagedChannel balloonChannel = keepalive.applyTo(NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext())
-        .build();
+    ManagedChannel balloonChannel = keepalive.applyTo(Channels.builder(hypervisor.target(), clientSecurity)).build();
     GuestCounters counters = new GuestCounters();
     try {
       // Reserved before the VM is powered on: a disk without room is a start-up error that leaves nothing held.
@@ -298,7 +302,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       } catch (StatusRuntimeException e) {
         swapDevice.close();
         err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
-            + e.getStatus().getCode() + " " + e.getStatus().getDescription());
+            + e.getStatus().getCode() + " " + Channels.describe(e));
         return EXIT_HYPERVISOR;
       }
       int code;

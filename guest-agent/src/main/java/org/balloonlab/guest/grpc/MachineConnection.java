@@ -3,7 +3,6 @@ package org.balloonlab.guest.grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -20,6 +19,8 @@ import org.balloonlab.proto.VmState;
 import org.balloonlab.units.Keepalive;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.balloonlab.transport.Channels;
+import org.balloonlab.transport.ClientSecurity;
 
 /**
  * A guest's connection to its hypervisor: powers the VM on, opens its access stream and powers it off. The
@@ -37,22 +38,28 @@ public final class MachineConnection {
   private PowerOnResponse vm;
 
   /**
-   * A channel to the hypervisor at {@code target} as a guest uses it: plaintext, with room for the answers to
+   * A channel to the hypervisor at {@code target} as a guest uses it: plaintext without a token, with room for the answers to
    * batches of {@code batchSize} accesses (8 bytes a read), and answers checked on the network thread (the
    * check never blocks, so a thread hop per batch would only add latency), with the default keepalive.
    */
   public static ManagedChannel channel(String target, int batchSize) {
-    return channel(target, batchSize, Keepalive.DEFAULT);
+    return channel(target, batchSize, ClientSecurity.NONE);
+  }
+
+  /** The channel of {@link #channel(String, int)} with {@code security}'s token and TLS. */
+  public static ManagedChannel channel(String target, int batchSize, ClientSecurity security) {
+    return channel(target, batchSize, security, Keepalive.DEFAULT);
   }
 
   /**
-   * The same with {@code keepalive}: a hypervisor cut off by a silent partition fails every call and stream on the
-   * channel with {@code UNAVAILABLE} within {@link Keepalive#detection()}, so no wait on it lasts longer.
+   * The channel of {@link #channel(String, int)} with {@code security}'s token and TLS, and {@code keepalive}: a
+   * hypervisor cut off by a silent partition fails every call and stream on the channel with {@code UNAVAILABLE}
+   * within {@link Keepalive#detection()}, so no wait on it lasts longer.
    */
-  public static ManagedChannel channel(String target, int batchSize, Keepalive keepalive) {
+  public static ManagedChannel channel(String target, int batchSize, ClientSecurity security, Keepalive keepalive) {
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * batchSize + (1 << 20));
-    return keepalive.applyTo(NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(maxMessage)
-        .directExecutor()).build();
+    return keepalive.applyTo(Channels.builder(target, security).maxInboundMessageSize(maxMessage).directExecutor())
+        .build();
   }
 
   public MachineConnection(ManagedChannel channel) {

@@ -1,6 +1,5 @@
 package org.balloonlab.hypervisor.cli;
 
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -11,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
@@ -20,6 +20,7 @@ import org.balloonlab.hypervisor.clock.ClockSettings;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.grpc.InjectedFaults;
+import org.balloonlab.hypervisor.grpc.ServerGate;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
@@ -52,6 +53,11 @@ public final class HypervisorCommand implements Callable<Integer> {
   public static final String LISTENING = "BALLOONLAB_HYPERVISOR_LISTENING ";
   /** Exit code when the host swap file cannot be reserved at start: the disk under it is full, or not writable. */
   public static final int EXIT_HOST_SWAP = 6;
+  /**
+   * The line that says where the hypervisor wrote the tokens it generated (operator.token, lab.token), printed
+   * before {@link #LISTENING}; the directory follows it. Absent when both tokens were given.
+   */
+  public static final String TOKENS = "BALLOONLAB_HYPERVISOR_TOKENS ";
   private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
 
   @Spec
@@ -65,6 +71,9 @@ public final class HypervisorCommand implements Callable<Integer> {
       description = "Address to serve on; port 0 picks a free port (default: ${DEFAULT-VALUE}). Use 0.0.0.0:PORT "
           + "for a lab over several machines.")
   HostPort listen;
+
+  @CommandLine.Mixin
+  SecurityOptions security = new SecurityOptions();
 
   @Option(names = "--port-file", paramLabel = "FILE",
       description = "Write the address actually bound (host:port) to this file once serving.")
@@ -229,6 +238,7 @@ public final class HypervisorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    security.resolve(spec.commandLine(), System.getenv());
     Machine.Config config = config();
     ClockSettings clockSettings = clockSettings();
     InjectedFaults faults;
@@ -259,16 +269,20 @@ public final class HypervisorCommand implements Callable<Integer> {
     InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
     // A batch carries about 13 bytes an access (op, varint PFN, fixed64 value); leave room for the rest.
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, 16L * maxBatch + (1 << 20));
-    HypervisorServer server = new HypervisorServer(
-        // Handlers never block (a batch is applied in microseconds, page-outs included, or queued for its turn on
-        // the lab clock), so they run on the transport's threads: one thread hop less per batch.
-        keepalive.applyTo(NettyServerBuilder.forAddress(address).maxInboundMessageSize(maxMessage).directExecutor()),
-        machine,
-        detachTimeout, clock[0]).inject(faults);
-    if (faults.any()) {
-      spec.commandLine().getErr().println("hypervisor: injecting faults: " + faults);
-    }
+    // The port is known once bound; refusals name the state directory, which is named after it.
+    HostPort[] boundAt = new HostPort[1];
+    HypervisorServer server;
     try {
+      server = new HypervisorServer(
+          // Handlers never block (a batch is applied in microseconds, page-outs included, or queued for its turn
+          // on the lab clock), so they run on the transport's threads: one thread hop less per batch.
+          keepalive.applyTo(security.tls().serverBuilder(address).maxInboundMessageSize(maxMessage)
+              .directExecutor()), machine,
+          detachTimeout, clock[0], ServerGate.of(security.operator(), security.lab(),
+              () -> security.operatorHint(boundAt[0]), () -> security.labHint(boundAt[0]))).inject(faults);
+      if (faults.any()) {
+        spec.commandLine().getErr().println("hypervisor: injecting faults: " + faults);
+      }
       server.start();
     } catch (IOException e) {
       machine.close();
@@ -276,6 +290,16 @@ public final class HypervisorCommand implements Callable<Integer> {
           "cannot listen on " + listen + ": " + e.getMessage(), e);
     }
     HostPort bound = new HostPort(listen.host(), server.port());
+    boundAt[0] = bound;
+    Optional<Path> tokenDir;
+    try {
+      tokenDir = security.writeGenerated(bound);
+    } catch (IOException e) {
+      server.stop();
+      machine.close();
+      throw new CommandLine.ExecutionException(spec.commandLine(), "cannot write the tokens: " + e.getMessage(), e);
+    }
+    security.warnIfExposed(listen, spec.commandLine().getErr());
     if (clock[0] != null) {
       clock[0].start();
     } else {
@@ -296,6 +320,7 @@ public final class HypervisorCommand implements Callable<Integer> {
         Thread.currentThread().interrupt();
       } finally {
         machine.close();
+        security.removeWritten();
       }
     }, "hypervisor-shutdown"));
     if (portFile != null) {
@@ -304,7 +329,12 @@ public final class HypervisorCommand implements Callable<Integer> {
       Files.move(tmp, portFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
     PrintWriter out = spec.commandLine().getOut();
+    tokenDir.ifPresent(dir -> out.println(TOKENS + dir));
     out.println(LISTENING + bound.target());
+    out.printf("security: %s; operator token %s, lab token %s; read-only views (status, events) open to loopback "
+        + "peers without a token, to others with the lab or operator token (docs/security.md)%n",
+        security.tls().describe(), security.operatorGenerated() ? "generated" : "given",
+        security.labGenerated() ? "generated" : "given");
     out.printf("machine memory %s (%d frames), host swap %s (%d slots) reserved at %s (unlinked)%n", memory,
         config.frames(), MemorySize.ofPages(config.hostSwapSlots()), config.hostSwapSlots(),
         config.hostSwapFile());

@@ -2,6 +2,7 @@ package org.balloonlab.hypervisor.grpc;
 
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
@@ -42,6 +43,15 @@ public final class HypervisorServer {
    * learns from the machine when a VM goes, so it stops waiting for it.
    */
   public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout, LabClock clock) {
+    this(builder, machine, detachTimeout, clock, null);
+  }
+
+  /**
+   * A server whose every call first passes {@code gate} ({@link ServerGate}: the operator and lab tokens), or
+   * none when it is {@code null}.
+   */
+  public HypervisorServer(ServerBuilder<?> builder, Machine machine, Duration detachTimeout, LabClock clock,
+                          ServerInterceptor gate) {
     this.machine = machine;
     this.detachTimeout = detachTimeout;
     this.clock = new LabClockEdge(clock);
@@ -51,6 +61,9 @@ public final class HypervisorServer {
     }
     this.balloon = new BalloonGrpcService(machine, this.clock);
     this.management = new ManagementGrpcService(machine, this.clock);
+    if (gate != null) {
+      builder.intercept(gate);
+    }
     this.server = builder
         .addService(new MachineGrpcService(machine, this.clock))
         .addService(management)
