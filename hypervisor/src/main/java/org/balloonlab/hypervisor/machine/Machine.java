@@ -357,7 +357,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, long[] writeValues, long[] readsOut,
                                       BatchResult result) {
-    dataPath.apply(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
+    dataPath.apply(vm, true, count, ops, pfns, null, null, writeValues, readsOut, result);
   }
 
   /**
@@ -369,7 +369,17 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
                                       long[] writeValues, long[] readsOut, BatchResult result) {
-    dataPath.apply(vm, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
+    dataPath.apply(vm, true, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
+  }
+
+  /**
+   * As {@link #applyBatch(Vm, int, byte[], int[], char[], int[], long[], long[], BatchResult)}, saying whether
+   * the batch is the workload's: a batch that is not (the guest's shutdown audit) is applied and charged the
+   * same, but the activity sampler does not count its touches. Swap-out reads never count.
+   */
+  public synchronized void applyBatch(Vm vm, boolean workload, int count, byte[] ops, int[] pfns, char[] asids,
+                                      int[] vpns, long[] writeValues, long[] readsOut, BatchResult result) {
+    dataPath.apply(vm, workload, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
   }
 
   /**
