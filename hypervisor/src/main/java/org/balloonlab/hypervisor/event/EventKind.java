@@ -15,5 +15,7 @@ public enum EventKind {
   /** The hypervisor reset a VM's balloon: the guest touched a page it had given away. */
   BALLOON_RESET,
   /** The machine's free memory crossed into another state (high, soft, hard, low). */
-  FREE_STATE_CHANGED
+  FREE_STATE_CHANGED,
+  /** An operator changed the idle memory tax rate, machine-wide or of one VM. */
+  TAU_CHANGED
 }
