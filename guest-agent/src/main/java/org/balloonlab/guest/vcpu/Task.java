@@ -61,16 +61,17 @@ final class Task {
     if (rate == 0) {
       return schedule == null || schedule.activeAt(nowNs) ? 0 : schedule.nextSwitchAfter(nowNs);
     }
+    if (schedule != null && !schedule.activeAt(nowNs)) {
+      // Idle by the schedule: it wakes where the idle entry ends. Its share may be long due (a process that fell
+      // behind its rate while active), so the share's due time could lie in the past.
+      return schedule.nextSwitchAfter(nowNs);
+    }
     long whole = made / rate * NS_PER_SECOND;
     long part = made % rate * NS_PER_SECOND;
     long due = whole + (part + rate - 1) / rate;
-    if (schedule == null) {
-      return due;
-    }
-    // The share is counted in active time; the wake-up is the moment the schedule has been active that long, or
-    // the next switch if that comes first (an idle process woken early finds its allowance 0 and sleeps again).
-    return Math.min(schedule.timeAtActive(due), schedule.activeAt(nowNs) ? Long.MAX_VALUE
-        : schedule.nextSwitchAfter(nowNs));
+    // Active and asleep: its share is counted in active time, so the due time is where the schedule has been
+    // active that long (after now, since the allowance at now was 0).
+    return schedule == null ? due : schedule.timeAtActive(due);
   }
 
   void countAccess() {
