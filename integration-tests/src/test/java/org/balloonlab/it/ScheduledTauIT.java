@@ -116,6 +116,7 @@ class ScheduledTauIT {
         "the sleeper's memory once active: " + at.get("sleeper@24")[0] + " pages, idle " + at.get("sleeper@15")[0]);
     for (String vm : List.of("busy", "sleeper")) {
       JsonNode summary = first.path("vms").path(vm).path("guest_summary");
+      assertTrue(summary.path("accesses").asLong() > 0, vm + " printed its summary: " + summary);
       assertEquals(0, summary.path("integrity_violations").asLong(), vm + ": " + summary);
       assertEquals(0, summary.path("isolation_violations").asLong(), vm + ": " + summary);
     }
