@@ -15,7 +15,7 @@ import java.util.function.IntPredicate;
  * keeps, is the fast average updated with the current, still incomplete period's samples as if the period ended
  * now ({@code fast + fastGain * (touchedSoFar / n - fast)}): touches only accumulate within a period, so it
  * rises as soon as a VM that was idle starts touching its pages, a period sooner than the fast average, and it
- * never falls below what the period will end with. The estimate is the largest of the three, so a VM is believed
+ * never exceeds what the fast average will be when the period ends. The estimate is the largest of the three, so a VM is believed
  * idle only after it has stayed idle for a while, and believed active at once. The first sample seeds both
  * averages; until then the estimate is 1 (a new VM is not taxed).
  *
