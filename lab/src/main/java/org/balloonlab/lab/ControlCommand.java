@@ -9,7 +9,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
- * What the operator's commands ({@code status}, {@code balloon}, {@code driver}, {@code poweroff}, {@code events})
+ * What the operator's commands ({@code status}, {@code balloon}, {@code driver}, {@code tau}, {@code poweroff}, {@code events})
  * share: the {@code --hypervisor} option, the token and TLS flags ({@link ClientSecurityOptions}), a connection to its management service for the one command, and how a
  * call the hypervisor refuses or does not answer ends the command: one line on stderr,
  * {@code <command>: <status code> <description>}, and exit code {@value #REFUSED}. A command refuses a bad

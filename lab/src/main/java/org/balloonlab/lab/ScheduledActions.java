@@ -16,6 +16,8 @@ import org.balloonlab.lab.scenario.ScheduledAction;
 import org.balloonlab.proto.PowerOffVmRequest;
 import org.balloonlab.proto.SetBalloonTargetRequest;
 import org.balloonlab.proto.SetDriverModeRequest;
+import org.balloonlab.proto.SetTauRequest;
+import org.balloonlab.proto.SetTauResponse;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
@@ -23,7 +25,7 @@ import org.balloonlab.units.MemorySize;
 /**
  * A scenario's schedule as the part of the lab that holds the clock applies it: each action when the clock stands
  * at its lab time (or the first quantum boundary after it), so it lands at that simulated instant. Operators'
- * orders ({@code driver}, {@code balloon}, {@code poweroff}) go through the management service; {@code kill}
+ * orders ({@code driver}, {@code balloon}, {@code tau}, {@code poweroff}) go through the management service; {@code kill}
  * kills the guest's JVM and waits until the hypervisor has released its VM, {@code start} powers a guest on and
  * waits until its VM is attached. A guest that runs on another machine cannot be killed or started from here; its
  * actions are logged as skipped.
@@ -107,6 +109,9 @@ final class ScheduledActions {
       return "skipped: " + a.vm() + " runs on another machine, whose part of the lab only powers its guests on";
     }
     try {
+      if (a.kind() == ScheduledAction.Kind.TAU) {
+        return tau(a);
+      }
       var vm = ManagementClient.select(a.vm());
       return switch (a.kind()) {
         case DRIVER -> "ok: driver asked to switch to " + management.stub().setDriverMode(SetDriverModeRequest
@@ -125,12 +130,23 @@ final class ScheduledActions {
         }
         case KILL -> kill(a.vm());
         case START -> start(a.vm());
+        case TAU -> throw new IllegalStateException("handled above");
       };
     } catch (StatusRuntimeException e) {
       return "failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
     } catch (IOException | RuntimeException e) {
       return "failed: " + e.getMessage();
     }
+  }
+
+  private String tau(ScheduledAction a) {
+    SetTauRequest.Builder request = SetTauRequest.newBuilder().setTau(Double.parseDouble(a.argument()));
+    if (a.vm().isEmpty()) {
+      SetTauResponse r = management.stub().setTau(request.build());
+      return "ok: the machine's idle memory tax rate is " + r.getMachineTau();
+    }
+    SetTauResponse r = management.stub().setTau(request.setVm(ManagementClient.select(a.vm())).build());
+    return "ok: " + a.vm() + "'s idle memory tax rate is " + r.getVm().getReclamation().getTau();
   }
 
   private String kill(String vm) throws IOException, InterruptedException {

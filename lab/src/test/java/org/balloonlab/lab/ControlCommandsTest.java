@@ -55,6 +55,28 @@ class ControlCommandsTest {
   }
 
   @Test
+  void tauChangesTheMachinesRateOrAVmsOwn() {
+    machine.powerOn("vm1", "linux", 32);
+    assertEquals(0, run("tau", "--hypervisor", address, "0.5"));
+    assertEquals("machine: idle memory tax rate 0.5", out.toString().strip());
+    assertEquals(0, run("tau", "--hypervisor", address, "0", "--vm", "vm1"));
+    assertEquals("vm1: idle memory tax rate 0.0 (its own)", out.toString().strip());
+    assertEquals(0, run("tau", "--hypervisor", address, "--vm", "vm1", "--inherit"));
+    assertEquals("vm1: idle memory tax rate 0.5 (the machine's)", out.toString().strip());
+    assertEquals(0.5, machine.snapshot().tau(), 1e-12);
+
+    assertEquals(2, run("tau", "--hypervisor", address, "1.5"));
+    assertTrue(err.toString().contains("RATE must be from 0 to 0.99, got 1.5"), err.toString());
+    assertEquals(2, run("tau", "--hypervisor", address, "NaN"));
+    assertTrue(err.toString().contains("RATE must be from 0 to 0.99"), err.toString());
+    assertEquals(2, run("tau", "--hypervisor", address, "--inherit"));
+    assertTrue(err.toString().contains("--inherit needs --vm"), err.toString());
+    assertEquals(5, run("tau", "--hypervisor", address, "0.3", "--vm", "vm9"));
+    assertTrue(err.toString().startsWith("tau: NOT_FOUND"), err.toString());
+    assertEquals(0.5, machine.snapshot().tau(), 1e-12, "nothing refused changed anything");
+  }
+
+  @Test
   void poweroffThenEventsTellWhatHappened() {
     machine.powerOn("vm1", "linux", 32);
     assertEquals(0, run("status", "--hypervisor", address));

@@ -127,7 +127,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "hotset:footprint=128MiB",
       description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle; keys footprint, "
-          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp, rate (accesses per simulated second). "
+          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp, rate (accesses per simulated second), "
+          + "schedule (idle:30s/active:60s/...: when it works, on the guest's simulated time). "
           + "Repeat it to run different workloads side by side, each in its own processes "
           + "(default: ${DEFAULT-VALUE}).")
   List<String> workloads;

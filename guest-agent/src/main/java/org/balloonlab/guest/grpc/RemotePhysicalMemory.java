@@ -70,6 +70,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     int waitReadCount;
     final long[] waitValues;
     GuestReport report;
+    /** Whether the batch holds only the kernel's own accesses (see {@link PhysicalMemory#kernelOnly}). */
+    boolean notWorkload;
 
     Batch(int size) {
       ops = new byte[size];
@@ -108,6 +110,7 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
       waitReadStart = -1;
       waitReadCount = 0;
       report = null;
+      notWorkload = false;
     }
   }
 
@@ -120,6 +123,8 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   private final CountDownLatch attached = new CountDownLatch(1);
   private final CountDownLatch closedByServer = new CountDownLatch(1);
   private final GrpcLabClock labClock = new GrpcLabClock(this);
+  /** Whether new batches hold the kernel's own accesses; only the vCPU thread reads and writes it. */
+  private boolean kernelOnly;
   private ClientCallStreamObserver<AccessRequest> requests;
   // Guarded by lock: sequences sent and answered so far.
   private long sent;
@@ -300,6 +305,16 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
   }
 
   @Override
+  public void kernelOnly(boolean on) {
+    // A batch is one kind or the other: what is queued goes out before the kind changes.
+    if (on != current.notWorkload && (current.count > 0 || current.report != null)) {
+      send();
+    }
+    kernelOnly = on;
+    current.notWorkload = on;
+  }
+
+  @Override
   public void flush() {
     if (current.count > 0 || current.report != null) {
       send();
@@ -357,11 +372,15 @@ public final class RemotePhysicalMemory implements PhysicalMemory {
     if (b.report != null) {
       msg.setGuestReport(b.report);
     }
+    if (b.notWorkload) {
+      msg.setNotWorkload(true);
+    }
     requests.onNext(AccessRequest.newBuilder().setBatch(msg).build());
     // The next buffer is free once the batch that used it last, window sequences ago, is answered.
     awaitAnswered(sequence + 1 - ring.length);
     current = ring[(int) (sequence % ring.length)];
     current.reset();
+    current.notWorkload = kernelOnly;
     return sequence;
   }
 

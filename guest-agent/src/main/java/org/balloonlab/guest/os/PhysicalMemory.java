@@ -57,6 +57,15 @@ public interface PhysicalMemory extends AutoCloseable {
    */
   void readForSwapOut(int[] pfns, long[] expected, int count, long[] values);
 
+  /**
+   * Marks the start ({@code true}) or end ({@code false}) of accesses that are the guest kernel's own and not its
+   * workload's, such as the shutdown audit: they are applied, charged and checked as usual, but the hypervisor's
+   * activity sampler does not count them. Accesses queued before a switch keep the kind they had. Memories that
+   * sample nothing may ignore it, which the default does.
+   */
+  default void kernelOnly(boolean on) {
+  }
+
   /** Sends what is queued and waits until every access so far has been answered and checked. */
   void flush();
 

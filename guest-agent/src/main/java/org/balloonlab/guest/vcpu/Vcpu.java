@@ -342,7 +342,7 @@ public final class Vcpu implements Runnable {
       int slice = t.allowance(now(), options.sliceAccesses());
       if (slice == 0) {
         // Asleep until its share is due.
-        nextWakeNs = Math.min(nextWakeNs, t.wakeNs());
+        nextWakeNs = Math.min(nextWakeNs, t.wakeNs(now()));
         continue;
       }
       currentWorkload = t.workload.describe();

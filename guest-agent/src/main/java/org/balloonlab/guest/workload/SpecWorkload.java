@@ -26,6 +26,11 @@ abstract class SpecWorkload implements Workload {
     return spec.rate();
   }
 
+  @Override
+  public final ActivitySchedule schedule() {
+    return spec.schedule();
+  }
+
   /** Whether the spec's access limit is reached; never when it sets none. */
   final boolean limitReached() {
     return spec.accesses() > 0 && done >= spec.accesses();

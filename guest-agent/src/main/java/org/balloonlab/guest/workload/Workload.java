@@ -28,6 +28,11 @@ public interface Workload {
     return 0;
   }
 
+  /** When the workload works and when it idles, on the guest's simulated time; {@code null} (the default) for always. */
+  default ActivitySchedule schedule() {
+    return null;
+  }
+
   static long encode(int vpn, boolean write) {
     return ((long) vpn << 1) | (write ? 1 : 0);
   }

@@ -28,7 +28,9 @@ import org.balloonlab.units.MemorySize;
  * N accesses, as an application allocating its memory over time does, instead of all at once. Every type takes
  * {@code rate=N}, accesses per second of simulated time (default 0: as fast as the vCPU runs it): a process that
  * has made its share sleeps until its VM's clock catches up, so a lab can run a busy but not saturated VM for
- * simulated minutes at little cost.
+ * simulated minutes at little cost. Every type but {@code idle} takes {@code schedule=idle:30s/active:60s/...}: when
+ * the process works and when it makes no access at all, on the guest's simulated time since boot (the last entry
+ * may leave its length out and last for ever; otherwise the schedule repeats); see {@link ActivitySchedule}.
  *
  * @param type the workload type
  * @param footprintPages the address space the workload touches
@@ -41,19 +43,20 @@ import org.balloonlab.units.MemorySize;
  * @param loop whether phases start over after the last
  * @param ramp accesses over which the touched footprint grows to its full size; 0 for at once
  * @param rate accesses per second of simulated time at most; 0 for as fast as the vCPU runs it
+ * @param schedule when the workload works and when it idles, or {@code null} for always
  */
 public record WorkloadSpec(String type, int footprintPages, double writeFraction, long accesses, long passes,
                            double hotFraction, double hotShare, List<Integer> phasePages, boolean loop,
-                           long ramp, long rate) {
+                           long ramp, long rate, ActivitySchedule schedule) {
 
   /** The highest {@code rate}: a billion accesses a simulated second, far beyond what one vCPU makes. */
   public static final long MAX_RATE = 1_000_000_000L;
 
   private static final Map<String, Set<String>> KEYS = Map.of(
-      "sequential", Set.of("footprint", "writes", "passes", "accesses", "rate"),
-      "uniform", Set.of("footprint", "writes", "accesses", "ramp", "rate"),
-      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses", "ramp", "rate"),
-      "phases", Set.of("sizes", "writes", "loop", "accesses", "ramp", "rate"),
+      "sequential", Set.of("footprint", "writes", "passes", "accesses", "rate", "schedule"),
+      "uniform", Set.of("footprint", "writes", "accesses", "ramp", "rate", "schedule"),
+      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses", "ramp", "rate", "schedule"),
+      "phases", Set.of("sizes", "writes", "loop", "accesses", "ramp", "rate", "schedule"),
       "idle", Set.of("footprint", "writes", "rate"));
 
   /**
@@ -130,8 +133,10 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     if (type.equals("hotset") && (hot == 0 || hot == 1)) {
       throw new IllegalArgumentException("hotset's hot must be strictly between 0 and 1, got " + hot);
     }
+    String scheduleText = kv.get("schedule");
+    ActivitySchedule schedule = scheduleText == null ? null : ActivitySchedule.parse(scheduleText);
     return new WorkloadSpec(type, footprint, writes, accesses, passes, hot, hotShare, List.copyOf(phases), loop, ramp,
-        rate);
+        rate, schedule);
   }
 
   private static int pages(String key, String value) {

@@ -310,6 +310,41 @@ class RemotePhysicalMemoryTest {
   // ---------------------------------------------------------------- a whole guest
 
   @Test
+  void theKernelsOwnAccessesReachTheHypervisorButAreNotActivity() {
+    PowerOnResponse vm = conn.powerOn("vm1", "linux", 100);
+    int id = vm.getVmId();
+    Recorder checker = new Recorder(id);
+    RemotePhysicalMemory mem = open(16, 2, checker);
+    long period = 30_000_000_000L; // the ESX default the machine runs with
+    for (int pfn = 0; pfn < 100; pfn++) {
+      mem.write(pfn, Token.of(id, 0, pfn, 1));
+    }
+    mem.report(status(0)); // the sampler's first period starts here
+    // The audit: every page read back, in batches flagged as not the workload's.
+    mem.kernelOnly(true);
+    for (int pfn = 0; pfn < 100; pfn++) {
+      mem.read(pfn, Token.of(id, 0, pfn, 1));
+    }
+    mem.kernelOnly(false);
+    mem.report(status(period));
+    mem.flush();
+    assertTrue(checker.mismatches.isEmpty(), "the audit's reads were checked and came back intact");
+    assertEquals(1, vm().reclamation().samplePeriods());
+    assertEquals(0.0, vm().reclamation().activeFraction(), 1e-9, "an audit is not activity");
+    for (int pfn = 0; pfn < 100; pfn++) {
+      mem.read(pfn, Token.of(id, 0, pfn, 1)); // the workload's reads are
+    }
+    mem.report(status(2 * period));
+    mem.flush();
+    assertEquals(0.5, vm().reclamation().activeFast(), 1e-9);
+    assertEquals(200, vm().counters().reads(), "both kinds were applied");
+  }
+
+  private static GuestStatus status(long simulatedNs) {
+    return new GuestStatus(simulatedNs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "test", false);
+  }
+
+  @Test
   void aWholeGuestOnAnOvercommittedMachineKeepsEveryPageIntactAndCountsDoublePaging() {
     PowerOnResponse vm = conn.powerOn("vm1", "linux", 2 * FRAMES); // twice the machine: host paging
     int id = vm.getVmId();

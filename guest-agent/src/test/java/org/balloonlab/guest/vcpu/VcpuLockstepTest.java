@@ -210,6 +210,62 @@ class VcpuLockstepTest {
   }
 
   @Test
+  void aScheduledWorkloadIdlesThenWorksOnSimulatedTime() {
+    boot();
+    FakeLabClock clock = new FakeLabClock(0, 10 * MS, 10, false);
+    Vcpu cpu = new Vcpu(os, options(10 * MS, 0, 0), clock);
+    cpu.start("later", WorkloadSpec.parse("uniform:footprint=64KiB,rate=1000,schedule=idle:50ms/active").create());
+
+    cpu.run();
+
+    assertEquals(50, counters.accesses(), "1000 a second over its 50 ms of activity, no burst for the idle half");
+    int idleReports = 0;
+    for (Done d : clock.dones()) {
+      if (d.report() != null && d.vmTimeNs() <= 50 * MS) {
+        assertEquals(0, d.report().accesses(), "no access while idle, at " + d.vmTimeNs());
+        idleReports++;
+      }
+    }
+    assertTrue(idleReports >= 4, "reports from the idle half: " + idleReports);
+  }
+
+  @Test
+  void aPacedProcessBehindItsRateWhenItsScheduleTurnsIdleSleepsUntilTheNextSwitch() {
+    boot();
+    FakeLabClock clock = new FakeLabClock(0, 10 * MS, 10, false);
+    Vcpu cpu = new Vcpu(os, options(10 * MS, 0, 0), clock);
+    // A rate far beyond what the vCPU makes in 20 ms: the process is behind its share when it turns idle.
+    cpu.start("behind", WorkloadSpec.parse("uniform:footprint=64KiB,rate=1000000000,schedule=active:20ms/idle:50ms"
+        + "/active").create());
+    background = new Thread(cpu);
+    background.start();
+    await("the vCPU ends its ten quanta").atMost(Duration.ofSeconds(20)).until(() -> !background.isAlive());
+    assertTrue(clock.dones().size() >= 10, "every quantum ended, none spun in place: " + clock.dones().size());
+    long atIdle = -1;
+    for (Done d : clock.dones()) {
+      if (d.report() != null && d.vmTimeNs() >= 30 * MS && d.vmTimeNs() <= 70 * MS) {
+        atIdle = atIdle < 0 ? d.report().accesses() : atIdle;
+        assertEquals(atIdle, d.report().accesses(), "no access while idle, at " + d.vmTimeNs());
+      }
+    }
+    assertTrue(counters.accesses() > atIdle, "it works again after 70 ms");
+  }
+
+  @Test
+  void aScheduleThatRepeatsSwitchesAtTheSameInstantsEveryCycle() {
+    boot();
+    FakeLabClock clock = new FakeLabClock(0, 10 * MS, 10, false);
+    Vcpu cpu = new Vcpu(os, options(10 * MS, 0, 0), clock);
+    cpu.start("cycling", WorkloadSpec.parse("hotset:footprint=64KiB,rate=2000,schedule=active:20ms/idle:30ms")
+        .create());
+
+    cpu.run();
+
+    // Active 0-20 ms and 50-70 ms: 40 ms at 2000 a second.
+    assertEquals(80, counters.accesses());
+  }
+
+  @Test
   void aPacedProcessBesideABusyOneKeepsItsPace() {
     boot();
     FakeLabClock clock = new FakeLabClock(0, MS, 10, false);

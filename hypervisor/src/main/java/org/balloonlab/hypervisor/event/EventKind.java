@@ -17,5 +17,7 @@ public enum EventKind {
   /** The machine's free memory crossed into another state (high, soft, hard, low). */
   FREE_STATE_CHANGED,
   /** The host swap failed (an I/O error): hypervisor paging stopped. Published once, for the machine (VM 0). */
-  HOST_SWAP_FAILED
+  HOST_SWAP_FAILED,
+  /** An operator changed the idle memory tax rate, machine-wide or of one VM. */
+  TAU_CHANGED
 }

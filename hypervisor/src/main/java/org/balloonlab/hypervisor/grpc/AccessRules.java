@@ -14,7 +14,8 @@ import org.balloonlab.transport.Access;
 /**
  * Which token each of the hypervisor's methods needs (docs/security.md):
  * <ul>
- *   <li>the operator token for the control plane: SetBalloonTarget, SetDriverMode, PowerOffVm, HoldClock;</li>
+ *   <li>the operator token for the control plane: SetBalloonTarget, SetDriverMode, SetTau, PowerOffVm,
+ *       HoldClock;</li>
  *   <li>the lab token (or the operator token) to join the lab (PowerOn) and for a guest's own calls (Access,
  *       PowerOff, the balloon service), which also need their VM's credential, as before;</li>
  *   <li>nothing from a loopback peer, a token from any other, for the read-only views: ListVms, GetVm,
@@ -31,6 +32,7 @@ final class AccessRules implements Function<String, Access> {
     operator(ManagementServiceGrpc.getSetDriverModeMethod());
     operator(ManagementServiceGrpc.getPowerOffVmMethod());
     operator(ManagementServiceGrpc.getHoldClockMethod());
+    operator(ManagementServiceGrpc.getSetTauMethod());
     read(ManagementServiceGrpc.getListVmsMethod());
     read(ManagementServiceGrpc.getGetVmMethod());
     read(ManagementServiceGrpc.getGetMachineMethod());

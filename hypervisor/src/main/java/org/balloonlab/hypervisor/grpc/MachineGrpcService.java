@@ -260,7 +260,8 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       int[] batchVpns = translated ? vpns : null;
       machine.validateBatch(vm, count, ops, pfns, batchAsids, batchVpns, writes);
       GuestStatus report = batch.hasGuestReport() ? ProtoMapping.fromProto(batch.getGuestReport()) : null;
-      machine.applyBatch(vm, count, ops, pfns, batchAsids, batchVpns, writeValues, readValues, result);
+      machine.applyBatch(vm, !batch.getNotWorkload(), count, ops, pfns, batchAsids, batchVpns, writeValues,
+          readValues, result);
       if (report != null) {
         // Only once the batch is applied: a refused batch changes nothing, its report included.
         machine.recordGuestView(vm, report);

@@ -6,6 +6,7 @@ import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
+import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.proto.GetMachineRequest;
 import org.balloonlab.proto.GetVmRequest;
 import org.balloonlab.proto.HoldClockReply;
@@ -18,12 +19,14 @@ import org.balloonlab.proto.PowerOffVmRequest;
 import org.balloonlab.proto.WatchEventsRequest;
 import org.balloonlab.proto.SetBalloonTargetRequest;
 import org.balloonlab.proto.SetDriverModeRequest;
+import org.balloonlab.proto.SetTauRequest;
+import org.balloonlab.proto.SetTauResponse;
 import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmState;
 
 /**
  * The machine for operators: views (every call one consistent snapshot), the operator's orders (balloon target,
- * driver mode, power off) and the machine's events as they happen.
+ * driver mode, idle memory tax rate, power off) and the machine's events as they happen.
  */
 final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServiceImplBase implements AutoCloseable {
   private final Machine machine;
@@ -80,6 +83,33 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
       Vm vm = select(request.getVm());
       return ProtoMapping.toProto(request.getAutomatic() ? machine.unpinBalloonTarget(vm)
           : machine.setBalloonTarget(vm, request.getTargetPages()));
+    }), true);
+  }
+
+  /**
+   * Answers the machine's idle memory tax rate, and the VM's state when the request names one, after changing
+   * the rate at the lab clock's boundary.
+   */
+  @Override
+  public void setTau(SetTauRequest request, StreamObserver<SetTauResponse> responses) {
+    clock.command(() -> StatusMapping.answer(responses, () -> {
+      boolean forVm = request.hasVm();
+      double tau = request.getTau();
+      if (!(forVm && request.getInherit()) && !(tau >= 0 && tau <= ReclamationSettings.MAX_TAU)) {
+        // Checked here too so that NaN never reaches the domain, whatever it accepts.
+        throw StatusMapping.invalid("tau must be from 0 to " + ReclamationSettings.MAX_TAU + ", got "
+            + request.getTau());
+      }
+      if (request.getInherit() && !forVm) {
+        throw StatusMapping.invalid("inherit needs a VM: the machine's rate is inherited from nothing");
+      }
+      Vm vm = forVm ? select(request.getVm()) : null;
+      double machineTau = machine.setTau(vm, request.getTau(), request.getInherit());
+      SetTauResponse.Builder b = SetTauResponse.newBuilder().setMachineTau(machineTau);
+      if (vm != null) {
+        b.setVm(ProtoMapping.toProto(machine.vm(vm.id())));
+      }
+      return b.build();
     }), true);
   }
 

@@ -83,7 +83,9 @@ final class ProtoMapping {
         .setTargetPinned(r.targetPinned())
         .setPolicyPageOuts(r.policyPageOuts())
         .setBlockedBatches(r.blockedBatches())
-        .setBlockedNs(r.blockedNs()));
+        .setBlockedNs(r.blockedNs())
+        .setTau(r.tau())
+        .setOwnTau(r.ownTau()));
     b.setMmu(toProto(vm.mmu()));
     return b.build();
   }

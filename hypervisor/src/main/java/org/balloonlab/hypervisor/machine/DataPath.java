@@ -11,8 +11,9 @@ import org.balloonlab.swap.SwapDevice;
  * in order, looking each PFN up in the VM's P2M. A PFN with no MFN is a hidden fault resolved here: demand-zero
  * (a fresh zeroed frame), swap-in (read back from host swap by the {@link HostPager}) or a touched balloon page
  * (the {@link BalloonBackend} resets the balloon, then demand-zero). Each access and event is charged to the VM's
- * {@link Mmu}, each hidden fault to the batch in simulated time, and each touched PFN is marked for the activity
- * sampler.
+ * {@link Mmu}, each hidden fault to the batch in simulated time, and each PFN the workload touched is marked for
+ * the activity sampler: the guest kernel's own reads (swap-out reads, and a batch the guest flags as not its
+ * workload's, such as its shutdown audit) are applied and charged alike but are not activity.
  *
  * <p>One batch of thousands of entries is applied under one acquisition of the machine's lock, so the lock is
  * taken a few hundred times a second per VM, not per access; a refused batch changes nothing. Not thread-safe:
@@ -49,11 +50,14 @@ final class DataPath {
    * Applies a batch {@link BatchValidator} passed; {@code asids} and {@code vpns} may both be {@code null},
    * making every entry a kernel access.
    *
+   * @param workload whether the batch's reads and writes are the workload's, so that the activity sampler counts
+   *     them (swap-out reads never count)
+   *
    * @throws MachineException FAILED_PRECONDITION if the VM is off; RESOURCE_EXHAUSTED if machine memory and host
    *     swap together could not absorb the batch (checked before anything is applied)
    */
-  void apply(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns, long[] writeValues,
-             long[] readsOut, BatchResult result) {
+  void apply(Vm vm, boolean workload, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
+             long[] writeValues, long[] readsOut, BatchResult result) {
     vm.requirePoweredOn();
     result.reset();
     P2m p2m = vm.p2m;
@@ -102,7 +106,9 @@ final class DataPath {
         mmuNs += mmu.event(op, asids[i], vpns[i], pfn, p2m.get(pfn));
         continue;
       }
-      sampler.touch(pfn);
+      if (workload && op != AccessOps.SWAP_OUT_READ) {
+        sampler.touch(pfn);
+      }
       int mfn = p2m.get(pfn);
       boolean p2mFaulted = mfn < 0;
       if (p2mFaulted) {

@@ -398,7 +398,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, long[] writeValues, long[] readsOut,
                                       BatchResult result) {
-    applyBatch(vm, count, ops, pfns, null, null, writeValues, readsOut, result);
+    applyBatch(vm, true, count, ops, pfns, null, null, writeValues, readsOut, result);
   }
 
   /**
@@ -416,8 +416,18 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized void applyBatch(Vm vm, int count, byte[] ops, int[] pfns, char[] asids, int[] vpns,
                                       long[] writeValues, long[] readsOut, BatchResult result) {
+    applyBatch(vm, true, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
+  }
+
+  /**
+   * As {@link #applyBatch(Vm, int, byte[], int[], char[], int[], long[], long[], BatchResult)}, saying whether
+   * the batch is the workload's: a batch that is not (the guest's shutdown audit) is applied and charged the
+   * same, but the activity sampler does not count its touches. Swap-out reads never count.
+   */
+  public synchronized void applyBatch(Vm vm, boolean workload, int count, byte[] ops, int[] pfns, char[] asids,
+                                      int[] vpns, long[] writeValues, long[] readsOut, BatchResult result) {
     try {
-      dataPath.apply(vm, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
+      dataPath.apply(vm, workload, count, ops, pfns, asids, vpns, writeValues, readsOut, result);
     } catch (MachineException e) {
       throw e;
     } catch (RuntimeException | Error e) {
@@ -563,6 +573,33 @@ public final class Machine implements AutoCloseable {
     return snapshot(vm);
   }
 
+  /**
+   * Changes the idle memory tax rate at run time: the machine's with {@code vm} null (VMs with a rate of their own
+   * keep it), else {@code vm}'s own ({@code inherit} drops it, so the machine's applies again). The policy's next
+   * decision uses it; the change is published as an event.
+   *
+   * @return the machine-wide rate afterwards
+   * @throws MachineException INVALID_ARGUMENT for a rate outside 0..0.99 or NaN
+   */
+  public synchronized double setTau(Vm vm, double tau, boolean inherit) {
+    boolean dropping = inherit && vm != null;
+    if (!dropping && !(tau >= 0 && tau <= ReclamationSettings.MAX_TAU)) {
+      throw MachineException.invalid("the idle memory tax rate tau must be from 0 to " + ReclamationSettings.MAX_TAU
+          + ", got " + tau);
+    }
+    if (vm == null) {
+      reclaimer.setTau(tau);
+      events.publish(EventKind.TAU_CHANGED, 0, "", "idle memory tax rate tau set to " + tau + " machine-wide");
+    } else {
+      vm.requirePoweredOn();
+      vm.ownTau = dropping ? Double.NaN : tau;
+      events.publish(EventKind.TAU_CHANGED, vm.id(), vm.name(), dropping
+          ? "idle memory tax rate: the machine's (" + reclaimer.tau() + ") applies again"
+          : "idle memory tax rate tau set to " + tau + " for this VM");
+    }
+    return reclaimer.tau();
+  }
+
   /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
   public synchronized VmSnapshot unpinBalloonTarget(Vm vm) {
     reclaimer.unpin(vm);
@@ -607,7 +644,7 @@ public final class Machine implements AutoCloseable {
     return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
         lifecycle.configuredPages(), counters.hostPageOuts, counters.hostPageIns, counters.doublePaging,
         counters.vmsReleased, freeMemory.state().label(), reclaimer.policyName(), counters.freeStateChanges,
-        freeMemory.thresholds().targetFreeFrames(memory.frames()), config.reclamation().tau(),
+        freeMemory.thresholds().targetFreeFrames(memory.frames()), reclaimer.tau(),
         counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list), lifecycle.swapReservedPages(),
         config.quotas());
   }
@@ -623,7 +660,7 @@ public final class Machine implements AutoCloseable {
   }
 
   private VmSnapshot snapshot(Vm vm) {
-    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos());
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos(), reclaimer.tau());
   }
 
   /**

@@ -34,7 +34,8 @@ final class Reclaimer {
   private static final Logger log = LoggerFactory.getLogger(Machine.class);
 
   private final ReclamationPolicy policy;
-  private final double tau;
+  /** The machine-wide idle memory tax rate; an operator may change it at run time ({@link #setTau}). */
+  private double tau;
   private final long stallNanos;
   private final MachineMemory memory;
   private final FreeMemoryTracker freeMemory;
@@ -98,7 +99,7 @@ final class Reclaimer {
         }
       }
       vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
-          vm.sampler.activeFraction(), tau);
+          vm.sampler.activeFraction(), tauOf(vm));
     }
     if (automatic && freeMemory.state() != FreeMemoryState.HIGH) {
       pageToTargets(list, now);
@@ -116,7 +117,22 @@ final class Reclaimer {
         thresholds.hysteresisFrames(frames));
   }
 
-  private static List<VmDemand> demands(List<Vm> list) {
+  /** The machine-wide idle memory tax rate now. */
+  double tau() {
+    return tau;
+  }
+
+  /** Sets the machine-wide idle memory tax rate, for the VMs without a rate of their own; the next decision uses it. */
+  void setTau(double rate) {
+    this.tau = rate;
+  }
+
+  /** The rate that taxes {@code vm}: its own, or the machine's. */
+  double tauOf(Vm vm) {
+    return Double.isNaN(vm.ownTau) ? tau : vm.ownTau;
+  }
+
+  private List<VmDemand> demands(List<Vm> list) {
     List<VmDemand> demands = new ArrayList<>(list.size());
     for (Vm vm : list) {
       GuestStatus g = vm.guest;
@@ -124,7 +140,7 @@ final class Reclaimer {
       demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
           vm.hostSwappedPages, current,
           vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
-          g == null ? -1 : g.majorFaults()));
+          g == null ? -1 : g.majorFaults(), tauOf(vm)));
     }
     return demands;
   }

@@ -8,7 +8,8 @@ package org.balloonlab.hypervisor.machine;
  * @param maxPages its configured size
  * @param shares its shares
  * @param allocationTargetPages machine memory the policy allots it
- * @param activeFraction estimated active fraction (max of the fast and slow averages), 1 before any sample
+ * @param activeFraction estimated active fraction (max of the slow, fast and current-period estimates), 1 before
+ *     any sample
  * @param activeFast the fast moving average
  * @param activeSlow the slow moving average
  * @param samplePeriods sampling periods closed so far
@@ -17,8 +18,10 @@ package org.balloonlab.hypervisor.machine;
  * @param policyPageOuts pages the hypervisor paged out to bring it down to its target
  * @param blockedBatches batches held in the low state while it was above its target
  * @param blockedNs simulated time it spent held
+ * @param tau the idle memory tax rate that applies to it
+ * @param ownTau whether that rate is its own (set for this VM) rather than the machine's
  */
 public record ReclamationSnapshot(long minPages, long maxPages, long shares, long allocationTargetPages,
                                   double activeFraction, double activeFast, double activeSlow, long samplePeriods,
                                   double sharesPerPage, boolean targetPinned, long policyPageOuts,
-                                  long blockedBatches, long blockedNs) {}
+                                  long blockedBatches, long blockedNs, double tau, boolean ownTau) {}

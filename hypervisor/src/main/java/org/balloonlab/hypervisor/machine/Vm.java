@@ -50,6 +50,8 @@ public final class Vm {
   long blockedBatches;
   long blockedNs;
   double sharesPerPage;
+  /** The VM's own idle memory tax rate, set at run time by an operator; NaN while the machine's applies. */
+  double ownTau = Double.NaN;
 
   Vm(int id, String name, String osKind, int memoryPages, long minPages, long shares, ActivitySampler sampler,
      String credential, long nowNanos, Mmu mmu) {
@@ -92,10 +94,12 @@ public final class Vm {
     return credential;
   }
 
-  VmSnapshot snapshot(long nowNanos, long stallNanos) {
+  /** @param machineTau the machine-wide idle memory tax rate, which applies unless the VM has its own */
+  VmSnapshot snapshot(long nowNanos, long stallNanos, double machineTau) {
+    boolean own = !Double.isNaN(ownTau);
     ReclamationSnapshot reclamation = new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
-        policyPageOuts, blockedBatches, blockedNs);
+        policyPageOuts, blockedBatches, blockedNs, own ? ownTau : machineTau, own);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
         guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation());
   }

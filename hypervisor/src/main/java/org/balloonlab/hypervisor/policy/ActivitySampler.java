@@ -11,9 +11,16 @@ import java.util.function.IntPredicate;
  * time passes, not the host's.
  *
  * <p>Samples feed two exponentially weighted moving averages, a fast one that follows a VM that turns active
- * within a period or two, and a slow one that forgets activity only over many periods; the estimate is the
- * larger of the two, so a VM is believed idle only after it has stayed idle for a while, and believed active at
- * once. The first sample seeds both averages; until then the estimate is 1 (a new VM is not taxed).
+ * within a period or two, and a slow one that forgets activity only over many periods. A third estimate, as ESX
+ * keeps, is the fast average updated with the current, still incomplete period's samples as if the period ended
+ * now ({@code fast + fastGain * (touchedSoFar / n - fast)}): touches only accumulate within a period, so it
+ * rises as soon as a VM that was idle starts touching its pages, a period sooner than the fast average, and it
+ * never exceeds what the fast average will be when the period ends. The estimate is the largest of the three, so a VM is believed
+ * idle only after it has stayed idle for a while, and believed active at once. The first sample seeds both
+ * averages; until then the estimate is 1 (a new VM is not taxed).
+ *
+ * <p>Only the workload's accesses count: the data path does not call {@link #touch} for the guest kernel's own
+ * reads (its swap-out reads and its shutdown audit), which would make an idle VM look active.
  *
  * <p>Cost: the marks are one bit per PFN (a {@code long[]} bitmap), and the data path pays one bit test per
  * access ({@link #touch}).
@@ -101,9 +108,23 @@ public final class ActivitySampler {
     periodStartNs = nowNs;
   }
 
-  /** The estimated active fraction: the larger of the two averages, 1 before the first sample. */
+  /**
+   * The estimated active fraction: the largest of the slow average, the fast average and the current-period
+   * estimate ({@link #current()}), 1 before the first sample.
+   */
   public double activeFraction() {
-    return Math.max(fast, slow);
+    return Math.max(Math.max(fast, slow), current());
+  }
+
+  /**
+   * The third estimate: the fast average updated with the touches of the period under way as if it ended now;
+   * the fast average itself while no sample is under way or before the first sample.
+   */
+  public double current() {
+    if (periods == 0 || sampled == 0) {
+      return fast;
+    }
+    return fast + fastGain * ((double) touched / sampled - fast);
   }
 
   public double fast() {

@@ -19,6 +19,8 @@ public record ReclamationSettings(String policy, double tau, int samplePages, lo
                                   long periodNanos) {
   public static final ReclamationSettings ESX = new ReclamationSettings(PolicyNames.ESX, 0.75, 100, 30_000_000_000L,
       0.5, 0.1, FreeMemoryThresholds.ESX, 200_000_000L);
+  /** The highest idle memory tax rate: an idle page then costs a hundred active ones. */
+  public static final double MAX_TAU = 0.99;
   /** Targets by hand only, the lab's setting for experiments on the balloon itself. */
   public static final ReclamationSettings MANUAL = ESX.withPolicy(PolicyNames.MANUAL);
 

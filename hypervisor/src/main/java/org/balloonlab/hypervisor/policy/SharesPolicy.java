@@ -26,7 +26,9 @@ import org.balloonlab.domain.PolicyNames;
  * allocations move even with free memory to spare, and the machine's mechanisms (the hypervisor deflates
  * balloons in the high state but inflates them only below it) turn them into memory moving from one to the other
  * as soon as the active VM's growth pulls free memory down. Shares alone ({@code tau = 0}) split memory in
- * proportion to shares whatever the VMs do with it; the tax moves it from idle VMs to active ones.
+ * proportion to shares whatever the VMs do with it; the tax moves it from idle VMs to active ones. The rate is
+ * the policy's own unless a VM's demand carries another ({@link VmDemand#tau()}): the machine's rate changed at
+ * run time, or a rate of the VM's own.
  *
  * <p>Trade-offs: the policy sees demand only as growth into free memory, so a VM that grows faster than balloons
  * inflate still meets hypervisor paging (the hard and low states); and {@code f} comes from sampling (see
@@ -98,7 +100,8 @@ public final class SharesPolicy implements ReclamationPolicy {
         if (d.pinned() || allocations[i] <= d.minPages()) {
           continue;
         }
-        double rho = ReclamationPolicy.sharesPerPage(d.shares(), allocations[i], d.activeFraction(), tau);
+        double rho = ReclamationPolicy.sharesPerPage(d.shares(), allocations[i], d.activeFraction(),
+            Double.isNaN(d.tau()) ? tau : d.tau());
         if (rho < lowest) {
           lowest = rho;
           victim = i;

@@ -15,7 +15,17 @@ package org.balloonlab.hypervisor.policy;
  * @param pinned whether an operator pinned its balloon target, so the policy must leave its target alone
  * @param guestFreePages free memory its guest last reported, or -1 if it has not reported
  * @param guestMajorFaults major faults its guest last reported (a stats-driven policy reads these), or -1
+ * @param tau the idle memory tax rate that applies to it (its own, or the machine's), or NaN for the policy's own
  */
 public record VmDemand(int vmId, long maxPages, long minPages, long shares, long mappedPages,
                        long hostSwappedPages, long currentTarget,
-                       double activeFraction, boolean pinned, long guestFreePages, long guestMajorFaults) {}
+                       double activeFraction, boolean pinned, long guestFreePages, long guestMajorFaults,
+                       double tau) {
+  /** A VM taxed at the policy's own rate. */
+  public VmDemand(int vmId, long maxPages, long minPages, long shares, long mappedPages, long hostSwappedPages,
+                  long currentTarget, double activeFraction, boolean pinned, long guestFreePages,
+                  long guestMajorFaults) {
+    this(vmId, maxPages, minPages, shares, mappedPages, hostSwappedPages, currentTarget, activeFraction, pinned,
+        guestFreePages, guestMajorFaults, Double.NaN);
+  }
+}

@@ -27,6 +27,7 @@ class AccessRulesTest {
         Map.entry("ManagementService/SetDriverMode", Access.OPERATOR),
         Map.entry("ManagementService/PowerOffVm", Access.OPERATOR),
         Map.entry("ManagementService/HoldClock", Access.OPERATOR),
+        Map.entry("ManagementService/SetTau", Access.OPERATOR),
         Map.entry("MachineService/PowerOn", Access.LAB),
         Map.entry("MachineService/PowerOff", Access.LAB),
         Map.entry("MachineService/Access", Access.LAB),

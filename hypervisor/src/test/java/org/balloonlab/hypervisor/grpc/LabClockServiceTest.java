@@ -40,6 +40,7 @@ import org.balloonlab.proto.PowerOnResponse;
 import org.balloonlab.proto.QuantumDone;
 import org.balloonlab.proto.QuantumGrant;
 import org.balloonlab.proto.SetBalloonTargetRequest;
+import org.balloonlab.proto.SetTauRequest;
 import org.balloonlab.proto.VmSelector;
 import org.balloonlab.proto.VmSpec;
 import org.balloonlab.proto.WatchEventsRequest;
@@ -222,6 +223,16 @@ class LabClockServiceTest {
     }
     assertNotNull(targetSet);
     assertEquals(3 * Q, targetSet.getLabTimeNs());
+    management.setTau(SetTauRequest.newBuilder().setTau(0.5).build());
+    MachineEvent tauChanged = null;
+    for (Iterator<MachineEvent> it = management.watchEvents(WatchEventsRequest.getDefaultInstance()); it.hasNext(); ) {
+      MachineEvent e = it.next();
+      if (e.getKind() == org.balloonlab.proto.EventKind.EVENT_KIND_TAU_CHANGED) {
+        tauChanged = e;
+      }
+    }
+    assertNotNull(tauChanged, "a change of tau is an event");
+    assertEquals(3 * Q, tauChanged.getLabTimeNs(), "and lands at the lab time the clock is held at");
     assertTrue(clock().getReproducible(), "an order given while the clock is held keeps the run reproducible");
     assertEquals(3 * Q, clock().getHeldAtNs());
     QuantumGrant afterHold = runPastHold(holder, g);

@@ -249,6 +249,34 @@ class MachineReclamationTest {
     assertTrue(snap(vm).reclamation().activeFast() < 0.2);
   }
 
+  @Test
+  void onlyTheWorkloadsAccessesAreActivity() {
+    ReclamationSettings esx = ReclamationSettings.ESX;
+    newMachine(new ReclamationSettings(esx.policy(), esx.tau(), 200, 1_000, esx.fastGain(), esx.slowGain(),
+        esx.thresholds(), esx.periodNanos()), Long.MAX_VALUE);
+    Vm vm = machine.powerOn("vm", "linux", 800, 0, 0);
+    write(vm, 0, 800);
+    machine.recordGuestView(vm, view(0));
+    // An idle guest: its kernel reclaims every page (reads it to write it to its own swap) and audits them all.
+    access(vm, AccessOps.SWAP_OUT_READ, 0, 800);
+    int[] pfns = MachineBalloonTest.range(0, 800);
+    byte[] ops = new byte[pfns.length];
+    Arrays.fill(ops, AccessOps.READ);
+    long[] reads = new long[pfns.length];
+    BatchResult audit = new BatchResult();
+    machine.applyBatch(vm, false, pfns.length, ops, pfns, null, null, new long[0], reads, audit);
+    assertEquals(800, audit.reads(), "the audit is applied as any batch");
+    assertEquals(MachineBalloonTest.token(vm.id(), 799), reads[799], "and its reads checked");
+    machine.recordGuestView(vm, view(1_000));
+    ReclamationSnapshot r = snap(vm).reclamation();
+    assertEquals(1, r.samplePeriods());
+    assertEquals(0.0, r.activeFraction(), 1e-9, "reclaim and audit reads are not the workload's");
+    // The workload's reads of the same pages are.
+    read(vm, 0, 800);
+    machine.recordGuestView(vm, view(2_000));
+    assertEquals(0.5, snap(vm).reclamation().activeFast(), 1e-9);
+  }
+
   private static GuestStatus view(long simulatedNs) {
     return new GuestStatus(simulatedNs, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "test", false);
   }

@@ -54,6 +54,45 @@ class ActivitySamplerTest {
   }
 
   @Test
+  void seesAVmThatTurnsActiveMidPeriodBeforeThePeriodEnds() {
+    ActivitySampler s = new ActivitySampler(PAGES, 500, PERIOD, 0.5, 0.1);
+    SplittableRandom random = new SplittableRandom(4);
+    long now = 0;
+    s.advance(now, pfn -> true, random);
+    for (int i = 0; i < 40; i++) { // idle for long enough that every average forgot the start
+      s.advance(now += PERIOD, pfn -> true, random);
+    }
+    double idle = s.activeFraction();
+    assertTrue(idle < 0.02, "idle: " + idle);
+    // Half-way through the next period the VM starts touching all its memory.
+    s.advance(now + PERIOD / 2, pfn -> true, random);
+    for (int pfn = 0; pfn < PAGES; pfn++) {
+      s.touch(pfn);
+    }
+    s.advance(now + PERIOD * 3 / 4, pfn -> true, random);
+    long periodsBefore = s.periods();
+    assertEquals(40, periodsBefore, "the period under way has not ended");
+    assertTrue(s.fast() < 0.02 && s.slow() < 0.02, "neither average has seen the rise yet");
+    assertEquals(0.5, s.current(), 0.02, "the third estimate counts the touches of the period under way");
+    assertEquals(s.current(), s.activeFraction(), 1e-12, "and the estimate is the largest of the three");
+    s.advance(now + PERIOD, pfn -> true, random);
+    assertEquals(0.5, s.fast(), 0.02, "at the period's end the fast average reaches what the third one showed");
+  }
+
+  @Test
+  void theCurrentEstimateNeverLowersTheEstimate() {
+    ActivitySampler s = new ActivitySampler(PAGES, 500, PERIOD, 0.5, 0.1);
+    SplittableRandom random = new SplittableRandom(5);
+    s.advance(0, pfn -> true, random);
+    for (int pfn = 0; pfn < PAGES; pfn++) {
+      s.touch(pfn);
+    }
+    s.advance(PERIOD, pfn -> true, random); // a fully active period
+    assertEquals(1.0, s.activeFraction(), 1e-9, "a new period with nothing touched yet does not pull it down");
+    assertEquals(0.5, s.current(), 1e-9);
+  }
+
+  @Test
   void samplesOnlyBackedPages() {
     ActivitySampler s = new ActivitySampler(PAGES, 100, PERIOD, 0.5, 0.1);
     SplittableRandom random = new SplittableRandom(3);

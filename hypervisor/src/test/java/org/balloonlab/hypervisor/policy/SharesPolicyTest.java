@@ -50,6 +50,23 @@ class SharesPolicyTest {
   }
 
   @Test
+  void aVmsOwnRateOverridesThePolicysRate() {
+    VmDemand idle = vm(0, 100, 7000, 7000, 0.05);
+    VmDemand active = vm(0, 100, 7000, 7000, 1);
+    long[] machineWide = new SharesPolicy(0).allocate(pressure(FreeMemoryState.SOFT),
+        List.of(withTau(idle, 0.75), withTau(active, 0.75)));
+    assertEquals(1918, machineWide[0], 150, "the demands' rate, 0.75, not the policy's 0");
+    long[] exempt = new SharesPolicy(0.75).allocate(pressure(FreeMemoryState.SOFT),
+        List.of(withTau(idle, 0), active));
+    assertEquals(exempt[0], exempt[1], 200, "the idle VM's own rate 0 spares it the tax: " + exempt[0]);
+  }
+
+  private static VmDemand withTau(VmDemand d, double tau) {
+    return new VmDemand(d.vmId(), d.maxPages(), d.minPages(), d.shares(), d.mappedPages(), d.hostSwappedPages(),
+        d.currentTarget(), d.activeFraction(), d.pinned(), d.guestFreePages(), d.guestMajorFaults(), tau);
+  }
+
+  @Test
   void theIdleMemoryTaxMovesMemoryToTheActiveVm() {
     List<VmDemand> vms = List.of(vm(0, 100, 7000, 7000, 0.05), vm(0, 100, 7000, 7000, 1));
     long[] untaxed = new SharesPolicy(0).allocate(pressure(FreeMemoryState.SOFT), vms);

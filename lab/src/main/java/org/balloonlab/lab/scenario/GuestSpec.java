@@ -20,10 +20,13 @@ import org.balloonlab.units.MemorySize;
  * @param accesses accesses after which the guest stops by itself (its summary then says what they cost), or
  *     {@code null} to run until it is stopped
  * @param slice accesses a process makes before the next one runs, or {@code null}
+ * @param tau the VM's own idle memory tax rate, set when it powers on (before its first quantum), or {@code null}
+ *     for the machine's
+ * @param balloonTarget a balloon target set when it powers on (before its first quantum), or {@code null}
  */
 public record GuestSpec(String name, MemorySize memory, MemorySize min, Integer shares, String translation,
                         List<String> workloads, Integer processes, String balloon, Long seed,
-                        boolean autostart, Long accesses, Integer slice) {
+                        boolean autostart, Long accesses, Integer slice, Double tau, MemorySize balloonTarget) {
 
   /** A guest that starts with the lab and leaves every other field to the guest agent's defaults. */
   public static Builder builder(String name, MemorySize memory, List<String> workloads) {
@@ -101,7 +104,7 @@ public record GuestSpec(String name, MemorySize memory, MemorySize min, Integer 
 
     public GuestSpec build() {
       return new GuestSpec(name, memory, null, null, translation, workloads, processes, balloon, seed, true,
-          accesses, slice);
+          accesses, slice, null, null);
     }
   }
 }

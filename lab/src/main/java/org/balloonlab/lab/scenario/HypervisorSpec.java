@@ -19,6 +19,9 @@ import org.balloonlab.units.MemorySize;
  * @param tau the idle memory tax rate, 0 to 0.99, or {@code null}
  * @param samplePages pages sampled per period to estimate a VM's active fraction, or {@code null}
  * @param samplePeriod how often the sampler runs, or {@code null}
+ * @param sampleGains weights of a new sample in the fast and the slow average, as {@code --sample-gains} takes
+ *     them ({@code 0.5,0.1}), or {@code null}
+ * @param policyPeriod lab time between two decisions of the reclamation policy, or {@code null}
  * @param freeHigh free-memory threshold of the high state, percent, or {@code null}
  * @param freeSoft free-memory threshold of the soft state (ballooning), percent, or {@code null}
  * @param freeHard free-memory threshold of the hard state (hypervisor paging), percent, or {@code null}
@@ -35,7 +38,8 @@ import org.balloonlab.units.MemorySize;
  * @param clock how the hypervisor keeps the lab clock
  */
 public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize hostSwap, String policy, Double tau,
-                             Integer samplePages, Duration samplePeriod, Double freeHigh, Double freeSoft,
+                             Integer samplePages, Duration samplePeriod, String sampleGains,
+                             Duration policyPeriod, Double freeHigh, Double freeSoft,
                              Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout,
                              Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, List<String> costs,
                              ClockSpec clock) {
@@ -53,6 +57,8 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     add(f, "--tau", tau);
     add(f, "--sample-pages", samplePages);
     add(f, "--sample-period", samplePeriod == null ? null : samplePeriod.toMillis() + "ms");
+    add(f, "--sample-gains", sampleGains);
+    add(f, "--policy-period", policyPeriod == null ? null : policyPeriod.toMillis() + "ms");
     add(f, "--free-high", freeHigh);
     add(f, "--free-soft", freeSoft);
     add(f, "--free-hard", freeHard);
@@ -132,6 +138,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
 
     public HypervisorSpec build() {
       return new HypervisorSpec(memory, null, null, null, null, null, samplePeriod, null, null, null, null, null,
+          null, null,
           balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, costs, clock);
     }
   }

@@ -46,8 +46,9 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *   memory: 256MiB
  *   listen: 127.0.0.1:0            # optional; port 0 takes a free port
  *   host-swap: 1GiB                # optional
- *   policy: esx                    # optional: esx | manual, with tau, sample-pages, sample-period, free: {...},
- *                                  # balloon-stall-timeout
+ *   policy: esx                    # optional: esx | manual, with tau (0..0.99), sample-pages, sample-period,
+ *                                  # sample-gains: {fast: 0.5, slow: 0.1}, policy-period (lab time between two
+ *                                  # decisions), free: {...}, balloon-stall-timeout
  *   seed: 1                        # optional
  *   tlb-entries: 1536              # optional, with tlb-ways and tlb-untagged: each VM's TLB
  *   cost: {vm-exit: 2000}          # optional: cost-model constants in ns, named as --cost names them
@@ -58,14 +59,19 @@ import org.snakeyaml.engine.v2.nodes.Node;
  * guests:
  *   - name: vm1
  *     memory: 192MiB               # or max; min, shares, translation (nested | shadow), processes, seed
- *     workload: hotset:footprint=160MiB    # or a map: {type: hotset, footprint: 160MiB, hot: 0.25}
+ *     workload: hotset:footprint=160MiB    # or a map: {type: hotset, footprint: 160MiB, hot: 0.25}; any but
+ *                                  # idle takes schedule=idle:30s/active:60s (when it works, on guest time)
  *     balloon: enabled             # the driver's mode at boot
  *     accesses: 4000000            # optional: the guest stops by itself after that many; slice: 10000
  *     autostart: true              # false: started by a scheduled start
+ *     tau: 0                       # optional: the VM's own idle memory tax rate, set at its power-on
+ *     balloon-target: 64MiB        # optional: a balloon target set at its power-on, before its first quantum
+ *                                  # (both become scheduled actions at its start: lab time 0, or its start's)
  * schedule:                        # at: lab time
  *   - {at: 10s, action: driver, vm: vm1, mode: disabled}
  *   - {at: 15s, action: balloon, vm: vm1, target: 64MiB}
  *   - {at: 20s, action: poweroff | kill | start, vm: vm1}
+ *   - {at: 60s, action: tau, tau: 0.75}            # the machine's idle memory tax rate; with vm: that VM's own
  * report: {interval: 1s, plots: true, dir: runs}   # interval: lab time between two samples
  * </pre>
  */
@@ -142,6 +148,8 @@ public final class ScenarioParser {
       throw problems.failure();
     }
     List<ScheduledAction> sorted = new ArrayList<>(actions == null ? List.of() : actions);
+    sorted.addAll(ScheduleReader.atPowerOn(guests, sorted));
+    // A stable sort: an action a guest's fields ask for at its power-on comes after the start that powers it on.
     sorted.sort(Comparator.comparing(ScheduledAction::at));
     return new Scenario(name != null ? name : defaultName, file, description, hypervisor, List.copyOf(guests),
         List.copyOf(sorted), duration, report == null ? Scenario.ReportSpec.DEFAULT : report);
@@ -155,7 +163,9 @@ public final class ScenarioParser {
     String policy = f.choice("policy", false, PolicyNames.ALL);
     Double tau = f.number("tau", false, 0, 0.99);
     Long samplePages = f.integer("sample-pages", false, 1, 1_000_000);
-    Duration samplePeriod = f.duration("sample-period", false, null);
+    Duration samplePeriod = positive(f, "sample-period");
+    String sampleGains = sampleGains(f.map("sample-gains", false));
+    Duration policyPeriod = positive(f, "policy-period");
     Double[] free = new Double[4];
     YamlFields thresholds = f.map("free", false);
     if (thresholds != null) {
@@ -192,9 +202,45 @@ public final class ScenarioParser {
       return null;
     }
     return new HypervisorSpec(memory, listen, hostSwap, policy, tau,
-        samplePages == null ? null : samplePages.intValue(), samplePeriod, free[0], free[1], free[2], free[3], seed,
+        samplePages == null ? null : samplePages.intValue(), samplePeriod, sampleGains, policyPeriod, free[0], free[1],
+        free[2], free[3], seed,
         stall, tlbEntries == null ? null : tlbEntries.intValue(), tlbWays == null ? null : tlbWays.intValue(),
         tlbUntagged, costs, clock);
+  }
+
+  /** A duration that must be more than 0 (and at most a day), or {@code null} if left out or wrong. */
+  private static Duration positive(YamlFields f, String key) {
+    Duration d = f.duration(key, false, null);
+    if (d != null && (d.isZero() || d.compareTo(MAX_DURATION) > 0)) {
+      f.problem(key, d.toMillis() + "ms must be more than 0 and at most 24h");
+      return null;
+    }
+    return d;
+  }
+
+  /**
+   * {@code sample-gains: {fast: 0.5, slow: 0.1}}: the weights of a new sample in the sampler's moving averages,
+   * as {@code --sample-gains} takes them ({@code 0.5,0.1}); both are needed, with 0 < slow <= fast <= 1.
+   */
+  private static String sampleGains(YamlFields f) {
+    if (f == null) {
+      return null;
+    }
+    Double fast = f.number("fast", true, 0, 1);
+    Double slow = f.number("slow", true, 0, 1);
+    f.finish();
+    if (fast == null || slow == null) {
+      return null;
+    }
+    if (!(slow > 0 && slow <= fast)) {
+      f.problem("slow", plainNumber(slow) + " must be more than 0 and at most fast (" + plainNumber(fast) + ")");
+      return null;
+    }
+    return plainNumber(fast) + "," + plainNumber(slow);
+  }
+
+  private static String plainNumber(double d) {
+    return java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
   }
 
   /** The lab clock's fields of the hypervisor. */
@@ -267,13 +313,20 @@ public final class ScenarioParser {
     Boolean autostart = f.bool("autostart", false);
     Long accesses = f.integer("accesses", false, 1, Long.MAX_VALUE);
     Long slice = f.integer("slice", false, 1, Integer.MAX_VALUE);
+    Double tau = f.number("tau", false, 0, 0.99);
+    MemorySize balloonTarget = f.size("balloon-target", false);
+    if (balloonTarget != null && size != null
+        && balloonTarget.bytes() > size.bytes() - (min == null ? 0 : min.bytes())) {
+      f.problem("balloon-target", balloonTarget + " is more than the guest's memory " + size
+          + (min == null ? "" : " minus its min " + min));
+    }
     f.finish();
     if (name == null || size == null || workload == null) {
       return null;
     }
     return new GuestSpec(name, size, min, shares == null ? null : shares.intValue(), translation, workload,
         processes == null ? null : processes.intValue(), balloon, seed, autostart == null || autostart, accesses,
-        slice == null ? null : slice.intValue());
+        slice == null ? null : slice.intValue(), tau, balloonTarget);
   }
 
   private static Scenario.ReportSpec report(YamlFields f) {

@@ -8,9 +8,10 @@ import java.time.Duration;
  *
  * @param at when, from the start of the run
  * @param kind what
- * @param vm the VM it concerns
- * @param argument the driver mode for {@code driver}, the target for {@code balloon}; empty otherwise
- * @param line where the file asks for it, for messages
+ * @param vm the VM it concerns; empty for a machine-wide {@code tau}
+ * @param argument the driver mode for {@code driver}, the target for {@code balloon}, the rate for {@code tau};
+ *     empty otherwise
+ * @param line where the file asks for it, for messages; 0 for what a guest's own fields ask for at its power-on
  */
 public record ScheduledAction(Duration at, Kind kind, String vm, String argument, int line) {
   /** What a scheduled action does. */
@@ -24,11 +25,14 @@ public record ScheduledAction(Duration at, Kind kind, String vm, String argument
     /** Kill the guest's JVM with SIGKILL, as a crash would. */
     KILL,
     /** Start a guest that does not start at the beginning. */
-    START
+    START,
+    /** Set the idle memory tax rate in {@code argument}: the machine's, or the VM's own if a VM is named. */
+    TAU
   }
 
   /** How the action reads in the live view and the report: {@code driver vm2 disabled}. */
   public String describe() {
-    return kind.name().toLowerCase(java.util.Locale.ROOT) + " " + vm + (argument.isEmpty() ? "" : " " + argument);
+    return kind.name().toLowerCase(java.util.Locale.ROOT) + (vm.isEmpty() ? "" : " " + vm)
+        + (argument.isEmpty() ? "" : " " + argument);
   }
 }

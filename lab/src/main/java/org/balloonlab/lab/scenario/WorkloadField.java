@@ -72,7 +72,10 @@ final class WorkloadField {
     }
   }
 
-  /** {@code {type: phases, sizes: [64MiB, 128MiB], loop: true}} as {@code phases:sizes=64MiB/128MiB,loop=true}. */
+  /**
+   * {@code {type: phases, sizes: [64MiB, 128MiB], loop: true}} as {@code phases:sizes=64MiB/128MiB,loop=true}; a
+   * {@code schedule: [idle:30s, active:60s]} list is joined the same way.
+   */
   private static String fromMap(MappingNode m, String label, Problems problems) {
     String type = null;
     List<String> options = new ArrayList<>();
@@ -81,7 +84,7 @@ final class WorkloadField {
       String v;
       if (t.getValueNode() instanceof ScalarNode vs) {
         v = vs.getValue().trim();
-      } else if (t.getValueNode() instanceof SequenceNode seq && k.equals("sizes")) {
+      } else if (t.getValueNode() instanceof SequenceNode seq && (k.equals("sizes") || k.equals("schedule"))) {
         List<String> sizes = new ArrayList<>();
         for (Node item : seq.getValue()) {
           sizes.add(item instanceof ScalarNode is ? is.getValue().trim() : "?");

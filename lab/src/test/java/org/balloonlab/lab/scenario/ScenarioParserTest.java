@@ -11,6 +11,7 @@ import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -169,6 +170,91 @@ class ScenarioParserTest {
   }
 
   @Test
+  void thePapersExperimentsCanBeWritten() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 10m
+        hypervisor:
+          memory: 384MiB
+          tau: 0
+          sample-pages: 200
+          sample-period: 5s
+          sample-gains: {fast: 0.5, slow: 0.1}
+          policy-period: 1s
+          cost: {host-swap-read: 8000000, host-swap-write: 8000000}
+        guests:
+          - name: vm1
+            memory: 256MiB
+            workload: hotset:footprint=240MiB,schedule=idle:60s/active
+            balloon-target: 64MiB
+          - name: vm2
+            memory: 256MiB
+            workload: {type: hotset, footprint: 240MiB, schedule: [active:30s, idle:30s]}
+            tau: 0
+          - name: vm3
+            memory: 64MiB
+            workload: idle:footprint=8MiB
+            autostart: false
+            tau: 0.5
+            balloon-target: 32MiB
+        schedule:
+          - {at: 5m, action: tau, tau: 0.75}
+          - {at: 6m, action: tau, vm: vm1, tau: 0.25}
+          - {at: 20s, action: start, vm: vm3}
+        """);
+    assertEquals(List.of("--memory", "384MiB", "--tau", "0.0", "--sample-pages", "200", "--sample-period", "5000ms",
+        "--sample-gains", "0.5,0.1", "--policy-period", "1000ms", "--cost", "host-swap-read=8000000", "--cost",
+        "host-swap-write=8000000", "--lab-clock", "lockstep", "--pace", "max"), s.hypervisor().flags());
+    assertEquals(List.of("hotset:footprint=240MiB,schedule=idle:60s/active"), s.guests().get(0).workloads());
+    assertEquals(List.of("hotset:footprint=240MiB,schedule=active:30s/idle:30s"), s.guests().get(1).workloads());
+    assertEquals(0.0, s.guests().get(1).tau());
+    assertEquals(64L << 20, s.guests().get(0).balloonTarget().bytes());
+    assertEquals(List.of("--name", "vm1", "--memory", "256MiB", "--workload",
+        "hotset:footprint=240MiB,schedule=idle:60s/active"), s.guests().get(0).flags(),
+        "tau and balloon-target are orders of the hypervisor, not flags of the guest agent");
+    // A guest's own tau and balloon-target become actions at its power-on: lab time 0, or right after its start.
+    assertEquals(List.of("0s balloon vm1 64MiB", "0s tau vm2 0.0", "20s start vm3", "20s balloon vm3 32MiB",
+            "20s tau vm3 0.5", "300s tau 0.75", "360s tau vm1 0.25"),
+        s.actions().stream().map(a -> a.at().toSeconds() + "s " + a.describe()).toList());
+  }
+
+  @Test
+  void theExperimentsFieldsAreChecked() {
+    List<String> problems = problems("""
+        duration: 60s
+        hypervisor:
+          memory: 64MiB
+          sample-gains: {fast: 0.1, slow: 0.5}
+          policy-period: 0s
+        guests:
+          - name: a
+            memory: 32MiB
+            min: 8MiB
+            workload: hotset:footprint=8MiB,schedule=busy:10s
+            tau: 1.5
+            balloon-target: 30MiB
+          - {name: b, memory: 32MiB, workload: idle:footprint=8MiB, tau: NaN}
+        schedule:
+          - {at: 5s, action: tau, tau: 0.995}
+          - {at: 6s, action: tau, vm: b, tau: 0.5}
+          - {at: 7s, action: tau}
+          - {at: 8s, action: tau, vm: a, tau: 0.5, target: 3MiB}
+        """);
+    assertEquals(List.of(
+        "scenarios/t.yaml:4: hypervisor.sample-gains.slow: 0.5 must be more than 0 and at most fast (0.1)",
+        "scenarios/t.yaml:5: hypervisor.policy-period: 0ms must be more than 0 and at most 24h",
+        "scenarios/t.yaml:10: guests[0].workload: workload option schedule: entry 1 'busy:10s' must be "
+            + "active:DURATION or idle:DURATION, such as schedule=idle:30s/active:60s",
+        "scenarios/t.yaml:11: guests[0].tau: 1.5 must be from 0 to 0.99",
+        "scenarios/t.yaml:12: guests[0].balloon-target: 30MiB is more than the guest's memory 32MiB minus its min 8MiB",
+        "scenarios/t.yaml:13: guests[1].tau: NaN must be from 0 to 0.99",
+        "scenarios/t.yaml:15: schedule[0].tau: 0.995 must be from 0 to 0.99",
+        "scenarios/t.yaml:17: schedule[2].tau: missing",
+        "scenarios/t.yaml:18: schedule[3].target: unknown key"),
+        problems.stream().map(p -> p.replaceAll(" \\(known here: .*\\)$", ""))
+            .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.split(":")[1]))).toList());
+  }
+
+  @Test
   void theLabClockFieldsReachTheHypervisor() throws ScenarioException {
     Scenario s = parse("""
         duration: 5m
@@ -306,7 +392,7 @@ class ScenarioParserTest {
         "scenarios/t.yaml:9: schedule[2].action: vm1 starts at the beginning; give it autostart: false to start "
             + "it later",
         "scenarios/t.yaml:10: schedule[3].target: 1GiB is more than vm1's memory (32MiB)",
-        "scenarios/t.yaml:11: schedule[4].action: \"reboot\" is not one of driver, balloon, poweroff, kill, start",
+        "scenarios/t.yaml:11: schedule[4].action: \"reboot\" is not one of driver, balloon, poweroff, kill, start, tau",
         "scenarios/t.yaml:12: schedule[5].at: \"soon\" is not a duration (use 500ms, 30s, 2m)"), problems);
   }
 
