@@ -79,8 +79,8 @@ final class LabCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--pace: " + e.getMessage());
     }
-    memory.requirePages("--memory");
-    guestMemory.requirePages("--guest-memory");
+    OptionCheck.pages(spec, memory, "--memory");
+    OptionCheck.pages(spec, guestMemory, "--guest-memory");
     List<GuestSpec> specs = new ArrayList<>();
     for (int i = 0; i < guests; i++) {
       String workload = workloads.isEmpty() ? DEFAULT_WORKLOADS.get(i % DEFAULT_WORKLOADS.size()) : workloads.get(i);

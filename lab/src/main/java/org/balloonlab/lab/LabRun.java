@@ -28,6 +28,7 @@ import org.balloonlab.proto.MachineEvent;
 import org.balloonlab.proto.PowerOffVmRequest;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.proto.WatchEventsRequest;
+import org.balloonlab.units.ExitCodes;
 import org.balloonlab.units.HostPort;
 
 /**
@@ -87,6 +88,8 @@ public final class LabRun {
   private ListVmsResponse last;
   private LabClockState finalClock;
   private String stoppedBy = "end of the run";
+  /** Until every guest that starts with the lab is attached and the lab clock runs. */
+  private volatile boolean startingUp = true;
   private long labTimeNs;
   private Instant started;
 
@@ -132,13 +135,51 @@ public final class LabRun {
     }
     out.flush();
     started = Instant.now();
-    HostPort address;
-    if (runsHypervisor) {
-      address = launcher.startHypervisor(scenario.hypervisor(), options.listen());
-      out.printf("hypervisor (pid %d) listening on %s%n", launcher.hypervisor().pid(), address);
-    } else {
-      address = options.hypervisor();
+    int code;
+    IOException failure = null;
+    try {
+      code = runParts();
+    } catch (IOException e) {
+      // Start-up failed, or was interrupted: the processes started so far are stopped, and the report says what ran.
+      code = ExitCodes.FAILED;
+      if (launcher.stopRequested()) {
+        stoppedBy = interrupted();
+      } else {
+        stoppedBy = e.getMessage();
+        failure = e;
+      }
     }
+    writeReport();
+    if (failure != null) {
+      throw failure;
+    }
+    return launcher.stopRequested() ? ExitCodes.INTERRUPTED : code;
+  }
+
+  /** How a run stopped by Ctrl-C (or SIGTERM) says so, with whether it got past its start-up. */
+  private String interrupted() {
+    return startingUp ? "interrupted (Ctrl-C) during start-up" : "interrupted (Ctrl-C)";
+  }
+
+  /** Starts this machine's part of the lab, runs it to its end and stops it. @return its exit code */
+  private int runParts() throws IOException, InterruptedException {
+    HostPort address;
+    int code;
+    try {
+      if (runsHypervisor) {
+        address = launcher.startHypervisor(scenario.hypervisor(), options.listen());
+        out.printf("hypervisor (pid %d) listening on %s%n", launcher.hypervisor().pid(), address);
+      } else {
+        address = options.hypervisor();
+      }
+      code = runOn(address);
+    } finally {
+      launcher.stopHypervisor();
+    }
+    return code;
+  }
+
+  private int runOn(HostPort address) throws IOException, InterruptedException {
     int code;
     try (ManagementClient management = new ManagementClient(address)) {
       RunClock clock = null;
@@ -158,7 +199,7 @@ public final class LabRun {
         if (!launcher.stopRequested()) {
           throw e;
         }
-        stoppedBy = "interrupted (Ctrl-C)";
+        stoppedBy = interrupted();
       } finally {
         code = stopGuests();
         if (runsHypervisor) {
@@ -168,10 +209,7 @@ public final class LabRun {
           clock.close();
         }
       }
-    } finally {
-      launcher.stopHypervisor();
     }
-    writeReport();
     return code;
   }
 
@@ -205,6 +243,7 @@ public final class LabRun {
    */
   private void hold(RunClock clock, ManagementClient management, HostPort address)
       throws IOException, InterruptedException {
+    startingUp = false;
     Set<String> here = new LinkedHashSet<>();
     localGuests.forEach(g -> here.add(g.name()));
     schedule = new ScheduledActions(scenario, here, launcher, management, address, view);
@@ -220,7 +259,7 @@ public final class LabRun {
         return;
       }
       if (reached < 0) {
-        stoppedBy = launcher.stopRequested() ? "interrupted (Ctrl-C)" : "the hypervisor exited";
+        stoppedBy = launcher.stopRequested() ? interrupted() : "the hypervisor exited";
         sample(management, -1);
         return;
       }
@@ -254,6 +293,7 @@ public final class LabRun {
    * Ctrl-C.
    */
   private void watch(ManagementClient management) throws InterruptedException {
+    startingUp = false;
     long end = scenario.duration().toNanos();
     long wallStart = System.nanoTime();
     int failures = 0;
@@ -279,7 +319,7 @@ public final class LabRun {
         return;
       }
     }
-    stoppedBy = "interrupted (Ctrl-C)";
+    stoppedBy = interrupted();
   }
 
   /**
@@ -342,7 +382,7 @@ public final class LabRun {
         view.line(launcher.endedBadly(end));
       }
     }
-    return failures == 0 ? 0 : 1;
+    return failures == 0 ? ExitCodes.OK : ExitCodes.FAILED;
   }
 
   /**
@@ -408,7 +448,7 @@ public final class LabRun {
     Instant ended = Instant.now();
     report.wall(dir, started, ended, pids);
     List<Path> files = ReportWriter.write(dir, report.json(), samples, markers, scenario.name(),
-        scenario.report().plots() && runsHypervisor);
+        scenario.report().plots() && runsHypervisor && !samples.isEmpty());
     double wallSeconds = (ended.toEpochMilli() - started.toEpochMilli()) / 1000.0;
     out.println();
     out.printf(Locale.ROOT, "run ended: %s at lab time %s, after %.0f wall seconds (%.2f simulated s per wall s); "

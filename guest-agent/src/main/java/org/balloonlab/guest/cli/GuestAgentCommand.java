@@ -34,6 +34,8 @@ import org.balloonlab.proto.TranslationMode;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.ExitCodes;
+import org.balloonlab.units.ParentWatch;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine.Command;
@@ -51,17 +53,21 @@ import picocli.CommandLine;
         + "and its own swap, running a workload against memory the hypervisor backs.",
     sortOptions = false,
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:the run ended and every read was checked correct",
-        "2:bad command line", "3:integrity or isolation violations were found",
-        "4:the guest ran out of memory and swap", "5:the hypervisor refused or went away"})
+    exitCodeList = {ExitCodes.OK + ":the run ended and every read was checked correct",
+        ExitCodes.FAILED + ":integrity or isolation violations were found",
+        ExitCodes.USAGE + ":bad command line",
+        ExitCodes.HYPERVISOR_LOST + ":the hypervisor cannot be reached or went away",
+        ExitCodes.HYPERVISOR_REFUSED + ":the hypervisor refused the power-on, or powered the VM off",
+        ExitCodes.OUT_OF_MEMORY + ":the guest ran out of memory and swap",
+        ExitCodes.INTERRUPTED + ":Ctrl-C, or the launcher went away (--exit-with-parent)",
+        ExitCodes.TERMINATED + ":stopped by SIGTERM (the VM is powered off cleanly)"})
 public final class GuestAgentCommand implements java.util.concurrent.Callable<Integer> {
   /** Printed once the VM is powered on and attached: {@code READY vm_id=3 name=vm1}. */
   public static final String READY = "BALLOONLAB_GUEST_READY ";
   /** Printed at the end: {@code SUMMARY key=value ...}. */
   public static final String SUMMARY = "BALLOONLAB_GUEST_SUMMARY ";
-  public static final int EXIT_VIOLATIONS = 3;
-  public static final int EXIT_OUT_OF_MEMORY = 4;
-  public static final int EXIT_HYPERVISOR = 5;
+  /** The hypervisor refused the guest; the codes of every process are in {@link ExitCodes}. */
+  public static final int EXIT_HYPERVISOR = ExitCodes.HYPERVISOR_REFUSED;
   /** Free running: the simulated idle time the vCPU charges (and paces) at a time. */
   private static final long IDLE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   /**
@@ -184,6 +190,11 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "Read back and check every page at the end (default: on).")
   boolean verify = true;
 
+  @Option(names = "--exit-with-parent",
+      description = "Stop cleanly (power the VM off) when standard input reaches its end: a launcher keeps a pipe "
+          + "to it open for as long as it lives, so the guest ends with its launcher, even one killed by SIGKILL.")
+  boolean exitWithParent;
+
   private final CountDownLatch finished = new CountDownLatch(1);
   /** The VM was powered off under the guest: there is nothing left to power off. */
   private boolean poweredOffUnder;
@@ -248,6 +259,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
+    if (exitWithParent) {
+      ParentWatch.exitWhenStdinCloses(err, "guest-agent: " + name);
+    }
     ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch);
     // The balloon driver's private channel.
     ManagedChannel balloonChannel = NettyChannelBuilder.forTarget(hypervisor.target()).usePlaintext().build();
@@ -258,9 +272,14 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       try {
         vm = machine.powerOn(name, osKind, memoryPages, minPages, shares, translationMode);
       } catch (StatusRuntimeException e) {
+        if (unreachable(e)) {
+          err.println("guest-agent: cannot reach the hypervisor at " + hypervisor + " to power on " + name + " ("
+              + e.getStatus().getCode() + "); is it running there?");
+          return ExitCodes.HYPERVISOR_LOST;
+        }
         err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
             + e.getStatus().getCode() + " " + e.getStatus().getDescription());
-        return EXIT_HYPERVISOR;
+        return ExitCodes.HYPERVISOR_REFUSED;
       }
       Path swapPath = swapFile != null ? swapFile : Files.createTempFile("balloonlab-guest-" + name + "-", ".swap");
       int code;
@@ -302,7 +321,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
         out.flush();
         if (code == 0 && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {
-          code = EXIT_VIOLATIONS;
+          code = ExitCodes.FAILED;
         }
       }
       return code;
@@ -350,17 +369,18 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       return 0;
     } catch (GuestOutOfMemoryException e) {
       err.println("guest-agent: " + name + " is out of memory: " + e.getMessage());
-      return EXIT_OUT_OF_MEMORY;
+      return ExitCodes.OUT_OF_MEMORY;
     } catch (StatusRuntimeException e) {
       String why = e.getStatus().getDescription();
       if (PoweredOff.from(e).isPresent()) {
         // An operator (balloonlab poweroff) or the hypervisor powered the VM off under the guest.
         poweredOffUnder = true;
         err.println("guest-agent: " + name + " was powered off by the hypervisor (" + why + "); stopping");
-      } else {
-        err.println("guest-agent: " + name + " lost its hypervisor: " + e.getStatus().getCode() + " " + why);
+        return ExitCodes.HYPERVISOR_REFUSED;
       }
-      return EXIT_HYPERVISOR;
+      err.println("guest-agent: " + name + " lost its hypervisor at " + hypervisor + " ("
+          + e.getStatus().getCode() + " " + why + "); stopping");
+      return unreachable(e) ? ExitCodes.HYPERVISOR_LOST : ExitCodes.HYPERVISOR_REFUSED;
     }
   }
 
@@ -421,6 +441,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
+  }
+
+  /** Whether a call failed because the hypervisor is not there (gone, or never reached), not because it refused. */
+  private static boolean unreachable(StatusRuntimeException e) {
+    io.grpc.Status.Code c = e.getStatus().getCode();
+    return c == io.grpc.Status.Code.UNAVAILABLE || c == io.grpc.Status.Code.DEADLINE_EXCEEDED
+        || c == io.grpc.Status.Code.CANCELLED;
   }
 
   private void check(boolean ok, String message) {

@@ -26,6 +26,8 @@ import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.ExitCodes;
+import org.balloonlab.units.ParentWatch;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine;
@@ -37,7 +39,12 @@ import picocli.CommandLine.Spec;
 @Command(name = "hypervisor", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
     description = "Runs the BalloonLab hypervisor: simulated machine memory, a P2M per VM, demand allocation, "
         + "overcommit and hypervisor paging to a real host swap file.",
-    sortOptions = false)
+    sortOptions = false,
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {ExitCodes.USAGE + ":bad command line",
+        ExitCodes.CANNOT_START + ":cannot start: the address cannot be listened on, or no room for the host swap file",
+        ExitCodes.INTERRUPTED + ":stopped by Ctrl-C, or the launcher went away (--exit-with-parent)",
+        ExitCodes.TERMINATED + ":stopped by SIGTERM (the usual way to stop it)"})
 public final class HypervisorCommand implements Callable<Integer> {
   /** The line a launcher or test waits for on standard output; the address follows it. */
   public static final String LISTENING = "BALLOONLAB_HYPERVISOR_LISTENING ";
@@ -177,6 +184,11 @@ public final class HypervisorCommand implements Callable<Integer> {
           + "non-global entries.")
   boolean tlbUntagged;
 
+  @Option(names = "--exit-with-parent",
+      description = "Stop when standard input reaches its end: a launcher keeps a pipe to it open for as long as it "
+          + "lives, so the hypervisor ends with its launcher, even one killed by SIGKILL.")
+  boolean exitWithParent;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -212,8 +224,9 @@ public final class HypervisorCommand implements Callable<Integer> {
       server.start();
     } catch (IOException e) {
       machine.close();
-      throw new CommandLine.ExecutionException(spec.commandLine(),
-          "cannot listen on " + listen + ": " + e.getMessage(), e);
+      spec.commandLine().getErr().println("hypervisor: cannot listen on " + listen + ": " + e.getMessage()
+          + " (is another hypervisor there? choose another --listen)");
+      return ExitCodes.CANNOT_START;
     }
     HostPort bound = new HostPort(listen.host(), server.port());
     if (clock[0] != null) {
@@ -238,6 +251,9 @@ public final class HypervisorCommand implements Callable<Integer> {
         machine.close();
       }
     }, "hypervisor-shutdown"));
+    if (exitWithParent) {
+      ParentWatch.exitWhenStdinCloses(spec.commandLine().getErr(), "hypervisor");
+    }
     if (portFile != null) {
       Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
       Files.writeString(tmp, bound.target(), StandardCharsets.UTF_8);
@@ -259,7 +275,7 @@ public final class HypervisorCommand implements Callable<Integer> {
         tlbUntagged ? "untagged (context switches flush)" : "tagged by VM and address space");
     out.flush();
     server.blockUntilShutdown();
-    return 0;
+    return ExitCodes.OK;
   }
 
   /** The lab clock's settings, or {@code null} for a hypervisor that runs free. */

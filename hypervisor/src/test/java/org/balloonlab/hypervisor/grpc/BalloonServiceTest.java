@@ -868,7 +868,7 @@ class BalloonServiceTest {
     DriverModeRequest stuck = DriverModeRequest.newBuilder().setMode(DriverMode.DRIVER_MODE_STUCK)
         .setStuckProbability(0.5).build();
     VmState byId = setMode(byId(on), stuck);
-    assertEquals("stuck", byId.getBalloon().getRequestedMode());
+    assertEquals("stuck:0.5", byId.getBalloon().getRequestedMode());
     assertEquals(stuck, balloon.getTarget(getTarget(creds(on), session, 0)).getRequestedMode());
 
     DriverModeRequest disabled = mode(DriverMode.DRIVER_MODE_DISABLED);
