@@ -312,11 +312,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         mem.close();
         VmState last = null;
         try {
-          if (!poweredOffUnder) {
+          // A hypervisor that went away has nothing left to power off.
+          if (!poweredOffUnder && code != ExitCodes.HYPERVISOR_LOST) {
             last = machine.powerOff();
           }
         } catch (StatusRuntimeException e) {
-          err.println("guest-agent: power-off failed: " + e.getStatus());
+          err.println("guest-agent: the power-off of " + name + " failed: " + e.getStatus().getCode() + " "
+              + e.getStatus().getDescription());
         }
         out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT)));
         out.flush();
