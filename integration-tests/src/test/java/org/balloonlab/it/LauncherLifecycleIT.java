@@ -77,6 +77,7 @@ class LauncherLifecycleIT {
     for (String process : List.of("hypervisor", "vm1", "vm2")) {
       String err = Files.readString(runDir.resolve(process + ".err.log"));
       assertTrue(err.contains("the launcher that started it went away"), process + ": " + err);
+      assertFalse(err.contains("\tat "), process + " stopped without a stack trace: " + err);
     }
   }
 

@@ -17,6 +17,10 @@ import picocli.CommandLine.Option;
  * followed it), {@link ExitCodes#HYPERVISOR_REFUSED} ({@code <command>: <status code> <description>}) if it
  * refused the call. A command refuses a bad argument ({@link OptionCheck}) before its first call.
  */
+@CommandLine.Command(exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {ExitCodes.OK + ":success", ExitCodes.USAGE + ":bad command line",
+        ExitCodes.HYPERVISOR_LOST + ":the hypervisor cannot be reached, or went away",
+        ExitCodes.HYPERVISOR_REFUSED + ":the hypervisor refused the call (such as NOT_FOUND for an unknown VM)"})
 abstract class ControlCommand implements Callable<Integer> {
   /** The exit code of a command whose call the hypervisor refused. */
   static final int REFUSED = ExitCodes.HYPERVISOR_REFUSED;

@@ -11,6 +11,7 @@ import org.balloonlab.lab.scenario.ClockSpec;
 import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.HypervisorSpec;
 import org.balloonlab.lab.scenario.Scenario;
+import org.balloonlab.units.ExitCodes;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,7 +24,13 @@ import picocli.CommandLine.Option;
  * and one guest pages itself too. Like a scenario, it runs on the lab clock, in lockstep.
  */
 @Command(name = "lab", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.")
+    description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.",
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {ExitCodes.OK + ":the run ended and every process ended well",
+        ExitCodes.FAILED + ":a guest ended badly (see its log), or a process could not be started",
+        ExitCodes.USAGE + ":bad command line",
+        ExitCodes.INTERRUPTED + ":Ctrl-C (the report of what ran is still written)",
+        ExitCodes.TERMINATED + ":SIGTERM (the report of what ran is still written)"})
 final class LabCommand implements Callable<Integer> {
   private static final List<String> DEFAULT_WORKLOADS = List.of(
       "hotset:footprint=160MiB,hot=0.25,hot-share=0.9",

@@ -419,7 +419,9 @@ public final class LabRun {
     report.run(stoppedBy, labTimeNs, sampled);
     LabClockState clock = finalClock != null ? finalClock
         : last != null ? last.getMachine().getClock() : LabClockState.getDefaultInstance();
-    if (runsHypervisor) {
+    // A run interrupted before the hypervisor answered has no clock to report.
+    boolean clockKnown = finalClock != null || last != null;
+    if (runsHypervisor && clockKnown) {
       report.clock(clock);
     }
     Set<String> stopped = schedule == null ? Set.of() : schedule.stopped();
@@ -453,8 +455,9 @@ public final class LabRun {
     out.println();
     out.printf(Locale.ROOT, "run ended: %s at lab time %s, after %.0f wall seconds (%.2f simulated s per wall s); "
         + "%d samples; %s%n", stoppedBy, VmTable.labTime(labTimeNs), wallSeconds,
-        wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, runsHypervisor
-            ? verdict(report) : "the part with the hypervisor reports the lab clock");
+        wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, !runsHypervisor
+            ? "the part with the hypervisor reports the lab clock" : clockKnown ? verdict(report)
+            : "the lab clock never ran");
     for (Launcher.GuestEnd end : ends.values()) {
       out.printf("%s: %s%n", end.vm(), end.summary() == null ? "no summary (it did not stop cleanly)" : end.summary());
     }

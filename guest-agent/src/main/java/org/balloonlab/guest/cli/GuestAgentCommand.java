@@ -309,7 +309,14 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         code = run(cpu, driver, err);
         printer.interrupt();
         GuestStatus s = cpu.lastStatus();
-        mem.close();
+        try {
+          mem.close();
+        } catch (StatusRuntimeException e) {
+          // The hypervisor went away while the guest stopped: a launcher that dies takes both at once.
+          err.println("guest-agent: " + name + " lost its hypervisor at " + hypervisor + " while stopping ("
+              + e.getStatus().getCode() + ")");
+          code = code == ExitCodes.OK ? ExitCodes.HYPERVISOR_LOST : code;
+        }
         VmState last = null;
         try {
           // A hypervisor that went away has nothing left to power off.
