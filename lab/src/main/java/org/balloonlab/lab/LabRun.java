@@ -376,8 +376,11 @@ public final class LabRun {
     Set<String> expected = schedule == null ? Set.of() : schedule.stopped();
     for (Launcher.GuestEnd end : launcher.stopGuests(20)) {
       ends.put(end.vm(), end);
-      // 143: a JVM ended by the SIGTERM that stopped it, which it handles by shutting down cleanly.
-      if (!expected.contains(end.vm()) && end.exitCode() != 0 && end.exitCode() != 143) {
+      // A JVM ended by the SIGTERM that stopped it, which it handles by shutting down cleanly; or by the Ctrl-C of
+      // a terminal, which reaches the launcher's children too.
+      boolean stoppedHere = end.exitCode() == ExitCodes.TERMINATED
+          || end.exitCode() == ExitCodes.INTERRUPTED && launcher.stopRequested();
+      if (!expected.contains(end.vm()) && end.exitCode() != ExitCodes.OK && !stoppedHere) {
         failures++;
         view.line(launcher.endedBadly(end));
       }
