@@ -430,13 +430,18 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   private void onShutdown() {
     shuttingDown = true;
-    Vcpu cpu = vcpu;
-    if (cpu != null) {
-      cpu.stop();
-    }
+    // A wall-clock bound on how long a shutdown waits for the guest's audit and power-off. A guest stopped while it
+    // boots (its launcher gone at that moment) has no vCPU yet: it is stopped as soon as it has one.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    Vcpu stopped = null;
     try {
-      // A wall-clock bound on how long a shutdown waits for the guest's audit and power-off.
-      finished.await(15, TimeUnit.SECONDS);
+      do {
+        Vcpu cpu = vcpu;
+        if (cpu != null && cpu != stopped) {
+          cpu.stop();
+          stopped = cpu;
+        }
+      } while (!finished.await(50, TimeUnit.MILLISECONDS) && System.nanoTime() < deadline);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
