@@ -60,6 +60,12 @@ public record DriverMode(Kind kind, long lateMillis, long pagesPerSecond, double
       return name().toLowerCase(Locale.ROOT);
     }
 
+    /** As users write it ({@link #label()}), so that a kind in a message or a log never reads {@code STUCK}. */
+    @Override
+    public String toString() {
+      return label();
+    }
+
     /**
      * The kind a {@link #label()} names.
      *

@@ -62,6 +62,17 @@ class DriverModeTest {
     assertEquals(text, DriverMode.parse(text).toString());
   }
 
+  /** Every mode a user can write prints as text that parses back to the same mode. */
+  @ParameterizedTest
+  @ValueSource(strings = {"ENABLED", "Disabled", "uninstalled", "late:30000ms", "late:120s", "LATE:1500MS",
+      "slow:7", "stuck:1", "stuck:0.5", "stuck:1e-3"})
+  void formattedModesParseBackToTheSameMode(String written) {
+    DriverMode mode = DriverMode.parse(written);
+    assertEquals(mode, DriverMode.parse(mode.toString()));
+    assertEquals(mode.toString(), mode.toString().toLowerCase(java.util.Locale.ROOT), "lower case, as users write");
+    assertEquals(mode.kind().label(), String.valueOf(mode.kind()), "a kind prints as its label too");
+  }
+
   @Test
   void printsOnlyTheParameterItsKindUses() {
     assertEquals("enabled", new DriverMode(Kind.ENABLED, 5, 6, 0).toString());

@@ -93,7 +93,7 @@ class SwapDiskIT {
     JvmProcess guest = lab.startGuest("vm1", "--memory", "16MiB", "--swap", "8GiB", "--workload",
         "uniform:footprint=8MiB", "--swap-file", disk.dir().resolve("vm1.swap").toString());
     assertTrue(guest.process().waitFor(60, TimeUnit.SECONDS));
-    assertEquals(GuestAgentCommand.EXIT_SWAP, guest.process().exitValue());
+    assertEquals(GuestAgentCommand.EXIT_SWAP_RESERVE, guest.process().exitValue());
     String err = oneLine(lab.logDir().resolve("vm1.err.log"));
     assertEquals("guest-agent: vm1: cannot reserve 8GiB of guest swap (a 16.0MiB file) in "
         + disk.dir().toAbsolutePath() + ": No space left on device (8.0MiB free)", err);

@@ -1,23 +1,31 @@
 package org.balloonlab.lab;
 
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import org.balloonlab.transport.Channels;
+import org.balloonlab.units.ExitCodes;
 import org.balloonlab.units.HostPort;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
- * What the operator's commands ({@code status}, {@code balloon}, {@code driver}, {@code tau}, {@code poweroff}, {@code events})
- * share: the {@code --hypervisor} option, the token and TLS flags ({@link ClientSecurityOptions}), a connection to its management service for the one command, and how a
- * call the hypervisor refuses or does not answer ends the command: one line on stderr,
- * {@code <command>: <status code> <description>}, and exit code {@value #REFUSED}. A command refuses a bad
- * argument ({@link OptionCheck}) before its first call.
+ * What the operator's commands ({@code status}, {@code balloon}, {@code driver}, {@code tau}, {@code poweroff},
+ * {@code events}) share: the {@code --hypervisor} option, the token and TLS flags ({@link ClientSecurityOptions}),
+ * a connection to its management service for the one command, and how a call the hypervisor refuses or does not
+ * answer ends the command: one line on stderr, and exit code {@link ExitCodes#HYPERVISOR_LOST} if the hypervisor
+ * cannot be reached (or went away while {@code events --follow} followed it), {@link ExitCodes#HYPERVISOR_REFUSED}
+ * ({@code <command>: <status code> <description>}) if it refused the call. A command refuses a bad argument
+ * ({@link OptionCheck}) before its first call.
  */
+@CommandLine.Command(exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {ExitCodes.OK + ":success", ExitCodes.USAGE + ":bad command line",
+        ExitCodes.HYPERVISOR_LOST + ":the hypervisor cannot be reached, or went away",
+        ExitCodes.HYPERVISOR_REFUSED + ":the hypervisor refused the call (such as NOT_FOUND for an unknown VM)"})
 abstract class ControlCommand implements Callable<Integer> {
-  /** The exit code of a command whose call the hypervisor refused or did not answer. */
-  static final int REFUSED = 5;
+  /** The exit code of a command whose call the hypervisor refused. */
+  static final int REFUSED = ExitCodes.HYPERVISOR_REFUSED;
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -34,11 +42,23 @@ abstract class ControlCommand implements Callable<Integer> {
     try (ManagementClient client = new ManagementClient(hypervisor,
         security.resolve(spec.commandLine(), hypervisor, System.getenv()))) {
       call(client, spec.commandLine().getOut());
-      return 0;
+      return ExitCodes.OK;
     } catch (StatusRuntimeException e) {
+      if (unreachable(e)) {
+        spec.commandLine().getErr().println(spec.name() + ": the hypervisor at " + hypervisor + " cannot be reached "
+            + "or went away (" + e.getStatus().getCode() + "); is it running? Give its address with --hypervisor "
+            + "HOST:PORT.");
+        return ExitCodes.HYPERVISOR_LOST;
+      }
       spec.commandLine().getErr().println(refusal(e));
       return REFUSED;
     }
+  }
+
+  /** Whether a call failed because the hypervisor is not there, rather than because it refused the call. */
+  static boolean unreachable(StatusRuntimeException e) {
+    return e.getStatus().getCode() == Status.Code.UNAVAILABLE
+        || e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED;
   }
 
   /** Makes the command's calls and prints what they answer. */

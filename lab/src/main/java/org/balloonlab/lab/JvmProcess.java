@@ -17,7 +17,9 @@ import java.util.function.Consumer;
 /**
  * A BalloonLab process (hypervisor or guest) started as its own JVM, with the same Java and class path as this
  * one. Its standard output and error go to a log file; every stdout line is also kept so callers can wait for
- * the line a process prints when it is ready.
+ * the line a process prints when it is ready. Its standard input is a pipe this JVM holds open, unwritten, for as
+ * long as it lives: a child started with {@code --exit-with-parent} stops when it closes, so it does not outlive
+ * this JVM even if this JVM is killed.
  */
 public final class JvmProcess implements AutoCloseable {
   private final String name;

@@ -11,6 +11,7 @@ import org.balloonlab.lab.scenario.ClockSpec;
 import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.HypervisorSpec;
 import org.balloonlab.lab.scenario.Scenario;
+import org.balloonlab.units.ExitCodes;
 import org.balloonlab.units.MemorySize;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,7 +24,13 @@ import picocli.CommandLine.Option;
  * and one guest pages itself too. Like a scenario, it runs on the lab clock, in lockstep.
  */
 @Command(name = "lab", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.")
+    description = "Runs a hypervisor and guests as separate JVMs on this machine and shows what happens.",
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {ExitCodes.OK + ":the run ended and every process ended well",
+        ExitCodes.FAILED + ":a guest ended badly (see its log), or a process could not be started",
+        ExitCodes.USAGE + ":bad command line",
+        ExitCodes.INTERRUPTED + ":Ctrl-C (the report of what ran is still written)",
+        ExitCodes.TERMINATED + ":SIGTERM (the report of what ran is still written)"})
 final class LabCommand implements Callable<Integer> {
   private static final List<String> DEFAULT_WORKLOADS = List.of(
       "hotset:footprint=160MiB,hot=0.25,hot-share=0.9",
@@ -79,8 +86,8 @@ final class LabCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--pace: " + e.getMessage());
     }
-    memory.requirePages("--memory");
-    guestMemory.requirePages("--guest-memory");
+    OptionCheck.pages(spec, memory, "--memory");
+    OptionCheck.pages(spec, guestMemory, "--guest-memory");
     List<GuestSpec> specs = new ArrayList<>();
     for (int i = 0; i < guests; i++) {
       String workload = workloads.isEmpty() ? DEFAULT_WORKLOADS.get(i % DEFAULT_WORKLOADS.size()) : workloads.get(i);

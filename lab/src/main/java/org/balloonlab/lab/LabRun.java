@@ -30,6 +30,7 @@ import org.balloonlab.proto.VmState;
 import org.balloonlab.proto.WatchEventsRequest;
 import org.balloonlab.transport.ClientSecurity;
 import org.balloonlab.transport.Token;
+import org.balloonlab.units.ExitCodes;
 import org.balloonlab.units.HostPort;
 
 /**
@@ -89,6 +90,8 @@ public final class LabRun {
   private ListVmsResponse last;
   private LabClockState finalClock;
   private String stoppedBy = "end of the run";
+  /** Until every guest that starts with the lab is attached and the lab clock runs. */
+  private volatile boolean startingUp = true;
   private long labTimeNs;
   private Instant started;
 
@@ -148,13 +151,51 @@ public final class LabRun {
     }
     out.flush();
     started = Instant.now();
-    HostPort address;
-    if (runsHypervisor) {
-      address = launcher.startHypervisor(scenario.hypervisor(), options.listen());
-      out.printf("hypervisor (pid %d) listening on %s%n", launcher.hypervisor().pid(), address);
-    } else {
-      address = options.hypervisor();
+    int code;
+    IOException failure = null;
+    try {
+      code = runParts();
+    } catch (IOException e) {
+      // Start-up failed, or was interrupted: the processes started so far are stopped, and the report says what ran.
+      code = ExitCodes.FAILED;
+      if (launcher.stopRequested()) {
+        stoppedBy = interrupted();
+      } else {
+        stoppedBy = e.getMessage();
+        failure = e;
+      }
     }
+    writeReport();
+    if (failure != null) {
+      throw failure;
+    }
+    return launcher.stopRequested() ? ExitCodes.INTERRUPTED : code;
+  }
+
+  /** How a run stopped by Ctrl-C (or SIGTERM) says so, with whether it got past its start-up. */
+  private String interrupted() {
+    return startingUp ? "interrupted (Ctrl-C) during start-up" : "interrupted (Ctrl-C)";
+  }
+
+  /** Starts this machine's part of the lab, runs it to its end and stops it. @return its exit code */
+  private int runParts() throws IOException, InterruptedException {
+    HostPort address;
+    int code;
+    try {
+      if (runsHypervisor) {
+        address = launcher.startHypervisor(scenario.hypervisor(), options.listen());
+        out.printf("hypervisor (pid %d) listening on %s%n", launcher.hypervisor().pid(), address);
+      } else {
+        address = options.hypervisor();
+      }
+      code = runOn(address);
+    } finally {
+      launcher.stopHypervisor();
+    }
+    return code;
+  }
+
+  private int runOn(HostPort address) throws IOException, InterruptedException {
     int code;
     try (ManagementClient management = launcher.management(address)) {
       RunClock clock = null;
@@ -174,7 +215,7 @@ public final class LabRun {
         if (!launcher.stopRequested()) {
           throw e;
         }
-        stoppedBy = "interrupted (Ctrl-C)";
+        stoppedBy = interrupted();
       } finally {
         code = stopGuests();
         if (runsHypervisor) {
@@ -184,10 +225,7 @@ public final class LabRun {
           clock.close();
         }
       }
-    } finally {
-      launcher.stopHypervisor();
     }
-    writeReport();
     return code;
   }
 
@@ -223,6 +261,7 @@ public final class LabRun {
    */
   private void hold(RunClock clock, ManagementClient management, HostPort address)
       throws IOException, InterruptedException {
+    startingUp = false;
     Set<String> here = new LinkedHashSet<>();
     localGuests.forEach(g -> here.add(g.name()));
     schedule = new ScheduledActions(scenario, here, launcher, management, address, view);
@@ -238,7 +277,7 @@ public final class LabRun {
         return;
       }
       if (reached < 0) {
-        stoppedBy = launcher.stopRequested() ? "interrupted (Ctrl-C)" : "the hypervisor exited";
+        stoppedBy = launcher.stopRequested() ? interrupted() : "the hypervisor exited";
         sample(management, -1);
         return;
       }
@@ -272,6 +311,7 @@ public final class LabRun {
    * Ctrl-C.
    */
   private void watch(ManagementClient management) throws InterruptedException {
+    startingUp = false;
     long end = scenario.duration().toNanos();
     long wallStart = System.nanoTime();
     int failures = 0;
@@ -297,7 +337,7 @@ public final class LabRun {
         return;
       }
     }
-    stoppedBy = "interrupted (Ctrl-C)";
+    stoppedBy = interrupted();
   }
 
   /**
@@ -354,13 +394,16 @@ public final class LabRun {
     Set<String> expected = schedule == null ? Set.of() : schedule.stopped();
     for (Launcher.GuestEnd end : launcher.stopGuests(20)) {
       ends.put(end.vm(), end);
-      // 143: a JVM ended by the SIGTERM that stopped it, which it handles by shutting down cleanly.
-      if (!expected.contains(end.vm()) && end.exitCode() != 0 && end.exitCode() != 143) {
+      // A JVM ended by the SIGTERM that stopped it, which it handles by shutting down cleanly; or by the Ctrl-C of
+      // a terminal, which reaches the launcher's children too.
+      boolean stoppedHere = end.exitCode() == ExitCodes.TERMINATED
+          || end.exitCode() == ExitCodes.INTERRUPTED && launcher.stopRequested();
+      if (!expected.contains(end.vm()) && end.exitCode() != ExitCodes.OK && !stoppedHere) {
         failures++;
         view.line(launcher.endedBadly(end));
       }
     }
-    return failures == 0 ? 0 : 1;
+    return failures == 0 ? ExitCodes.OK : ExitCodes.FAILED;
   }
 
   /**
@@ -397,7 +440,9 @@ public final class LabRun {
     report.run(stoppedBy, labTimeNs, sampled);
     LabClockState clock = finalClock != null ? finalClock
         : last != null ? last.getMachine().getClock() : LabClockState.getDefaultInstance();
-    if (runsHypervisor) {
+    // A run interrupted before the hypervisor answered has no clock to report.
+    boolean clockKnown = finalClock != null || last != null;
+    if (runsHypervisor && clockKnown) {
       report.clock(clock);
     }
     Set<String> stopped = schedule == null ? Set.of() : schedule.stopped();
@@ -426,13 +471,14 @@ public final class LabRun {
     Instant ended = Instant.now();
     report.wall(dir, started, ended, pids);
     List<Path> files = ReportWriter.write(dir, report.json(), samples, markers, scenario.name(),
-        scenario.report().plots() && runsHypervisor);
+        scenario.report().plots() && runsHypervisor && !samples.isEmpty());
     double wallSeconds = (ended.toEpochMilli() - started.toEpochMilli()) / 1000.0;
     out.println();
     out.printf(Locale.ROOT, "run ended: %s at lab time %s, after %.0f wall seconds (%.2f simulated s per wall s); "
         + "%d samples; %s%n", stoppedBy, VmTable.labTime(labTimeNs), wallSeconds,
-        wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, runsHypervisor
-            ? verdict(report) : "the part with the hypervisor reports the lab clock");
+        wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, !runsHypervisor
+            ? "the part with the hypervisor reports the lab clock" : clockKnown ? verdict(report)
+            : "the lab clock never ran");
     for (Launcher.GuestEnd end : ends.values()) {
       out.printf("%s: %s%n", end.vm(), end.summary() == null ? "no summary (it did not stop cleanly)" : end.summary());
     }

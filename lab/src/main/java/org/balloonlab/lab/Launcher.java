@@ -41,7 +41,8 @@ import org.balloonlab.units.HostPort;
  * waits for a guest's ready line where the caller needs it, and stops a guest with SIGTERM (SIGKILL if it hangs),
  * which makes it audit its pages, power off and print its summary line ({@link GuestEnd}).
  *
- * <p>A launcher serves one run. Nothing is left running: {@link #run} keeps a shutdown hook installed while the
+ * <p>A launcher serves one run. Nothing is left running: every child is started with {@code --exit-with-parent}
+ * and stops cleanly when this JVM goes away, however it goes; {@link #run} keeps a shutdown hook installed while the
  * run's body runs and stops every process when it ends. On Ctrl-C the hook asks the body to end (its waits here return or fail at once),
  * gives it a minute to stop its processes and write what it writes, then stops whatever is still alive.
  *
@@ -55,6 +56,11 @@ final class Launcher {
   /** How long a child may take to print that it is ready: JVMs start slowly on a small, busy machine. */
   private static final int READY_SECONDS = 60;
   private static final HostPort ANY_LOOPBACK_PORT = HostPort.parse("127.0.0.1:0");
+  /**
+   * Every child ends with its launcher ({@code ParentWatch}): it watches the standard input {@link JvmProcess}
+   * keeps open, which closes when this JVM dies, even by SIGKILL.
+   */
+  private static final String EXIT_WITH_PARENT = "--exit-with-parent";
 
   private final Path dir;
   private final String hypervisorHeap;
@@ -170,7 +176,8 @@ final class Launcher {
   HostPort startHypervisor(HypervisorSpec spec, HostPort listen) throws IOException, InterruptedException {
     HostPort at = listen != null ? listen : spec.listen() != null ? spec.listen() : ANY_LOOPBACK_PORT;
     List<String> args = new ArrayList<>(spec.flags());
-    args.addAll(List.of("--listen", at.toString(), "--port-file", dir.resolve("hypervisor.port").toString()));
+    args.addAll(List.of("--listen", at.toString(), "--port-file", dir.resolve("hypervisor.port").toString(),
+        EXIT_WITH_PARENT));
     args.addAll(hypervisorTls);
     try {
       // A token in this process's environment reaches the child by inheritance; the launcher uses it too.
@@ -236,7 +243,7 @@ final class Launcher {
     List<String> args = new ArrayList<>(List.of("--hypervisor", hypervisor.target()));
     args.addAll(guest.flags());
     // Nothing reads a guest's periodic status lines: the lab asks the hypervisor, and reads the summary at the end.
-    args.addAll(List.of("--status-interval", "0s"));
+    args.addAll(List.of("--status-interval", "0s", EXIT_WITH_PARENT));
     args.addAll(clientTlsFlags());
     // Only the lab token: a guest has no business with the operator's.
     JvmProcess p = JvmProcess.start(guest.name(), GuestAgentCommand.class.getName(), args, guestHeap, dir, null,

@@ -5,7 +5,8 @@ import picocli.CommandLine;
 
 /**
  * Refuses a bad option the way picocli refuses one it cannot convert: a {@link CommandLine.ParameterException}, so
- * the command prints the message and its usage on stderr and exits with code 2, before it starts anything.
+ * the command prints the message in one line on stderr and exits with {@code ExitCodes.USAGE}, before it starts
+ * anything.
  */
 final class OptionCheck {
   private OptionCheck() {}

@@ -20,6 +20,7 @@ import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.VmState;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
+import org.balloonlab.units.ExitCodes;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -41,7 +42,11 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "compare-paging", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs the same guests twice, balloon drivers enabled then disabled, and compares ballooning "
-        + "with hypervisor paging per VM.")
+        + "with hypervisor paging per VM.",
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {ExitCodes.OK + ":both runs ended with no violation", ExitCodes.FAILED + ":a run failed, or "
+        + "integrity or isolation violations were found", ExitCodes.USAGE + ":bad command line",
+        ExitCodes.INTERRUPTED + ":Ctrl-C"})
 final class PagingComparisonCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -114,7 +119,7 @@ final class PagingComparisonCommand implements Callable<Integer> {
     }
     out.printf("integrity and isolation violations: %d%n", violations);
     out.flush();
-    return violations == 0 ? 0 : 3;
+    return violations == 0 ? ExitCodes.OK : ExitCodes.FAILED;
   }
 
   /**

@@ -11,6 +11,7 @@ import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.lab.scenario.ScenarioException;
 import org.balloonlab.lab.scenario.ScenarioParser;
 import org.balloonlab.transport.Token;
+import org.balloonlab.units.ExitCodes;
 import org.balloonlab.units.HostPort;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,8 +24,11 @@ import picocli.CommandLine.Parameters;
         + "table of the lab, the scheduled actions when they are due, and a report with plots at the end in "
         + "runs/<name>-<date>-<time>/. Ctrl-C stops it early (the report is still written).",
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:the run ended and every process ended well", "1:a guest ended badly (see its log)",
-        "2:bad command line or scenario file"})
+    exitCodeList = {ExitCodes.OK + ":the run ended and every process ended well",
+        ExitCodes.FAILED + ":a guest ended badly (see its log), or a process could not be started",
+        ExitCodes.USAGE + ":bad command line or scenario file",
+        ExitCodes.INTERRUPTED + ":Ctrl-C (the report of what ran is still written)",
+        ExitCodes.TERMINATED + ":SIGTERM (the report of what ran is still written)"})
 final class RunCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -77,7 +81,10 @@ final class RunCommand implements Callable<Integer> {
     } catch (ScenarioException e) {
       spec.commandLine().getErr().println(e.getMessage());
       spec.commandLine().getErr().flush();
-      return 2;
+      return ExitCodes.USAGE;
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "no scenario file " + file
+          + " (the scenarios that come with BalloonLab are in scenarios/)");
     } catch (java.io.IOException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), "cannot read " + file + ": " + e.getMessage());
     }

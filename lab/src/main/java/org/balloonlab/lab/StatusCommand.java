@@ -31,7 +31,7 @@ final class StatusCommand extends ControlCommand {
   /** Status is the first thing tried against a hypervisor, so its failure says which address it tried. */
   @Override
   String refusal(StatusRuntimeException e) {
-    return "status: cannot reach the hypervisor at " + hypervisor + ": " + e.getStatus().getCode() + " "
+    return "status: the hypervisor at " + hypervisor + " refused: " + e.getStatus().getCode() + " "
         + Channels.describe(e) + plaintextHint(e);
   }
 }

@@ -15,6 +15,7 @@ import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.HypervisorSpec;
 import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.units.MemorySize;
+import org.balloonlab.units.ExitCodes;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,7 +32,10 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "translation", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Runs one workload in a nested-paging VM and a shadow-paging VM and compares what address "
-        + "translation cost each.")
+        + "translation cost each.",
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {ExitCodes.OK + ":both guests ran to the end", ExitCodes.FAILED + ":a guest failed or did not "
+        + "finish in time", ExitCodes.USAGE + ":bad command line", ExitCodes.INTERRUPTED + ":Ctrl-C"})
 final class TranslationCommand implements Callable<Integer> {
   private static final String DEFAULT_WORKLOAD = "hotset:footprint=40MiB,hot=0.1,hot-share=0.9";
 
@@ -105,7 +109,7 @@ final class TranslationCommand implements Callable<Integer> {
       if (late.isPresent()) {
         out.printf("%s did not finish within %s; stopping (see %s)%n", late.get().name(), timeout, dir);
         out.flush();
-        return 1;
+        return ExitCodes.FAILED;
       }
       Map<String, Map<String, Long>> results = new LinkedHashMap<>();
       int failures = 0;
@@ -119,12 +123,12 @@ final class TranslationCommand implements Callable<Integer> {
       }
       launcher.stopHypervisor();
       if (failures > 0) {
-        return 1;
+        return ExitCodes.FAILED;
       }
       out.println();
       out.print(render(results.get("nested"), results.get("shadow")));
       out.flush();
-      return 0;
+      return ExitCodes.OK;
     });
   }
 

@@ -14,6 +14,7 @@ import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.ExitCodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,7 +85,7 @@ class ControlCommandsTest {
 
     assertEquals(0, run("poweroff", "--hypervisor", address, "vm1"));
     assertTrue(out.toString().startsWith("vm1: powered off"), out.toString());
-    assertEquals(5, run("poweroff", "--hypervisor", address, "vm1"));
+    assertEquals(ExitCodes.HYPERVISOR_REFUSED, run("poweroff", "--hypervisor", address, "vm1"));
     assertTrue(err.toString().contains("NOT_FOUND"), err.toString());
 
     assertEquals(0, run("events", "--hypervisor", address));
@@ -96,5 +97,18 @@ class ControlCommandsTest {
     assertEquals(0, run("events", "--hypervisor", address, "--after", "1"));
     assertEquals(1, out.toString().lines().count(), out.toString());
     assertEquals(2, run("events", "--hypervisor", address, "--after", "-1"));
+  }
+
+  @Test
+  void anUnreachableHypervisorIsOneLineSayingWhatToDo() throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    for (String command : new String[] {"status", "events"}) {
+      assertEquals(ExitCodes.HYPERVISOR_LOST, run(command, "--hypervisor", "127.0.0.1:" + port));
+      assertEquals(command + ": the hypervisor at 127.0.0.1:" + port + " cannot be reached or went away "
+          + "(UNAVAILABLE); is it running? Give its address with --hypervisor HOST:PORT.", err.toString().strip());
+    }
   }
 }

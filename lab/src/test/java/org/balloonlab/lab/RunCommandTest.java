@@ -9,6 +9,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.ExitCodes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -89,9 +90,27 @@ class RunCommandTest {
     assertEquals("", out.toString().lines().filter(l -> l.contains("powered on")).findFirst().orElse(""));
   }
 
+  void aMissingFileIsABadCommandLineInOneLine() {
+    assertEquals(ExitCodes.USAGE, run("run", dir.resolve("nope.yaml").toString()));
+    assertEquals("balloonlab run: no scenario file " + dir.resolve("nope.yaml") + " (the scenarios that come with "
+        + "BalloonLab are in scenarios/) (see balloonlab run --help)", err.toString().strip());
+  }
+
   @Test
-  void aMissingFileIsABadCommandLine() {
-    assertEquals(2, run("run", dir.resolve("nope.yaml").toString()));
-    assertTrue(err.toString().contains("cannot read"), err.toString());
+  void aSizeThatIsNotWholePagesIsAUsageErrorNotAStackTrace() {
+    assertEquals(ExitCodes.USAGE, run("lab", "--guest-memory", "5000"));
+    assertEquals(1, err.toString().lines().count(), err.toString());
+    assertTrue(err.toString().contains("--guest-memory must be a positive multiple of the 4 KiB page size"),
+        err.toString());
+    assertEquals("", out.toString(), "nothing was started");
+  }
+
+  @Test
+  void theHelpListsTheExitCodes() {
+    assertEquals(ExitCodes.OK, run("run", "--help"));
+    assertTrue(out.toString().contains("Exit codes:"), out.toString());
+    for (int code : new int[] {ExitCodes.OK, ExitCodes.FAILED, ExitCodes.USAGE, ExitCodes.INTERRUPTED}) {
+      assertTrue(out.toString().lines().anyMatch(l -> l.strip().startsWith(code + " ")), code + " in " + out);
+    }
   }
 }

@@ -55,12 +55,40 @@ public final class CommandLineConverters {
     }
   }
 
-  /** Registers every converter on a command line, for all of its subcommands. */
+  /**
+   * Registers every converter on a command line, for all of its subcommands, and how it ends on an error: a bad
+   * command line is one line on stderr (what is wrong, and where the help is) and {@link ExitCodes#USAGE}; an
+   * I/O failure while the command runs is one line and {@link ExitCodes#FAILED} (with its stack trace only when
+   * {@code -Dballoonlab.log.level=DEBUG}); any other exception is a bug, printed with its stack trace.
+   */
   public static CommandLine register(CommandLine commandLine) {
     return commandLine
         .registerConverter(MemorySize.class, new MemorySizeConverter())
         .registerConverter(HostPort.class, new HostPortConverter())
         .registerConverter(Duration.class, new DurationConverter())
-        .registerConverter(Keepalive.class, new KeepaliveConverter());
+        .registerConverter(Keepalive.class, new KeepaliveConverter())
+        .setParameterExceptionHandler(CommandLineConverters::usageError)
+        .setExecutionExceptionHandler(CommandLineConverters::failure);
+  }
+
+  private static int usageError(CommandLine.ParameterException e, String[] args) {
+    CommandLine cl = e.getCommandLine();
+    String name = cl.getCommandSpec().qualifiedName();
+    cl.getErr().println(name + ": " + e.getMessage() + " (see " + name + " --help)");
+    cl.getErr().flush();
+    return ExitCodes.USAGE;
+  }
+
+  private static int failure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+    if (e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException) {
+      cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+      if ("debug".equalsIgnoreCase(System.getProperty("balloonlab.log.level", ""))) {
+        e.printStackTrace(cl.getErr());
+      }
+    } else {
+      e.printStackTrace(cl.getErr());
+    }
+    cl.getErr().flush();
+    return ExitCodes.FAILED;
   }
 }

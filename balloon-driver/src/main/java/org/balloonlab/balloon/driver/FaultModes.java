@@ -159,7 +159,7 @@ final class FaultModes {
   /** Ends a hang. */
   void leaveHang() {
     DriverMode now = state.leaveStuck();
-    log.info("balloon driver of {} is no longer stuck (mode {})", vmName, now.kind());
+    log.info("balloon driver of {} is no longer stuck (mode {})", vmName, now);
   }
 
   private void readTargetWhileStuck(Session s) {

@@ -40,6 +40,8 @@ import org.balloonlab.swap.SwapReservationException;
 import org.balloonlab.transport.Channels;
 import org.balloonlab.transport.ClientSecurity;
 import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.ExitCodes;
+import org.balloonlab.units.ParentWatch;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.Keepalive;
 import org.balloonlab.units.MemorySize;
@@ -58,23 +60,34 @@ import picocli.CommandLine;
         + "and its own swap, running a workload against memory the hypervisor backs.",
     sortOptions = false,
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:the run ended and every read was checked correct",
-        "2:bad command line", "3:integrity or isolation violations were found",
-        "4:the guest ran out of memory and swap", "5:the hypervisor refused the guest or powered its VM off",
-        "6:the guest's swap file could not be reserved at start (disk full) or failed (I/O error)",
-        "7:the guest lost its hypervisor: the connection broke, or went silent past --keepalive (a network "
-            + "partition); the hypervisor releases the VM itself"})
+    exitCodeList = {ExitCodes.OK + ":the run ended and every read was checked correct",
+        ExitCodes.FAILED + ":integrity or isolation violations were found",
+        ExitCodes.USAGE + ":bad command line",
+        ExitCodes.CANNOT_START + ":the guest's swap file could not be reserved at start (disk full, directory not "
+            + "writable); no VM was powered on",
+        ExitCodes.HYPERVISOR_LOST + ":the hypervisor cannot be reached or went away: the connection broke, or went "
+            + "silent past --keepalive (a network partition); the hypervisor releases the VM itself",
+        ExitCodes.HYPERVISOR_REFUSED + ":the hypervisor refused the power-on, or powered the VM off",
+        ExitCodes.SWAP_IO_FAILED + ":the guest's swap failed with an I/O error during the run; the VM was powered "
+            + "off",
+        ExitCodes.OUT_OF_MEMORY + ":the guest ran out of memory and swap",
+        ExitCodes.INTERRUPTED + ":Ctrl-C, or the launcher went away (--exit-with-parent)",
+        ExitCodes.TERMINATED + ":stopped by SIGTERM (the VM is powered off cleanly)"})
 public final class GuestAgentCommand implements java.util.concurrent.Callable<Integer> {
   /** Printed once the VM is powered on and attached: {@code READY vm_id=3 name=vm1}. */
   public static final String READY = "BALLOONLAB_GUEST_READY ";
   /** Printed at the end: {@code SUMMARY key=value ...}. */
   public static final String SUMMARY = "BALLOONLAB_GUEST_SUMMARY ";
-  public static final int EXIT_VIOLATIONS = 3;
-  public static final int EXIT_OUT_OF_MEMORY = 4;
-  public static final int EXIT_HYPERVISOR = 5;
-  /** The guest's swap could not be reserved at start (its VM is then never powered on) or failed in the run. */
-  public static final int EXIT_SWAP = 6;
-  public static final int EXIT_HYPERVISOR_LOST = 7;
+  /** The codes of every process are in {@link ExitCodes}; these name the guest's. */
+  public static final int EXIT_VIOLATIONS = ExitCodes.FAILED;
+  public static final int EXIT_OUT_OF_MEMORY = ExitCodes.OUT_OF_MEMORY;
+  /** The hypervisor refused the guest, or powered its VM off. */
+  public static final int EXIT_HYPERVISOR = ExitCodes.HYPERVISOR_REFUSED;
+  /** The guest's swap could not be reserved at start: its VM is then never powered on. */
+  public static final int EXIT_SWAP_RESERVE = ExitCodes.CANNOT_START;
+  /** The guest's swap failed in the run; its VM was powered off. */
+  public static final int EXIT_SWAP = ExitCodes.SWAP_IO_FAILED;
+  public static final int EXIT_HYPERVISOR_LOST = ExitCodes.HYPERVISOR_LOST;
   /** Free running: the simulated idle time the vCPU charges (and paces) at a time. */
   private static final long IDLE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   /**
@@ -212,6 +225,12 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   /** Opens (reserves) the guest's swap; a test substitutes storage that fails on demand. */
   BiFunction<Path, Integer, SwapDevice> swapOpener = SwapDevice::new;
+
+  @Option(names = "--exit-with-parent",
+      description = "Stop cleanly (power the VM off) when standard input reaches its end: a launcher keeps a pipe "
+          + "to it open for as long as it lives, so the guest ends with its launcher, even one killed by SIGKILL.")
+  boolean exitWithParent;
+
   private final CountDownLatch finished = new CountDownLatch(1);
   /** The VM was powered off under the guest, or the hypervisor is gone: there is nothing left to power off. */
   private boolean poweredOffUnder;
@@ -276,6 +295,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
+    if (exitWithParent) {
+      ParentWatch.exitWhenStdinCloses(err, "guest-agent: " + name);
+    }
     ClientSecurity clientSecurity = security.resolve(cl, System.getenv());
     ManagedChannel channel = MachineConnection.channel(hypervisor.target(), batch, clientSecurity, keepalive);
     // The balloon driver's private channel.
@@ -294,7 +316,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         swapDevice = swapOpener.apply(swapPath, (int) swapPages);
       } catch (SwapReservationException e) {
         err.println("guest-agent: " + name + ": " + e.userMessage(MemorySize.humanPages(swapPages) + " of guest swap"));
-        return EXIT_SWAP;
+        return EXIT_SWAP_RESERVE;
       }
       MachineConnection machine = new MachineConnection(channel);
       PowerOnResponse vm;
@@ -302,6 +324,11 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         vm = machine.powerOn(name, osKind, memoryPages, minPages, shares, translationMode);
       } catch (StatusRuntimeException e) {
         swapDevice.close();
+        if (unreachable(e)) {
+          err.println("guest-agent: cannot reach the hypervisor at " + hypervisor + " to power on " + name + " ("
+              + e.getStatus().getCode() + " " + Channels.describe(e) + "); is it running there?");
+          return ExitCodes.HYPERVISOR_LOST;
+        }
         err.println("guest-agent: the hypervisor at " + hypervisor + " refused to power on " + name + ": "
             + e.getStatus().getCode() + " " + Channels.describe(e));
         return EXIT_HYPERVISOR;
@@ -333,14 +360,23 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         code = run(cpu, driver, mem, err);
         printer.interrupt();
         GuestStatus s = cpu.lastStatus();
-        mem.close();
+        try {
+          mem.close();
+        } catch (StatusRuntimeException e) {
+          // The hypervisor went away while the guest stopped: a launcher that dies takes both at once.
+          err.println("guest-agent: " + name + " lost its hypervisor at " + hypervisor + " while stopping ("
+              + e.getStatus().getCode() + ")");
+          code = code == ExitCodes.OK ? ExitCodes.HYPERVISOR_LOST : code;
+        }
         VmState last = null;
         try {
-          if (!poweredOffUnder) {
+          // A hypervisor that went away has nothing left to power off.
+          if (!poweredOffUnder && code != ExitCodes.HYPERVISOR_LOST) {
             last = machine.powerOff();
           }
         } catch (StatusRuntimeException e) {
-          err.println("guest-agent: power-off failed: " + e.getStatus());
+          err.println("guest-agent: the power-off of " + name + " failed: " + e.getStatus().getCode() + " "
+              + e.getStatus().getDescription());
         }
         if (s != null) {
           // None when the guest failed before its first report (its swap failed at once, for instance).
@@ -497,13 +533,18 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   private void onShutdown() {
     shuttingDown = true;
-    Vcpu cpu = vcpu;
-    if (cpu != null) {
-      cpu.stop();
-    }
+    // A wall-clock bound on how long a shutdown waits for the guest's audit and power-off. A guest stopped while it
+    // boots (its launcher gone at that moment) has no vCPU yet: it is stopped as soon as it has one.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    Vcpu stopped = null;
     try {
-      // A wall-clock bound on how long a shutdown waits for the guest's audit and power-off.
-      finished.await(15, TimeUnit.SECONDS);
+      do {
+        Vcpu cpu = vcpu;
+        if (cpu != null && cpu != stopped) {
+          cpu.stop();
+          stopped = cpu;
+        }
+      } while (!finished.await(50, TimeUnit.MILLISECONDS) && System.nanoTime() < deadline);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -517,6 +558,13 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
+  }
+
+  /** Whether a call failed because the hypervisor is not there (gone, or never reached), not because it refused. */
+  private static boolean unreachable(StatusRuntimeException e) {
+    io.grpc.Status.Code c = e.getStatus().getCode();
+    return c == io.grpc.Status.Code.UNAVAILABLE || c == io.grpc.Status.Code.DEADLINE_EXCEEDED
+        || c == io.grpc.Status.Code.CANCELLED;
   }
 
   private void check(boolean ok, String message) {

@@ -24,6 +24,7 @@ import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.QuantumDone;
+import org.balloonlab.units.ExitCodes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -141,12 +142,12 @@ class GuestAgentCommandTest {
   }
 
   @Test
-  void anUnreachableHypervisorExitsFive() {
+  void anUnreachableHypervisorIsLost() {
     Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run(withDefaults("--name", "vm1",
         "--memory", "1MiB", "--workload", "uniform:footprint=1MiB,accesses=10", "--status-interval", "0s",
         "--swap-file", dir.resolve("g.swap").toString())));
-    assertEquals(GuestAgentCommand.EXIT_HYPERVISOR, r.code(), r.err());
-    assertTrue(r.err().contains("refused to power on vm1"), r.err());
+    assertEquals(ExitCodes.HYPERVISOR_LOST, r.code(), r.err());
+    assertTrue(r.err().contains("cannot reach the hypervisor at " + NOWHERE + " to power on vm1"), r.err());
   }
 
   @Test

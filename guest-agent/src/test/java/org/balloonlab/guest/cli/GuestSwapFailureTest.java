@@ -103,7 +103,7 @@ class GuestSwapFailureTest {
   void aSwapThatCannotBeReservedEndsTheGuestAtStartBeforeItsVmIsPoweredOn() throws IOException {
     Path notADirectory = Files.writeString(dir.resolve("plain"), "x");
     Result r = run(new GuestAgentCommand(), notADirectory.resolve("g.swap").toString());
-    assertEquals(GuestAgentCommand.EXIT_SWAP, r.code(), r.err());
+    assertEquals(GuestAgentCommand.EXIT_SWAP_RESERVE, r.code(), r.err());
     assertOneLine(r.err());
     assertTrue(r.err().startsWith("guest-agent: vm1: cannot reserve 2.1MiB of guest swap (a 4.3KiB file) in "),
         r.err());

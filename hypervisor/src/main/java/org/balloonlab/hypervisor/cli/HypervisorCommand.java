@@ -32,6 +32,8 @@ import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.swap.SwapReservationException;
 import org.balloonlab.units.CommandLineConverters;
+import org.balloonlab.units.ExitCodes;
+import org.balloonlab.units.ParentWatch;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.Keepalive;
 import org.balloonlab.units.MemorySize;
@@ -46,13 +48,16 @@ import picocli.CommandLine.Spec;
         + "overcommit and hypervisor paging to a real host swap file.",
     sortOptions = false,
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:stopped cleanly", "2:bad command line",
-        "6:the host swap file could not be reserved at start (disk full, directory not writable)"})
+    exitCodeList = {ExitCodes.USAGE + ":bad command line",
+        ExitCodes.CANNOT_START + ":cannot start: the address cannot be listened on, or the host swap file could not be "
+            + "reserved (disk full, directory not writable)",
+        ExitCodes.INTERRUPTED + ":stopped by Ctrl-C, or the launcher went away (--exit-with-parent)",
+        ExitCodes.TERMINATED + ":stopped by SIGTERM (the usual way to stop it)"})
 public final class HypervisorCommand implements Callable<Integer> {
   /** The line a launcher or test waits for on standard output; the address follows it. */
   public static final String LISTENING = "BALLOONLAB_HYPERVISOR_LISTENING ";
   /** Exit code when the host swap file cannot be reserved at start: the disk under it is full, or not writable. */
-  public static final int EXIT_HOST_SWAP = 6;
+  public static final int EXIT_HOST_SWAP = ExitCodes.CANNOT_START;
   /**
    * The line that says where the hypervisor wrote the tokens it generated (operator.token, lab.token), printed
    * before {@link #LISTENING}; the directory follows it. Absent when both tokens were given.
@@ -228,6 +233,11 @@ public final class HypervisorCommand implements Callable<Integer> {
           + "driver whose deadline is shorter loses it and must retry.")
   List<String> inject = new ArrayList<>();
 
+  @Option(names = "--exit-with-parent",
+      description = "Stop when standard input reaches its end: a launcher keeps a pipe to it open for as long as it "
+          + "lives, so the hypervisor ends with its launcher, even one killed by SIGKILL.")
+  boolean exitWithParent;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -286,8 +296,9 @@ public final class HypervisorCommand implements Callable<Integer> {
       server.start();
     } catch (IOException e) {
       machine.close();
-      throw new CommandLine.ExecutionException(spec.commandLine(),
-          "cannot listen on " + listen + ": " + e.getMessage(), e);
+      spec.commandLine().getErr().println("hypervisor: cannot listen on " + listen + ": " + e.getMessage()
+          + " (is another hypervisor there? choose another --listen)");
+      return ExitCodes.CANNOT_START;
     }
     HostPort bound = new HostPort(listen.host(), server.port());
     boundAt[0] = bound;
@@ -323,6 +334,9 @@ public final class HypervisorCommand implements Callable<Integer> {
         security.removeWritten();
       }
     }, "hypervisor-shutdown"));
+    if (exitWithParent) {
+      ParentWatch.exitWhenStdinCloses(spec.commandLine().getErr(), "hypervisor");
+    }
     if (portFile != null) {
       Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
       Files.writeString(tmp, bound.target(), StandardCharsets.UTF_8);
@@ -355,7 +369,7 @@ public final class HypervisorCommand implements Callable<Integer> {
         tlbUntagged ? "untagged (context switches flush)" : "tagged by VM and address space");
     out.flush();
     server.blockUntilShutdown();
-    return 0;
+    return ExitCodes.OK;
   }
 
   /** The lab clock's settings, or {@code null} for a hypervisor that runs free. */

@@ -65,7 +65,7 @@ final class ProtoMapping {
         .setRefusedPages(bs.refusedPages())
         .setLastContactMsAgo(bs.lastContactNanosAgo() < 0 ? -1 : bs.lastContactNanosAgo() / 1_000_000)
         .setUncooperative(bs.uncooperative())
-        .setRequestedMode(bs.requestedMode() == null ? "" : bs.requestedMode().kind().label())
+        .setRequestedMode(bs.requestedMode() == null ? "" : bs.requestedMode().toString())
         .setResets(bs.resets())
         .setLockedTotal(bs.lockedTotal())
         .setUnlockedTotal(bs.unlockedTotal()));

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.stream.Stream;
+import org.balloonlab.units.ExitCodes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -126,6 +129,34 @@ class HypervisorCommandTest {
     assertTrue(firstLine.contains(option), "the error should name " + option + ":\n" + r.err());
     assertTrue(r.out().isEmpty(), "nothing on standard output (no server started):\n" + r.out());
     assertTrue(!r.out().contains(HypervisorCommand.LISTENING));
+  }
+
+  @Test
+  void anAddressInUseCannotStartInOneLine() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      Path swap = Files.createTempFile("balloonlab-test-", ".swap");
+      try {
+        Run r = run("--memory", "16MiB", "--listen", "127.0.0.1:" + taken.getLocalPort(), "--host-swap-file",
+            swap.toString());
+        assertEquals(ExitCodes.CANNOT_START, r.exitCode(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("hypervisor: cannot listen on 127.0.0.1:" + taken.getLocalPort()), r.err());
+        assertTrue(r.out().isEmpty(), r.out());
+      } finally {
+        Files.deleteIfExists(swap);
+      }
+    }
+  }
+
+  @Test
+  void theHelpListsTheExitCodes() {
+    Run r = run("--help");
+    for (int code : new int[] {ExitCodes.USAGE, ExitCodes.CANNOT_START, ExitCodes.INTERRUPTED,
+        ExitCodes.TERMINATED}) {
+      assertTrue(r.out().lines().anyMatch(l -> l.strip().startsWith(code + " ")), code + " in " + r.out());
+    }
+    assertTrue(r.out().contains("--exit-with-parent"), r.out());
   }
 
   @Test

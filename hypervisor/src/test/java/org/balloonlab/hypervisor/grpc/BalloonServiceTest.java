@@ -868,7 +868,7 @@ class BalloonServiceTest {
     DriverModeRequest stuck = DriverModeRequest.newBuilder().setMode(DriverMode.DRIVER_MODE_STUCK)
         .setStuckProbability(0.5).build();
     VmState byId = setMode(byId(on), stuck);
-    assertEquals("stuck", byId.getBalloon().getRequestedMode());
+    assertEquals("stuck:0.5", byId.getBalloon().getRequestedMode());
     assertEquals(stuck, balloon.getTarget(getTarget(creds(on), session, 0)).getRequestedMode());
 
     DriverModeRequest disabled = mode(DriverMode.DRIVER_MODE_DISABLED);
@@ -881,7 +881,7 @@ class BalloonServiceTest {
       setMode(byId(on), mode(m));
       assertEquals(mode(m), balloon.getTarget(getTarget(creds(on), session, 0)).getRequestedMode());
     }
-    assertEquals("late", vm(on).getBalloon().getRequestedMode());
+    assertEquals("late:0s", vm(on).getBalloon().getRequestedMode());
   }
 
   static Stream<Arguments> badModeRequests() {
@@ -956,7 +956,7 @@ class BalloonServiceTest {
     assertEquals(2, b.getRefusedPages());
     assertTrue(b.getLastContactMsAgo() >= 0);
     assertFalse(b.getUncooperative());
-    assertEquals("slow", b.getRequestedMode());
+    assertEquals("slow:100", b.getRequestedMode());
     assertEquals(0, b.getResets());
     assertEquals(6, b.getLockedTotal());
     assertEquals(1, b.getUnlockedTotal());
