@@ -47,7 +47,7 @@ abstract class ControlCommand implements Callable<Integer> {
       if (unreachable(e)) {
         spec.commandLine().getErr().println(spec.name() + ": the hypervisor at " + hypervisor + " cannot be reached "
             + "or went away (" + e.getStatus().getCode() + "); is it running? Give its address with --hypervisor "
-            + "HOST:PORT.");
+            + "HOST:PORT." + unreachableDetail(e));
         return ExitCodes.HYPERVISOR_LOST;
       }
       spec.commandLine().getErr().println(refusal(e));
@@ -59,6 +59,24 @@ abstract class ControlCommand implements Callable<Integer> {
   static boolean unreachable(StatusRuntimeException e) {
     return e.getStatus().getCode() == Status.Code.UNAVAILABLE
         || e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED;
+  }
+
+  /**
+   * What more a user needs to know of a connection that failed: a TLS handshake's reason, or, when nothing
+   * refused the connection outright, that the hypervisor may serve TLS.
+   */
+  private String unreachableDetail(StatusRuntimeException e) {
+    String detail = Channels.describe(e);
+    int tls = detail.indexOf("(TLS handshake failed");
+    if (tls >= 0) {
+      return " " + detail.substring(tls);
+    }
+    for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t instanceof java.net.ConnectException) {
+        return ""; // nothing listens there: TLS is not why
+      }
+    }
+    return plaintextHint(e);
   }
 
   /** Makes the command's calls and prints what they answer. */

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.units.CommandLineConverters;
 import org.balloonlab.units.ExitCodes;
@@ -34,7 +35,7 @@ class ControlCommandsTest {
 
   @BeforeEach
   void serve() throws Exception {
-    machine = new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16, CostModel.DEFAULT, 1));
+    machine = new Machine(new MachineConfig(64, 256, dir.resolve("host.swap"), 16, CostModel.DEFAULT, 1));
     server = new HypervisorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), machine,
         Duration.ofHours(1)).start();
     address = "127.0.0.1:" + server.port();

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Set;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.lab.scenario.Scenario;
@@ -37,7 +38,7 @@ class ScheduledActionsTest {
 
   @BeforeEach
   void serve() throws Exception {
-    machine = new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16, CostModel.DEFAULT, 1));
+    machine = new Machine(new MachineConfig(64, 256, dir.resolve("host.swap"), 16, CostModel.DEFAULT, 1));
     server = new HypervisorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), machine,
         Duration.ofHours(1)).start();
     address = HostPort.parse("127.0.0.1:" + server.port());

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import org.balloonlab.hypervisor.machine.BalloonPageStatus;
 import org.balloonlab.hypervisor.machine.BalloonSession;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
 
@@ -80,8 +81,8 @@ record Profile(VcpuCost vcpu, MachineCost machine) {
    */
   static MachineCost probeMachine(Path workDir, int vmPages, long pages, int batch) {
     // Frames enough to back the VM (the machine refuses a VM it could not back); only the P2M is touched.
-    Machine machine = new Machine(new Machine.Config(vmPages, 16_384, workDir.resolve("probe-host.swap"), 16_384,
-        CostModel.DEFAULT, 1, batch, Machine.Config.DEFAULT_BALLOON_STALL_NANOS));
+    Machine machine = new Machine(new MachineConfig(vmPages, 16_384, workDir.resolve("probe-host.swap"), 16_384,
+        CostModel.DEFAULT, 1, batch, MachineConfig.DEFAULT_BALLOON_STALL_NANOS));
     try {
       Vm vm = machine.powerOn("probe", "linux", vmPages);
       BalloonSession session = machine.openBalloonSession(vm, true, true, true);
@@ -94,12 +95,12 @@ record Profile(VcpuCost vcpu, MachineCost machine) {
         long t0 = System.nanoTime();
         for (long first = 0; first < pages; first += batch) {
           int k = fill(pfns, first, pages, batch, statuses);
-          machine.balloonLock(vm, session.id(), pfns, k, statuses);
+          machine.balloonMove(vm, session.id(), 0, true, pfns, k, statuses);
         }
         long t1 = System.nanoTime();
         for (long first = 0; first < pages; first += batch) {
           int k = fill(pfns, first, pages, batch, statuses);
-          machine.balloonUnlock(vm, session.id(), pfns, k, statuses);
+          machine.balloonMove(vm, session.id(), 0, false, pfns, k, statuses);
         }
         long t2 = System.nanoTime();
         // The best round: the machine's own cost, without the JIT or other processes' time slices in it.

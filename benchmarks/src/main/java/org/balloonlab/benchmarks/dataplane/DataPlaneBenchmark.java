@@ -20,6 +20,7 @@ import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SwapDevice;
@@ -298,7 +299,7 @@ public final class DataPlaneBenchmark extends BenchmarkCommand {
         + MemorySize.humanPages(run.footprintPages()) + ", warming up " + FigureTable.duration(warmup) + ", measuring "
         + FigureTable.duration(measure));
     int hostSlots = (int) Math.min(MAX_FRAMES, 4L * frames);
-    Machine machine = new Machine(new Machine.Config(frames, hostSlots, workDir.resolve("host-in-process.swap"),
+    Machine machine = new Machine(new MachineConfig(frames, hostSlots, workDir.resolve("host-in-process.swap"),
         maxBatch, CostModel.DEFAULT, 1));
     try {
       Vm vm = machine.powerOn("bench-in-process", "linux", vmPages);

@@ -10,6 +10,7 @@ import java.util.List;
 import org.balloonlab.hypervisor.machine.AccessOps;
 import org.balloonlab.hypervisor.machine.BatchResult;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.MachineMemory;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
@@ -74,13 +75,13 @@ final class HeapFootprint {
    */
   static Result measure(int frames, int vmCount, int batch, Path dir) {
     // A throwaway machine first, so class loading, loggers and static state are not counted as per-page cost.
-    try (Machine warm = new Machine(new Machine.Config(64, 64, dir.resolve("heap-warm.swap"), batch,
+    try (Machine warm = new Machine(new MachineConfig(64, 64, dir.resolve("heap-warm.swap"), batch,
         CostModel.DEFAULT, 1))) {
       touchEveryPage(warm, warm.powerOn("heap-warm", "linux", 64), batch);
       warm.snapshot();
     }
     long before = usedHeapAfterGc();
-    Machine machine = new Machine(new Machine.Config(frames, frames, dir.resolve("heap-footprint.swap"), batch,
+    Machine machine = new Machine(new MachineConfig(frames, frames, dir.resolve("heap-footprint.swap"), batch,
         CostModel.DEFAULT, 1));
     try {
       long afterMachine = usedHeapAfterGc();

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
@@ -33,7 +34,7 @@ class InProcessPhysicalMemoryTest {
 
   @BeforeEach
   void powerOn() {
-    machine = new Machine(new Machine.Config(256, 256, dir.resolve("host.swap"), 64, CostModel.DEFAULT, 1));
+    machine = new Machine(new MachineConfig(256, 256, dir.resolve("host.swap"), 64, CostModel.DEFAULT, 1));
     vm = machine.powerOn("vm", "linux", 128);
     memory = new InProcessPhysicalMemory(machine, vm, BATCH,
         (pfn, expected, actual) -> mismatches.add(new long[] {pfn, expected, actual}));

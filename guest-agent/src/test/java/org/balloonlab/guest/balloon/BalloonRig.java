@@ -36,6 +36,7 @@ import org.balloonlab.hypervisor.machine.AccessOps;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
 import org.balloonlab.hypervisor.machine.BatchResult;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.hypervisor.time.CostModel;
@@ -86,16 +87,16 @@ final class BalloonRig implements AutoCloseable {
   BalloonDriver driver;
 
   /** A machine of {@code frames} frames whose balloon stall timeout is {@code stallNanos}. */
-  static Machine.Config machineConfig(Path dir, int frames, long stallNanos) {
-    return new Machine.Config(frames, 8_192, dir.resolve("host.swap"), MAX_BATCH, CostModel.DEFAULT, 7,
-        Machine.Config.DEFAULT_BALLOON_BATCH, stallNanos);
+  static MachineConfig machineConfig(Path dir, int frames, long stallNanos) {
+    return new MachineConfig(frames, 8_192, dir.resolve("host.swap"), MAX_BATCH, CostModel.DEFAULT, 7,
+        MachineConfig.DEFAULT_BALLOON_BATCH, stallNanos);
   }
 
-  static Machine.Config machineConfig(Path dir, int frames) {
-    return machineConfig(dir, frames, Machine.Config.DEFAULT_BALLOON_STALL_NANOS);
+  static MachineConfig machineConfig(Path dir, int frames) {
+    return machineConfig(dir, frames, MachineConfig.DEFAULT_BALLOON_STALL_NANOS);
   }
 
-  BalloonRig(Path dir, Machine.Config config) throws Exception {
+  BalloonRig(Path dir, MachineConfig config) throws Exception {
     this.dir = dir;
     this.machine = new Machine(config);
     String server = InProcessServerBuilder.generateName();

@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 import org.balloonlab.guest.grpc.FakeLockstepMachine;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.QuantumDone;
 import org.balloonlab.units.ExitCodes;
@@ -250,7 +251,7 @@ class GuestAgentCommandTest {
 
   @Test
   void aRunAgainstARealHypervisorEndsCleanWithASummary() throws Exception {
-    Machine machine = new Machine(new Machine.Config(128, 4_096, dir.resolve("host.swap"), 4_096,
+    Machine machine = new Machine(new MachineConfig(128, 4_096, dir.resolve("host.swap"), 4_096,
         CostModel.DEFAULT, 1));
     HypervisorServer hypervisor = new HypervisorServer(
         NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), machine, Duration.ofHours(1)).start();

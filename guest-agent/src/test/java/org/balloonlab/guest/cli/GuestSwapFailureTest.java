@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.swap.SlotStore;
 import org.balloonlab.swap.SwapDevice;
@@ -71,7 +72,7 @@ class GuestSwapFailureTest {
 
   @BeforeEach
   void startHypervisor() throws IOException {
-    machine = new Machine(new Machine.Config(128, 4_096, dir.resolve("host.swap"), 4_096, CostModel.DEFAULT, 1));
+    machine = new Machine(new MachineConfig(128, 4_096, dir.resolve("host.swap"), 4_096, CostModel.DEFAULT, 1));
     hypervisor = new HypervisorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), machine,
         Duration.ofHours(1)).start();
   }

@@ -35,6 +35,7 @@ import org.balloonlab.guest.vcpu.Vcpu;
 import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.hypervisor.time.CostModel;
@@ -107,7 +108,7 @@ class RemotePhysicalMemoryTest {
   @BeforeEach
   void start() throws Exception {
     // Without translation costs, so each charge is a P2M fault's alone.
-    machine = new Machine(new Machine.Config(FRAMES, HOST_SLOTS, dir.resolve("host.swap"), MAX_BATCH,
+    machine = new Machine(new MachineConfig(FRAMES, HOST_SLOTS, dir.resolve("host.swap"), MAX_BATCH,
         CostModel.DEFAULT.with("tlb-hit=0").with("page-walk-reference=0").with("vm-exit=0"), 11));
     String name = InProcessServerBuilder.generateName();
     CapturingServerBuilder builder = new CapturingServerBuilder(InProcessServerBuilder.forName(name));

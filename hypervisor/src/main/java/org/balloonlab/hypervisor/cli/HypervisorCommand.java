@@ -22,6 +22,7 @@ import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.grpc.InjectedFaults;
 import org.balloonlab.hypervisor.grpc.ServerGate;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
 import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
@@ -249,7 +250,7 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     security.resolve(spec.commandLine(), System.getenv());
-    Machine.Config config = config();
+    MachineConfig config = config();
     ClockSettings clockSettings = clockSettings();
     InjectedFaults faults;
     try {
@@ -409,7 +410,7 @@ public final class HypervisorCommand implements Callable<Integer> {
     return new TlbConfig(tlbEntries, tlbWays, !tlbUntagged);
   }
 
-  Machine.Config config() throws IOException {
+  MachineConfig config() throws IOException {
     tlbConfig();
     CommandLine cl = spec.commandLine();
     long frames = pages(memory, "--memory");
@@ -444,7 +445,7 @@ public final class HypervisorCommand implements Callable<Integer> {
     Path swapFile = hostSwapFile != null ? hostSwapFile : Path.of(System.getProperty("java.io.tmpdir"),
         "balloonlab-host-swap-" + ProcessHandle.current().pid() + "-"
         + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".swap");
-    return new Machine.Config((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
+    return new MachineConfig((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
         balloonStallTimeout.toNanos(), reclamation, quotas);
   }
 

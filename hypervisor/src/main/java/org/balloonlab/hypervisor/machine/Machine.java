@@ -1,16 +1,13 @@
 package org.balloonlab.hypervisor.machine;
 
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.GuestStatus;
-import org.balloonlab.domain.VmName;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
@@ -77,77 +74,10 @@ public final class Machine implements AutoCloseable {
   public static final long MAX_VM_PAGES = 1L << 28;
   /** Shares are longs on the wire; capping them keeps shares-per-page arithmetic far from overflow. */
   public static final long MAX_SHARES = 1_000_000_000L;
-  /** What a PowerOn request id may be: a UUID fits, and so does any short token a client makes up. */
-  public static final String POWER_ON_REQUEST_ID_RULE = "1-64 characters of letters, digits or '-'";
-  private static final Pattern POWER_ON_REQUEST_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
   /** Mixed into the seed for balloon session ids, so they do not repeat the victim choices' sequence. */
   private static final long SESSION_ID_SEED = 0x5e55_10_1d_5eedL;
 
-  /**
-   * How to build a machine.
-   *
-   * @param frames machine memory in 4 KiB frames
-   * @param hostSwapSlots pages the host swap file can hold
-   * @param hostSwapFile where the host swap file lives (created, and removed on close)
-   * @param maxBatchAccesses largest batch a VM may send
-   * @param costs the cost model
-   * @param seed seeds victim selection, so a run can be repeated
-   * @param balloonBatchPages most PFNs a balloon lock or unlock may carry
-   * @param balloonStallNanos a driver that makes no progress toward its target for this long is uncooperative
-   * @param reclamation the reclamation policy and its constants
-   * @param quotas the limits on VMs, configured memory and translation tables ({@code null}: the defaults)
-   */
-  public record Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
-                       long seed, int balloonBatchPages, long balloonStallNanos, ReclamationSettings reclamation,
-                       Quotas quotas) {
-    /** The balloon's defaults: batches of 512 pages, a driver is uncooperative after 10 s without progress. */
-    public static final int DEFAULT_BALLOON_BATCH = 512;
-    public static final long DEFAULT_BALLOON_STALL_NANOS = 10_000_000_000L;
-
-    public Config {
-      if (frames <= 0) {
-        throw new IllegalArgumentException("machine memory must hold at least one frame");
-      }
-      if (hostSwapSlots <= 0) {
-        throw new IllegalArgumentException("host swap must hold at least one page");
-      }
-      if (maxBatchAccesses <= 0) {
-        throw new IllegalArgumentException("the batch limit must be positive, got " + maxBatchAccesses);
-      }
-      if (balloonBatchPages <= 0) {
-        throw new IllegalArgumentException("the balloon batch limit must be positive, got " + balloonBatchPages);
-      }
-      if (balloonStallNanos <= 0) {
-        throw new IllegalArgumentException("the balloon stall timeout must be positive");
-      }
-      if (reclamation == null) {
-        throw new IllegalArgumentException("reclamation settings are required");
-      }
-      if (quotas == null) {
-        quotas = Quotas.defaults(frames);
-      }
-    }
-
-    public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
-                  long seed, int balloonBatchPages, long balloonStallNanos, ReclamationSettings reclamation) {
-      this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages, balloonStallNanos,
-          reclamation, null);
-    }
-
-    public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
-                  long seed, int balloonBatchPages, long balloonStallNanos) {
-      this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages, balloonStallNanos,
-          ReclamationSettings.ESX);
-    }
-
-    public Config(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
-                  long seed) {
-      this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, DEFAULT_BALLOON_BATCH,
-          DEFAULT_BALLOON_STALL_NANOS);
-    }
-  }
-
-  private final Config config;
+  private final MachineConfig config;
   private final LongSupplier clock;
   private final MachineMemory memory;
   private final SwapDevice swap;
@@ -163,12 +93,12 @@ public final class Machine implements AutoCloseable {
   private final BatchValidator validator;
   private final DataPath dataPath;
 
-  public Machine(Config config) {
+  public Machine(MachineConfig config) {
     this(config, TlbConfig.DEFAULT);
   }
 
   /** A machine whose VMs' vCPUs each get a TLB shaped by {@code tlb}. */
-  public Machine(Config config, TlbConfig tlb) {
+  public Machine(MachineConfig config, TlbConfig tlb) {
     this(config, tlb, System::nanoTime);
   }
 
@@ -179,15 +109,15 @@ public final class Machine implements AutoCloseable {
    *
    * @param clock nanoseconds on a monotonic scale (only differences count)
    */
-  public Machine(Config config, TlbConfig tlb, LongSupplier clock) {
+  public Machine(MachineConfig config, TlbConfig tlb, LongSupplier clock) {
     this(config, tlb, clock, new SwapDevice(config.hostSwapFile(), config.hostSwapSlots()));
   }
 
   /**
    * A machine paging to {@code hostSwap}, a device the caller opened (and reserved) with
-   * {@link Config#hostSwapSlots()} slots; the machine owns it from now on and closes it.
+   * {@link MachineConfig#hostSwapSlots()} slots; the machine owns it from now on and closes it.
    */
-  public Machine(Config config, TlbConfig tlb, LongSupplier clock, SwapDevice hostSwap) {
+  public Machine(MachineConfig config, TlbConfig tlb, LongSupplier clock, SwapDevice hostSwap) {
     if (hostSwap.slots() != config.hostSwapSlots()) {
       throw new IllegalArgumentException("the host swap device holds " + hostSwap.slots() + " slots, the config "
           + config.hostSwapSlots());
@@ -213,7 +143,7 @@ public final class Machine implements AutoCloseable {
     this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory);
   }
 
-  public Config config() {
+  public MachineConfig config() {
     return config;
   }
 
@@ -270,19 +200,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized Vm powerOn(String name, String osKind, long memoryPages, long minPages, long shares,
                                  TranslationMode mode, String requestId) {
-    if (requestId != null && !requestId.isEmpty() && !POWER_ON_REQUEST_ID.matcher(requestId).matches()) {
-      throw MachineException.invalid("a PowerOn request id must be " + POWER_ON_REQUEST_ID_RULE + ", got "
-          + VmName.quote(requestId));
-    }
-    if (!VmName.isValid(name)) {
-      throw MachineException.invalid("VM name must be " + VmName.RULE + ", got " + VmName.quote(name));
-    }
-    String kind = osKind == null || osKind.isEmpty() ? "generic" : osKind;
-    if (!VmName.isValid(kind)) {
-      throw MachineException.invalid("OS kind must be " + VmName.RULE + ", got " + VmName.quote(osKind));
-    }
-    return lifecycle.powerOn(name, kind, memoryPages, minPages, shares, mode,
-        requestId == null || requestId.isEmpty() ? null : requestId);
+    return lifecycle.powerOnChecked(name, osKind, memoryPages, minPages, shares, mode, requestId);
   }
 
   /**
@@ -520,25 +438,10 @@ public final class Machine implements AutoCloseable {
   }
 
   /**
-   * Locks balloon pages: each PFN's frame (or host swap slot) is taken back. Pages beyond the target are
-   * refused, so a balloon never holds more than asked.
-   *
-   * @throws MachineException FAILED_PRECONDITION for a stale session, INVALID_ARGUMENT for a batch over the limit
-   */
-  public synchronized BalloonReply balloonLock(Vm vm, long session, int[] pfns, int count,
-                                               BalloonPageStatus[] statuses) {
-    return balloon.move(vm, session, 0, pfns, count, statuses, BalloonBackend.Direction.LOCK);
-  }
-
-  /** Unlocks balloon pages: each gets a fresh zeroed frame on its next touch. */
-  public synchronized BalloonReply balloonUnlock(Vm vm, long session, int[] pfns, int count,
-                                                 BalloonPageStatus[] statuses) {
-    return balloon.move(vm, session, 0, pfns, count, statuses, BalloonBackend.Direction.UNLOCK);
-  }
-
-  /**
-   * Locks or unlocks balloon pages under a request id that makes a retry land once ({@code balloon.proto},
-   * {@code BalloonPagesRequest.request_id}). @throws MachineException as {@link #balloonRepeat}
+   * Locks balloon pages (each PFN's frame or host swap slot is taken back; pages beyond the target are refused, so a
+   * balloon never holds more than asked) or unlocks them (each gets a fresh zeroed frame on its next touch), under a
+   * request id that makes a retry land once ({@code balloon.proto}, {@code BalloonPagesRequest.request_id}; 0 for
+   * none). @throws MachineException as {@link #balloonRepeat}
    */
   public synchronized BalloonReply balloonMove(Vm vm, long session, long requestId, boolean lock, int[] pfns,
                                                int count, BalloonPageStatus[] statuses) {

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
+import java.util.regex.Pattern;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
@@ -36,6 +38,9 @@ import org.slf4j.LoggerFactory;
  * the machine's lock.
  */
 final class VmLifecycle {
+  /** What a PowerOn request id may be: a UUID fits, and so does any short token a client makes up. */
+  static final String POWER_ON_REQUEST_ID_RULE = "1-64 characters of letters, digits or '-'";
+  private static final Pattern POWER_ON_REQUEST_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
   /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
   private static final Logger log = LoggerFactory.getLogger(Machine.class);
 
@@ -105,6 +110,28 @@ final class VmLifecycle {
 
   Quotas quotas() {
     return quotas;
+  }
+
+  /**
+   * Powers a VM on after checking what came from outside: the client's request id (empty for none), the name and
+   * the OS kind (empty for "generic"). @throws MachineException INVALID_ARGUMENT for a bad one, never echoing it
+   * unbounded; otherwise as {@link #powerOn(String, String, long, long, long, TranslationMode, String)}
+   */
+  Vm powerOnChecked(String name, String osKind, long memoryPages, long minPages, long shares, TranslationMode mode,
+                    String requestId) {
+    if (requestId != null && !requestId.isEmpty() && !POWER_ON_REQUEST_ID.matcher(requestId).matches()) {
+      throw MachineException.invalid("a PowerOn request id must be " + POWER_ON_REQUEST_ID_RULE + ", got "
+          + VmName.quote(requestId));
+    }
+    if (!VmName.isValid(name)) {
+      throw MachineException.invalid("VM name must be " + VmName.RULE + ", got " + VmName.quote(name));
+    }
+    String kind = osKind == null || osKind.isEmpty() ? "generic" : osKind;
+    if (!VmName.isValid(kind)) {
+      throw MachineException.invalid("OS kind must be " + VmName.RULE + ", got " + VmName.quote(osKind));
+    }
+    return powerOn(name, kind, memoryPages, minPages, shares, mode,
+        requestId == null || requestId.isEmpty() ? null : requestId);
   }
 
   /**

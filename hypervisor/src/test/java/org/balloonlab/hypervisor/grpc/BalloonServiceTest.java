@@ -34,6 +34,7 @@ import java.util.stream.Stream;
 import org.balloonlab.hypervisor.machine.AccessOps;
 import org.balloonlab.hypervisor.machine.BatchResult;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.AccessAttach;
@@ -122,7 +123,7 @@ class BalloonServiceTest {
   }
 
   private void startServer(long stallNanos) throws IOException {
-    machine = grpc.register(new Machine(new Machine.Config(FRAMES, SLOTS,
+    machine = grpc.register(new Machine(new MachineConfig(FRAMES, SLOTS,
         dir.resolve("host-" + stallNanos + ".swap"), MAX_BATCH, CostModel.DEFAULT, 5, BALLOON_BATCH, stallNanos)));
     serverName = InProcessServerBuilder.generateName();
     server = grpc.register(new HypervisorServer(InProcessServerBuilder.forName(serverName), machine, NO_REAPING)

@@ -20,6 +20,7 @@ import java.util.function.Supplier;
 import org.balloonlab.hypervisor.clock.ClockSettings;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
@@ -60,7 +61,7 @@ class BatchFaultTest {
   private void start(boolean lockstep) throws Exception {
     this.lockstep = lockstep;
     LabClock[] clock = new LabClock[1];
-    machine = grpc.register(new Machine(new Machine.Config(FRAMES, 256, dir.resolve("host.swap"), 64,
+    machine = grpc.register(new Machine(new MachineConfig(FRAMES, 256, dir.resolve("host.swap"), 64,
         CostModel.DEFAULT, 3), TlbConfig.DEFAULT, lockstep ? () -> clock[0].labTimeNs() : System::nanoTime));
     if (lockstep) {
       clock[0] = grpc.register(new LabClock(new ClockSettings(1_000_000, 0, 30_000_000_000L),

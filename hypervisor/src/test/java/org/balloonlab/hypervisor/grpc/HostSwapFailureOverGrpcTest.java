@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.AccessAttach;
@@ -89,7 +90,7 @@ class HostSwapFailureOverGrpcTest {
   @Test
   void aPageLostInHostSwapEndsItsGuestsStreamWithDataLossAndOthersRunOn() throws Exception {
     FailingReads store = new FailingReads();
-    Machine.Config config = new Machine.Config(FRAMES, SLOTS, Path.of("/host-swap/grpc.swap"), 1024,
+    MachineConfig config = new MachineConfig(FRAMES, SLOTS, Path.of("/host-swap/grpc.swap"), 1024,
         CostModel.DEFAULT, 3);
     Machine machine = grpc.register(new Machine(config, TlbConfig.DEFAULT, System::nanoTime,
         new SwapDevice(config.hostSwapFile(), store, SLOTS)));

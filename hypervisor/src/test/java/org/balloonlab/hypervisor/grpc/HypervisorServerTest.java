@@ -33,6 +33,7 @@ import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.AccessAttach;
@@ -99,9 +100,9 @@ class HypervisorServerTest {
   }
 
   private void startServer(int frames, int slots, Duration detachTimeout, Quotas quotas) throws IOException {
-    machine = grpc.register(new Machine(new Machine.Config(frames, slots,
+    machine = grpc.register(new Machine(new MachineConfig(frames, slots,
         dir.resolve("host-" + frames + "-" + slots + ".swap"), MAX_BATCH, CostModel.DEFAULT, 3,
-        Machine.Config.DEFAULT_BALLOON_BATCH, Machine.Config.DEFAULT_BALLOON_STALL_NANOS,
+        MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS,
         org.balloonlab.hypervisor.policy.ReclamationSettings.ESX, quotas)));
     serverName = InProcessServerBuilder.generateName();
     grpc.register(new HypervisorServer(InProcessServerBuilder.forName(serverName), machine, detachTimeout).start());

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.MachineEvent;
 import org.balloonlab.proto.ManagementServiceGrpc;
@@ -38,7 +39,7 @@ class KeepaliveOverNettyTest {
 
   @Test
   void aClientPingingEveryTenSecondsOnAnIdleStreamKeepsItsConnection() throws IOException {
-    Machine machine = grpc.register(new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16,
+    Machine machine = grpc.register(new Machine(new MachineConfig(64, 256, dir.resolve("host.swap"), 16,
         CostModel.DEFAULT, 3)));
     // The server's own pings would count as traffic and spare the client its pings: give it a long time of its own,
     // so only the client pings, as it does when the hypervisor runs with a longer --keepalive than its guests.

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import org.balloonlab.hypervisor.clock.ClockSettings;
 import org.balloonlab.hypervisor.clock.LabClock;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.AccessAttach;
@@ -64,7 +65,7 @@ class LabClockServiceTest {
 
   private void start(long graceNanos) throws Exception {
     LabClock[] clock = new LabClock[1];
-    Machine machine = grpc.register(new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16,
+    Machine machine = grpc.register(new Machine(new MachineConfig(64, 256, dir.resolve("host.swap"), 16,
         CostModel.DEFAULT, 3), org.balloonlab.hypervisor.mmu.TlbConfig.DEFAULT, () -> clock[0].labTimeNs()));
     machine.events().stampLabTimeFrom(() -> clock[0].labTimeNs());
     clock[0] = grpc.register(new LabClock(new ClockSettings(Q, 0, graceNanos),

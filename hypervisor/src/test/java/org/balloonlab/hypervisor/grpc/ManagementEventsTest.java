@@ -26,6 +26,7 @@ import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.machine.BatchResult;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.MachineException;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.time.CostModel;
@@ -58,7 +59,7 @@ class ManagementEventsTest {
 
   @BeforeEach
   void startServer() throws IOException {
-    machine = grpc.register(new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16,
+    machine = grpc.register(new Machine(new MachineConfig(64, 256, dir.resolve("host.swap"), 16,
         CostModel.DEFAULT, 3)));
     String name = InProcessServerBuilder.generateName();
     grpc.register(new HypervisorServer(InProcessServerBuilder.forName(name), machine, Duration.ofHours(1)).start());

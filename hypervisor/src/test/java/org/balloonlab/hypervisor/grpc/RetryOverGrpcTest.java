@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.BalloonCapability;
 import org.balloonlab.proto.BalloonCredentials;
@@ -59,7 +60,7 @@ class RetryOverGrpcTest {
 
   @BeforeEach
   void startServer() throws IOException {
-    machine = grpc.register(new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 16,
+    machine = grpc.register(new Machine(new MachineConfig(64, 256, dir.resolve("host.swap"), 16,
         CostModel.DEFAULT, 5, BALLOON_BATCH, Long.MAX_VALUE)));
     String name = InProcessServerBuilder.generateName();
     grpc.register(new HypervisorServer(InProcessServerBuilder.forName(name), machine, Duration.ofHours(1))

@@ -27,6 +27,7 @@ import java.util.function.Predicate;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.grpc.ServerGate;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.AccessAttach;
 import org.balloonlab.proto.AccessBatch;
@@ -67,7 +68,7 @@ final class HostileFixture implements AutoCloseable {
   private final Legit legit;
 
   HostileFixture(Path dir, Predicate<SocketAddress> trusted) throws IOException, InterruptedException {
-    machine = new Machine(new Machine.Config(FRAMES, 4 * FRAMES, dir.resolve("host.swap"), 1024, CostModel.DEFAULT,
+    machine = new Machine(new MachineConfig(FRAMES, 4 * FRAMES, dir.resolve("host.swap"), 1024, CostModel.DEFAULT,
         7));
     server = new HypervisorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), machine,
         Duration.ofHours(1), null, ServerGate.of(operator, lab, trusted, () -> OPERATOR_HINT, () -> LAB_HINT))

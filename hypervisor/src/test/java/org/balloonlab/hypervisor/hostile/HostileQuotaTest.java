@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
@@ -83,8 +84,8 @@ class HostileQuotaTest {
 
   @BeforeEach
   void start() throws Exception {
-    machine = new Machine(new Machine.Config(FRAMES, SLOTS, dir.resolve("host.swap"), MAX_BATCH, CostModel.DEFAULT,
-        5, Machine.Config.DEFAULT_BALLOON_BATCH, Machine.Config.DEFAULT_BALLOON_STALL_NANOS,
+    machine = new Machine(new MachineConfig(FRAMES, SLOTS, dir.resolve("host.swap"), MAX_BATCH, CostModel.DEFAULT,
+        5, MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS,
         ReclamationSettings.ESX, null));
     // As the hypervisor command builds it: a message limit sized from the batch limit, handlers on the transport.
     int maxMessage = 16 * MAX_BATCH + (1 << 20);

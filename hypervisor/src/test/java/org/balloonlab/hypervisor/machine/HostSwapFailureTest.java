@@ -29,7 +29,7 @@ class HostSwapFailureTest {
   private Machine machine;
 
   private Machine newMachine(ReclamationSettings settings, long stallNanos) {
-    Machine.Config config = new Machine.Config(FRAMES, SLOTS, Path.of("/host-swap/test.swap"), 4096,
+    MachineConfig config = new MachineConfig(FRAMES, SLOTS, Path.of("/host-swap/test.swap"), 4096,
         MachineBalloonTest.COSTS, 42, 64, stallNanos, settings);
     machine = new Machine(config, TlbConfig.DEFAULT, System::nanoTime,
         new SwapDevice(config.hostSwapFile(), store, SLOTS));

@@ -52,7 +52,7 @@ class MachineBalloonTest {
   }
 
   private Machine newMachine(int frames, int slots, int balloonBatch, long stallNanos) {
-    machine = new Machine(new Machine.Config(frames, slots, dir.resolve("host.swap"), 64, COSTS, 42, balloonBatch,
+    machine = new Machine(new MachineConfig(frames, slots, dir.resolve("host.swap"), 64, COSTS, 42, balloonBatch,
         stallNanos));
     machine.onBalloonChange(rings::add);
     assertConsistent();
@@ -125,14 +125,14 @@ class MachineBalloonTest {
 
   private Outcome lock(Vm vm, long session, int... pfns) {
     BalloonPageStatus[] statuses = new BalloonPageStatus[pfns.length];
-    BalloonReply reply = machine.balloonLock(vm, session, pfns, pfns.length, statuses);
+    BalloonReply reply = machine.balloonMove(vm, session, 0, true, pfns, pfns.length, statuses);
     assertConsistent();
     return new Outcome(List.of(statuses), reply);
   }
 
   private Outcome unlock(Vm vm, long session, int... pfns) {
     BalloonPageStatus[] statuses = new BalloonPageStatus[pfns.length];
-    BalloonReply reply = machine.balloonUnlock(vm, session, pfns, pfns.length, statuses);
+    BalloonReply reply = machine.balloonMove(vm, session, 0, false, pfns, pfns.length, statuses);
     assertConsistent();
     return new Outcome(List.of(statuses), reply);
   }
@@ -205,14 +205,14 @@ class MachineBalloonTest {
   void configRefusesNonPositiveBalloonLimitsAndHasDefaults() {
     Path file = dir.resolve("x.swap");
     assertMentions(assertThrows(IllegalArgumentException.class,
-        () -> new Machine.Config(1, 1, file, 1, COSTS, 1, 0, 1)), "balloon");
-    assertThrows(IllegalArgumentException.class, () -> new Machine.Config(1, 1, file, 1, COSTS, 1, -1, 1));
+        () -> new MachineConfig(1, 1, file, 1, COSTS, 1, 0, 1)), "balloon");
+    assertThrows(IllegalArgumentException.class, () -> new MachineConfig(1, 1, file, 1, COSTS, 1, -1, 1));
     assertMentions(assertThrows(IllegalArgumentException.class,
-        () -> new Machine.Config(1, 1, file, 1, COSTS, 1, 1, 0)), "stall");
-    assertThrows(IllegalArgumentException.class, () -> new Machine.Config(1, 1, file, 1, COSTS, 1, 1, -5));
-    Machine.Config defaults = new Machine.Config(1, 1, file, 1, COSTS, 1);
+        () -> new MachineConfig(1, 1, file, 1, COSTS, 1, 1, 0)), "stall");
+    assertThrows(IllegalArgumentException.class, () -> new MachineConfig(1, 1, file, 1, COSTS, 1, 1, -5));
+    MachineConfig defaults = new MachineConfig(1, 1, file, 1, COSTS, 1);
     assertEquals(512, defaults.balloonBatchPages());
-    assertEquals(Machine.Config.DEFAULT_BALLOON_STALL_NANOS, defaults.balloonStallNanos());
+    assertEquals(MachineConfig.DEFAULT_BALLOON_STALL_NANOS, defaults.balloonStallNanos());
   }
 
   @Test
@@ -482,9 +482,9 @@ class MachineBalloonTest {
       refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonTarget(vm, noSession));
       refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonStats(vm, noSession));
       refused(MachineException.Reason.FAILED_PRECONDITION,
-          () -> machine.balloonLock(vm, noSession, new int[] {0}, 1, st));
+          () -> machine.balloonMove(vm, noSession, 0, true, new int[] {0}, 1, st));
       refused(MachineException.Reason.FAILED_PRECONDITION,
-          () -> machine.balloonUnlock(vm, noSession, new int[] {0}, 1, st));
+          () -> machine.balloonMove(vm, noSession, 0, false, new int[] {0}, 1, st));
     }
     assertEquals(before, state(vm));
     assertEquals(-1, balloon(vm).lastContactNanosAgo(), "refused calls are no contact");
@@ -504,10 +504,10 @@ class MachineBalloonTest {
     assertEquals(1, balloon(vm).sizePages());
     List<Object> replaced = state(vm);
     MachineException e = refused(MachineException.Reason.FAILED_PRECONDITION,
-        () -> machine.balloonLock(vm, first, new int[] {1}, 1, st));
+        () -> machine.balloonMove(vm, first, 0, true, new int[] {1}, 1, st));
     assertMentions(e, String.valueOf(first), "start a new one");
     refused(MachineException.Reason.FAILED_PRECONDITION,
-        () -> machine.balloonUnlock(vm, first, new int[] {0}, 1, st));
+        () -> machine.balloonMove(vm, first, 0, false, new int[] {0}, 1, st));
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonTarget(vm, first));
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonStats(vm, first));
     assertEquals(replaced, state(vm));
@@ -519,7 +519,7 @@ class MachineBalloonTest {
     long theirs = startSession(other);
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonTarget(vm, theirs));
     refused(MachineException.Reason.FAILED_PRECONDITION,
-        () -> machine.balloonLock(vm, theirs, new int[] {2}, 1, st));
+        () -> machine.balloonMove(vm, theirs, 0, true, new int[] {2}, 1, st));
     assertEquals(new BalloonReply(4, false, null), machine.balloonTarget(vm, second));
     assertEquals(new BalloonReply(4, false, null), machine.balloonStats(vm, second));
   }
@@ -537,9 +537,9 @@ class MachineBalloonTest {
     int[] five = {0, 1, 2, 3, 4};
     BalloonPageStatus[] st = new BalloonPageStatus[5];
     assertMentions(refused(MachineException.Reason.INVALID_ARGUMENT,
-        () -> machine.balloonLock(vm, session, five, 5, st)), "at most 4", "got 5");
+        () -> machine.balloonMove(vm, session, 0, true, five, 5, st)), "at most 4", "got 5");
     assertMentions(refused(MachineException.Reason.INVALID_ARGUMENT,
-        () -> machine.balloonUnlock(vm, session, new int[] {7, 7, 7, 7, 7}, 5, st)), "at most 4");
+        () -> machine.balloonMove(vm, session, 0, false, new int[] {7, 7, 7, 7, 7}, 5, st)), "at most 4");
     assertEquals(before, state(vm));
     assertArrayEquals(new long[] {token(vm.id(), 0), token(vm.id(), 4)}, read(vm, 0, 4));
 
@@ -681,9 +681,9 @@ class MachineBalloonTest {
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonTarget(vm, session));
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.balloonStats(vm, session));
     refused(MachineException.Reason.FAILED_PRECONDITION,
-        () -> machine.balloonLock(vm, session, new int[] {1}, 1, st));
+        () -> machine.balloonMove(vm, session, 0, true, new int[] {1}, 1, st));
     refused(MachineException.Reason.FAILED_PRECONDITION,
-        () -> machine.balloonUnlock(vm, session, new int[] {0}, 1, st));
+        () -> machine.balloonMove(vm, session, 0, false, new int[] {0}, 1, st));
     refused(MachineException.Reason.FAILED_PRECONDITION, () -> machine.setBalloonTarget(vm, 1));
     refused(MachineException.Reason.FAILED_PRECONDITION,
         () -> machine.setDriverMode(vm, DriverMode.checked(Kind.ENABLED, 0, 0, 0)));
@@ -770,7 +770,7 @@ class MachineBalloonTest {
   @Test
   void stallsAndContactAgesFollowTheInjectedClockAlone() {
     AtomicLong now = new AtomicLong(1_000);
-    machine = new Machine(new Machine.Config(16, 32, dir.resolve("host.swap"), 64, COSTS, 42, BATCH, 100),
+    machine = new Machine(new MachineConfig(16, 32, dir.resolve("host.swap"), 64, COSTS, 42, BATCH, 100),
         TlbConfig.DEFAULT, now::get);
     Vm vm = machine.powerOn("vm", "linux", 16);
     setTarget(vm, 4);
@@ -900,8 +900,8 @@ class MachineBalloonTest {
   }
 
   private String pageOutsAfterStarts(int starts, String file) {
-    try (Machine m = new Machine(new Machine.Config(4, 64, dir.resolve(file), 64, COSTS, 42,
-        Machine.Config.DEFAULT_BALLOON_BATCH, Machine.Config.DEFAULT_BALLOON_STALL_NANOS,
+    try (Machine m = new Machine(new MachineConfig(4, 64, dir.resolve(file), 64, COSTS, 42,
+        MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS,
         org.balloonlab.hypervisor.policy.ReclamationSettings.ESX, new Quotas(8, 64, 2048)))) {
       Vm vm = m.powerOn("vm", "linux", 32);
       for (int i = 0; i < starts; i++) {

@@ -33,8 +33,8 @@ class MachineQuotaTest {
   private Machine machine;
 
   private Machine newMachine(int frames, int slots, Quotas quotas) {
-    machine = new Machine(new Machine.Config(frames, slots, dir.resolve("host.swap"), 4096, COSTS, 7,
-        Machine.Config.DEFAULT_BALLOON_BATCH, Machine.Config.DEFAULT_BALLOON_STALL_NANOS, ReclamationSettings.ESX,
+    machine = new Machine(new MachineConfig(frames, slots, dir.resolve("host.swap"), 4096, COSTS, 7,
+        MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS, ReclamationSettings.ESX,
         quotas), new TlbConfig(32, 4, true));
     machine.checkInvariants();
     return machine;
@@ -61,7 +61,7 @@ class MachineQuotaTest {
 
   @Test
   void defaultsAreSixtyFourVmsFourTimesMemoryAndEightMibOfTables() {
-    Machine.Config c = new Machine.Config(1000, 4000, dir.resolve("x.swap"), 16, COSTS, 1);
+    MachineConfig c = new MachineConfig(1000, 4000, dir.resolve("x.swap"), 16, COSTS, 1);
     assertEquals(new Quotas(64, 4000, 2048), c.quotas());
     assertThrows(IllegalArgumentException.class, () -> new Quotas(0, 1, 16));
     assertThrows(IllegalArgumentException.class, () -> new Quotas(Quotas.MAX_VMS_LIMIT + 1, 1, 16));

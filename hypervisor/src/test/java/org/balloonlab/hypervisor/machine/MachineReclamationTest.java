@@ -23,7 +23,7 @@ class MachineReclamationTest {
   private Machine machine;
 
   private Machine newMachine(ReclamationSettings settings, long stallNanos) {
-    machine = new Machine(new Machine.Config(FRAMES, 4 * FRAMES, dir.resolve("host.swap"), 4096,
+    machine = new Machine(new MachineConfig(FRAMES, 4 * FRAMES, dir.resolve("host.swap"), 4096,
         MachineBalloonTest.COSTS, 42, 64, stallNanos, settings));
     return machine;
   }

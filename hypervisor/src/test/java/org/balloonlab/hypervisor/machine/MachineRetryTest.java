@@ -36,7 +36,7 @@ class MachineRetryTest {
 
   @BeforeEach
   void setUp() {
-    machine = new Machine(new Machine.Config(64, 64, dir.resolve("host.swap"), 64, MachineBalloonTest.COSTS, 42,
+    machine = new Machine(new MachineConfig(64, 64, dir.resolve("host.swap"), 64, MachineBalloonTest.COSTS, 42,
         BATCH, Long.MAX_VALUE));
     vm = machine.powerOn("vm1", "linux", 32);
     session = machine.openBalloonSession(vm, true, true, true).id();

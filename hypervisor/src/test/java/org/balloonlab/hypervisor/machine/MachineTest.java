@@ -49,8 +49,8 @@ class MachineTest {
 
   private Machine newMachine(int frames, int slots, int maxBatch) {
     // Configured memory as far beyond machine memory as the tests overcommit; host swap is reserved as always.
-    machine = new Machine(new Machine.Config(frames, slots, dir.resolve("host.swap"), maxBatch, COSTS, 42,
-        Machine.Config.DEFAULT_BALLOON_BATCH, Machine.Config.DEFAULT_BALLOON_STALL_NANOS,
+    machine = new Machine(new MachineConfig(frames, slots, dir.resolve("host.swap"), maxBatch, COSTS, 42,
+        MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS,
         org.balloonlab.hypervisor.policy.ReclamationSettings.ESX, new Quotas(64, 1L << 30, 2048)));
     assertConsistent();
     return machine;
@@ -262,10 +262,10 @@ class MachineTest {
   @Test
   void configRefusesEmptyMachinesSwapsAndBatches() {
     Path file = dir.resolve("x.swap");
-    assertThrows(IllegalArgumentException.class, () -> new Machine.Config(0, 1, file, 1, COSTS, 1));
-    assertThrows(IllegalArgumentException.class, () -> new Machine.Config(1, 0, file, 1, COSTS, 1));
+    assertThrows(IllegalArgumentException.class, () -> new MachineConfig(0, 1, file, 1, COSTS, 1));
+    assertThrows(IllegalArgumentException.class, () -> new MachineConfig(1, 0, file, 1, COSTS, 1));
     IllegalArgumentException batch =
-        assertThrows(IllegalArgumentException.class, () -> new Machine.Config(1, 1, file, 0, COSTS, 1));
+        assertThrows(IllegalArgumentException.class, () -> new MachineConfig(1, 1, file, 0, COSTS, 1));
     assertMentions(batch, "batch");
   }
 

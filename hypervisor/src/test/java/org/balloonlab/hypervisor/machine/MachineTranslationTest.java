@@ -31,7 +31,7 @@ class MachineTranslationTest {
   private Machine machine;
 
   private Machine newMachine(int frames, int slots) {
-    machine = new Machine(new Machine.Config(frames, slots, dir.resolve("host.swap"), 4096, COSTS, 42, 64,
+    machine = new Machine(new MachineConfig(frames, slots, dir.resolve("host.swap"), 4096, COSTS, 42, 64,
         Long.MAX_VALUE), new TlbConfig(32, 4, true));
     return machine;
   }
@@ -209,13 +209,13 @@ class MachineTranslationTest {
     long session = startSession(vm);
     machine.setBalloonTarget(vm, 3);
     BalloonPageStatus[] statuses = new BalloonPageStatus[3];
-    machine.balloonLock(vm, session, new int[] {3, 4, 5}, 3, statuses);
+    machine.balloonMove(vm, session, 0, true, new int[] {3, 4, 5}, 3, statuses);
     assertEquals(BalloonPageStatus.OK, statuses[2]);
     assertEquals(-1, vm.mmu.shadowEntry(0, 5), "a locked page's shadow entry went with its frame");
     assertEquals(-1, vm.mmu.shadowEntry(K, 5), "and the kernel's");
     assertEquals(-1, vm.mmu.tlb().lookup(Tlb.vmTag(vm.id()), 0, 5));
     machine.checkInvariants();
-    machine.balloonUnlock(vm, session, new int[] {3}, 1, statuses);
+    machine.balloonMove(vm, session, 0, false, new int[] {3}, 1, statuses);
     machine.checkInvariants();
     // The guest touches a ballooned page: the balloon is reset, the page gets a fresh frame.
     long[] values = apply(vm, new Entries().read(0, 5, 5));

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.grpc.ServerGate;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ManagementServiceGrpc;
@@ -66,7 +67,7 @@ class TlsOverGrpcTest {
   }
 
   private String serve(Path clientCa) throws Exception {
-    machine = new Machine(new Machine.Config(64, 256, dir.resolve("host.swap"), 64, CostModel.DEFAULT, 1));
+    machine = new Machine(new MachineConfig(64, 256, dir.resolve("host.swap"), 64, CostModel.DEFAULT, 1));
     ServerTls tls = new ServerTls(dir.resolve("certs/hv.crt"), dir.resolve("certs/hv.key"), clientCa);
     server = new HypervisorServer(tls.serverBuilder(new InetSocketAddress("127.0.0.1", 0)), machine,
         Duration.ofHours(1), null, ServerGate.of(operator, lab, () -> "op", () -> "lab")).start();
