@@ -55,27 +55,30 @@ public final class HypervisorServer {
     this.machine = machine;
     this.detachTimeout = detachTimeout;
     this.clock = new LabClockEdge(clock);
-    if (clock != null) {
-      machine.onRelease(id -> clock.leave(id, "VM " + id + " was released at lab time " + clock.labTimeNs()
-          + " ns while the clock ran"));
-    }
+    this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "detached-vm-reaper");
+      t.setDaemon(true);
+      return t;
+    });
+    MachineGrpcService vms = new MachineGrpcService(machine, this.clock);
+    machine.onRelease(id -> {
+      if (clock != null) {
+        clock.leave(id, "VM " + id + " was released at lab time " + clock.labTimeNs() + " ns while the clock ran");
+      }
+      vms.released(id, reaper);
+    });
     this.balloon = new BalloonGrpcService(machine, this.clock);
     this.management = new ManagementGrpcService(machine, this.clock);
     if (gate != null) {
       builder.intercept(gate);
     }
     this.server = builder
-        .addService(new MachineGrpcService(machine, this.clock))
+        .addService(vms)
         .addService(management)
         .addService(balloon)
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
-    this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "detached-vm-reaper");
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /** Injects {@code faults} ({@code --inject}) from now on; call before {@link #start()}. */

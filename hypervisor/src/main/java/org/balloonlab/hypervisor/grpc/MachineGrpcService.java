@@ -6,6 +6,9 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.hypervisor.clock.ClockMember;
 import org.balloonlab.hypervisor.clock.LabClock;
@@ -36,6 +39,8 @@ import org.balloonlab.proto.VmSpec;
 final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase {
   private final Machine machine;
   private final LabClockEdge clock;
+  /** The streams attached to a VM, by VM id, so a VM released under its guest can be told at once. */
+  private final Map<Integer, AccessStream> attached = new ConcurrentHashMap<>();
 
   MachineGrpcService(Machine machine, LabClockEdge clock) {
     this.machine = machine;
@@ -83,6 +88,23 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
    * responses, closing) holds this object's monitor, which is uncontended on the data path. The client bounds the
    * batches in flight, which bounds what this side queues for sending.
    */
+  /**
+   * Ends the access stream of VM {@code vmId}, which was just released (powered off by the operator, dropped as a
+   * straggler, its swap failed), with the status its next request would get: a guest waiting for its next grant
+   * on the lab clock, or idle, learns now instead of never. Runs on {@code executor}, since the release holds the
+   * machine's lock and a stream takes its own monitor before the machine's.
+   */
+  void released(int vmId, Executor executor) {
+    AccessStream stream = attached.remove(vmId);
+    if (stream != null) {
+      try {
+        executor.execute(stream::endReleased);
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        // The server is stopping: it cancels every stream itself.
+      }
+    }
+  }
+
   private final class AccessStream implements StreamObserver<AccessRequest>, ClockMember {
     private final StreamObserver<AccessResponse> responses;
     private final int maxBatch = machine.config().maxBatchAccesses();
@@ -160,6 +182,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       Vm candidate = machine.authenticate(attach.getVmId(), attach.getCredential());
       machine.attach(candidate);
       vm = candidate;
+      attached.put(candidate.id(), this);
       if (clock.lockstep()) {
         // Joined before the guest hears it is attached, so whatever it does next finds it on the clock; its first
         // grant cannot overtake the answer, since both are sent under this stream's monitor, which we hold.
@@ -296,6 +319,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       closed = true;
       Vm v = vm;
       if (v != null) {
+        attached.remove(v.id(), this);
         leaveClock(v, "VM " + v.name() + "'s access stream was refused");
         machine.detach(v);
       }
@@ -306,6 +330,7 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
     public synchronized void onError(Throwable t) {
       Vm v = vm;
       if (!closed && v != null) {
+        attached.remove(v.id(), this);
         if (clock.lockstep()) {
           leaveClock(v, "VM " + v.name() + "'s access stream broke");
           clock.command(() -> machine.connectionLost(v), false);
@@ -324,10 +349,26 @@ final class MachineGrpcService extends MachineServiceGrpc.MachineServiceImplBase
       closed = true;
       Vm v = vm;
       if (v != null) {
+        attached.remove(v.id(), this);
         leaveClock(v, "VM " + v.name() + " closed its access stream");
         machine.detach(v);
       }
       responses.onCompleted();
+    }
+
+    /** The VM is gone: the guest gets the status any request of its would get now. */
+    private synchronized void endReleased() {
+      Vm v = vm;
+      if (closed || v == null) {
+        return;
+      }
+      closed = true;
+      try {
+        v.requirePoweredOn();
+        responses.onError(Status.ABORTED.withDescription(v + " was released").asRuntimeException());
+      } catch (MachineException e) {
+        responses.onError(StatusMapping.toStatus(e));
+      }
     }
 
     private void leaveClock(Vm v, String why) {

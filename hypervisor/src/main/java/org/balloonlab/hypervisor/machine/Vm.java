@@ -109,7 +109,7 @@ public final class Vm {
    *
    * @throws MachineException FAILED_PRECONDITION, flagged as powered off
    */
-  void requirePoweredOn() {
+  public void requirePoweredOn() {
     if (!poweredOn) {
       throw MachineException.poweredOff(offCode, this + " is powered off"
           + (offReason == null ? "" : " (" + offReason + ")"), name, offReason == null ? "" : offReason);

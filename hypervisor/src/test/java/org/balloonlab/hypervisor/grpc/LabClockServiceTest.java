@@ -240,6 +240,25 @@ class LabClockServiceTest {
     assertTrue(afterHold.getDoorbell(), "the new target rings the VM's doorbell in its next grant");
   }
 
+  @Test
+  void aVmPoweredOffByTheOperatorWhileItWaitsForAGrantIsToldAtOnce() throws Exception {
+    start(TimeUnit.SECONDS.toNanos(30));
+    Holder holder = new Holder();
+    assertEquals(0, holder.runTo(0));
+    Guest g = new Guest("vm1").attach();
+    // The clock is held: the guest waits for its first grant, which would never come for a VM that is off.
+    management.powerOffVm(org.balloonlab.proto.PowerOffVmRequest.newBuilder()
+        .setVm(VmSelector.newBuilder().setName("vm1")).build());
+    Object end = g.next();
+    assertTrue(end instanceof io.grpc.StatusRuntimeException, "the stream ends with a status, not " + end);
+    io.grpc.StatusRuntimeException e = (io.grpc.StatusRuntimeException) end;
+    assertEquals(io.grpc.Status.Code.FAILED_PRECONDITION, e.getStatus().getCode(), e.toString());
+    com.google.rpc.Status detail = io.grpc.protobuf.StatusProto.fromThrowable(e);
+    assertNotNull(detail);
+    assertTrue(detail.getDetailsList().stream().anyMatch(a -> a.toString().contains(StatusMapping.VM_POWERED_OFF)),
+        "the detail a guest recognises a power-off by: " + detail);
+  }
+
   private QuantumGrant runPastHold(Holder holder, Guest g) throws InterruptedException {
     holder.requests.onNext(HoldClockRequest.newBuilder().setUntilNs(10 * Q).build());
     return g.grant();
