@@ -177,10 +177,10 @@ final class BalloonState {
     return Thread.holdsLock(this);
   }
 
-  synchronized BalloonDriver.Stats snapshot() {
+  synchronized DriverStats snapshot() {
     Session s = session;
     DriverCounters c = counters;
-    return new BalloonDriver.Stats(mode, s != null, s == null ? 0 : s.id(), target, balloon.size(), cap, stuck,
+    return new DriverStats(mode, s != null, s == null ? 0 : s.id(), target, balloon.size(), cap, stuck,
         c.rounds.sum(), c.sessionsStarted.sum(), c.inflations.sum(), c.deflations.sum(), c.pagesLocked.sum(),
         c.pagesUnlocked.sum(), c.pagesRefused.sum(), c.refusalBackoffs.sum(), c.pagesRejected.sum(),
         c.unlockFailures.sum(), c.resets.sum(), c.resetPages.sum(), c.allocationFailures.sum(),

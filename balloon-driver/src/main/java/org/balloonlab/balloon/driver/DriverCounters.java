@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Every decision the driver counts, as {@link BalloonDriver.Stats} reports them (see there for what each means).
+ * Every decision the driver counts, as {@link DriverStats} reports them (see there for what each means).
  *
  * <p>Counters are {@link LongAdder}s rather than fields under the driver's lock: three threads count (the worker,
  * the kernel's thread in deflate-on-OOM, the transport's in the doorbell), and none of them should take a lock

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.function.DoubleSupplier;
 import org.awaitility.core.ConditionFactory;
 import org.balloonlab.balloon.driver.BalloonDriver.Config;
-import org.balloonlab.balloon.driver.BalloonDriver.Stats;
 import org.balloonlab.balloon.driver.FakeHost.Call;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.DriverMode.Kind;
@@ -122,7 +121,7 @@ class BalloonDriverTest {
     for (int[] request : host.lockRequests()) {
       assertTrue(request.length <= 512, "batch of " + request.length);
     }
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(3000, s.pagesLocked());
     assertEquals(3000, s.targetPages());
     assertEquals(6500, s.capPages());
@@ -146,7 +145,7 @@ class BalloonDriverTest {
     eventually().until(() -> driver.size() == 1000);
     eventually().untilAsserted(this::assertConsistent);
     assertEquals(PAGES - 1000, kernel.freeCount());
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(2000, s.pagesUnlocked());
     assertTrue(s.deflations() >= 1);
   }
@@ -182,7 +181,7 @@ class BalloonDriverTest {
 
     // One round only (an hour's poll, no doorbell): it reports stats last.
     eventually().until(() -> host.calls(Call.STATS) == 1);
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(1, s.rounds());
     assertEquals(1, s.refusalBackoffs());
     assertEquals(16, s.pagesRefused());
@@ -297,7 +296,7 @@ class BalloonDriverTest {
     eventually().until(() -> driver.stats().resets() == 1);
     eventually().until(() -> driver.size() == 2000);
     eventually().untilAsserted(this::assertConsistent);
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(0, host.calls(Call.UNLOCK), "a reset tells the hypervisor nothing");
     assertEquals(2000, s.resetPages());
     assertEquals(2, host.calls(Call.START));
@@ -328,7 +327,7 @@ class BalloonDriverTest {
       assertFalse(host.isLocked(pfn));
       assertFalse(kernel.isPinned(pfn));
     }
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(1, s.oomDeflations());
     assertEquals(100, s.oomPages());
     assertEquals(0, s.oomUntold());
@@ -347,7 +346,7 @@ class BalloonDriverTest {
 
     assertEquals(50, released.length);
     assertEquals(250, driver.size());
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(50, s.oomUntold());
     assertEquals(1, s.hostErrors());
   }
@@ -370,7 +369,7 @@ class BalloonDriverTest {
     start(slowPoll());
 
     eventually().until(() -> host.calls(Call.STATS) == 1);
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(1, s.rounds());
     assertEquals(100, s.oomPages());
     assertEquals(512 + 512 - 100 + 512, s.sizePages(), "the batch in hand is locked, then the inflation stops");

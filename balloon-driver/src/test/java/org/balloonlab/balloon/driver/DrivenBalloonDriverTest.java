@@ -124,7 +124,7 @@ class DrivenBalloonDriverTest {
     host.forceReset();
     driver.runDue(S / 10, true);
 
-    BalloonDriver.Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(1, s.resets());
     assertEquals(2, s.sessionsStarted());
     assertEquals(2000, driver.size(), "reinflated from scratch in the same call");

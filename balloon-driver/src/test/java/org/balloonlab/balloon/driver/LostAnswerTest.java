@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.balloonlab.balloon.driver.BalloonDriver.Config;
-import org.balloonlab.balloon.driver.BalloonDriver.Stats;
 import org.balloonlab.balloon.driver.FakeHost.Call;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,7 +62,7 @@ class LostAnswerTest {
 
     driver.runDue(0, false);
 
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(1000, driver.size());
     assertEquals(1000, host.lockedCount());
     assertEquals(1000, s.pagesLocked(), "every page counted once");
@@ -83,7 +82,7 @@ class LostAnswerTest {
 
     driver.runDue(0, false);
 
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(1, s.unknownOutcomes());
     assertEquals(512, s.unknownPages(), "the batch is pinned: neither balloon nor guest");
     assertEquals(0, driver.size());
@@ -131,7 +130,7 @@ class LostAnswerTest {
 
     driver.runDue(S, true);
 
-    Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(200, driver.size());
     assertEquals(800, s.pagesUnlocked(), "every page counted once");
     assertEquals(0, s.unlockFailures());

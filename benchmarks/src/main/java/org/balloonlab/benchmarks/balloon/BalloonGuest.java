@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.DriverStats;
 import org.balloonlab.balloon.grpc.GrpcBalloonHost;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
@@ -128,7 +129,7 @@ final class BalloonGuest implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       GuestStatus s = cpu.lastStatus();
-      BalloonDriver.Stats d = driver.stats();
+      DriverStats d = driver.stats();
       boolean touched = s != null && s.accesses() >= footprintPages;
       boolean driverReady = d.connected() && host.counts().statsCalls() >= 1 && (!doorbell || d.doorbellRings() >= 1);
       if (touched && driverReady) {
@@ -190,7 +191,7 @@ final class BalloonGuest implements AutoCloseable {
       cpu.verifyAll();
     }
     VmState before = hypervisorView.apply(vm.getVmId());
-    BalloonDriver.Stats d = driver.stats();
+    DriverStats d = driver.stats();
     long osBalloon = failure == null ? os.balloonPages() : -1;
     memory.close();
     VmState last = connection.powerOff();

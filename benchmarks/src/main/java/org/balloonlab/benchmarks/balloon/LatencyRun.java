@@ -7,6 +7,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.DriverStats;
 import org.balloonlab.benchmarks.FigureTable;
 import org.balloonlab.benchmarks.Medians;
 
@@ -62,7 +63,7 @@ final class LatencyRun {
       long[] delays = new long[reps];
       long[] setCalls = new long[reps];
       long[][] steps = new long[STEPS.length][reps];
-      BalloonDriver.Stats s0 = null;
+      DriverStats s0 = null;
       for (int i = -warmups; i < reps; i++) {
         if (i == 0) {
           s0 = g.driver().stats();
@@ -101,7 +102,7 @@ final class LatencyRun {
       if (!operator.confirmBalloonSize(g.vmId(), goal)) {
         throw new IllegalStateException(name + ": the hypervisor's balloon is not at " + goal + " pages");
       }
-      BalloonDriver.Stats s1 = g.driver().stats();
+      DriverStats s1 = g.driver().stats();
       long[] getVm = new long[50];
       for (int i = 0; i < getVm.length; i++) {
         long t0 = System.nanoTime();

@@ -3,6 +3,7 @@ package org.balloonlab.guest.cli;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.DriverStats;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.proto.MmuState;
 import org.balloonlab.proto.VmCounters;
@@ -34,7 +35,7 @@ public final class GuestSummary {
    *
    * @param balloon the driver's last stats, {@code null} without a driver
    */
-  static String line(String name, GuestStatus s, VmState last, String translation, BalloonDriver.Stats balloon) {
+  static String line(String name, GuestStatus s, VmState last, String translation, DriverStats balloon) {
     StringBuilder b = new StringBuilder(GuestAgentCommand.SUMMARY);
     if (s == null) {
       // The guest ended before its first report (its hypervisor was lost early): nothing counted to show.

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.DriverStats;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.guest.balloon.BalloonRig.Guest;
@@ -93,7 +94,7 @@ class BalloonDriverModesTest {
     assertEquals(0, b.sessionId());
     assertEquals(-1, b.lastContactNanosAgo(), "the driver never called");
     assertEquals(0, b.sizePages());
-    BalloonDriver.Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertFalse(s.connected());
     assertEquals(0, s.sessionsStarted());
     assertEquals(0, s.targetPages(), "it never heard of the target");
@@ -195,7 +196,7 @@ class BalloonDriverModesTest {
     rig.setTarget(300);
 
     rig.awaitUntil("the driver hangs", () -> driver.stats().stuck());
-    BalloonDriver.Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(1, s.stuckEpisodes());
     assertEquals(64, s.sizePages(), "one batch locked before the hang");
     assertEquals(64, rig.balloon().sizePages());

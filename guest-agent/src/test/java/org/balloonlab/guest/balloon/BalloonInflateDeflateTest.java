@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.BitSet;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.DriverStats;
 import org.balloonlab.guest.balloon.BalloonRig.Guest;
 import org.balloonlab.guest.balloon.TestWorkloads.Gated;
 import org.balloonlab.guest.balloon.TestWorkloads.Hot;
@@ -229,7 +230,7 @@ class BalloonInflateDeflateTest {
     assertEquals(expected, b.sizePages());
     assertTrue(b.uncooperative());
     assertEquals(0, b.refusedPages(), "the driver never asked beyond its cap");
-    BalloonDriver.Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(expected, s.capPages());
     assertEquals(target, s.targetPages());
     assertEquals(expected, s.sizePages());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import org.balloonlab.balloon.driver.BalloonDriver;
+import org.balloonlab.balloon.driver.DriverStats;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.DriverMode.Kind;
 import org.balloonlab.guest.balloon.BalloonRig.Guest;
@@ -66,7 +67,7 @@ class BalloonResetAndOomTest {
     // The doorbell brings the reset: every page goes back to the guest, none is unlocked, a new session opens.
     rig.awaitUntil("the driver reset", () -> driver.stats().resets() == 1 && driver.stats().sessionsStarted() == 2);
     rig.awaitBalloon(0);
-    BalloonDriver.Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(300, s.resetPages());
     assertEquals(0, s.pagesUnlocked(), "a reset frees without unlocking");
     assertEquals(0, rig.balloon().unlockedTotal());
@@ -161,7 +162,7 @@ class BalloonResetAndOomTest {
     long released = g.oomDeflations();
     assertTrue(released >= OOM_FOOTPRINT - OOM_SWAP - (OOM_GUEST_PAGES - OOM_TARGET),
         "the balloon gave back at least what the writer lacked, gave " + released);
-    BalloonDriver.Stats s = driver.stats();
+    DriverStats s = driver.stats();
     assertEquals(released, s.oomPages(), "the OS counted what the driver gave");
     assertEquals(released, rig.kernel.oomReleased());
     assertTrue(s.oomDeflations() >= 1);
