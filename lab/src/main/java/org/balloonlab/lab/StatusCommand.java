@@ -25,6 +25,7 @@ final class StatusCommand extends ControlCommand {
     } else {
       out.println(VmTable.header());
       out.println(VmTable.render("now", state));
+      out.println(VmTable.limitsLine(state.getMachine()));
     }
   }
 

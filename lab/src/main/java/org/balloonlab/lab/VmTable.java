@@ -57,6 +57,19 @@ final class VmTable {
         m.getDoublePaging(), m.getPolicy().isEmpty() ? "-" : m.getPolicy());
   }
 
+  /**
+   * The machine's quotas and what they hold now (docs/design.md, "Quotas"): VMs powered on of the most allowed,
+   * configured memory of its limit, host swap reserved for the VMs' {@code memory - min} of the swap's size, and
+   * the translation tables one VM may make the hypervisor hold.
+   */
+  static String limitsLine(MachineState m) {
+    return String.format(Locale.ROOT,
+        "limits: %d of %d VMs, configured %s of %s, host swap reserved %s of %s, translation tables %s a VM",
+        m.getPoweredOnVms(), m.getMaxVms(), MemorySize.humanPages(m.getConfiguredPages()),
+        MemorySize.humanPages(m.getMaxConfiguredPages()), MemorySize.humanPages(m.getHostSwapReservedPages()),
+        MemorySize.humanPages(m.getHostSwapSlots()), MemorySize.humanPages(m.getMaxTranslationTablePages()));
+  }
+
   /** A lab time as the time column shows it: {@code 30s}, {@code 12.5s}, {@code 0.01s}. */
   static String labTime(long ns) {
     return BigDecimal.valueOf(ns, 9).stripTrailingZeros().toPlainString() + "s";

@@ -83,6 +83,9 @@ class ControlCommandsTest {
     machine.powerOn("vm1", "linux", 32);
     assertEquals(0, run("status", "--hypervisor", address));
     assertTrue(out.toString().contains("vm1") && out.toString().contains("(state high)"), out.toString());
+    String limits = out.toString().lines().filter(l -> l.startsWith("limits: ")).findFirst().orElse("");
+    assertTrue(limits.startsWith("limits: 1 of 64 VMs, configured 128KiB of "), "status shows the quotas: " + out);
+    assertTrue(limits.contains("host swap reserved 128KiB of "), limits);
 
     assertEquals(0, run("poweroff", "--hypervisor", address, "vm1"));
     assertTrue(out.toString().startsWith("vm1: powered off"), out.toString());
