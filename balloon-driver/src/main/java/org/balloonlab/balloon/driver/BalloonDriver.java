@@ -357,7 +357,7 @@ public final class BalloonDriver {
     return state.snapshot();
   }
 
-  /** For tests: how the driver pauses between retries of a call (wall time otherwise). */
+  /** For tests: how the driver pauses between retries of a call (as its host says otherwise). */
   void pauseRetriesWith(java.util.function.LongConsumer pause) {
     calls.pauseWith(pause);
   }

@@ -64,4 +64,11 @@ public interface BalloonHost {
    * changes. Returns a handle that stops listening.
    */
   AutoCloseable listenDoorbell(long sessionId, Runnable ring);
+
+  /**
+   * Waits before a lock or unlock that got no answer is sent again ({@link BalloonHostException.Kind#UNAVAILABLE}).
+   * A host across a network waits that long on the wall clock, for the network, not for the model; the default, a
+   * host in the same process, does not wait.
+   */
+  default void awaitRetry(long nanos) {}
 }

@@ -110,16 +110,14 @@ final class BalloonState {
 
   /**
    * The threaded worker: waits up to {@code nanos} for the doorbell, a mode change, a requested round or a stop.
-   * The wait is on the wall clock: that worker serves a hypervisor that runs free, where nothing is reproducible
-   * and the poll interval only paces it; on the lab clock the vCPU drives the driver on simulated time instead.
+   * The wait paces a worker that serves a hypervisor running free, where nothing is reproducible; it reads no
+   * clock (a spurious wake-up only runs a round early, which polls the target once more). On the lab clock the
+   * vCPU drives the driver on simulated time instead.
    */
   synchronized void awaitNextRound(long nanos) {
     try {
-      long left = nanos;
-      while (!stopping && !wakeRequested && left > 0) {
-        long before = System.nanoTime();
-        TimeUnit.NANOSECONDS.timedWait(this, left);
-        left -= System.nanoTime() - before;
+      if (!stopping && !wakeRequested && nanos > 0) {
+        TimeUnit.NANOSECONDS.timedWait(this, nanos);
       }
       wakeRequested = false;
     } catch (InterruptedException e) {

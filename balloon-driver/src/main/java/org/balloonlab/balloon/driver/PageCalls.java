@@ -1,7 +1,6 @@
 package org.balloonlab.balloon.driver;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 import org.balloonlab.balloon.driver.BalloonHost.PageStatus;
 import org.balloonlab.balloon.driver.BalloonHost.Session;
@@ -24,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * {@link Deflation} leaves them in the balloon and unlocks them again later (a page the hypervisor no longer holds
  * answers NOT_LOCKED).
  *
- * <p>The pauses are wall time, on purpose: they wait for a network, not for the model. A driven driver pauses on
+ * <p>The host decides how long a pause lasts ({@link BalloonHost#awaitRetry}): the gRPC host waits wall time, for
+ * the network, not for the model; a host in the same process does not wait. A driven driver pauses on
  * the vCPU thread, where simulated time stands still meanwhile, and the hypervisor answers a retry without a turn
  * of its own on the lab clock, so the lab's order and its simulated results are the same as without the lost
  * answer. Owned by the thread that runs the rounds; deflate-on-OOM does not use it (its unlocks carry no id: a
@@ -40,7 +40,7 @@ final class PageCalls {
   private final BalloonHost host;
   private final DriverCounters counters;
   private final String vmName;
-  private LongConsumer pause = PageCalls::parkWall;
+  private LongConsumer pause;
   private long idSession;
   private long lastId;
 
@@ -48,6 +48,7 @@ final class PageCalls {
     this.host = host;
     this.counters = counters;
     this.vmName = vmName;
+    this.pause = host::awaitRetry;
   }
 
   /** For tests: how the pauses between retries wait, in nanoseconds. */
@@ -113,14 +114,4 @@ final class PageCalls {
     return lock ? "lock" : "unlock";
   }
 
-  private static void parkWall(long nanos) {
-    // Wall time: a pause for the network between attempts (see the class comment).
-    long end = System.nanoTime() + nanos;
-    for (long left = nanos; left > 0; left = end - System.nanoTime()) {
-      LockSupport.parkNanos(left);
-      if (Thread.currentThread().isInterrupted()) {
-        return;
-      }
-    }
-  }
 }

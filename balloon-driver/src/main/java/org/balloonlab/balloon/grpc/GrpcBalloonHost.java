@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.balloonlab.balloon.driver.BalloonHost;
 import org.balloonlab.balloon.driver.BalloonHostException;
@@ -117,6 +118,15 @@ public final class GrpcBalloonHost implements BalloonHost {
    * {@code GetTarget}. If the stream fails, {@code ring} runs once more so the driver polls and notices; the
    * stream is not reopened (the driver listens again with its next session). Closing the handle cancels it.
    */
+  @Override
+  public void awaitRetry(long nanos) {
+    // Wall time: a pause for the network before an unanswered call is sent again, not part of the model.
+    long end = System.nanoTime() + nanos;
+    for (long left = nanos; left > 0 && !Thread.currentThread().isInterrupted(); left = end - System.nanoTime()) {
+      LockSupport.parkNanos(left);
+    }
+  }
+
   @Override
   public AutoCloseable listenDoorbell(long sessionId, Runnable ring) {
     Objects.requireNonNull(ring, "ring");

@@ -152,6 +152,11 @@ final class InstrumentedBalloonHost implements BalloonHost {
   }
 
   @Override
+  public void awaitRetry(long nanos) {
+    delegate.awaitRetry(nanos);
+  }
+
+  @Override
   public AutoCloseable listenDoorbell(long sessionId, Runnable ring) {
     if (!doorbell) {
       return () -> { };

@@ -68,4 +68,9 @@ public record DrainedBalloonHost(BalloonHost host, PhysicalMemory memory) implem
   public AutoCloseable listenDoorbell(long sessionId, Runnable ring) {
     return host.listenDoorbell(sessionId, ring);
   }
+
+  @Override
+  public void awaitRetry(long nanos) {
+    host.awaitRetry(nanos); // no batch is in flight while it waits: the retry follows the drain of the first try
+  }
 }
