@@ -16,7 +16,8 @@ import org.balloonlab.domain.PolicyNames;
  * balloon or the hypervisor's paging may be holding it back, asks for twice the headroom. Asks grow with use a
  * step at a time, so an allocation never swings between a VM's use and its whole size. When free memory is
  * above its target by more than the hysteresis band, every VM asks for its whole size, so that balloons deflate
- * as far as shares allow once pressure has fallen. If the asks add up to
+ * as far as shares allow once pressure has fallen; then the free memory beyond the band kept free is lent to
+ * the active VMs held back at that split, above their shares, until pressure returns. If the asks add up to
  * more than the machine can give, memory is taken from the VM with the lowest
  * {@code rho} (with {@code P} its allocation), a chunk at a time, recomputing {@code rho} after each chunk
  * (min-funding revocation), never below a VM's {@code min}. A pinned VM keeps its target and the rest share what
@@ -85,7 +86,67 @@ public final class SharesPolicy implements ReclamationPolicy {
     if (excess > 0) {
       revoke(vms, allocations, excess);
     }
+    if (plentiful) {
+      lendFreeMemory(pressure, vms, allocations);
+    }
     return allocations;
+  }
+
+  /**
+   * With memory to spare, lends the free frames above the band kept free to the VMs held back at their shares
+   * split: those whose memory in use (mapped, or in host swap) has come within half a headroom of it. Without
+   * this, memory the split promises a VM that does not use it (an idle VM's pages in host swap count as its
+   * allotment) stays free while a busy VM is ballooned and pages. The spare is shared out by shares times active
+   * fraction, so an idle VM borrows nothing, and a borrower's allocation becomes what it maps plus its part,
+   * never less than its split. Nothing is revoked for it: when pressure returns the next decision is the split
+   * again, and min-funding revocation takes the lent pages back first, since the borrower then holds the most
+   * pages per share.
+   */
+  private static void lendFreeMemory(MemoryPressure pressure, List<VmDemand> vms, long[] allocations) {
+    int n = vms.size();
+    long spare = pressure.freeFrames() - pressure.targetFreeFrames() - pressure.hysteresisFrames();
+    double[] weight = new double[n];
+    long[] lent = new long[n];
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+      VmDemand d = vms.get(i);
+      long headroom = Math.max(MIN_CHUNK, d.maxPages() / HEADROOM_DIVISOR);
+      boolean heldBack = d.mappedPages() + d.hostSwappedPages() + headroom / 2 >= allocations[i];
+      if (!d.pinned() && heldBack && d.mappedPages() < d.maxPages()) {
+        weight[i] = d.shares() * Math.max(0, d.activeFraction());
+        total += weight[i];
+      }
+    }
+    // A few rounds hand what a borrower at its size cannot take to the others.
+    for (int round = 0; round < n && spare > 0 && total > 0; round++) {
+      long given = 0;
+      double open = 0;
+      for (int i = 0; i < n; i++) {
+        if (weight[i] <= 0) {
+          continue;
+        }
+        VmDemand d = vms.get(i);
+        long room = d.maxPages() - d.mappedPages() - lent[i];
+        long part = Math.min(room, (long) (spare * (weight[i] / total)));
+        lent[i] += part;
+        given += part;
+        if (lent[i] < d.maxPages() - d.mappedPages()) {
+          open += weight[i];
+        } else {
+          weight[i] = 0;
+        }
+      }
+      spare -= given;
+      total = open;
+      if (given == 0) {
+        break;
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      if (lent[i] > 0) {
+        allocations[i] = Math.max(allocations[i], vms.get(i).mappedPages() + lent[i]);
+      }
+    }
   }
 
   /** Min-funding revocation: takes {@code excess} pages, lowest shares per page first. */

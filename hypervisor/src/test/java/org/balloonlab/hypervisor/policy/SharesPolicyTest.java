@@ -88,6 +88,58 @@ class SharesPolicyTest {
     assertEquals(7440, a[1], 100, "the active VM's balloon deflates to its share");
   }
 
+  /**
+   * Issue 13 item 3: at tau 0 a busy VM held back at its shares split stays ballooned while the machine has free
+   * memory, because an idle VM's pages in host swap count as its allotment. The busy VM borrows the free memory.
+   */
+  @Test
+  void aHeldBackActiveVmBorrowsTheFreeMemoryAboveItsSplit() {
+    // Split with memory to spare: both ask for 8000, equal shares, 4650 each. The busy VM maps 4500 (150 more in
+    // host swap); the idle one maps 2500 and has 2150 in host swap. Free: 10000 - 7000 = 3000, 2200 above the
+    // 800 kept free (target 700 plus 100 of hysteresis).
+    VmDemand busy = new VmDemand(0, 8000, 0, 100, 4500, 150, 4650, 1.0, false, -1, -1);
+    VmDemand idle = new VmDemand(1, 8000, 0, 100, 2500, 2150, 4650, 0.0, false, -1, -1);
+    long[] a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.HIGH, 3000), List.of(busy, idle));
+    assertEquals(4500 + 2200, a[0], "the busy VM maps what it holds plus all the spare: " + a[0]);
+    assertEquals(4650, a[1], 32, "the idle VM keeps its split (to a chunk of revocation) and borrows nothing");
+  }
+
+  @Test
+  void theSpareIsLentByShares() {
+    VmDemand one = new VmDemand(0, 8000, 0, 100, 3100, 0, 3100, 1.0, false, -1, -1);
+    VmDemand two = new VmDemand(1, 8000, 0, 200, 3000, 0, 6200, 1.0, false, -1, -1);
+    // Split 3100 : 6200; the second maps 3000 of its 6200, so only the first is held back and borrows all of
+    // 3900 - 800 = 3100.
+    long[] a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.HIGH, 3900), List.of(one, two));
+    assertEquals(3100 + 3100, a[0]);
+    assertEquals(6200, a[1], 32, "its split, to a chunk of revocation");
+    // Both held back (mapping their split less 200) and 1600 - 800 = 800 to lend, 1 : 2.
+    one = new VmDemand(0, 8000, 0, 100, 2900, 0, 3100, 1.0, false, -1, -1);
+    two = new VmDemand(1, 8000, 0, 200, 6000, 0, 6200, 1.0, false, -1, -1);
+    a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.HIGH, 1600), List.of(one, two));
+    assertArrayEquals(new long[] {2900 + 266, 6000 + 533}, a, "each maps what it holds plus its part");
+  }
+
+  @Test
+  void aVmAtItsSizeBorrowsNoMoreAndTheRestGoesToOthers() {
+    VmDemand small = new VmDemand(0, 2000, 0, 100, 1900, 0, 1900, 1.0, false, -1, -1);
+    VmDemand big = new VmDemand(1, 8000, 0, 100, 4000, 0, 4000, 1.0, false, -1, -1);
+    // Split: small asks its 2000, big the rest, 7300 -> both asks met, small at its size. Free 4100, 3300 spare.
+    long[] a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.HIGH, 4100), List.of(small, big));
+    assertEquals(2000, a[0]);
+    assertEquals(4000 + 3300 - 100, a[1], 100, "big borrows what small cannot take: " + a[1]);
+  }
+
+  @Test
+  void underPressureRevocationTakesTheLentPagesBackFirst() {
+    // The busy VM borrowed up to 6700 and maps 6600; the idle one woke and reads its pages back from host swap,
+    // pulling free memory into the soft state. Asks: 8000 (held back) and 2800 + 1000; 2500 too many.
+    VmDemand borrower = new VmDemand(0, 8000, 0, 100, 6600, 0, 6700, 1.0, false, -1, -1);
+    VmDemand woken = new VmDemand(1, 8000, 0, 100, 2800, 1850, 4650, 1.0, false, -1, -1);
+    long[] a = new SharesPolicy(0).allocate(pressure(FreeMemoryState.SOFT, 300), List.of(borrower, woken));
+    assertArrayEquals(new long[] {5500, 3800}, a, "all 2500 come from the borrower, which holds most per share");
+  }
+
   @Test
   void neverBelowMin() {
     long[] a = new SharesPolicy(0.75).allocate(pressure(FreeMemoryState.HARD),
