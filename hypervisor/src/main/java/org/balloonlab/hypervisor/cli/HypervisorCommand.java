@@ -30,6 +30,7 @@ import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.hypervisor.time.DiskProfile;
 import org.balloonlab.swap.SwapDevice;
 import org.balloonlab.swap.SwapReservationException;
 import org.balloonlab.units.CommandLineConverters;
@@ -208,8 +209,15 @@ public final class HypervisorCommand implements Callable<Integer> {
           + "goes on without it (default: ${DEFAULT-VALUE}).")
   Duration stragglerGrace;
 
+  @Option(names = "--disk-profile", paramLabel = "PROFILE", defaultValue = "ssd",
+      description = "The disk behind the guests' swap and the host swap: ssd (100 us a page) or disk-2002 (8 ms a "
+          + "page, a disk of Waldspurger, OSDI 2002's time); --cost overrides it constant by constant "
+          + "(default: ${DEFAULT-VALUE}).")
+  String diskProfile;
+
   @Option(names = "--cost", paramLabel = "NAME=NS",
-      description = "Override a cost-model constant in nanoseconds; repeatable. Names: memory-access, "
+      description = "Override a cost-model constant in nanoseconds, after --disk-profile; repeatable. Names: "
+          + "memory-access, "
           + "guest-page-fault, hidden-fault, zero-frame, guest-swap-read, guest-swap-write, host-swap-read, "
           + "host-swap-write, tlb-hit, page-walk-reference, vm-exit.")
   List<String> costs = new ArrayList<>();
@@ -357,7 +365,8 @@ public final class HypervisorCommand implements Callable<Integer> {
     out.printf("quotas: %d VMs, %s configured memory in total, %s of translation tables a VM; each VM reserves "
         + "memory - min of host swap%n", q.maxVms(), MemorySize.ofPages(q.maxConfiguredPages()),
         MemorySize.ofPages(q.maxTranslationTablePages()));
-    out.printf("cost model: %s%n", config.costs().describe());
+    out.printf("cost model (disk profile %s): %s%n", DiskProfile.of(diskProfile).label(),
+        config.costs().describe());
     ReclamationSettings r = config.reclamation();
     out.printf("reclamation: policy %s, tau %.2f, sampling %d pages per %s, free thresholds %s%n", r.policy(), r.tau(),
         r.samplePages(), samplePeriod, r.thresholds());
@@ -431,7 +440,12 @@ public final class HypervisorCommand implements Callable<Integer> {
     }
     requirePositive(balloonStallTimeout, "--balloon-stall-timeout");
     requirePositive(detachTimeout, "--detach-timeout");
-    CostModel model = CostModel.DEFAULT;
+    CostModel model;
+    try {
+      model = DiskProfile.of(diskProfile).applyTo(CostModel.DEFAULT);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, "--disk-profile: " + e.getMessage());
+    }
     for (String assignment : costs) {
       try {
         model = model.with(assignment);

@@ -85,7 +85,8 @@ final class ProtoMapping {
         .setBlockedBatches(r.blockedBatches())
         .setBlockedNs(r.blockedNs())
         .setTau(r.tau())
-        .setOwnTau(r.ownTau()));
+        .setOwnTau(r.ownTau())
+        .setHostDiskWaitNs(r.hostDiskWaitNs()));
     b.setMmu(toProto(vm.mmu()));
     return b.build();
   }

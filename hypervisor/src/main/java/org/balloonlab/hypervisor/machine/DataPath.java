@@ -88,6 +88,7 @@ final class DataPath {
           + mmu.budgetPages() + " table pages are in use and this batch may add "
           + mmu.tablePagesNeeded(count, ops, pfns, asids, vpns, backed) + "; the batch was not applied");
     }
+    reclaimer.waitForHostDisk(vm, result);
     reclaimer.holdIfAboveTarget(vm, result);
     VmCounters.Live c = vm.counters;
     ActivitySampler sampler = vm.sampler;

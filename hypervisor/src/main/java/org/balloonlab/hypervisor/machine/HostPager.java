@@ -168,13 +168,17 @@ final class HostPager {
    * Brings back from host swap the pages of a VM that holds fewer frames than its min. It gets there when the
    * hypervisor paged it before its balloon caught up: the balloon then takes backed pages on top, and pages the
    * guest does not touch would stay in host swap for ever. Reserved memory is the VM's, so the hypervisor reads
-   * them back itself (without charging the guest, which did not fault) as long as frames are free.
+   * them back itself as long as frames are free; the guest did not fault, but the disk reads are its memory's,
+   * so the caller makes its next batch wait for them.
+   *
+   * @return the pages read back
    */
-  void restoreReservation(Vm vm) {
+  long restoreReservation(Vm vm) {
     long missing = Math.min(vm.minPages - vm.mappedPages, vm.hostSwappedPages);
     if (missing <= 0) {
-      return;
+      return 0;
     }
+    long read = 0;
     P2m p2m = vm.p2m;
     for (int pfn = 0, n = p2m.pages(); pfn < n && missing > 0 && memory.freeFrames() > 0; pfn++) {
       int e = p2m.get(pfn);
@@ -184,7 +188,7 @@ final class HostPager {
           token = swap.pageIn(P2m.swapSlot(e));
         } catch (SwapIoException failure) {
           powerOff(vm, failure);
-          return;
+          return read;
         }
         int mfn = memory.allocate(vm.id());
         memory.write(mfn, token);
@@ -194,8 +198,10 @@ final class HostPager {
         vm.counters.hostPageIns++;
         machineCounters.hostPageIns++;
         missing--;
+        read++;
       }
     }
+    return read;
   }
 
   /**

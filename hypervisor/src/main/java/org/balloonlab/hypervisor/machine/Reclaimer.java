@@ -105,7 +105,7 @@ final class Reclaimer {
       pageToTargets(list, now);
     }
     for (Vm vm : list) {
-      pager.restoreReservation(vm);
+      occupyHostDisk(vm, pager.restoreReservation(vm) * costs.hostSwapReadNs(), now);
     }
     freeMemory.update();
   }
@@ -165,6 +165,7 @@ final class Reclaimer {
       long pages = vm.balloon.stalled(now, stallNanos) ? excess : Math.min(excess, need);
       if (pages > 0) {
         long paged = pager.pageOut(vm, pages);
+        occupyHostDisk(vm, paged * costs.hostSwapWriteNs(), now);
         vm.policyPageOuts += paged;
         machineCounters.policyPageOuts += paged;
         need -= paged;
@@ -193,6 +194,31 @@ final class Reclaimer {
     vm.blockedBatches++;
     vm.blockedNs += ns;
     result.hypervisorNs += ns;
+  }
+
+  /**
+   * The host swap disk works {@code ns} on {@code vm}'s pages from lab time {@code now} on, after what it already
+   * had queued for that VM. Nobody waits now: the policy pages asynchronously, as ESX's swapper does.
+   */
+  private static void occupyHostDisk(Vm vm, long ns, long now) {
+    if (ns > 0) {
+      vm.hostDiskBusyUntilNs = Math.max(vm.hostDiskBusyUntilNs, now) + ns;
+    }
+  }
+
+  /**
+   * Makes {@code vm}'s batch wait until the host swap disk has finished with its pages: the hypervisor's paging
+   * on its account competes with its own I/O, and the VM whose memory it is pays. On the lab clock {@code now} is
+   * the boundary the batch's quantum started at, so the wait does not depend on when the batch arrived; a VM
+   * that stayed idle (sent no batch) while the disk worked waits for nothing.
+   */
+  void waitForHostDisk(Vm vm, BatchResult result) {
+    long wait = vm.hostDiskBusyUntilNs - clock.getAsLong();
+    if (wait > 0) {
+      vm.hostDiskWaitNs += wait;
+      result.hypervisorNs += wait;
+    }
+    vm.hostDiskBusyUntilNs = 0;
   }
 
   /** Hands a pinned balloon target back to the policy, which sets it from the next decision on. */

@@ -20,8 +20,11 @@ package org.balloonlab.hypervisor.machine;
  * @param blockedNs simulated time it spent held
  * @param tau the idle memory tax rate that applies to it
  * @param ownTau whether that rate is its own (set for this VM) rather than the machine's
+ * @param hostDiskWaitNs simulated time its batches waited for the host swap disk to write or read its pages for
+ *     the policy (page-outs to reach its target, reserved pages read back)
  */
 public record ReclamationSnapshot(long minPages, long maxPages, long shares, long allocationTargetPages,
                                   double activeFraction, double activeFast, double activeSlow, long samplePeriods,
                                   double sharesPerPage, boolean targetPinned, long policyPageOuts,
-                                  long blockedBatches, long blockedNs, double tau, boolean ownTau) {}
+                                  long blockedBatches, long blockedNs, double tau, boolean ownTau,
+                                  long hostDiskWaitNs) {}

@@ -49,6 +49,13 @@ public final class Vm {
   long policyPageOuts;
   long blockedBatches;
   long blockedNs;
+  /**
+   * Lab time until which the host swap disk is busy with this VM's pages, written or read by the hypervisor on its
+   * own account (the policy's page-outs, reserved pages read back); the VM's next batch waits for it.
+   */
+  long hostDiskBusyUntilNs;
+  /** Simulated time its batches waited for that disk. */
+  long hostDiskWaitNs;
   double sharesPerPage;
   /** The VM's own idle memory tax rate, set at run time by an operator; NaN while the machine's applies. */
   double ownTau = Double.NaN;
@@ -99,7 +106,7 @@ public final class Vm {
     boolean own = !Double.isNaN(ownTau);
     ReclamationSnapshot reclamation = new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
-        policyPageOuts, blockedBatches, blockedNs, own ? ownTau : machineTau, own);
+        policyPageOuts, blockedBatches, blockedNs, own ? ownTau : machineTau, own, hostDiskWaitNs);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
         guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation());
   }

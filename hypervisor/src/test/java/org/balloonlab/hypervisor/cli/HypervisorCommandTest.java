@@ -36,7 +36,7 @@ class HypervisorCommandTest {
     Run r = run("--help");
     assertEquals(0, r.exitCode(), r.err());
     for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
-        "--cost", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
+        "--cost", "--disk-profile", "disk-2002", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
         "--free-hard", "--free-low", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit",
         "page-walk-reference", "--keepalive", "--max-vms", "--max-configured-memory", "--max-translation-tables"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
@@ -61,6 +61,23 @@ class HypervisorCommandTest {
   }
 
   @Test
+  void aDiskProfileSetsBothSwapsAndCostFlagsOverrideIt() throws Exception {
+    CommandLine cl = HypervisorCommand.commandLine();
+    cl.parseArgs("--memory", "64MiB", "--host-swap-file", "unused.swap");
+    org.balloonlab.hypervisor.time.CostModel ssd = cl.<HypervisorCommand>getCommand().config().costs();
+    assertEquals(org.balloonlab.hypervisor.time.CostModel.DEFAULT, ssd, "ssd is the default: today's constants");
+    cl = HypervisorCommand.commandLine();
+    cl.parseArgs("--memory", "64MiB", "--host-swap-file", "unused.swap", "--disk-profile", "DISK-2002",
+        "--cost", "host-swap-write=9000000");
+    org.balloonlab.hypervisor.time.CostModel old = cl.<HypervisorCommand>getCommand().config().costs();
+    assertEquals(8_000_000, old.guestSwapReadNs());
+    assertEquals(8_000_000, old.guestSwapWriteNs());
+    assertEquals(8_000_000, old.hostSwapReadNs());
+    assertEquals(9_000_000, old.hostSwapWriteNs(), "--cost applies after the profile");
+    assertEquals(ssd.memoryAccessNs(), old.memoryAccessNs(), "the profile changes the disk only");
+  }
+
+  @Test
   void versionExitsZero() {
     Run r = run("--version");
     assertEquals(0, r.exitCode());
@@ -78,6 +95,8 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--host-swap", "5000"}, "--host-swap"),
         Arguments.of(new String[] {"--host-swap", "lots"}, "--host-swap"),
         Arguments.of(new String[] {"--cost", "bogus=1"}, "--cost"),
+        Arguments.of(new String[] {"--disk-profile", "floppy"}, "--disk-profile"),
+        Arguments.of(new String[] {"--disk-profile", ""}, "--disk-profile"),
         Arguments.of(new String[] {"--cost", "hidden-fault=-3"}, "--cost"),
         Arguments.of(new String[] {"--cost", "hidden-fault=fast"}, "--cost"),
         Arguments.of(new String[] {"--cost", "hidden-fault"}, "--cost"),
