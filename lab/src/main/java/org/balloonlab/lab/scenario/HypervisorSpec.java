@@ -33,6 +33,8 @@ import org.balloonlab.units.MemorySize;
  * @param tlbWays the TLB's associativity, or {@code null}
  * @param tlbUntagged {@code true} for a TLB without address-space tags (context switches flush it), or
  *     {@code null}
+ * @param diskProfile the disk behind both swaps, {@code ssd} or {@code disk-2002} ({@code --disk-profile}), or
+ *     {@code null}
  * @param costs cost-model constants overridden, each as {@code --cost} takes it ({@code vm-exit=2000}); empty
  *     for none
  * @param clock how the hypervisor keeps the lab clock
@@ -41,7 +43,8 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
                              Integer samplePages, Duration samplePeriod, String sampleGains,
                              Duration policyPeriod, Double freeHigh, Double freeSoft,
                              Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout,
-                             Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, List<String> costs,
+                             Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, String diskProfile,
+                             List<String> costs,
                              ClockSpec clock) {
 
   /** A hypervisor with this much machine memory and every other field left to the hypervisor's defaults. */
@@ -77,6 +80,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     if (Boolean.TRUE.equals(tlbUntagged)) {
       f.add("--tlb-untagged");
     }
+    add(f, "--disk-profile", diskProfile);
     for (String cost : costs) {
       add(f, "--cost", cost);
     }
@@ -139,7 +143,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     public HypervisorSpec build() {
       return new HypervisorSpec(memory, null, null, null, null, null, samplePeriod, null, null, null, null, null,
           null, null,
-          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, costs, clock);
+          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, null, costs, clock);
     }
   }
 }

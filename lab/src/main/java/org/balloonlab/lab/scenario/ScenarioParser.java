@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.time.CostModel;
+import org.balloonlab.hypervisor.time.DiskProfile;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.PolicyNames;
 import org.balloonlab.domain.VmName;
@@ -51,7 +52,9 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *                                  # decisions), free: {...}, balloon-stall-timeout
  *   seed: 1                        # optional
  *   tlb-entries: 1536              # optional, with tlb-ways and tlb-untagged: each VM's TLB
- *   cost: {vm-exit: 2000}          # optional: cost-model constants in ns, named as --cost names them
+ *   disk-profile: disk-2002        # optional: ssd (default) | disk-2002: the disk behind both swaps
+ *   cost: {vm-exit: 2000}          # optional: cost-model constants in ns, named as --cost names them (after
+ *                                  # the disk profile)
  *   pace: max                      # optional: max (default) | 1x | a factor such as 0.5x: simulated per wall time
  *   quantum: 10ms                  # optional: lab time between two boundaries of the lab clock (1ms to 1s)
  *   straggler-grace: 30s           # optional: wall time before a VM that stops answering is dropped
@@ -195,6 +198,7 @@ public final class ScenarioParser {
       }
     }
     Boolean tlbUntagged = f.bool("tlb-untagged", false);
+    String diskProfile = f.choice("disk-profile", false, DiskProfile.labels());
     List<String> costs = costs(f.map("cost", false));
     ClockSpec clock = clock(f);
     f.finish();
@@ -205,7 +209,7 @@ public final class ScenarioParser {
         samplePages == null ? null : samplePages.intValue(), samplePeriod, sampleGains, policyPeriod, free[0], free[1],
         free[2], free[3], seed,
         stall, tlbEntries == null ? null : tlbEntries.intValue(), tlbWays == null ? null : tlbWays.intValue(),
-        tlbUntagged, costs, clock);
+        tlbUntagged, diskProfile, costs, clock);
   }
 
   /** A duration that must be more than 0 (and at most a day), or {@code null} if left out or wrong. */

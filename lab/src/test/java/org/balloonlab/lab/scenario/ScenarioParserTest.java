@@ -151,6 +151,36 @@ class ScenarioParserTest {
   }
 
   @Test
+  void aDiskProfileReachesTheHypervisorBeforeTheCostsThatOverrideIt() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 5s
+        hypervisor:
+          memory: 64MiB
+          disk-profile: Disk-2002
+          cost: {host-swap-write: 9000000}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertEquals("disk-2002", s.hypervisor().diskProfile());
+    assertEquals(List.of("--memory", "64MiB", "--disk-profile", "disk-2002", "--cost", "host-swap-write=9000000",
+        "--lab-clock", "lockstep", "--pace", "max"), s.hypervisor().flags());
+  }
+
+  @Test
+  void anUnknownDiskProfileIsRefused() {
+    List<String> problems = problems("""
+        duration: 5s
+        hypervisor:
+          memory: 64MiB
+          disk-profile: floppy
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertEquals(List.of("scenarios/t.yaml:4: hypervisor.disk-profile: \"floppy\" is not one of ssd, disk-2002"),
+        problems);
+  }
+
+  @Test
   void translationFieldsAreCheckedAsTheHypervisorAndGuestCheckThem() {
     List<String> problems = problems("""
         duration: 5s
