@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Who pays for the host swap disk (issue 13 item 2): the policy's page-outs and the reserved pages the hypervisor
  * reads back occupy the disk on the account of the VM whose memory they are, and that VM's next batch waits for
- * them; a page-out made for a fault is paid by the batch that waited for the frame, as before. (Reserved pages
- * read back are charged the same way, by the same code; no short sequence of batches gets a VM below its min.)
+ * them; a page-out made for a fault is paid by the batch that waited for the frame, and a page-in by the batch
+ * that touched the page, as before.
  */
 class HostDiskCostTest {
   private static final int FRAMES = 1000;
@@ -108,6 +108,57 @@ class HostDiskCostTest {
     lab.addAndGet(busy);
     write(big, 0, 1);
     assertEquals(1_000, diskWait(big));
+  }
+
+  @Test
+  void aPageInIsPaidByTheVmThatTouchesItsPage() {
+    newMachine(ReclamationSettings.ESX, 1);
+    Vm big = machine.powerOn("big", "linux", 800, 0, 100);
+    Vm small = machine.powerOn("small", "linux", 800, 0, 100);
+    write(big, 0, 600);
+    write(small, 0, 370);
+    machine.rebalance();
+    lab.addAndGet(10_000_000);
+    machine.rebalance();
+    lab.addAndGet(1_000_000_000); // the disk finished long ago: only the page-ins are left to pay
+    long swapped = machine.vm(big.id()).hostSwappedPages();
+    assertTrue(swapped > 0);
+    long before = machine.vm(big.id()).counters().hypervisorNs();
+    write(big, 0, 600); // every page, the paged ones read back
+    long paid = machine.vm(big.id()).counters().hypervisorNs() - before;
+    assertTrue(paid >= swapped * COSTS.hostSwapReadNs(), paid + " ns for " + swapped + " page-ins");
+    assertEquals(0, diskWait(big), "no page-out left to wait for");
+    long smallBefore = machine.vm(small.id()).counters().hypervisorNs();
+    write(small, 0, 370);
+    assertTrue(machine.vm(small.id()).counters().hypervisorNs() - smallBefore < COSTS.hostSwapReadNs(),
+        "small's own pages were never out: it pays no read");
+  }
+
+  @Test
+  void reservedPagesTheHypervisorReadsBackAreChargedToTheirVm() {
+    newMachine(ReclamationSettings.MANUAL, Long.MAX_VALUE);
+    Vm reserved = machine.powerOn("reserved", "linux", 800, 500, 0);
+    Vm other = machine.powerOn("other", "linux", 800, 400, 0);
+    write(reserved, 0, 600);
+    write(other, 0, 450); // 50 frames short: reserved holds the most above its min and is paged 50
+    assertEquals(50, machine.vm(reserved.id()).hostSwappedPages());
+    // Its balloon then takes 300 pages (backed ones among them), leaving it below its min.
+    long session = machine.openBalloonSession(reserved, true, true, true).id();
+    machine.setBalloonTarget(reserved, 300);
+    for (int from = 300; from < 600; from += 60) {
+      int[] pfns = MachineBalloonTest.range(from, from + 60);
+      machine.balloonMove(reserved, session, 0, true, pfns, pfns.length, new BalloonPageStatus[pfns.length]);
+    }
+    long mapped = machine.vm(reserved.id()).mappedPages();
+    long swapped = machine.vm(reserved.id()).hostSwappedPages();
+    assertTrue(mapped < 500 && swapped > 0, "below its min with pages in host swap: " + mapped + ", " + swapped);
+    machine.rebalance(); // frames are free: the hypervisor reads its reserved pages back
+    long readBack = swapped - machine.vm(reserved.id()).hostSwappedPages();
+    assertTrue(readBack > 0, "read back: " + readBack);
+    write(reserved, 0, 1);
+    assertEquals(readBack * COSTS.hostSwapReadNs(), diskWait(reserved), "the reads on its account");
+    write(other, 0, 1);
+    assertEquals(0, diskWait(other));
   }
 
   @Test
