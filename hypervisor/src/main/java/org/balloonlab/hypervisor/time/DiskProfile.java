@@ -15,8 +15,8 @@ import java.util.Locale;
  *   <li>{@code disk-2002}: a server disk of the time of Waldspurger, OSDI 2002: a 10,000 rpm SCSI disk, whose
  *       random 4 KiB access costs an average seek of about 5 ms plus half a rotation (3 ms at 10,000 rpm) plus a
  *       transfer of well under 0.1 ms: 8 ms for a read and as much for a write (swap writes of single random
- *       pages gain nothing from the disk's cache). Paging is then about 80 times dearer than on the SSD, which is
- *       what made ESX's authors avoid hypervisor paging.
+ *       pages gain nothing from the disk's cache). Paging is then 80 times dearer than on the SSD, as dear as on
+ *       the machines the paper measured.
  * </ul>
  *
  * <p>Both profiles charge the guest's swap and the host swap alike, since in both eras they share the kind of
