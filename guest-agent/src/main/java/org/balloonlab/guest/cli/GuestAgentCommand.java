@@ -141,9 +141,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "Guests of the same kind boot the same image (default: ${DEFAULT-VALUE}).")
   String osKind;
 
-  @Option(names = "--os-image", paramLabel = "SIZE", defaultValue = "16MiB",
+  @Option(names = "--os-image", paramLabel = "SIZE",
       description = "The OS image (kernel text, libraries) written at boot and pinned: identical pages in every "
-          + "guest of the same --os-kind; 0 for none (default: ${DEFAULT-VALUE}).")
+          + "guest of the same --os-kind; 0 for none (default: 16MiB, or an eighth of --memory if less).")
   MemorySize osImage;
 
   @Option(names = "--boot-metadata", paramLabel = "RATIO", defaultValue = "0.015625",
@@ -284,7 +284,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     check(VmName.isValid(osKind), "--os-kind must be " + VmName.RULE + ", got " + VmName.quote(osKind));
     check(bootMetadata >= 0 && bootMetadata <= GuestBoot.MAX_METADATA_RATIO, "--boot-metadata must be from 0 to "
         + GuestBoot.MAX_METADATA_RATIO + ", got " + bootMetadata);
-    long imagePages = osImage.bytes() == 0 ? 0 : pages(osImage, "--os-image");
+    long imagePages = osImage == null ? GuestBoot.defaultImagePages(memoryPages)
+        : osImage.bytes() == 0 ? 0 : pages(osImage, "--os-image");
     check(imagePages <= Token.MAX_CONTENT_INDEX + 1, "--os-image must be at most 64GiB, got " + osImage);
     GuestBoot boot = new GuestBoot(osKind, (int) imagePages, bootMetadata);
     long pinned = boot.pinnedPages((int) memoryPages);

@@ -12,7 +12,10 @@ package org.balloonlab.guest.os;
 public record GuestBoot(String osKind, int imagePages, double metadataRatio) {
   /** No boot structures and no image: the bare guest of the unit tests that predate them. */
   public static final GuestBoot NONE = new GuestBoot("none", 0, 0);
-  /** The default OS image: 16 MiB, a modest kernel and its libraries (4096 pages). */
+  /**
+   * The default OS image: 16 MiB, a modest kernel and its libraries (4096 pages), capped at an eighth of memory for
+   * small guests ({@link #defaultImagePages}).
+   */
   public static final int DEFAULT_IMAGE_PAGES = 4096;
   /** The highest metadata ratio a guest accepts: a quarter of its memory. */
   public static final double MAX_METADATA_RATIO = 0.25;
@@ -31,9 +34,14 @@ public record GuestBoot(String osKind, int imagePages, double metadataRatio) {
     }
   }
 
-  /** A guest of {@code osKind} with the default image and Linux's metadata ratio. */
-  public static GuestBoot defaults(String osKind) {
-    return new GuestBoot(osKind, DEFAULT_IMAGE_PAGES, BootStructures.DEFAULT_RATIO);
+  /** The default image for a guest of {@code memoryPages}: 16 MiB, or an eighth of its memory if that is less. */
+  public static int defaultImagePages(long memoryPages) {
+    return (int) Math.min(DEFAULT_IMAGE_PAGES, memoryPages / 8);
+  }
+
+  /** A guest of {@code osKind} and {@code memoryPages} with the default image and Linux's metadata ratio. */
+  public static GuestBoot defaults(String osKind, long memoryPages) {
+    return new GuestBoot(osKind, defaultImagePages(memoryPages), BootStructures.DEFAULT_RATIO);
   }
 
   /** Pages pinned at boot for a guest of {@code memoryPages}: boot structures plus image. */
