@@ -31,7 +31,6 @@ import org.balloonlab.guest.os.GuestBoot;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestOutOfMemoryException;
-import org.balloonlab.guest.os.Token;
 import org.balloonlab.guest.vcpu.Vcpu;
 import org.balloonlab.guest.workload.WorkloadSpec;
 import org.balloonlab.proto.PowerOnResponse;
@@ -286,7 +285,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         + GuestBoot.MAX_METADATA_RATIO + ", got " + bootMetadata);
     long imagePages = osImage == null ? GuestBoot.defaultImagePages(memoryPages)
         : osImage.bytes() == 0 ? 0 : pages(osImage, "--os-image");
-    check(imagePages <= Token.MAX_CONTENT_INDEX + 1, "--os-image must be at most 64GiB, got " + osImage);
+    check(imagePages <= GuestBoot.MAX_IMAGE_PAGES, "--os-image must be at most 64GiB, got " + osImage);
     GuestBoot boot = new GuestBoot(osKind, (int) imagePages, bootMetadata);
     long pinned = boot.pinnedPages((int) memoryPages);
     check(pinned <= memoryPages / 2, "--os-image and --boot-metadata pin " + MemorySize.humanPages(pinned)
@@ -316,7 +315,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         : Math.max(2 * memoryPages, footprint + memoryPages / 8);
     check(swapPages <= Integer.MAX_VALUE - 8, "--swap is too large");
     check(memoryPages - pinned + swapPages >= footprint, "the workloads touch " + MemorySize.humanPages(footprint)
-        + " but memory and swap hold only " + MemorySize.humanPages(memoryPages - pinned + swapPages) + "; raise --swap");
+        + " but memory and swap hold only " + MemorySize.humanPages(memoryPages - pinned + swapPages)
+        + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
     if (exitWithParent) {

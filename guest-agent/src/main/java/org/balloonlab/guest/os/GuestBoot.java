@@ -17,6 +17,8 @@ public record GuestBoot(String osKind, int imagePages, double metadataRatio) {
    * small guests ({@link #defaultImagePages}).
    */
   public static final int DEFAULT_IMAGE_PAGES = 4096;
+  /** The largest OS image: what a content token can index, 64 GiB. */
+  public static final int MAX_IMAGE_PAGES = Token.MAX_CONTENT_INDEX + 1;
   /** The highest metadata ratio a guest accepts: a quarter of its memory. */
   public static final double MAX_METADATA_RATIO = 0.25;
 
@@ -24,9 +26,8 @@ public record GuestBoot(String osKind, int imagePages, double metadataRatio) {
     if (osKind == null || osKind.isEmpty()) {
       throw new IllegalArgumentException("a guest needs an os_kind");
     }
-    if (imagePages < 0 || imagePages > Token.MAX_CONTENT_INDEX + 1) {
-      throw new IllegalArgumentException("the OS image must be 0 to " + (Token.MAX_CONTENT_INDEX + 1) + " pages, got "
-          + imagePages);
+    if (imagePages < 0 || imagePages > MAX_IMAGE_PAGES) {
+      throw new IllegalArgumentException("the OS image must be 0 to " + MAX_IMAGE_PAGES + " pages, got " + imagePages);
     }
     if (!(metadataRatio >= 0 && metadataRatio <= MAX_METADATA_RATIO)) {
       throw new IllegalArgumentException("the boot metadata ratio must be from 0 to " + MAX_METADATA_RATIO + ", got "

@@ -37,7 +37,7 @@ final class FileWorkload extends SpecWorkload {
 
   @Override
   public String describe() {
-    return "files " + MemorySize.humanPages(spec.filePages()) + " (memory " + MemorySize.humanPages(spec.footprintPages())
-        + ")";
+    return "files " + MemorySize.humanPages(spec.filePages()) + " (memory "
+        + MemorySize.humanPages(spec.footprintPages()) + ")";
   }
 }

@@ -26,10 +26,10 @@ import org.balloonlab.units.MemorySize;
  *       <td>files, footprint (default 16MiB), file-share, writes, hot, hot-share</td></tr>
  * </table>
  * {@code files=SIZE} is the file's size; {@code file-share} the fraction of operations that are file reads or
- * writes (default 0.5), the rest touch the process's memory uniformly. Every type takes {@code data-set=NAME,data=SIZE}:
- * the first SIZE of the address space holds data set NAME, whose pages are identical in every VM that names the same
- * set (content tokens, see {@code ContentImage}), and {@code zero=SIZE}: the next SIZE holds zero pages. The workload
- * only reads those regions, so they keep their shared content.
+ * writes (default 0.5), the rest touch the process's memory uniformly. Every type takes
+ * {@code data-set=NAME,data=SIZE}: the first SIZE of the address space holds data set NAME, whose pages are
+ * identical in every VM that names the same set (content tokens, see {@code ContentImage}), and {@code zero=SIZE}:
+ * the next SIZE holds zero pages. The workload only reads those regions, so they keep their shared content.
  * Every type but {@code idle} takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
  * {@code writes} is the fraction of accesses that write (default 0.5). {@code uniform}, {@code hotset} and
  * {@code phases} take {@code ramp=N}: the footprint they touch grows from nothing to its full size over their first
@@ -187,7 +187,8 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     if (type.equals("files")) {
       String files = kv.get("files");
       if (files == null) {
-        throw new IllegalArgumentException("workload files needs files=SIZE, the size of its file, such as files=256MiB");
+        throw new IllegalArgumentException(
+            "workload files needs files=SIZE, the size of its file, such as files=256MiB");
       }
       filePages = pages("files", files);
       if (filePages > CONTENT_PAGES) {

@@ -440,6 +440,7 @@ class WorkloadSpecTest {
     assertThrows(IllegalArgumentException.class,
         () -> WorkloadSpec.parse("uniform:footprint=1MiB,data-set=a b,data=16KiB"));
     assertThrows(IllegalArgumentException.class,
-        () -> WorkloadSpec.parse("uniform:footprint=64KiB,data-set=x,data=48KiB,zero=32KiB"), "more than the footprint");
+        () -> WorkloadSpec.parse("uniform:footprint=64KiB,data-set=x,data=48KiB,zero=32KiB"),
+        "more than the footprint");
   }
 }
