@@ -19,6 +19,7 @@ import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.balloon.driver.BalloonHost;
 import org.balloonlab.balloon.grpc.GrpcBalloonHost;
 import org.balloonlab.domain.DriverMode;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.balloon.DrainedBalloonHost;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
@@ -26,6 +27,7 @@ import org.balloonlab.guest.grpc.HypervisorLoss;
 import org.balloonlab.guest.grpc.MachineConnection;
 import org.balloonlab.guest.grpc.PoweredOff;
 import org.balloonlab.guest.grpc.RemotePhysicalMemory;
+import org.balloonlab.guest.os.GuestBoot;
 import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.guest.os.GuestOs;
 import org.balloonlab.guest.os.GuestOutOfMemoryException;
@@ -138,10 +140,21 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       description = "Guests of the same kind boot the same image (default: ${DEFAULT-VALUE}).")
   String osKind;
 
+  @Option(names = "--os-image", paramLabel = "SIZE",
+      description = "The OS image (kernel text, libraries) written at boot and pinned: identical pages in every "
+          + "guest of the same --os-kind; 0 for none (default: 16MiB, or an eighth of --memory if less).")
+  MemorySize osImage;
+
+  @Option(names = "--boot-metadata", paramLabel = "RATIO", defaultValue = "0.015625",
+      description = "Per-page kernel metadata allocated at boot, as a fraction of --memory, pinned and never "
+          + "ballooned (Linux's struct page: 64 bytes per 4 KiB page); 0 to 0.25 (default: ${DEFAULT-VALUE}).")
+  double bootMetadata;
+
   @Option(names = "--workload", paramLabel = "SPEC", defaultValue = "hotset:footprint=128MiB",
-      description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle; keys footprint, "
-          + "writes, accesses, passes, hot, hot-share, sizes, loop, ramp, rate (accesses per simulated second), "
-          + "schedule (idle:30s/active:60s/...: when it works, on the guest's simulated time). "
+      description = "TYPE[:key=value,...]; types sequential, uniform, hotset, phases, idle, files (a file through "
+          + "the page cache); keys footprint, writes, accesses, passes, hot, hot-share, sizes, loop, ramp, rate "
+          + "(accesses per simulated second), schedule (idle:30s/active:60s/...: when it works, on the guest's "
+          + "simulated time), files, file-share, and for every type data-set=NAME,data=SIZE and zero=SIZE. "
           + "Repeat it to run different workloads side by side, each in its own processes "
           + "(default: ${DEFAULT-VALUE}).")
   List<String> workloads;
@@ -267,6 +280,16 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       }
     }
     check(workloadSpecs.size() <= 16, "at most 16 --workload options, got " + workloadSpecs.size());
+    check(VmName.isValid(osKind), "--os-kind must be " + VmName.RULE + ", got " + VmName.quote(osKind));
+    check(bootMetadata >= 0 && bootMetadata <= GuestBoot.MAX_METADATA_RATIO, "--boot-metadata must be from 0 to "
+        + GuestBoot.MAX_METADATA_RATIO + ", got " + bootMetadata);
+    long imagePages = osImage == null ? GuestBoot.defaultImagePages(memoryPages)
+        : osImage.bytes() == 0 ? 0 : pages(osImage, "--os-image");
+    check(imagePages <= GuestBoot.MAX_IMAGE_PAGES, "--os-image must be at most 64GiB, got " + osImage);
+    GuestBoot boot = new GuestBoot(osKind, (int) imagePages, bootMetadata);
+    long pinned = boot.pinnedPages((int) memoryPages);
+    check(pinned <= memoryPages / 2, "--os-image and --boot-metadata pin " + MemorySize.humanPages(pinned)
+        + " at boot, more than half of --memory " + memory);
     TranslationMode translationMode = switch (translation.toLowerCase(Locale.ROOT)) {
       case "nested" -> TranslationMode.TRANSLATION_MODE_NESTED;
       case "shadow" -> TranslationMode.TRANSLATION_MODE_SHADOW;
@@ -291,8 +314,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     long swapPages = swapSize != null ? pages(swapSize, "--swap")
         : Math.max(2 * memoryPages, footprint + memoryPages / 8);
     check(swapPages <= Integer.MAX_VALUE - 8, "--swap is too large");
-    check(memoryPages + swapPages >= footprint, "the workloads touch " + MemorySize.humanPages(footprint)
-        + " but memory and swap hold only " + MemorySize.humanPages(memoryPages + swapPages) + "; raise --swap");
+    check(memoryPages - pinned + swapPages >= footprint, "the workloads touch " + MemorySize.humanPages(footprint)
+        + " but memory and swap hold only " + MemorySize.humanPages(memoryPages - pinned + swapPages)
+        + "; raise --swap");
 
     Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "guest-agent-shutdown"));
     if (exitWithParent) {
@@ -336,7 +360,8 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       int code;
       try (SwapDevice swap = swapDevice;
            RemotePhysicalMemory mem = attach(machine, vm, counters, batch, window);
-           GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters)) {
+           GuestOs os = new GuestOs(vm.getVmId(), (int) memoryPages, mem, swap, machine.guestCosts(), counters,
+               boot)) {
         boolean lockstep = vm.getLabClock().getLockstep();
         Vcpu cpu = new Vcpu(os, new Vcpu.Options(slice, reportEvery.toNanos(), IDLE_TICK_NANOS, accesses,
             duration == null ? 0 : duration.toNanos(), seed), lockstep ? mem.labClock() : null);
@@ -381,7 +406,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
         if (s != null) {
           // None when the guest failed before its first report (its swap failed at once, for instance).
           out.println(GuestSummary.line(name, s, last, translation.toLowerCase(Locale.ROOT),
-              driver.stats()));
+              driver.stats(), counters));
         }
         out.flush();
         if (code == 0 && s != null && (s.integrityViolations() > 0 || s.isolationViolations() > 0)) {

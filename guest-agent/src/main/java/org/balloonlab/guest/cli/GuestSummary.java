@@ -5,6 +5,7 @@ import java.util.Map;
 import org.balloonlab.balloon.driver.BalloonDriver;
 import org.balloonlab.balloon.driver.DriverStats;
 import org.balloonlab.domain.GuestStatus;
+import org.balloonlab.guest.os.GuestCounters;
 import org.balloonlab.proto.MmuState;
 import org.balloonlab.proto.VmCounters;
 import org.balloonlab.proto.VmState;
@@ -36,6 +37,16 @@ public final class GuestSummary {
    * @param balloon the driver's last stats, {@code null} without a driver
    */
   static String line(String name, GuestStatus s, VmState last, String translation, DriverStats balloon) {
+    return line(name, s, last, translation, balloon, null);
+  }
+
+  /**
+   * The line, with the guest OS's boot memory and page cache at the end when {@code os} is given: boot-structure
+   * and image pages, the cache's pages, hits, misses, drops and write-backs, and the file operations and their
+   * throughput per second of simulated time ({@code file_ops_per_sim_s}), which compares two runs.
+   */
+  static String line(String name, GuestStatus s, VmState last, String translation, DriverStats balloon,
+                     GuestCounters os) {
     StringBuilder b = new StringBuilder(GuestAgentCommand.SUMMARY);
     if (s == null) {
       // The guest ended before its first report (its hypervisor was lost early): nothing counted to show.
@@ -63,6 +74,13 @@ public final class GuestSummary {
       append(b, "balloon_pages", balloon.sizePages(), "balloon_pages_locked", balloon.pagesLocked(),
           "balloon_resets", balloon.resets(), "balloon_retries", balloon.retries(), "balloon_unknown_outcomes",
           balloon.unknownOutcomes(), "balloon_host_errors", balloon.hostErrors());
+    }
+    if (os != null) {
+      long perSecond = s.simulatedNs() <= 0 ? 0 : (long) (os.fileOps() * 1e9 / s.simulatedNs());
+      append(b, "boot_pages", os.bootPages(), "image_pages", os.imagePages(), "page_cache_pages", os.pageCachePages(),
+          "cache_hits", os.cacheHits(), "cache_misses", os.cacheMisses(), "cache_drops", os.cacheDrops(),
+          "cache_writebacks", os.cacheWritebacks(), "data_set_fills", os.dataSetFills(), "file_ops", os.fileOps(),
+          "file_ops_per_sim_s", perSecond);
     }
     return b.toString();
   }

@@ -22,6 +22,24 @@ public final class GuestCounters {
   long contextSwitches;
   /** Pages the balloon driver gave back when the guest would otherwise have run out of memory. */
   long oomDeflations;
+  /** Pages of per-page kernel metadata allocated at boot ({@link BootStructures}). */
+  long bootPages;
+  /** Pages of OS image written at boot ({@link ContentImage}). */
+  long imagePages;
+  /** Pages the page cache holds now. */
+  long pageCachePages;
+  /** File accesses served from the page cache. */
+  long cacheHits;
+  /** File accesses that had to bring the page into the cache. */
+  long cacheMisses;
+  /** Misses that read the page from disk (a hole never written reads nothing). */
+  long cacheDiskReads;
+  /** Cache pages given up under memory pressure. */
+  long cacheDrops;
+  /** Dirty cache pages written back to disk before they were dropped. */
+  long cacheWritebacks;
+  /** Faults that filled a page of a data set from disk. */
+  long dataSetFills;
   final AtomicLong integrityViolations = new AtomicLong();
   final AtomicLong isolationViolations = new AtomicLong();
 
@@ -67,6 +85,47 @@ public final class GuestCounters {
 
   public long contextSwitches() {
     return contextSwitches;
+  }
+
+  public long bootPages() {
+    return bootPages;
+  }
+
+  public long imagePages() {
+    return imagePages;
+  }
+
+  public long pageCachePages() {
+    return pageCachePages;
+  }
+
+  public long cacheHits() {
+    return cacheHits;
+  }
+
+  public long cacheMisses() {
+    return cacheMisses;
+  }
+
+  public long cacheDiskReads() {
+    return cacheDiskReads;
+  }
+
+  public long cacheDrops() {
+    return cacheDrops;
+  }
+
+  public long cacheWritebacks() {
+    return cacheWritebacks;
+  }
+
+  /** File reads and writes: cache hits plus misses. */
+  public long fileOps() {
+    return cacheHits + cacheMisses;
+  }
+
+  public long dataSetFills() {
+    return dataSetFills;
   }
 
   public long integrityViolations() {

@@ -36,16 +36,30 @@ import org.balloonlab.swap.SwapIoException;
  * page is evicted or dropped, the release of an address space when its process exits. Its own accesses (filling
  * a page, reading a victim, the final audit) go through its direct map. See {@link PhysicalMemory}.
  *
+ * <p><b>Boot.</b> At construction the OS pins its boot memory ({@link GuestBoot}): per-page kernel metadata sized by
+ * configured memory ({@link BootStructures}) and the OS image of its {@code os_kind} ({@link ContentImage}). Neither
+ * is ever a victim of the clock nor given to the balloon. {@link #boot()} writes them, so they are backed by machine
+ * frames before any process runs.
+ *
+ * <p><b>Files and data sets.</b> A process may work on files through the {@link PageCache}, which the reclaim
+ * shrinks (dropping clean pages, writing dirty ones back) before it pages any process memory out. A process may
+ * also read a data set mapped at the start of its address space: a first touch fills the page with the set's
+ * content token, read from disk ({@link #attachDataSet}).
+ *
  * <p><b>Sizing.</b> Per-page state lives in primitive arrays: a free stack, a reverse map (PFN to asid and VPN)
  * and an accessed bitmap over PFNs; page tables and versions per process over VPNs. Not thread-safe: the
  * vCPU thread runs the OS.
  */
 public final class GuestOs implements AutoCloseable {
-  private static final int FREE = -1;
+  private static final int FREE = FrameTable.FREE;
   /** Reverse-map mark of a page chosen as a victim and being paged out: {@code VICTIM_BASE - asid}. */
   private static final int VICTIM_BASE = -2;
   /** Reverse-map mark of a page pinned by the balloon driver: the clock skips it, nothing maps it. */
   private static final int BALLOON = Integer.MIN_VALUE;
+  /** Reverse-map mark of a page the kernel pinned at boot (boot structures, OS image). */
+  private static final int KERNEL = Integer.MIN_VALUE + 1;
+  /** Reverse-map mark of a page-cache page; the reverse map's VPN holds its file page. */
+  private static final int CACHE = Integer.MIN_VALUE + 2;
   /** Pages reclaimed at once when the free list runs dry, as Linux reclaims SWAP_CLUSTER_MAX pages. */
   static final int RECLAIM_CLUSTER = 32;
 
@@ -55,11 +69,7 @@ public final class GuestOs implements AutoCloseable {
   private final SwapDevice swap;
   private final GuestCosts costs;
   private final GuestCounters counters;
-  private final int[] freeStack;
-  private int freeCount;
-  private final int[] rmapAsid;
-  private final int[] rmapVpn;
-  private final long[] accessed;
+  private final FrameTable frames;
   private int clockHand;
   /** The address space the vCPU runs in now; -1 before the first access. */
   private int runningAsid = -1;
@@ -71,6 +81,10 @@ public final class GuestOs implements AutoCloseable {
   private int balloonPages;
   private volatile OomNotifier oomNotifier;
   private final int[] oomPages = new int[RECLAIM_CLUSTER];
+  private final GuestBoot bootConfig;
+  private final int bootPages;
+  private boolean booted;
+  private final PageCache pageCache;
 
   /**
    * @param vmId the VM id the hypervisor gave this guest, which its tokens carry
@@ -81,8 +95,22 @@ public final class GuestOs implements AutoCloseable {
    */
   public GuestOs(int vmId, int memoryPages, PhysicalMemory memory, SwapDevice swap, GuestCosts costs,
                  GuestCounters counters) {
+    this(vmId, memoryPages, memory, swap, costs, counters, GuestBoot.NONE);
+  }
+
+  /**
+   * A guest that pins its boot memory as {@code boot} says; {@link #boot()} writes it.
+   *
+   * @throws IllegalArgumentException if the boot memory would leave less than half of memory to the rest
+   */
+  public GuestOs(int vmId, int memoryPages, PhysicalMemory memory, SwapDevice swap, GuestCosts costs,
+                 GuestCounters counters, GuestBoot boot) {
     if (memoryPages <= 0) {
       throw new IllegalArgumentException("a guest needs at least one page of memory");
+    }
+    if (boot.pinnedPages(memoryPages) > memoryPages / 2) {
+      throw new IllegalArgumentException("boot structures and OS image (" + boot.pinnedPages(memoryPages)
+          + " pages) would take more than half of the guest's " + memoryPages + " pages");
     }
     this.vmId = vmId;
     this.memoryPages = memoryPages;
@@ -90,15 +118,48 @@ public final class GuestOs implements AutoCloseable {
     this.swap = swap;
     this.costs = costs;
     this.counters = counters;
-    this.freeStack = new int[memoryPages];
-    for (int i = 0; i < memoryPages; i++) {
-      freeStack[i] = memoryPages - 1 - i;
+    this.frames = new FrameTable(memoryPages);
+    this.bootConfig = boot;
+    this.bootPages = BootStructures.pagesFor(memoryPages, boot.metadataRatio());
+    // PFNs 0 .. pinned-1, taken off the free list before anything can allocate: boot structures, then the image.
+    int pinned = bootPages + boot.imagePages();
+    for (int i = 0; i < pinned; i++) {
+      frames.take(KERNEL, i);
     }
-    this.freeCount = memoryPages;
-    this.rmapAsid = new int[memoryPages];
-    this.rmapVpn = new int[memoryPages];
-    java.util.Arrays.fill(rmapAsid, FREE);
-    this.accessed = new long[(memoryPages + 63) >>> 6];
+    counters.bootPages = bootPages;
+    counters.imagePages = boot.imagePages();
+    this.pageCache = new PageCache(vmId, memory, costs, counters, frames, CACHE, this::allocatePage,
+        ns -> ownNs += ns);
+  }
+
+  /**
+   * Writes the boot structures and the OS image, once, as the kernel's own accesses (not the workload's): call on
+   * the vCPU before the first process runs.
+   */
+  public void boot() {
+    if (booted) {
+      return;
+    }
+    booted = true;
+    memory.kernelOnly(true);
+    for (int pfn = 0; pfn < bootPages + bootConfig.imagePages(); pfn++) {
+      memory.write(pfn, kernelToken(pfn));
+    }
+    memory.kernelOnly(false);
+  }
+
+  /** What pinned page {@code pfn} holds: a boot-structure page, or a page of the OS image. */
+  private long kernelToken(int pfn) {
+    return pfn < bootPages ? BootStructures.token(vmId, pfn)
+        : ContentImage.imageToken(bootConfig.osKind(), pfn - bootPages);
+  }
+
+  /** Reads page {@code index} of the OS image (at PFN boot pages + index), checked like every read. */
+  public void readImagePage(int index) {
+    if (index < 0 || index >= bootConfig.imagePages()) {
+      throw new IllegalArgumentException("image page " + index + " is outside the image");
+    }
+    memory.read(bootPages + index, kernelToken(bootPages + index));
   }
 
   /** The checker to hand to a {@link PhysicalMemory}: it sorts mismatches into integrity and isolation. */
@@ -130,6 +191,29 @@ public final class GuestOs implements AutoCloseable {
     return p;
   }
 
+  /** Gives {@code process} files of {@code pages} in the page cache, for {@link #fileAccess}. Once, before it runs. */
+  public void attachFiles(GuestProcess process, int pages) {
+    pageCache.attach(process, pages);
+  }
+
+  /**
+   * Maps data set {@code name} over the first {@code pages} of {@code process}'s address space: a page never written
+   * there holds the set's content token. Once, before it runs.
+   */
+  public void attachDataSet(GuestProcess process, String name, int pages) {
+    if (pages < 0 || pages > process.pageTable.length || pages > Token.MAX_CONTENT_INDEX + 1) {
+      throw new IllegalArgumentException("a data set of " + pages + " pages does not fit the address space of "
+          + process.pageTable.length + " pages");
+    }
+    process.dataSetHash = Token.hashName(name);
+    process.dataPages = pages;
+  }
+
+  /** One read or write by {@code process} of page {@code page} of its files, through the page cache. */
+  public void fileAccess(GuestProcess process, int page, boolean write) {
+    pageCache.access(process, page, write);
+  }
+
   public List<GuestProcess> processes() {
     return Collections.unmodifiableList(processes);
   }
@@ -150,7 +234,7 @@ public final class GuestOs implements AutoCloseable {
     if (pte < 0) {
       pte = trueFault(process, vpn, pte);
     }
-    accessed[pte >>> 6] |= 1L << pte;
+    frames.touch(pte);
     c.accesses++;
     ownNs += costs.memoryAccessNs();
     if (write) {
@@ -165,7 +249,11 @@ public final class GuestOs implements AutoCloseable {
   }
 
   private long expected(GuestProcess process, int vpn) {
-    return Token.of(vmId, process.asid(), vpn, process.versions[vpn]);
+    char v = process.versions[vpn];
+    if (v == 0 && vpn < process.dataPages) {
+      return ContentImage.dataSetToken(process.dataSetHash, vpn);
+    }
+    return Token.of(vmId, process.asid(), vpn, v);
   }
 
   private int trueFault(GuestProcess process, int vpn, int pte) {
@@ -193,21 +281,27 @@ public final class GuestOs implements AutoCloseable {
       c.pageIns++;
     } else {
       pfn = allocatePage();
-      // A first touch (or a dropped zero page): the kernel clears the page before mapping it.
-      memory.write(pfn, 0L);
+      // A first touch (or a dropped clean page): the kernel clears the page before mapping it, or, in a data set,
+      // reads the set's page from disk.
+      long initial = expected(process, vpn);
+      if (initial != 0) {
+        ownNs += costs.swapReadNs();
+        c.dataSetFills++;
+      }
+      memory.write(pfn, initial);
       c.minorFaults++;
     }
     process.pageTable[vpn] = pfn;
     memory.pageTableEvent(PageTableEvent.MAP, process.asid(), vpn, pfn);
     process.residentPages++;
-    rmapAsid[pfn] = process.asid();
-    rmapVpn[pfn] = vpn;
+    frames.rmapAsid[pfn] = process.asid();
+    frames.rmapVpn[pfn] = vpn;
     return pfn;
   }
 
   /** A free PFN, reclaiming a cluster of victims with the clock algorithm if none is free. */
   private int allocatePage() {
-    if (freeCount == 0) {
+    if (frames.freeCount == 0) {
       try {
         reclaim(RECLAIM_CLUSTER);
       } catch (GuestOutOfMemoryException e) {
@@ -216,7 +310,7 @@ public final class GuestOs implements AutoCloseable {
         }
       }
     }
-    return freeStack[--freeCount];
+    return frames.pop();
   }
 
   /** Asks the balloon driver for pages back before failing; true if it gave some. */
@@ -241,18 +335,18 @@ public final class GuestOs implements AutoCloseable {
   public int allocateBalloonPages(int[] out, int count) {
     int got = 0;
     while (got < count) {
-      if (freeCount == 0) {
+      if (frames.freeCount == 0) {
         try {
           reclaim(RECLAIM_CLUSTER);
         } catch (GuestOutOfMemoryException e) {
           break;
         }
-        if (freeCount == 0) {
+        if (frames.freeCount == 0) {
           break;
         }
       }
-      int pfn = freeStack[--freeCount];
-      rmapAsid[pfn] = BALLOON;
+      int pfn = frames.pop();
+      frames.rmapAsid[pfn] = BALLOON;
       balloonPages++;
       out[got++] = pfn;
     }
@@ -268,7 +362,7 @@ public final class GuestOs implements AutoCloseable {
   /** Returns balloon pages to the free list. */
   public void freeBalloonPages(int[] pfns, int count) {
     for (int i = 0; i < count; i++) {
-      if (rmapAsid[pfns[i]] != BALLOON) {
+      if (frames.rmapAsid[pfns[i]] != BALLOON) {
         throw new IllegalArgumentException("PFN " + pfns[i] + " is not a balloon page");
       }
       unpin(pfns[i]);
@@ -276,10 +370,8 @@ public final class GuestOs implements AutoCloseable {
   }
 
   private void unpin(int pfn) {
-    rmapAsid[pfn] = FREE;
-    accessed[pfn >>> 6] &= ~(1L << pfn);
     balloonPages--;
-    freeStack[freeCount++] = pfn;
+    frames.free(pfn);
   }
 
   /** Registers the balloon driver's deflate-on-OOM handler. */
@@ -290,7 +382,7 @@ public final class GuestOs implements AutoCloseable {
   /** The kernel's memory statistics, in virtio-balloon's terms. */
   public MemoryStats memoryStats() {
     return new MemoryStats(counters.pageIns, counters.pageOuts, counters.majorFaults, counters.minorFaults,
-        freeCount, memoryPages, freeCount + reclaimablePages());
+        frames.freeCount, memoryPages, frames.freeCount + reclaimablePages());
   }
 
   private long reclaimablePages() {
@@ -298,7 +390,8 @@ public final class GuestOs implements AutoCloseable {
     for (GuestProcess p : processes) {
       resident += p.residentPages;
     }
-    return Math.min(resident, (long) swap.freeSlots());
+    // Clean or not, a cache page can be given up (a dirty one after its write-back).
+    return Math.min(resident, (long) swap.freeSlots()) + pageCache.cachedPages();
   }
 
   public int balloonPages() {
@@ -311,25 +404,31 @@ public final class GuestOs implements AutoCloseable {
    * hypervisor in one batch and written to the guest's swap; victims never written are dropped.
    */
   private void reclaim(int wanted) {
+    if (pageCache.cachedPages() > 0) {
+      // The page cache goes first: clean pages are dropped, dirty ones written back, before any process page.
+      pageCache.shrink(wanted - frames.freeCount);
+      if (frames.freeCount >= wanted) {
+        return;
+      }
+    }
     int victims = 0;
     // A dirty victim needs a swap slot: never pick more than there are, so the write-out cannot fail halfway.
     int swappable = Math.min(wanted, swap.freeSlots());
     boolean swapFull = false;
     // Two sweeps at most: the first may only clear accessed bits.
-    for (int steps = 0; steps < 2 * memoryPages && freeCount + victims < wanted; steps++) {
+    for (int steps = 0; steps < 2 * memoryPages && frames.freeCount + victims < wanted; steps++) {
       int pfn = clockHand;
       clockHand = clockHand + 1 == memoryPages ? 0 : clockHand + 1;
-      if (rmapAsid[pfn] < 0) {
+      if (frames.rmapAsid[pfn] < 0) {
         continue; // free, pinned by the balloon, or already chosen in this round
       }
-      long bit = 1L << pfn;
-      if ((accessed[pfn >>> 6] & bit) != 0) {
-        accessed[pfn >>> 6] &= ~bit;
+      if (frames.testAndClearAccessed(pfn)) {
         continue;
       }
-      GuestProcess owner = processes.get(rmapAsid[pfn]);
-      int vpn = rmapVpn[pfn];
+      GuestProcess owner = processes.get(frames.rmapAsid[pfn]);
+      int vpn = frames.rmapVpn[pfn];
       if (owner.versions[vpn] == 0) {
+        // Never written: zeroes, or a data set's page that can be read from disk again.
         owner.pageTable[vpn] = GuestProcess.UNMAPPED;
         memory.pageTableEvent(PageTableEvent.UNMAP, owner.asid(), vpn, 0);
         counters.zeroPagesDropped++;
@@ -346,10 +445,10 @@ public final class GuestOs implements AutoCloseable {
       victimExpected[victims] = expected(owner, vpn);
       victims++;
       // Taken off the reverse map's live set so the sweep cannot pick it twice; owner and VPN are kept.
-      rmapAsid[pfn] = VICTIM_BASE - owner.asid();
+      frames.rmapAsid[pfn] = VICTIM_BASE - owner.asid();
     }
     if (victims == 0) {
-      if (freeCount > 0) {
+      if (frames.freeCount > 0) {
         return;
       }
       throw new GuestOutOfMemoryException(swapFull
@@ -359,13 +458,13 @@ public final class GuestOs implements AutoCloseable {
     memory.readForSwapOut(victimPfns, victimExpected, victims, victimValues);
     for (int i = 0; i < victims; i++) {
       int pfn = victimPfns[i];
-      GuestProcess owner = processes.get(VICTIM_BASE - rmapAsid[pfn]);
+      GuestProcess owner = processes.get(VICTIM_BASE - frames.rmapAsid[pfn]);
       int slot = swap.pageOut(victimValues[i]);
       if (slot < 0) {
         throw new IllegalStateException("guest swap filled up during a reclaim that reserved its slots");
       }
       ownNs += costs.swapWriteNs();
-      owner.pageTable[rmapVpn[pfn]] = GuestProcess.SWAPPED_BASE - slot;
+      owner.pageTable[frames.rmapVpn[pfn]] = GuestProcess.SWAPPED_BASE - slot;
       counters.pageOuts++;
       release(owner, pfn);
     }
@@ -373,8 +472,7 @@ public final class GuestOs implements AutoCloseable {
 
   private void release(GuestProcess owner, int pfn) {
     owner.residentPages--;
-    rmapAsid[pfn] = FREE;
-    freeStack[freeCount++] = pfn;
+    frames.free(pfn);
   }
 
   /** Ends a process: its pages return to the free list and its swap slots are released. */
@@ -385,9 +483,7 @@ public final class GuestOs implements AutoCloseable {
     for (int vpn = 0; vpn < process.pageTable.length; vpn++) {
       int pte = process.pageTable[vpn];
       if (pte >= 0) {
-        rmapAsid[pte] = FREE;
-        accessed[pte >>> 6] &= ~(1L << pte);
-        freeStack[freeCount++] = pte;
+        frames.free(pte);
       } else if (pte <= GuestProcess.SWAPPED_BASE) {
         swap.release(GuestProcess.SWAPPED_BASE - pte);
       }
@@ -408,6 +504,12 @@ public final class GuestOs implements AutoCloseable {
   public void verifyAll() {
     // The audit is the kernel's, not the workload's: the hypervisor must not take it for activity.
     memory.kernelOnly(true);
+    if (booted) {
+      for (int pfn = 0; pfn < bootPages + bootConfig.imagePages(); pfn++) {
+        memory.read(pfn, kernelToken(pfn));
+      }
+    }
+    pageCache.verifyAll();
     for (GuestProcess p : processes) {
       if (p.exited) {
         continue;
@@ -455,7 +557,7 @@ public final class GuestOs implements AutoCloseable {
   public GuestStatus status(String workload, boolean workloadDone) {
     GuestCounters c = counters;
     return new GuestStatus(simulatedNs(), c.accesses, c.trueFaults, c.majorFaults, c.minorFaults, c.pageOuts,
-        c.pageIns, c.integrityViolations(), c.isolationViolations(), freeCount, memoryPages, swap.usedSlots(),
+        c.pageIns, c.integrityViolations(), c.isolationViolations(), frames.freeCount, memoryPages, swap.usedSlots(),
         c.contextSwitches, workload, workloadDone);
   }
 
@@ -464,7 +566,7 @@ public final class GuestOs implements AutoCloseable {
   }
 
   public int freePages() {
-    return freeCount;
+    return frames.freeCount;
   }
 
   public int swapUsedPages() {
@@ -477,6 +579,10 @@ public final class GuestOs implements AutoCloseable {
    */
   public SwapIoException swapFailure() {
     return swap.failure();
+  }
+
+  PageCache pageCache() { // for tests
+    return pageCache;
   }
 
   public PhysicalMemory memory() {

@@ -9,7 +9,8 @@ import java.util.Arrays;
  * workload's footprint: one entry per VPN and no object per page. An entry is a PFN ({@code >= 0}),
  * {@link #UNMAPPED}, or a guest swap slot ({@code <= SWAPPED_BASE}, slot {@code SWAPPED_BASE - entry}). Beside
  * it, {@code versions} remembers how many times each page was written, from which the guest rebuilds the token a
- * read must return.
+ * read must return. A page never written holds zero, or, in a data set's region ({@code dataPages} pages from VPN 0),
+ * the set's content token.
  */
 public final class GuestProcess {
   static final int UNMAPPED = -1;
@@ -21,6 +22,12 @@ public final class GuestProcess {
   final char[] versions;
   long residentPages;
   boolean exited;
+  /** The first of its file pages in the page cache, or -1 without files. */
+  int fileBase = -1;
+  int filePages;
+  /** Its data set's name hash, and the pages at the start of its address space that hold the set. */
+  int dataSetHash;
+  int dataPages;
 
   GuestProcess(int asid, String name, int virtualPages) {
     this.asid = asid;
@@ -40,6 +47,11 @@ public final class GuestProcess {
 
   public long residentPages() {
     return residentPages;
+  }
+
+  /** Pages of file the process works on; 0 without files. */
+  public int filePages() {
+    return filePages;
   }
 
   public boolean exited() {

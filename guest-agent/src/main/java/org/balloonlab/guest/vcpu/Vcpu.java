@@ -123,6 +123,12 @@ public final class Vcpu implements Runnable {
   /** Starts a process running {@code workload}. Call before {@link #run()}. */
   public GuestProcess start(String name, Workload workload) {
     GuestProcess p = os.spawn(name, workload.footprintPages());
+    if (workload.filePages() > 0) {
+      os.attachFiles(p, workload.filePages());
+    }
+    if (workload.dataPages() > 0) {
+      os.attachDataSet(p, workload.dataSet(), workload.dataPages());
+    }
     tasks.add(new Task(p, workload, new SplittableRandom(options.seed() * 1_000_003L + tasks.size())));
     return p;
   }
@@ -238,6 +244,7 @@ public final class Vcpu implements Runnable {
   }
 
   private void runFree() {
+    os.boot();
     while (!stopRequested && !ended) {
       long idled = step(now() + options.idleTickNanos());
       if (now() >= nextReportNs) {
@@ -262,6 +269,8 @@ public final class Vcpu implements Runnable {
       if (!joined) {
         joined = true;
         vmBaseNs = g.startNs() - now();
+        // The kernel's boot writes go in the VM's first quantum, at a definite point of the lab's order.
+        os.boot();
       }
       lastQuantum = g.quantum();
       doorbell |= g.doorbell();
@@ -371,7 +380,11 @@ public final class Vcpu implements Runnable {
         break;
       }
       worked = true;
-      os.access(t.process, Workload.vpn(a), Workload.isWrite(a));
+      if (Workload.isFile(a)) {
+        os.fileAccess(t.process, Workload.vpn(a), Workload.isWrite(a));
+      } else {
+        os.access(t.process, Workload.vpn(a), Workload.isWrite(a));
+      }
       t.countAccess();
       if (options.maxAccesses() > 0 && ++total >= options.maxAccesses()) {
         ended = true;

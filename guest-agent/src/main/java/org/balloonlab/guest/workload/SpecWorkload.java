@@ -31,13 +31,33 @@ abstract class SpecWorkload implements Workload {
     return spec.schedule();
   }
 
+  @Override
+  public final int filePages() {
+    return spec.filePages();
+  }
+
+  @Override
+  public final String dataSet() {
+    return spec.dataSet();
+  }
+
+  @Override
+  public final int dataPages() {
+    return spec.dataPages();
+  }
+
   /** Whether the spec's access limit is reached; never when it sets none. */
   final boolean limitReached() {
     return spec.accesses() > 0 && done >= spec.accesses();
   }
 
-  /** An access to {@code vpn}: a write with the spec's write fraction, drawn after the page was chosen. */
+  /**
+   * An access to {@code vpn}: a write with the spec's write fraction, drawn after the page was chosen; always a read
+   * in the read-only regions at the start of the address space (the data set, then the zero region), so they keep
+   * their shared content.
+   */
   final long access(int vpn, SplittableRandom random) {
-    return Workload.encode(vpn, random.nextDouble() < spec.writeFraction());
+    boolean write = random.nextDouble() < spec.writeFraction();
+    return Workload.encode(vpn, write && vpn >= spec.dataPages() + spec.zeroPages());
   }
 }

@@ -21,7 +21,15 @@ import org.balloonlab.units.MemorySize;
  *   <tr><td>{@code phases}</td><td>uniformly over a working set that changes size phase by phase</td>
  *       <td>sizes (such as 64MiB/256MiB/64MiB), writes, loop; accesses is per phase</td></tr>
  *   <tr><td>{@code idle}</td><td>its footprint once, then nothing</td><td>footprint, writes</td></tr>
+ *   <tr><td>{@code files}</td><td>a dbench-like load: reads and writes of a file through the guest's page cache
+ *       (a hot set of it most of the time), between accesses to its own memory</td>
+ *       <td>files, footprint (default 16MiB), file-share, writes, hot, hot-share</td></tr>
  * </table>
+ * {@code files=SIZE} is the file's size; {@code file-share} the fraction of operations that are file reads or
+ * writes (default 0.5), the rest touch the process's memory uniformly. Every type takes
+ * {@code data-set=NAME,data=SIZE}: the first SIZE of the address space holds data set NAME, whose pages are
+ * identical in every VM that names the same set (content tokens, see {@code ContentImage}), and {@code zero=SIZE}:
+ * the next SIZE holds zero pages. The workload only reads those regions, so they keep their shared content.
  * Every type but {@code idle} takes {@code accesses=N} (total, or per phase for {@code phases}) after which it is done;
  * {@code writes} is the fraction of accesses that write (default 0.5). {@code uniform}, {@code hotset} and
  * {@code phases} take {@code ramp=N}: the footprint they touch grows from nothing to its full size over their first
@@ -44,20 +52,39 @@ import org.balloonlab.units.MemorySize;
  * @param ramp accesses over which the touched footprint grows to its full size; 0 for at once
  * @param rate accesses per second of simulated time at most; 0 for as fast as the vCPU runs it
  * @param schedule when the workload works and when it idles, or {@code null} for always
+ * @param dataSet the data set's name, or {@code null} for none
+ * @param dataPages pages of the data set, from VPN 0
+ * @param zeroPages pages of zeroes after the data set
+ * @param filePages pages of the file a {@code files} workload works on; 0 for others
+ * @param fileShare the fraction of a {@code files} workload's operations that go to its file
  */
 public record WorkloadSpec(String type, int footprintPages, double writeFraction, long accesses, long passes,
                            double hotFraction, double hotShare, List<Integer> phasePages, boolean loop,
-                           long ramp, long rate, ActivitySchedule schedule) {
+                           long ramp, long rate, ActivitySchedule schedule, String dataSet, int dataPages,
+                           int zeroPages, int filePages, double fileShare) {
 
   /** The highest {@code rate}: a billion accesses a simulated second, far beyond what one vCPU makes. */
   public static final long MAX_RATE = 1_000_000_000L;
 
+  /** A {@code files} workload's own memory when it names none. */
+  public static final String DEFAULT_FILES_FOOTPRINT = "16MiB";
+  /** What a data set's name may be: the characters of a file name, 1 to 64 of them. */
+  public static final String DATA_SET_RULE = "1 to 64 letters, digits, '.', '_' or '-'";
+
+  private static final Set<String> CONTENT_KEYS = Set.of("data-set", "data", "zero");
   private static final Map<String, Set<String>> KEYS = Map.of(
-      "sequential", Set.of("footprint", "writes", "passes", "accesses", "rate", "schedule"),
-      "uniform", Set.of("footprint", "writes", "accesses", "ramp", "rate", "schedule"),
-      "hotset", Set.of("footprint", "writes", "hot", "hot-share", "accesses", "ramp", "rate", "schedule"),
-      "phases", Set.of("sizes", "writes", "loop", "accesses", "ramp", "rate", "schedule"),
-      "idle", Set.of("footprint", "writes", "rate"));
+      "sequential", with("footprint", "writes", "passes", "accesses", "rate", "schedule"),
+      "uniform", with("footprint", "writes", "accesses", "ramp", "rate", "schedule"),
+      "hotset", with("footprint", "writes", "hot", "hot-share", "accesses", "ramp", "rate", "schedule"),
+      "phases", with("sizes", "writes", "loop", "accesses", "ramp", "rate", "schedule"),
+      "idle", with("footprint", "writes", "rate"),
+      "files", with("files", "footprint", "file-share", "writes", "hot", "hot-share", "accesses", "rate", "schedule"));
+
+  private static Set<String> with(String... keys) {
+    Set<String> all = new java.util.HashSet<>(Set.of(keys));
+    all.addAll(CONTENT_KEYS);
+    return Set.copyOf(all);
+  }
 
   /**
    * Parses a workload description.
@@ -125,6 +152,9 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
       }
     } else {
       String fp = kv.get("footprint");
+      if (fp == null && type.equals("files")) {
+        fp = DEFAULT_FILES_FOOTPRINT;
+      }
       if (fp == null) {
         throw new IllegalArgumentException("workload " + type + " needs footprint=SIZE, such as footprint=256MiB");
       }
@@ -135,9 +165,43 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
     }
     String scheduleText = kv.get("schedule");
     ActivitySchedule schedule = scheduleText == null ? null : ActivitySchedule.parse(scheduleText);
+    String dataSet = kv.get("data-set");
+    int dataPages = kv.containsKey("data") ? pages("data", kv.get("data")) : 0;
+    int zeroPages = kv.containsKey("zero") ? pages("zero", kv.get("zero")) : 0;
+    if (dataSet != null && !dataSet.matches("[A-Za-z0-9._-]{1,64}")) {
+      throw new IllegalArgumentException("workload option data-set must be " + DATA_SET_RULE + ", got '"
+          + (dataSet.length() > 64 ? dataSet.substring(0, 64) + "..." : dataSet) + "'");
+    }
+    if ((dataSet == null) != (dataPages == 0)) {
+      throw new IllegalArgumentException("workload options data-set and data go together: data-set=NAME,data=SIZE");
+    }
+    if (dataPages > CONTENT_PAGES) {
+      throw new IllegalArgumentException("workload option data must be at most 64GiB");
+    }
+    if ((long) dataPages + zeroPages > footprint) {
+      throw new IllegalArgumentException("workload options data and zero take " + MemorySize.humanPages(
+          (long) dataPages + zeroPages) + ", more than the footprint " + MemorySize.humanPages(footprint));
+    }
+    int filePages = 0;
+    double fileShare = 0;
+    if (type.equals("files")) {
+      String files = kv.get("files");
+      if (files == null) {
+        throw new IllegalArgumentException(
+            "workload files needs files=SIZE, the size of its file, such as files=256MiB");
+      }
+      filePages = pages("files", files);
+      if (filePages > CONTENT_PAGES) {
+        throw new IllegalArgumentException("workload option files must be at most 64GiB");
+      }
+      fileShare = fraction(kv, "file-share", 0.5);
+    }
     return new WorkloadSpec(type, footprint, writes, accesses, passes, hot, hotShare, List.copyOf(phases), loop, ramp,
-        rate, schedule);
+        rate, schedule, dataSet, dataPages, zeroPages, filePages, fileShare);
   }
+
+  /** Pages a data set or a file may hold: what a content token can index, 64 GiB. */
+  private static final int CONTENT_PAGES = 1 << 24;
 
   private static int pages(String key, String value) {
     long pages;
@@ -202,6 +266,7 @@ public record WorkloadSpec(String type, int footprintPages, double writeFraction
       case "hotset" -> new HotSet(this);
       case "phases" -> new Phases(this);
       case "idle" -> new Idle(this);
+      case "files" -> new FileWorkload(this);
       default -> throw new IllegalStateException("unknown type " + type);
     };
   }

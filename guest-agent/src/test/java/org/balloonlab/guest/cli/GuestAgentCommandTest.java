@@ -64,7 +64,7 @@ class GuestAgentCommandTest {
     Result r = run("--help");
     assertEquals(0, r.code());
     for (String option : List.of("--name", "--memory", "--workload", "--processes", "--swap", "--batch",
-        "--window", "--hypervisor", "--report-every")) {
+        "--window", "--hypervisor", "--report-every", "--os-kind", "--os-image", "--boot-metadata")) {
       assertTrue(r.out().contains(option), "help mentions " + option);
     }
     assertTrue(r.out().contains("Exit codes"), r.out());
@@ -110,6 +110,13 @@ class GuestAgentCommandTest {
       "--name vm1 --shares -1                                      | --shares",
       "--name vm1 --shares many                                    | --shares",
       "--name vm1 --workload idle:footprint=1MiB --workload bad    | --workload bad",
+      "--name vm1 --os-kind a/b                                    | --os-kind",
+      "--name vm1 --boot-metadata 0.3                              | --boot-metadata",
+      "--name vm1 --boot-metadata -1                               | --boot-metadata",
+      "--name vm1 --memory 64MiB --os-image 40MiB                  | --os-image",
+      "--name vm1 --os-image 5000                                  | --os-image",
+      "--name vm1 --workload files:footprint=1MiB                  | files=SIZE",
+      "--name vm1 --workload uniform:footprint=1MiB,data=64KiB     | data-set",
   })
   void invalidArgumentsExitTwoNamingTheOption(String line, String named) {
     Result r = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> run(withDefaults(line.split(" "))));

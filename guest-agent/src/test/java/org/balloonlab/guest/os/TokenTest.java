@@ -3,6 +3,7 @@ package org.balloonlab.guest.os;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
@@ -85,5 +86,52 @@ class TokenTest {
     assertFalse(Token.belongsToAnotherVm(0L, 3), "a zero page belongs to no one");
     assertFalse(Token.belongsToAnotherVm(42L, 3), "not a private token");
     assertFalse(Token.belongsToAnotherVm(Token.of(3, 0, 0, 1), 3 + 4096), "ids 4096 apart alias, as documented");
+  }
+
+  @Test
+  void contentTokensNeverCollideWithPrivateTokensOrZero() {
+    int linux = Token.hashName("linux");
+    for (int kind : new int[] {Token.KIND_OS_IMAGE, Token.KIND_DATA_SET}) {
+      for (int index : new int[] {0, 1, Token.MAX_CONTENT_INDEX}) {
+        long t = Token.content(kind, linux, index);
+        assertNotEquals(0L, t, "never zero, even for page 0");
+        assertTrue(t > 0, "bit 63 clear: never a private token");
+        assertEquals(kind, Token.kind(t));
+        assertFalse(Token.belongsToAnotherVm(t, 3), "shared content belongs to no VM");
+      }
+    }
+    assertNotEquals(Token.content(Token.KIND_OS_IMAGE, linux, 5), Token.content(Token.KIND_DATA_SET, linux, 5));
+    assertNotEquals(Token.content(Token.KIND_OS_IMAGE, linux, 5),
+        Token.content(Token.KIND_OS_IMAGE, Token.hashName("windows"), 5));
+    assertEquals(0, Token.kind(Token.of(3, 1, 2, 1)), "a private token has no content kind");
+    assertEquals(0, Token.kind(0L));
+    assertThrows(IllegalArgumentException.class, () -> Token.content(Token.KIND_FILE, linux, 0));
+    assertThrows(IllegalArgumentException.class, () -> Token.content(Token.KIND_OS_IMAGE, linux, -1));
+    assertThrows(IllegalArgumentException.class,
+        () -> Token.content(Token.KIND_OS_IMAGE, linux, Token.MAX_CONTENT_INDEX + 1));
+  }
+
+  @Test
+  void hashNameIsFnv1aAndStable() {
+    assertEquals(0x811C9DC5, Token.hashName(""), "FNV-1a's offset basis");
+    assertEquals(0xE40C292C, Token.hashName("a"));
+    assertEquals(Token.hashName("linux"), Token.hashName(new String("linux")));
+  }
+
+  @Test
+  void perVmContentTokensCarryTheirVm() {
+    long file = Token.file(3, 10, 2);
+    long kernel = Token.kernelData(3, 10);
+    assertEquals(0L, Token.file(3, 10, 0), "a file page never written holds zeroes");
+    assertNotEquals(file, Token.file(3, 10, 3));
+    assertNotEquals(file, Token.file(4, 10, 2));
+    assertNotEquals(file, kernel);
+    assertFalse(Token.belongsToAnotherVm(file, 3));
+    assertTrue(Token.belongsToAnotherVm(file, 4));
+    assertFalse(Token.belongsToAnotherVm(kernel, 3));
+    assertTrue(Token.belongsToAnotherVm(kernel, 4));
+    assertTrue(file > 0 && kernel > 0);
+    assertEquals("file/vm3/page10/v2", Token.describe(file));
+    assertTrue(Token.describe(Token.content(Token.KIND_OS_IMAGE, 0xABCD, 7)).startsWith("image/0000abcd/page7"));
   }
 }

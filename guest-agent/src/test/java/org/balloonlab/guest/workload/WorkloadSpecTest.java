@@ -385,4 +385,62 @@ class WorkloadSpecTest {
     drain(a, random, 100);
     assertEquals(0, Workload.vpn(b.next(random)), "b starts at the beginning");
   }
+
+  @Test
+  void filesTypeReadsAndWritesAFileThroughThePageCache() {
+    WorkloadSpec s = WorkloadSpec.parse("files:files=1MiB");
+    assertEquals(256, s.filePages());
+    assertEquals(4096, s.footprintPages(), "16MiB of its own memory by default");
+    assertEquals(0.5, s.fileShare());
+    Workload w = s.create();
+    assertEquals(256, w.filePages());
+    java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+    int files = 0;
+    for (int i = 0; i < 1000; i++) {
+      long a = w.next(r);
+      if (Workload.isFile(a)) {
+        files++;
+        assertTrue(Workload.vpn(a) < 256);
+      } else {
+        assertTrue(Workload.vpn(a) < 4096);
+      }
+    }
+    assertTrue(files > 400 && files < 600, "about half file operations: " + files);
+    s = WorkloadSpec.parse("files:files=64KiB,footprint=64KiB,file-share=1,writes=0,accesses=10");
+    w = s.create();
+    for (int i = 0; i < 10; i++) {
+      long a = w.next(r);
+      assertTrue(Workload.isFile(a) && !Workload.isWrite(a));
+    }
+    assertEquals(Workload.DONE, w.next(r));
+    assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse("files:footprint=1MiB"));
+    assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse("files:files=65GiB"));
+    assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse("files:files=1MiB,file-share=2"));
+    assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse("uniform:footprint=1MiB,files=1MiB"));
+  }
+
+  @Test
+  void dataSetsAndZeroRegionsAreReadOnly() {
+    WorkloadSpec s = WorkloadSpec.parse("uniform:footprint=64KiB,writes=1,data-set=census.v1,data=16KiB,zero=16KiB");
+    assertEquals("census.v1", s.dataSet());
+    assertEquals(4, s.dataPages());
+    assertEquals(4, s.zeroPages());
+    Workload w = s.create();
+    assertEquals(4, w.dataPages());
+    java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+    for (int i = 0; i < 500; i++) {
+      long a = w.next(r);
+      assertEquals(Workload.vpn(a) >= 8, Workload.isWrite(a), "writes only outside the data set and zero region");
+    }
+    assertEquals(4, WorkloadSpec.parse("hotset:footprint=1MiB,zero=16KiB").zeroPages());
+    assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse("uniform:footprint=1MiB,data=16KiB"),
+        "data needs a name");
+    assertThrows(IllegalArgumentException.class, () -> WorkloadSpec.parse("uniform:footprint=1MiB,data-set=x"),
+        "a name needs data");
+    assertThrows(IllegalArgumentException.class,
+        () -> WorkloadSpec.parse("uniform:footprint=1MiB,data-set=a b,data=16KiB"));
+    assertThrows(IllegalArgumentException.class,
+        () -> WorkloadSpec.parse("uniform:footprint=64KiB,data-set=x,data=48KiB,zero=32KiB"),
+        "more than the footprint");
+  }
 }

@@ -23,10 +23,14 @@ import org.balloonlab.units.MemorySize;
  * @param tau the VM's own idle memory tax rate, set when it powers on (before its first quantum), or {@code null}
  *     for the machine's
  * @param balloonTarget a balloon target set when it powers on (before its first quantum), or {@code null}
+ * @param osKind its {@code os_kind}: guests of one kind boot identical image pages, or {@code null} (linux)
+ * @param osImage the size of its OS image, 0 for none, or {@code null} for the guest agent's default
+ * @param bootMetadata its boot structures as a fraction of its memory, or {@code null} for Linux's 1/64
  */
 public record GuestSpec(String name, MemorySize memory, MemorySize min, Integer shares, String translation,
                         List<String> workloads, Integer processes, String balloon, Long seed,
-                        boolean autostart, Long accesses, Integer slice, Double tau, MemorySize balloonTarget) {
+                        boolean autostart, Long accesses, Integer slice, Double tau, MemorySize balloonTarget,
+                        String osKind, MemorySize osImage, Double bootMetadata) {
 
   /** A guest that starts with the lab and leaves every other field to the guest agent's defaults. */
   public static Builder builder(String name, MemorySize memory, List<String> workloads) {
@@ -48,6 +52,9 @@ public record GuestSpec(String name, MemorySize memory, MemorySize min, Integer 
     HypervisorSpec.add(f, "--seed", seed);
     HypervisorSpec.add(f, "--accesses", accesses);
     HypervisorSpec.add(f, "--slice", slice);
+    HypervisorSpec.add(f, "--os-kind", osKind);
+    HypervisorSpec.add(f, "--os-image", osImage);
+    HypervisorSpec.add(f, "--boot-metadata", bootMetadata);
     return f;
   }
 
@@ -104,7 +111,7 @@ public record GuestSpec(String name, MemorySize memory, MemorySize min, Integer 
 
     public GuestSpec build() {
       return new GuestSpec(name, memory, null, null, translation, workloads, processes, balloon, seed, true,
-          accesses, slice, null, null);
+          accesses, slice, null, null, null, null, null);
     }
   }
 }

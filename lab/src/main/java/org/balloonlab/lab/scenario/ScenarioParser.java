@@ -19,6 +19,9 @@ import org.balloonlab.hypervisor.time.DiskProfile;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.PolicyNames;
 import org.balloonlab.domain.VmName;
+import org.balloonlab.guest.os.BootStructures;
+import org.balloonlab.guest.os.GuestBoot;
+import org.balloonlab.guest.os.Token;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.MemorySize;
 import org.snakeyaml.engine.v2.api.LoadSettings;
@@ -70,6 +73,9 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *     tau: 0                       # optional: the VM's own idle memory tax rate, set at its power-on
  *     balloon-target: 64MiB        # optional: a balloon target set at its power-on, before its first quantum
  *                                  # (both become scheduled actions at its start: lab time 0, or its start's)
+ *     os-kind: linux               # optional: guests of one kind boot identical OS image pages
+ *     os-image: 16MiB              # optional: the image's size (0 for none; default 16MiB or memory/8)
+ *     boot-metadata: 0.015625      # optional: boot structures as a fraction of memory (Linux's struct page)
  * schedule:                        # at: lab time
  *   - {at: 10s, action: driver, vm: vm1, mode: disabled}
  *   - {at: 15s, action: balloon, vm: vm1, target: 64MiB}
@@ -324,13 +330,32 @@ public final class ScenarioParser {
       f.problem("balloon-target", balloonTarget + " is more than the guest's memory " + size
           + (min == null ? "" : " minus its min " + min));
     }
+    String osKind = f.string("os-kind", false, null);
+    if (osKind != null && !VmName.isValid(osKind)) {
+      f.problem("os-kind", VmName.quote(osKind) + " must be " + VmName.RULE);
+    }
+    MemorySize osImage = f.size("os-image", false);
+    if (osImage != null && osImage.bytes() / 4096 > Token.MAX_CONTENT_INDEX + 1L) {
+      f.problem("os-image", osImage + " is more than 64GiB");
+      osImage = null;
+    }
+    Double bootMetadata = f.number("boot-metadata", false, 0, GuestBoot.MAX_METADATA_RATIO);
+    if (size != null && (osImage != null || bootMetadata != null)) {
+      long pages = size.bytes() / 4096;
+      long pinned = BootStructures.pagesFor(pages, bootMetadata == null ? BootStructures.DEFAULT_RATIO : bootMetadata)
+          + (osImage == null ? GuestBoot.defaultImagePages(pages) : osImage.bytes() / 4096);
+      if (pinned > pages / 2) {
+        f.problem(osImage != null ? "os-image" : "boot-metadata", "the OS image and boot structures would pin "
+            + MemorySize.humanPages(pinned) + ", more than half of the guest's memory " + size);
+      }
+    }
     f.finish();
     if (name == null || size == null || workload == null) {
       return null;
     }
     return new GuestSpec(name, size, min, shares == null ? null : shares.intValue(), translation, workload,
         processes == null ? null : processes.intValue(), balloon, seed, autostart == null || autostart, accesses,
-        slice == null ? null : slice.intValue(), tau, balloonTarget);
+        slice == null ? null : slice.intValue(), tau, balloonTarget, osKind, osImage, bootMetadata);
   }
 
   private static Scenario.ReportSpec report(YamlFields f) {

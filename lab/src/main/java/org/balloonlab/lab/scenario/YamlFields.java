@@ -167,7 +167,7 @@ final class YamlFields {
     return s == null ? fallback : s;
   }
 
-  /** A size of whole 4 KiB pages, more than 0 except for a balloon {@code target}. */
+  /** A size of whole 4 KiB pages, more than 0 except for a balloon {@code target} and a guest's {@code os-image}. */
   MemorySize size(String key, boolean required) {
     Node n = node(key, required);
     String text = scalar(key, false, "a size");
@@ -176,7 +176,7 @@ final class YamlFields {
     }
     try {
       MemorySize size = MemorySize.parse(text);
-      if (size.bytes() == 0 && !key.equals("target")) {
+      if (size.bytes() == 0 && !key.equals("target") && !key.equals("os-image")) {
         problems.add(lineOf(n), name(key) + ": must be more than 0");
         return null;
       }

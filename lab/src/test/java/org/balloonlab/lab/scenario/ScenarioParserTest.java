@@ -181,6 +181,44 @@ class ScenarioParserTest {
   }
 
   @Test
+  void guestOsFieldsReachTheGuestAgent() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 5s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - name: a
+            memory: 32MiB
+            os-kind: windows
+            os-image: 0
+            boot-metadata: 0.03
+            workload: {type: files, files: 16MiB, footprint: 4MiB, data-set: census, data: 1MiB, zero: 1MiB}
+        """);
+    assertEquals(List.of("--name", "a", "--memory", "32MiB", "--workload",
+        "files:files=16MiB,footprint=4MiB,data-set=census,data=1MiB,zero=1MiB", "--os-kind", "windows",
+        "--os-image", "0B", "--boot-metadata", "0.03"), s.guests().get(0).flags());
+    assertEquals(0, org.balloonlab.units.MemorySize.parse("0B").bytes(), "the guest agent reads it back");
+  }
+
+  @Test
+  void guestOsFieldsAreChecked() {
+    List<String> problems = problems("""
+        duration: 5s
+        hypervisor: {memory: 64MiB}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB, os-kind: "no way", boot-metadata: 0.5}
+          - {name: b, memory: 32MiB, workload: idle:footprint=8MiB, os-image: 20MiB}
+          - {name: c, memory: 32MiB, workload: "files:footprint=8MiB"}
+        """);
+    assertEquals(List.of(
+        "scenarios/t.yaml:4: guests[0].os-kind: 'no way' must be 1-64 characters of letters, digits, '.', '_' or '-'",
+        "scenarios/t.yaml:4: guests[0].boot-metadata: 0.5 must be from 0 to 0.25",
+        "scenarios/t.yaml:5: guests[1].os-image: the OS image and boot structures would pin 20.5MiB, more than half of "
+            + "the guest's memory 32MiB",
+        "scenarios/t.yaml:6: guests[2].workload: workload files needs files=SIZE, the size of its file, such as "
+            + "files=256MiB"), problems);
+  }
+
+  @Test
   void translationFieldsAreCheckedAsTheHypervisorAndGuestCheckThem() {
     List<String> problems = problems("""
         duration: 5s
