@@ -212,7 +212,7 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Option(names = "--cost", paramLabel = "NAME=NS",
       description = "Override a cost-model constant in nanoseconds; repeatable. Names: memory-access, "
           + "guest-page-fault, hidden-fault, zero-frame, guest-swap-read, guest-swap-write, host-swap-read, "
-          + "host-swap-write, tlb-hit, page-walk-reference, vm-exit.")
+          + "host-swap-write, tlb-hit, page-walk-reference, vm-exit, copy-frame.")
   List<String> costs = new ArrayList<>();
 
   @Option(names = "--tlb-entries", paramLabel = "N", defaultValue = "1536",

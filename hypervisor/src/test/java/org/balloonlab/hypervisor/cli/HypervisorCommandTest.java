@@ -39,7 +39,7 @@ class HypervisorCommandTest {
         "--cost", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
         "--free-hard", "--free-low", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit",
         "page-walk-reference", "--keepalive", "--max-vms", "--max-configured-memory", "--max-translation-tables",
-        "--page-sharing", "--share-scan-rate", "--share-scan-max", "--share-before-paging", "copy-frame"}) {
+        "--page-sharing", "--share-scan-rate", "--share-scan-max", "share-before-paging", "copy-frame"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
