@@ -45,13 +45,16 @@ class SharingIT {
         "--share-scan-max", "100000");
     List<JvmProcess> guests = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      // Few writes: most pages a guest touches stay the zeroes its kernel filled them with, until a write lands.
-      guests.add(lab.startReadyGuest("vm" + i, "--memory", "24MiB", "--workload",
-          "uniform:footprint=20MiB,writes=0.02", "--seed", "" + (21 + i), "--duration", "1h"));
+      // An idle process reads its 8 MiB once: zero pages for good. A uniform one writes one access in a thousand,
+      // so its pages stay the zeroes its kernel filled them with long enough to be shared, then are written:
+      // copy-on-write breaks while the other guests read and write their own copies of the same zero frame.
+      guests.add(lab.startReadyGuest("vm" + i, "--memory", "24MiB", "--workload", "idle:footprint=8MiB,writes=0",
+          "--workload", "uniform:footprint=12MiB,writes=0.001", "--seed", "" + (21 + i), "--duration", "1h"));
     }
     List<String> errors = new ArrayList<>();
-    await("shared frames, saved frames and copy-on-write breaks").atMost(Duration.ofSeconds(90))
-        .pollInterval(Duration.ofMillis(250))
+    // A poll that times out on a loaded host is tried again; the guests' own audits are the verdict.
+    await("shared frames, saved frames and copy-on-write breaks").atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(250)).ignoreExceptionsInstanceOf(io.grpc.StatusRuntimeException.class)
         .until(() -> {
           ListVmsResponse state = lab.state();
           check(state, errors);
