@@ -138,6 +138,11 @@ final class RunReport {
       JsonNode contacts = wall.get("balloon_last_contact_ms_ago");
       (contacts != null ? (ObjectNode) contacts : wall.putObject("balloon_last_contact_ms_ago"))
           .put(name, last.getBalloon().getLastContactMsAgo());
+      // Page sharing at the end, in the summary's own words (the full counters are in last_state.sharing).
+      org.balloonlab.proto.VmSharingState sh = last.getSharing();
+      vm.putObject("sharing").put("shared_pages", sh.getSharedPages()).put("saved_pages", sh.getSavedPages())
+          .put("hints", sh.getHints()).put("cow_breaks", sh.getCowBreaks()).put("scanned_pages", sh.getScannedPages())
+          .put("shared_before_page_out", sh.getSharedBeforePageOut());
     }
     if (end != null) {
       vm.put("exit_code", end.exitCode());

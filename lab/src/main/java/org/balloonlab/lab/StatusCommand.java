@@ -26,6 +26,10 @@ final class StatusCommand extends ControlCommand {
       out.println(VmTable.header());
       out.println(VmTable.render("now", state));
       out.println(VmTable.limitsLine(state.getMachine()));
+      String sharing = VmTable.sharingLines(state);
+      if (sharing != null) {
+        out.println(sharing);
+      }
     }
   }
 

@@ -71,6 +71,30 @@ final class VmTable {
   }
 
   /** A lab time as the time column shows it: {@code 30s}, {@code 12.5s}, {@code 0.01s}. */
+  /**
+   * Page sharing, machine-wide and per VM, or {@code null} while it is off: shared frames and the pages mapped to
+   * them, frames saved, hints, copy-on-write breaks, pages scanned and the sharing table's bytes.
+   */
+  static String sharingLines(ListVmsResponse state) {
+    org.balloonlab.proto.MachineSharingState s = state.getMachine().getSharing();
+    if (!s.getEnabled()) {
+      return null;
+    }
+    StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
+        "sharing: %d shared frames for %d pages (%d zero), saved %s, %d hints, %d copy-on-write breaks, %d pages "
+            + "scanned, %d shared instead of paged, table %d bytes in %d slots",
+        s.getSharedFrames(), s.getSharedReferences(), s.getZeroReferences(), MemorySize.humanPages(s.getSavedFrames()),
+        s.getHints(), s.getCowBreaks(), s.getScannedPages(), s.getSharedBeforePageOut(), s.getTableBytes(),
+        s.getTableSlots()));
+    for (VmState vm : state.getVmsList()) {
+      org.balloonlab.proto.VmSharingState v = vm.getSharing();
+      b.append(String.format(Locale.ROOT, "%n  %s: %d shared pages, saves %s, %d hints, %d copy-on-write breaks, "
+          + "%d scanned", vm.getName(), v.getSharedPages(), MemorySize.humanPages(v.getSavedPages()), v.getHints(),
+          v.getCowBreaks(), v.getScannedPages()));
+    }
+    return b.toString();
+  }
+
   static String labTime(long ns) {
     return BigDecimal.valueOf(ns, 9).stripTrailingZeros().toPlainString() + "s";
   }

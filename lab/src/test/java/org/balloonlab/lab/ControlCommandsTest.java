@@ -1,6 +1,7 @@
 package org.balloonlab.lab;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -76,6 +77,38 @@ class ControlCommandsTest {
     assertEquals(5, run("tau", "--hypervisor", address, "0.3", "--vm", "vm9"));
     assertTrue(err.toString().startsWith("tau: NOT_FOUND"), err.toString());
     assertEquals(0.5, machine.snapshot().tau(), 1e-12, "nothing refused changed anything");
+  }
+
+  @Test
+  void statusShowsPageSharingWhenItIsOn() throws Exception {
+    assertEquals(0, run("status", "--hypervisor", address));
+    assertFalse(out.toString().contains("sharing:"), "nothing while sharing is off: " + out);
+    Machine sharing = new Machine(new MachineConfig(64, 256, dir.resolve("sharing.swap"), 16, CostModel.DEFAULT, 1)
+        .withSharing(org.balloonlab.hypervisor.machine.SharingSettings.ON));
+    HypervisorServer other = new HypervisorServer(NettyServerBuilder.forAddress(
+        new InetSocketAddress("127.0.0.1", 0)), sharing, Duration.ofHours(1)).start();
+    try {
+      for (String name : new String[] {"vm1", "vm2"}) {
+        org.balloonlab.hypervisor.machine.Vm vm = sharing.powerOn(name, "linux", 8);
+        byte[] ops = new byte[8];
+        int[] pfns = new int[8];
+        for (int i = 0; i < 8; i++) {
+          ops[i] = org.balloonlab.hypervisor.machine.AccessOps.READ;
+          pfns[i] = i;
+        }
+        // Eight reads of untouched pages: eight zero pages.
+        sharing.applyBatch(vm, 8, ops, pfns, new long[0], new long[8],
+            new org.balloonlab.hypervisor.machine.BatchResult());
+      }
+      sharing.scanForSharing(1_000_000_000L);
+      assertEquals(0, run("status", "--hypervisor", "127.0.0.1:" + other.port()));
+      String text = out.toString();
+      assertTrue(text.contains("sharing: 1 shared frames for 16 pages (16 zero), saved 60KiB"), text);
+      assertTrue(text.contains("  vm1: 8 shared pages, saves 28KiB"), text);
+    } finally {
+      other.stop();
+      sharing.close();
+    }
   }
 
   @Test

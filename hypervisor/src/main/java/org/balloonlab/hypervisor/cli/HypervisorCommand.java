@@ -26,6 +26,7 @@ import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
 import org.balloonlab.hypervisor.machine.ReclamationOnLabClock;
+import org.balloonlab.hypervisor.machine.SharingSettings;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
@@ -219,7 +220,7 @@ public final class HypervisorCommand implements Callable<Integer> {
       description = "Override a cost-model constant in nanoseconds, after --disk-profile; repeatable. Names: "
           + "memory-access, "
           + "guest-page-fault, hidden-fault, zero-frame, guest-swap-read, guest-swap-write, host-swap-read, "
-          + "host-swap-write, tlb-hit, page-walk-reference, vm-exit.")
+          + "host-swap-write, tlb-hit, page-walk-reference, vm-exit, copy-frame.")
   List<String> costs = new ArrayList<>();
 
   @Option(names = "--tlb-entries", paramLabel = "N", defaultValue = "1536",
@@ -235,6 +236,29 @@ public final class HypervisorCommand implements Callable<Integer> {
       description = "TLB entries carry no address-space tag (no PCIDs): every guest context switch flushes the VM's "
           + "non-global entries.")
   boolean tlbUntagged;
+
+  @Option(names = "--page-sharing",
+      description = "Share identical pages copy-on-write: a scanner picks random pages at a bounded rate of simulated "
+          + "time, hashes their content and maps equal pages to one frame (off by default; docs/page-sharing.md).")
+  boolean pageSharing;
+
+  @Option(names = "--share-scan-rate", paramLabel = "PAGES", defaultValue = ""
+      + SharingSettings.DEFAULT_PAGES_PER_VM_PER_SECOND,
+      description = "Pages of each VM the sharing scanner looks at per simulated second, 1 to " + SharingSettings.MAX_RATE
+          + " (default: ${DEFAULT-VALUE}).")
+  int shareScanRate;
+
+  @Option(names = "--share-scan-max", paramLabel = "PAGES", defaultValue = ""
+      + SharingSettings.DEFAULT_MAX_PAGES_PER_SECOND,
+      description = "Pages the sharing scanner looks at per simulated second across the machine, 1 to "
+          + SharingSettings.MAX_RATE + "; the VMs split it when their own rates add up to more "
+          + "(default: ${DEFAULT-VALUE}).")
+  int shareScanMax;
+
+  @Option(names = "--share-before-paging", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "With --page-sharing, hypervisor paging first shares a victim whose content the sharing table "
+          + "holds instead of writing it to host swap (default: ${DEFAULT-VALUE}).")
+  boolean shareBeforePaging;
 
   @Option(names = "--inject", paramLabel = "FAULT",
       description = "Inject a fault, for tests and fault studies (repeatable): " + InjectedFaults.FORMAT
@@ -460,7 +484,18 @@ public final class HypervisorCommand implements Callable<Integer> {
         "balloonlab-host-swap-" + ProcessHandle.current().pid() + "-"
         + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".swap");
     return new MachineConfig((int) frames, (int) slots, swapFile, maxBatch, model, seed, balloonBatch,
-        balloonStallTimeout.toNanos(), reclamation, quotas);
+        balloonStallTimeout.toNanos(), reclamation, quotas, sharing());
+  }
+
+  /** The page-sharing settings, validated. */
+  SharingSettings sharing() {
+    for (int rate : new int[] {shareScanRate, shareScanMax}) {
+      if (rate < 1 || rate > SharingSettings.MAX_RATE) {
+        throw new CommandLine.ParameterException(spec.commandLine(), (rate == shareScanRate ? "--share-scan-rate"
+            : "--share-scan-max") + " must be from 1 to " + SharingSettings.MAX_RATE + " pages a second, got " + rate);
+      }
+    }
+    return new SharingSettings(pageSharing, shareScanRate, shareScanMax, shareBeforePaging);
   }
 
   /** The quotas, validated. */

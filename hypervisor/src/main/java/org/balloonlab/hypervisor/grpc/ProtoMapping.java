@@ -40,6 +40,7 @@ final class ProtoMapping {
         .setMappedPages(vm.mappedPages())
         .setHostSwappedPages(vm.hostSwappedPages())
         .setHostSwapReservedPages(vm.hostSwapReservedPages())
+        .setSharing(toProto(vm.sharing()))
         .setCounters(org.balloonlab.proto.VmCounters.newBuilder()
             .setAccesses(c.accesses())
             .setReads(c.reads())
@@ -157,6 +158,35 @@ final class ProtoMapping {
         .setMaxVms(m.quotas().maxVms())
         .setMaxConfiguredPages(m.quotas().maxConfiguredPages())
         .setMaxTranslationTablePages(m.quotas().maxTranslationTablePages())
+        .setSharing(toProto(m.sharing()))
+        .build();
+  }
+
+  static org.balloonlab.proto.VmSharingState toProto(org.balloonlab.hypervisor.machine.VmSharing s) {
+    return org.balloonlab.proto.VmSharingState.newBuilder()
+        .setSharedPages(s.sharedPages())
+        .setSavedPages(s.savedPages())
+        .setHints(s.hints())
+        .setCowBreaks(s.cowBreaks())
+        .setScannedPages(s.scannedPages())
+        .setSharedBeforePageOut(s.sharedBeforePageOut())
+        .build();
+  }
+
+  static org.balloonlab.proto.MachineSharingState toProto(org.balloonlab.hypervisor.machine.SharingSnapshot s) {
+    return org.balloonlab.proto.MachineSharingState.newBuilder()
+        .setEnabled(s.enabled())
+        .setSharedFrames(s.sharedFrames())
+        .setSharedReferences(s.sharedReferences())
+        .setSavedFrames(s.savedFrames())
+        .setHints(s.hints())
+        .setCowBreaks(s.cowBreaks())
+        .setScannedPages(s.scannedPages())
+        .setSharedBeforePageOut(s.sharedBeforePageOut())
+        .setCollisions(s.collisions())
+        .setTableBytes(s.tableBytes())
+        .setTableSlots(s.tableSlots())
+        .setZeroReferences(s.zeroReferences())
         .build();
   }
 

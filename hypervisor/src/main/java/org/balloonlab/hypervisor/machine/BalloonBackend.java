@@ -47,8 +47,11 @@ final class BalloonBackend {
   private final RandomGenerator sessionIds;
   private IntConsumer listener = id -> { };
 
+  private final PageSharing sharing;
+
   BalloonBackend(MachineMemory memory, SwapDevice swap, EventLog events, LongSupplier clock, int batchPages,
-                 RandomGenerator sessionIds) {
+                 RandomGenerator sessionIds, PageSharing sharing) {
+    this.sharing = sharing;
     this.memory = memory;
     this.swap = swap;
     this.events = events;
@@ -216,7 +219,12 @@ final class BalloonBackend {
       return BalloonPageStatus.REFUSED;
     }
     if (P2m.isMapped(e)) {
-      memory.free(e);
+      // A shared frame is freed only with its last reference.
+      if (memory.owner(e) == MachineMemory.SHARED) {
+        sharing.dropReference(vm, e);
+      } else {
+        memory.free(e);
+      }
       vm.mappedPages--;
     } else if (P2m.isSwapped(e)) {
       swap.release(P2m.swapSlot(e));

@@ -10,7 +10,8 @@ import org.balloonlab.swap.SwapDevice;
  * The data path (ARCHITECTURE.md section 3): applies a validated batch of a guest's accesses and page-table events
  * in order, looking each PFN up in the VM's P2M. A PFN with no MFN is a hidden fault resolved here: demand-zero
  * (a fresh zeroed frame), swap-in (read back from host swap by the {@link HostPager}) or a touched balloon page
- * (the {@link BalloonBackend} resets the balloon, then demand-zero). Each access and event is charged to the VM's
+ * (the {@link BalloonBackend} resets the balloon, then demand-zero). A write to a page shared by content breaks
+ * copy-on-write ({@link PageSharing}): the writer gets a private copy before its write lands. Each access and event is charged to the VM's
  * {@link Mmu}, each hidden fault to the batch in simulated time, and each PFN the workload touched is marked for
  * the activity sampler: the guest kernel's own reads (swap-out reads, and a batch the guest flags as not its
  * workload's, such as its shutdown audit) are applied and charged alike but are not activity.
@@ -27,11 +28,13 @@ final class DataPath {
   private final BalloonBackend balloon;
   private final Reclaimer reclaimer;
   private final FreeMemoryTracker freeMemory;
+  private final PageSharing sharing;
   /** Told the index of each entry before it is applied; {@code null} but in tests that inject a fault. */
   private java.util.function.IntConsumer faultHook;
 
   DataPath(MachineMemory memory, SwapDevice swap, CostModel costs, HostPager pager, BalloonBackend balloon,
-           Reclaimer reclaimer, FreeMemoryTracker freeMemory) {
+           Reclaimer reclaimer, FreeMemoryTracker freeMemory, PageSharing sharing) {
+    this.sharing = sharing;
     this.memory = memory;
     this.swap = swap;
     this.costs = costs;
@@ -70,7 +73,8 @@ final class DataPath {
       int needing = 0;
       for (int i = 0; i < count; i++) {
         int e = p2m.get(pfns[i]);
-        if (e < 0 && !P2m.isSwapped(e) && AccessOps.isAccess(ops[i])) {
+        boolean cow = e >= 0 && ops[i] == AccessOps.WRITE && memory.owner(e) == MachineMemory.SHARED;
+        if ((e < 0 && !P2m.isSwapped(e) && AccessOps.isAccess(ops[i])) || cow) {
           needing++;
         }
       }
@@ -114,6 +118,10 @@ final class DataPath {
       boolean p2mFaulted = mfn < 0;
       if (p2mFaulted) {
         mfn = resolveHiddenFault(vm, pfn, mfn, op == AccessOps.SWAP_OUT_READ, result);
+      } else if (op == AccessOps.WRITE && memory.owner(mfn) == MachineMemory.SHARED) {
+        // A write to a page shared by content: copy-on-write gives this VM a private copy first.
+        mfn = sharing.breakCopyOnWrite(vm, pfn, mfn, pager, result);
+        p2mFaulted = true;
       }
       mmuNs += asids == null ? mmu.access(Tlb.GLOBAL_ASID, pfn, pfn, mfn, p2mFaulted)
           : mmu.access(asids[i], vpns[i], pfn, mfn, p2mFaulted);

@@ -37,6 +37,11 @@ final class HostPager {
   /** The machine's logger: the hypervisor's log reads as it did when the machine was one class. */
   private static final Logger log = LoggerFactory.getLogger(Machine.class);
 
+  /** Outcomes of {@link #pageOutRandomPage}. */
+  private static final int FAILED = 0;
+  private static final int WROTE = 1;
+  private static final int SHARED_INSTEAD = 2;
+
   /** Random probes for a mapped PFN before falling back to a scan. */
   private static final int RANDOM_VICTIM_TRIES = 64;
 
@@ -50,10 +55,13 @@ final class HostPager {
   private final MachineCounters machineCounters;
   private final VmLifecycle lifecycle;
   private final EventLog events;
+  private final PageSharing sharing;
   private boolean failureTold;
 
   HostPager(MachineMemory memory, SwapDevice swap, SplittableRandom random, VmLifecycle lifecycle,
-            FreeMemoryTracker freeMemory, CostModel costs, MachineCounters machineCounters, EventLog events) {
+            FreeMemoryTracker freeMemory, CostModel costs, MachineCounters machineCounters, EventLog events,
+            PageSharing sharing) {
+    this.sharing = sharing;
     this.lifecycle = lifecycle;
     this.events = events;
     Collection<Vm> vms = lifecycle.vms();
@@ -76,17 +84,23 @@ final class HostPager {
       return mfn;
     }
     freeMemory.update();
-    Vm victim = pickVictim();
-    if (pageOutRandomPage(victim)) {
-      result.hypervisorNs += costs.hostSwapWriteNs();
-    } else if (victim == vm) {
-      // Its own page could not be written: it was powered off, and its batch ends here.
-      vm.requirePoweredOn();
-    }
-    // Either a page went out, or the victim was powered off and its frames freed.
-    mfn = memory.allocate(vm.id());
-    if (mfn < 0) {
-      throw new IllegalStateException("a page-out freed no frame");
+    // A page-out frees a frame unless its page was shared with others (paged only when its VM has no private
+    // page left), so it may take a few; each one drops a reference or a frame, which bounds the loop.
+    long bound = (long) memory.frames() + swap.slots();
+    for (long tries = 0; mfn < 0; tries++) {
+      if (tries > bound) {
+        throw new IllegalStateException("page-outs freed no frame");
+      }
+      Vm victim = pickVictim();
+      int outcome = pageOutRandomPage(victim);
+      if (outcome == WROTE) {
+        result.hypervisorNs += costs.hostSwapWriteNs();
+      } else if (outcome == FAILED && victim == vm) {
+        // Its own page could not be written: it was powered off, and its batch ends here.
+        vm.requirePoweredOn();
+      }
+      // A page went out, was shared instead, or the victim was powered off and its frames freed.
+      mfn = memory.allocate(vm.id());
     }
     return mfn;
   }
@@ -158,7 +172,7 @@ final class HostPager {
   long pageOut(Vm vm, long pages) {
     long paged = 0;
     while (paged < pages && vm.mappedPages > 0 && swap.freeSlots() > 0 && belowSwapReservation(vm)
-        && pageOutRandomPage(vm)) {
+        && pageOutRandomPage(vm) != FAILED) {
       paged++;
     }
     return paged;
@@ -243,20 +257,26 @@ final class HostPager {
   }
 
   /**
-   * Pages a random page of {@code victim} out.
+   * Pages a random page of {@code victim} out; a private page whose content the sharing table already holds is
+   * shared instead (its frame freed, nothing written).
    *
-   * @return false if the host swap failed to write it: the victim has been powered off
+   * @return {@link #WROTE}, {@link #SHARED_INSTEAD}, or {@link #FAILED} if the host swap failed to write it: the
+   *     victim has been powered off
    */
-  private boolean pageOutRandomPage(Vm victim) {
+  private int pageOutRandomPage(Vm victim) {
     int pfn = randomMappedPfn(victim);
     P2m p2m = victim.p2m;
     int mfn = p2m.get(pfn);
+    boolean shared = memory.owner(mfn) == MachineMemory.SHARED;
+    if (!shared && sharing.shareInsteadOfPaging(victim, pfn, mfn)) {
+      return SHARED_INSTEAD;
+    }
     int slot;
     try {
       slot = swap.pageOut(memory.read(mfn));
     } catch (SwapIoException e) {
       powerOff(victim, e);
-      return false;
+      return FAILED;
     }
     if (slot < 0) {
       throw new MachineException(MachineException.Reason.RESOURCE_EXHAUSTED,
@@ -264,12 +284,17 @@ final class HostPager {
     }
     p2m.setSwapped(pfn, slot);
     victim.mmu.p2mChanged(pfn);
-    memory.free(mfn);
+    if (shared) {
+      // The others keep the frame; it is freed with its last reference.
+      sharing.dropReference(victim, mfn);
+    } else {
+      memory.free(mfn);
+    }
     victim.mappedPages--;
     victim.hostSwappedPages++;
     victim.counters.hostPageOuts++;
     machineCounters.hostPageOuts++;
-    return true;
+    return WROTE;
   }
 
   /** Powers {@code vm} off because the host swap failed under one of its pages; says once that paging stopped. */
@@ -293,17 +318,31 @@ final class HostPager {
     lifecycle.release(vm, EventKind.VM_POWERED_OFF, why);
   }
 
+  /**
+   * A random mapped PFN of {@code vm}, a private one if it has any: paging a shared page frees no frame while
+   * others map it. Without sharing every mapped page is private, and the draws are those of a machine without it.
+   */
+  private boolean isPrivate(int entry) {
+    return P2m.isMapped(entry) && memory.owner(entry) != MachineMemory.SHARED;
+  }
+
   private int randomMappedPfn(Vm vm) {
     P2m p2m = vm.p2m;
     int pages = p2m.pages();
     for (int i = 0; i < RANDOM_VICTIM_TRIES; i++) {
       int pfn = random.nextInt(pages);
-      if (P2m.isMapped(p2m.get(pfn))) {
+      if (isPrivate(p2m.get(pfn))) {
         return pfn;
       }
     }
     // Few pages are mapped: scan from a random start so the choice stays unbiased by position.
     int start = random.nextInt(pages);
+    for (int i = 0; i < pages; i++) {
+      int pfn = (start + i) % pages;
+      if (isPrivate(p2m.get(pfn))) {
+        return pfn;
+      }
+    }
     for (int i = 0; i < pages; i++) {
       int pfn = (start + i) % pages;
       if (P2m.isMapped(p2m.get(pfn))) {

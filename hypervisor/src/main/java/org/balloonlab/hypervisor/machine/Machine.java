@@ -33,6 +33,7 @@ import org.balloonlab.swap.SwapDevice;
  *     |-- BalloonBackend     sessions, lock/unlock, reset, targets, driver modes (per VM: VmBalloon)
  *     |-- Reclaimer          the policy's allocations to balloon targets, paging to targets (via HostPager)
  *     |-- FreeMemoryTracker  the free-memory state: high, soft, hard, low
+ *     |-- PageSharing        the sharing scanner, its table, copy-on-write (docs/page-sharing.md)
  *     |-- VmLifecycle        the powered-on VMs: admission, credentials, attach, detach, release
  *     |-- MachineCounters    the machine-wide counters the parts bump
  *     '-- MachineInvariants  the frame table checked against the P2Ms, for tests
@@ -92,6 +93,7 @@ public final class Machine implements AutoCloseable {
   private final Reclaimer reclaimer;
   private final BatchValidator validator;
   private final DataPath dataPath;
+  private final PageSharing sharing;
 
   public Machine(MachineConfig config) {
     this(config, TlbConfig.DEFAULT);
@@ -130,17 +132,20 @@ public final class Machine implements AutoCloseable {
     // Credentials: unpredictable, and drawn apart from the seeded random.
     SecureRandom secrets = new SecureRandom();
     this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events, counters);
+    this.sharing = new PageSharing(config.sharing(), memory, config.costs(), config.seed());
     this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(),
-        new SplittableRandom(config.seed() ^ SESSION_ID_SEED));
+        new SplittableRandom(config.seed() ^ SESSION_ID_SEED), sharing);
     // The detach timeout is a wall-clock grace for a guest that went away, not part of the model: a lab clock held
     // still must not keep a dead guest's VM on for ever.
     this.lifecycle = new VmLifecycle(memory, swap, events, balloon, System::nanoTime, config.costs(), tlb,
-        config.reclamation(), secrets, counters, config.quotas());
-    this.pager = new HostPager(memory, swap, random, lifecycle, freeMemory, config.costs(), counters, events);
+        config.reclamation(), secrets, counters, config.quotas(), sharing);
+    sharing.findVmsWith(lifecycle::find);
+    this.pager = new HostPager(memory, swap, random, lifecycle, freeMemory, config.costs(), counters, events,
+        sharing);
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
-        balloon, config.costs(), clock, counters);
+        balloon, config.costs(), clock, counters, sharing);
     this.validator = new BatchValidator(config.maxBatchAccesses());
-    this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory);
+    this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory, sharing);
   }
 
   public MachineConfig config() {
@@ -364,7 +369,6 @@ public final class Machine implements AutoCloseable {
     return lifecycle.powerOffAfterFailure(vm, what, failure);
   }
 
-
   /**
    * Fault injection, for tests only: {@code hook} is told the index of every entry of every batch before it is
    * applied, under the machine's lock, and may throw anything to play a bug or an {@link Error} in the data path.
@@ -534,6 +538,16 @@ public final class Machine implements AutoCloseable {
     reclaimer.rebalance(lifecycle.vms());
   }
 
+  /** One tick of the page-sharing scanner, worth {@code elapsedNs} of simulated time; answers the pages scanned. */
+  public synchronized long scanForSharing(long elapsedNs) {
+    return sharing.tick(lifecycle.vms(), elapsedNs);
+  }
+
+  /** The sharing scanner and table, for tests in this package. */
+  PageSharing sharing() {
+    return sharing;
+  }
+
   // ---------------------------------------------------------------- views
 
   /** The machine and its VMs in one consistent snapshot. */
@@ -549,7 +563,7 @@ public final class Machine implements AutoCloseable {
         counters.vmsReleased, freeMemory.state().label(), reclaimer.policyName(), counters.freeStateChanges,
         freeMemory.thresholds().targetFreeFrames(memory.frames()), reclaimer.tau(),
         counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list), lifecycle.swapReservedPages(),
-        config.quotas());
+        config.quotas(), sharing.snapshot());
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */
@@ -563,7 +577,7 @@ public final class Machine implements AutoCloseable {
   }
 
   private VmSnapshot snapshot(Vm vm) {
-    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos(), reclaimer.tau());
+    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos(), reclaimer.tau(), sharing.snapshot(vm));
   }
 
   /**
@@ -573,7 +587,7 @@ public final class Machine implements AutoCloseable {
    * @throws IllegalStateException describing the first inconsistency
    */
   public synchronized void checkInvariants() {
-    MachineInvariants.check(memory, swap, lifecycle.vms(), lifecycle.swapReservedPages());
+    MachineInvariants.check(memory, swap, lifecycle.vms(), lifecycle.swapReservedPages(), sharing);
   }
 
   @Override

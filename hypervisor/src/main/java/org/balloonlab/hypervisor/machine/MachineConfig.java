@@ -17,10 +17,11 @@ import org.balloonlab.hypervisor.time.CostModel;
  * @param balloonStallNanos a driver that makes no progress toward its target for this long is uncooperative
  * @param reclamation the reclamation policy and its constants
  * @param quotas the limits on VMs, configured memory and translation tables ({@code null}: the defaults)
+ * @param sharing content-based page sharing ({@code null}: off)
  */
 public record MachineConfig(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses,
                             CostModel costs, long seed, int balloonBatchPages, long balloonStallNanos,
-                            ReclamationSettings reclamation, Quotas quotas) {
+                            ReclamationSettings reclamation, Quotas quotas, SharingSettings sharing) {
   /** The balloon's defaults: batches of 512 pages, a driver is uncooperative after 10 s without progress. */
   public static final int DEFAULT_BALLOON_BATCH = 512;
   public static final long DEFAULT_BALLOON_STALL_NANOS = 10_000_000_000L;
@@ -47,6 +48,22 @@ public record MachineConfig(int frames, int hostSwapSlots, Path hostSwapFile, in
     if (quotas == null) {
       quotas = Quotas.defaults(frames);
     }
+    if (sharing == null) {
+      sharing = SharingSettings.OFF;
+    }
+  }
+
+  public MachineConfig(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,
+                       long seed, int balloonBatchPages, long balloonStallNanos, ReclamationSettings reclamation,
+                       Quotas quotas) {
+    this(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages, balloonStallNanos,
+        reclamation, quotas, null);
+  }
+
+  /** This config with page sharing as {@code settings} says. */
+  public MachineConfig withSharing(SharingSettings settings) {
+    return new MachineConfig(frames, hostSwapSlots, hostSwapFile, maxBatchAccesses, costs, seed, balloonBatchPages,
+        balloonStallNanos, reclamation, quotas, settings);
   }
 
   public MachineConfig(int frames, int hostSwapSlots, Path hostSwapFile, int maxBatchAccesses, CostModel costs,

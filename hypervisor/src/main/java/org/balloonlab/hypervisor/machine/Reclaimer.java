@@ -45,9 +45,13 @@ final class Reclaimer {
   private final LongSupplier clock;
   private final MachineCounters machineCounters;
 
+  /** Charges each VM its share of the frames it shares (docs/page-sharing.md). */
+  private final PageSharing sharing;
+
   Reclaimer(ReclamationSettings settings, long stallNanos, MachineMemory memory, FreeMemoryTracker freeMemory,
             HostPager pager, BalloonBackend balloon, CostModel costs, LongSupplier clock,
-            MachineCounters machineCounters) {
+            MachineCounters machineCounters, PageSharing sharing) {
+    this.sharing = sharing;
     this.policy = settings.newPolicy();
     this.tau = settings.tau();
     this.stallNanos = stallNanos;
@@ -98,7 +102,7 @@ final class Reclaimer {
           balloon.setPolicyTarget(vm, balloonPages, now);
         }
       }
-      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
+      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(sharing.chargedPages(vm), vm.allocationTarget),
           vm.sampler.activeFraction(), tauOf(vm));
     }
     if (automatic && freeMemory.state() != FreeMemoryState.HIGH) {
@@ -137,7 +141,7 @@ final class Reclaimer {
     for (Vm vm : list) {
       GuestStatus g = vm.guest;
       long current = vm.targetPinned ? vm.memoryPages() - vm.balloon.target : vm.allocationTarget;
-      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
+      demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, sharing.chargedPages(vm),
           vm.hostSwappedPages, current,
           vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
           g == null ? -1 : g.majorFaults(), tauOf(vm)));
@@ -174,8 +178,8 @@ final class Reclaimer {
   }
 
   /** Frames a VM holds beyond what it is allowed: its allocation, or its min if that is more. */
-  private static long excess(Vm vm) {
-    return vm.mappedPages - Math.max(vm.allocationTarget, vm.minPages);
+  private long excess(Vm vm) {
+    return sharing.chargedPages(vm) - Math.max(vm.allocationTarget, vm.minPages);
   }
 
   /**

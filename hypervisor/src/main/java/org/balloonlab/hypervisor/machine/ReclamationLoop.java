@@ -22,6 +22,7 @@ public final class ReclamationLoop implements AutoCloseable {
     return t;
   });
   private final AtomicBoolean promptPending = new AtomicBoolean();
+  private long periodNanos;
 
   public ReclamationLoop(Machine machine) {
     this.machine = machine;
@@ -29,12 +30,26 @@ public final class ReclamationLoop implements AutoCloseable {
 
   /** Starts deciding every {@code periodNanos}. */
   public void start(long periodNanos) {
+    this.periodNanos = periodNanos;
     machine.onPressure(() -> {
       if (promptPending.compareAndSet(false, true)) {
         executor.execute(this::promptly);
       }
     });
-    executor.scheduleWithFixedDelay(this::decide, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+    executor.scheduleWithFixedDelay(this::tick, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * A periodic decision and a tick of the page-sharing scanner worth one period: the tick counts, not the wall
+   * time between ticks, so a slow host scans as many pages a decision as a fast one.
+   */
+  private void tick() {
+    decide();
+    try {
+      machine.scanForSharing(periodNanos);
+    } catch (RuntimeException e) {
+      log.error("page-sharing scan failed", e);
+    }
   }
 
   private void promptly() {

@@ -16,6 +16,7 @@ public final class ReclamationOnLabClock implements BoundaryWork {
   private final long periodNs;
   private final AtomicBoolean prompt = new AtomicBoolean();
   private long nextDecisionNs;
+  private long lastBoundaryNs;
 
   /** Decides every {@code periodNs} of lab time; listens to the machine's pressure for prompt decisions. */
   public ReclamationOnLabClock(Machine machine, long periodNs) {
@@ -30,6 +31,9 @@ public final class ReclamationOnLabClock implements BoundaryWork {
 
   @Override
   public void atBoundary(long labTimeNs) {
+    // The page-sharing scanner runs on the same boundaries, at its rate over the lab time since the last one.
+    machine.scanForSharing(labTimeNs - lastBoundaryNs);
+    lastBoundaryNs = labTimeNs;
     boolean due = labTimeNs >= nextDecisionNs;
     if (due) {
       nextDecisionNs = (labTimeNs / periodNs + 1) * periodNs;

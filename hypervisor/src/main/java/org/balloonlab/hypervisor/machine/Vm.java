@@ -16,6 +16,8 @@ public final class Vm {
   private final String credential;
   final P2m p2m;
   final VmCounters.Live counters = new VmCounters.Live();
+  /** Its page sharing: pages mapped to shared frames, hints, copy-on-write breaks. */
+  final VmSharing.Live sharing = new VmSharing.Live();
   /** Address translation: TLB, shadow tables, exits. */
   final Mmu mmu;
   boolean poweredOn = true;
@@ -102,13 +104,13 @@ public final class Vm {
   }
 
   /** @param machineTau the machine-wide idle memory tax rate, which applies unless the VM has its own */
-  VmSnapshot snapshot(long nowNanos, long stallNanos, double machineTau) {
+  VmSnapshot snapshot(long nowNanos, long stallNanos, double machineTau, VmSharing sharingNow) {
     boolean own = !Double.isNaN(ownTau);
     ReclamationSnapshot reclamation = new ReclamationSnapshot(minPages, p2m.pages(), shares, allocationTarget,
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
         policyPageOuts, blockedBatches, blockedNs, own ? ownTau : machineTau, own, hostDiskWaitNs);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
-        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation());
+        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation(), sharingNow);
   }
 
   /**

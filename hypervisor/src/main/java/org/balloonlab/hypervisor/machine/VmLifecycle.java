@@ -67,9 +67,12 @@ final class VmLifecycle {
   private long swapReservedPages;
   private long configuredPages;
 
+  private final PageSharing sharing;
+
   VmLifecycle(MachineMemory memory, SwapDevice swap, EventLog events, BalloonBackend balloon, LongSupplier clock,
               CostModel costs, TlbConfig tlbConfig, ReclamationSettings reclamation, SecureRandom credentials,
-              MachineCounters machineCounters, Quotas quotas) {
+              MachineCounters machineCounters, Quotas quotas, PageSharing sharing) {
+    this.sharing = sharing;
     this.quotas = quotas;
     this.memory = memory;
     this.swap = swap;
@@ -364,14 +367,19 @@ final class VmLifecycle {
     for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
       int e = p2m.get(pfn);
       if (P2m.isMapped(e)) {
-        memory.free(e);
-        frames++;
+        if (memory.owner(e) != MachineMemory.SHARED) {
+          memory.free(e);
+          frames++;
+        } else if (sharing.dropReference(vm, e)) {
+          frames++;
+        }
       } else if (P2m.isSwapped(e)) {
         swap.release(P2m.swapSlot(e));
         slots++;
       }
       p2m.clear(pfn);
     }
+    sharing.forget(vm);
     vm.mappedPages = 0;
     vm.hostSwappedPages = 0;
     vm.poweredOn = false;

@@ -25,6 +25,7 @@ import java.util.function.ToLongFunction;
  * @param pageWalkReferenceNs one memory reference of a page walk (nested misses take up to 24, shadow misses 4)
  * @param vmExitNs an exit to the hypervisor and back with a short handler (shadow mode's page-table writes,
  *     address-space switches and intercepted guest page faults)
+ * @param copyFrameNs copying a 4 KiB frame when a write breaks copy-on-write sharing (the hidden fault apart)
  */
 public record CostModel(
     long memoryAccessNs,
@@ -37,12 +38,15 @@ public record CostModel(
     long hostSwapWriteNs,
     long tlbHitNs,
     long pageWalkReferenceNs,
-    long vmExitNs) {
+    long vmExitNs,
+    long copyFrameNs) {
 
   /** Translation constants of the 8-constant form: see docs/cost-model.md. */
   public static final long DEFAULT_TLB_HIT_NS = 1;
   public static final long DEFAULT_PAGE_WALK_REFERENCE_NS = 20;
   public static final long DEFAULT_VM_EXIT_NS = 1_000;
+  /** Copying a frame: a read and a write of 4 KiB, about twice zeroing it. */
+  public static final long DEFAULT_COPY_FRAME_NS = 1_000;
 
   public static final CostModel DEFAULT = new CostModel(50, 1_000, 2_000, 500, 100_000, 100_000, 100_000, 100_000);
 
@@ -60,6 +64,7 @@ public record CostModel(
     FIELDS.put("tlb-hit", CostModel::tlbHitNs);
     FIELDS.put("page-walk-reference", CostModel::pageWalkReferenceNs);
     FIELDS.put("vm-exit", CostModel::vmExitNs);
+    FIELDS.put("copy-frame", CostModel::copyFrameNs);
   }
 
   /** A model with the default translation constants. */
@@ -69,9 +74,17 @@ public record CostModel(
         hostSwapReadNs, hostSwapWriteNs, DEFAULT_TLB_HIT_NS, DEFAULT_PAGE_WALK_REFERENCE_NS, DEFAULT_VM_EXIT_NS);
   }
 
+  /** A model with the default copy-on-write copy cost. */
+  public CostModel(long memoryAccessNs, long guestPageFaultNs, long hiddenFaultNs, long zeroFrameNs,
+                   long guestSwapReadNs, long guestSwapWriteNs, long hostSwapReadNs, long hostSwapWriteNs,
+                   long tlbHitNs, long pageWalkReferenceNs, long vmExitNs) {
+    this(memoryAccessNs, guestPageFaultNs, hiddenFaultNs, zeroFrameNs, guestSwapReadNs, guestSwapWriteNs,
+        hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs, DEFAULT_COPY_FRAME_NS);
+  }
+
   public CostModel {
     long[] all = {memoryAccessNs, guestPageFaultNs, hiddenFaultNs, zeroFrameNs, guestSwapReadNs, guestSwapWriteNs,
-        hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs};
+        hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs, copyFrameNs};
     for (long v : all) {
       if (v < 0) {
         throw new IllegalArgumentException("cost model constants cannot be negative, got " + v);
@@ -114,7 +127,7 @@ public record CostModel(
     for (Map.Entry<String, ToLongFunction<CostModel>> e : FIELDS.entrySet()) {
       v[i++] = e.getKey().equals(name) ? value : e.getValue().applyAsLong(this);
     }
-    return new CostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
+    return new CostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]);
   }
 
   /** {@code name=value} pairs, for logs and reports. */

@@ -38,7 +38,8 @@ class HypervisorCommandTest {
     for (String option : new String[] {"--memory", "--listen", "--host-swap", "--max-batch", "--detach-timeout",
         "--cost", "--disk-profile", "disk-2002", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
         "--free-hard", "--free-low", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit",
-        "page-walk-reference", "--keepalive", "--max-vms", "--max-configured-memory", "--max-translation-tables"}) {
+        "page-walk-reference", "--keepalive", "--max-vms", "--max-configured-memory", "--max-translation-tables",
+        "--page-sharing", "--share-scan-rate", "--share-scan-max", "share-before-paging", "copy-frame"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
@@ -136,7 +137,12 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--max-configured-memory", "0"}, "--max-configured-memory"),
         Arguments.of(new String[] {"--max-configured-memory", "5000"}, "--max-configured-memory"),
         Arguments.of(new String[] {"--max-translation-tables", "32KiB"}, "--max-translation-tables"),
-        Arguments.of(new String[] {"--max-translation-tables", "huge"}, "--max-translation-tables"));
+        Arguments.of(new String[] {"--max-translation-tables", "huge"}, "--max-translation-tables"),
+        Arguments.of(new String[] {"--page-sharing", "--share-scan-rate", "0"}, "--share-scan-rate"),
+        Arguments.of(new String[] {"--share-scan-rate", "many"}, "--share-scan-rate"),
+        Arguments.of(new String[] {"--share-scan-max", "-1"}, "--share-scan-max"),
+        Arguments.of(new String[] {"--share-scan-max", "99999999"}, "--share-scan-max"),
+        Arguments.of(new String[] {"--cost", "copy-frame=-1"}, "--cost"));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -27,13 +27,14 @@ class CostModelTest {
     List<String> names = new ArrayList<>();
     CostModel.names().forEach(names::add);
     assertEquals(List.of("memory-access", "guest-page-fault", "hidden-fault", "zero-frame", "guest-swap-read",
-        "guest-swap-write", "host-swap-read", "host-swap-write", "tlb-hit", "page-walk-reference", "vm-exit"), names);
+        "guest-swap-write", "host-swap-read", "host-swap-write", "tlb-hit", "page-walk-reference", "vm-exit",
+        "copy-frame"), names);
     CostModel m = CostModel.DEFAULT;
     long v = 1;
     for (String name : names) {
       m = m.with(name + "=" + v++);
     }
-    assertEquals(new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), m);
+    assertEquals(new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), m);
   }
 
   @Test
@@ -42,6 +43,7 @@ class CostModelTest {
     assertEquals(CostModel.DEFAULT_TLB_HIT_NS, m.tlbHitNs());
     assertEquals(CostModel.DEFAULT_PAGE_WALK_REFERENCE_NS, m.pageWalkReferenceNs());
     assertEquals(CostModel.DEFAULT_VM_EXIT_NS, m.vmExitNs());
+    assertEquals(CostModel.DEFAULT_COPY_FRAME_NS, m.copyFrameNs());
     assertEquals(777, m.with("vm-exit=777").vmExitNs());
     assertThrows(IllegalArgumentException.class, () -> new CostModel(0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0));
   }
@@ -68,9 +70,9 @@ class CostModelTest {
 
   @Test
   void describesEveryConstant() {
-    String d = new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11).describe();
+    String d = new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12).describe();
     assertEquals("memory-access=1ns guest-page-fault=2ns hidden-fault=3ns zero-frame=4ns guest-swap-read=5ns "
         + "guest-swap-write=6ns host-swap-read=7ns host-swap-write=8ns tlb-hit=9ns page-walk-reference=10ns "
-        + "vm-exit=11ns", d);
+        + "vm-exit=11ns copy-frame=12ns", d);
   }
 }

@@ -38,14 +38,14 @@ import org.balloonlab.units.MemorySize;
  * @param costs cost-model constants overridden, each as {@code --cost} takes it ({@code vm-exit=2000}); empty
  *     for none
  * @param clock how the hypervisor keeps the lab clock
+ * @param sharing content-based page sharing, or {@code null} to leave it to the hypervisor (off)
  */
 public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize hostSwap, String policy, Double tau,
                              Integer samplePages, Duration samplePeriod, String sampleGains,
                              Duration policyPeriod, Double freeHigh, Double freeSoft,
                              Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout,
                              Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, String diskProfile,
-                             List<String> costs,
-                             ClockSpec clock) {
+                             List<String> costs, ClockSpec clock, SharingSpec sharing) {
 
   /** A hypervisor with this much machine memory and every other field left to the hypervisor's defaults. */
   public static Builder builder(MemorySize memory) {
@@ -70,6 +70,9 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     add(f, "--balloon-stall-timeout", balloonStallTimeout == null ? null : balloonStallTimeout.toMillis() + "ms");
     addTranslationFlags(f);
     clock.addFlags(f);
+    if (sharing != null) {
+      sharing.addFlags(f);
+    }
     return f;
   }
 
@@ -143,7 +146,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     public HypervisorSpec build() {
       return new HypervisorSpec(memory, null, null, null, null, null, samplePeriod, null, null, null, null, null,
           null, null,
-          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, null, costs, clock);
+          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, null, costs, clock, null);
     }
   }
 }

@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.balloonlab.hypervisor.machine.SharingSettings;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.balloonlab.hypervisor.time.DiskProfile;
@@ -62,6 +63,8 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *   quantum: 10ms                  # optional: lab time between two boundaries of the lab clock (1ms to 1s)
  *   straggler-grace: 30s           # optional: wall time before a VM that stops answering is dropped
  *   lab-clock: lockstep            # optional: lockstep (default) | free (no quanta, nothing reproducible)
+ *   sharing: {enabled: true}       # optional: page sharing; scan-rate, scan-max (pages a simulated second per VM
+ *                                  # and machine-wide), share-before-paging (docs/page-sharing.md)
  * guests:
  *   - name: vm1
  *     memory: 192MiB               # or max; min, shares, translation (nested | shadow), processes, seed
@@ -207,6 +210,7 @@ public final class ScenarioParser {
     String diskProfile = f.choice("disk-profile", false, DiskProfile.labels());
     List<String> costs = costs(f.map("cost", false));
     ClockSpec clock = clock(f);
+    SharingSpec sharing = sharing(f.map("sharing", false));
     f.finish();
     if (memory == null) {
       return null;
@@ -215,7 +219,27 @@ public final class ScenarioParser {
         samplePages == null ? null : samplePages.intValue(), samplePeriod, sampleGains, policyPeriod, free[0], free[1],
         free[2], free[3], seed,
         stall, tlbEntries == null ? null : tlbEntries.intValue(), tlbWays == null ? null : tlbWays.intValue(),
-        tlbUntagged, diskProfile, costs, clock);
+        tlbUntagged, diskProfile, costs, clock, sharing);
+  }
+
+  /**
+   * {@code sharing: {enabled: true, scan-rate: 2000, scan-max: 20000, share-before-paging: true}}: page sharing;
+   * {@code enabled} is required, the rates are pages a simulated second from 1 to {@link SharingSettings#MAX_RATE}.
+   */
+  private static SharingSpec sharing(YamlFields f) {
+    if (f == null) {
+      return null;
+    }
+    Boolean enabled = f.bool("enabled", true);
+    Long rate = f.integer("scan-rate", false, 1, SharingSettings.MAX_RATE);
+    Long max = f.integer("scan-max", false, 1, SharingSettings.MAX_RATE);
+    Boolean beforePaging = f.bool("share-before-paging", false);
+    f.finish();
+    if (enabled == null) {
+      return null;
+    }
+    return new SharingSpec(enabled, rate == null ? null : rate.intValue(), max == null ? null : max.intValue(),
+        beforePaging);
   }
 
   /** A duration that must be more than 0 (and at most a day), or {@code null} if left out or wrong. */

@@ -489,4 +489,37 @@ class ScenarioParserTest {
       assertTrue(Files.readString(f).startsWith("#"), f + " starts with a header comment saying what to look at");
     }
   }
+
+  @Test
+  void theSharingBlockReachesTheHypervisorsFlags() throws ScenarioException {
+    Scenario s = parse("""
+        duration: 5s
+        hypervisor:
+          memory: 64MiB
+          sharing: {enabled: true, scan-rate: 500, scan-max: 4000, share-before-paging: false}
+          cost: {copy-frame: 1500}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertEquals(List.of("--memory", "64MiB", "--cost", "copy-frame=1500", "--lab-clock", "lockstep", "--pace",
+        "max", "--page-sharing", "--share-scan-rate", "500", "--share-scan-max", "4000", "--no-share-before-paging"),
+        s.hypervisor().flags());
+  }
+
+  @Test
+  void theSharingBlockIsChecked() {
+    List<String> problems = problems("""
+        duration: 5s
+        hypervisor:
+          memory: 64MiB
+          sharing: {scan-rate: 0, scan-max: lots, often: yes}
+        guests:
+          - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
+        """);
+    assertEquals(4, problems.size(), problems.toString());
+    String all = String.join("\n", problems);
+    for (String key : List.of("sharing.enabled", "sharing.scan-rate", "sharing.scan-max", "sharing.often")) {
+      assertTrue(all.contains("hypervisor." + key), key + " in " + all);
+    }
+  }
 }
