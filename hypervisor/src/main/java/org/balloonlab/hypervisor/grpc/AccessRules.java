@@ -35,6 +35,7 @@ final class AccessRules implements Function<String, Access> {
     operator(ManagementServiceGrpc.getSetTauMethod());
     read(ManagementServiceGrpc.getListVmsMethod());
     read(ManagementServiceGrpc.getGetVmMethod());
+    read(ManagementServiceGrpc.getGetDecisionsMethod());
     read(ManagementServiceGrpc.getGetMachineMethod());
     read(ManagementServiceGrpc.getWatchEventsMethod());
     all(MachineServiceGrpc.getServiceDescriptor(), Access.LAB);

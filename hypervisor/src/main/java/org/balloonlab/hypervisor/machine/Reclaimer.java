@@ -5,11 +5,14 @@ import java.util.Collection;
 import java.util.List;
 import java.util.function.LongSupplier;
 import org.balloonlab.domain.GuestStatus;
+import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.MemoryPressure;
+import org.balloonlab.hypervisor.policy.PolicyResult;
 import org.balloonlab.hypervisor.policy.ReclamationPolicy;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
+import org.balloonlab.hypervisor.policy.TargetDecision;
 import org.balloonlab.hypervisor.policy.VmDemand;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.slf4j.Logger;
@@ -44,10 +47,12 @@ final class Reclaimer {
   private final CostModel costs;
   private final LongSupplier clock;
   private final MachineCounters machineCounters;
+  private final EventLog events;
 
   Reclaimer(ReclamationSettings settings, long stallNanos, MachineMemory memory, FreeMemoryTracker freeMemory,
             HostPager pager, BalloonBackend balloon, CostModel costs, LongSupplier clock,
-            MachineCounters machineCounters) {
+            MachineCounters machineCounters, EventLog events) {
+    this.events = events;
     this.policy = settings.newPolicy();
     this.tau = settings.tau();
     this.stallNanos = stallNanos;
@@ -79,13 +84,19 @@ final class Reclaimer {
       return;
     }
     List<Vm> list = new ArrayList<>(vms);
-    long[] targets = policy.allocate(pressure(), demands(list));
+    MemoryPressure pressure = pressure();
+    List<VmDemand> demands = demands(list);
+    PolicyResult result = policy.decide(pressure, demands);
+    long[] targets = result.allocations();
     boolean automatic = policy.reclaims();
     long now = clock.getAsLong();
+    DecisionRecorder recorder = new DecisionRecorder(now, pressure, list, demands, result);
     for (int i = 0; i < list.size(); i++) {
       Vm vm = list.get(i);
       long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
       if (!vm.targetPinned) {
+        long fromAllocation = vm.allocationTarget;
+        long fromBalloon = vm.balloon.target;
         if (target != vm.allocationTarget && log.isDebugEnabled()) {
           log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
               vm.allocationTarget, target, vm.mappedPages, vm.balloon.size, vm.balloon.target,
@@ -96,6 +107,11 @@ final class Reclaimer {
         // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
         if (automatic && (freeMemory.state() != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
           balloon.setPolicyTarget(vm, balloonPages, now);
+        }
+        if (vm.balloon.target != fromBalloon) {
+          TargetDecision decision = recorder.decision(i, fromBalloon, fromAllocation);
+          vm.recordDecision(decision);
+          events.publish(decision);
         }
       }
       vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(vm.mappedPages, vm.allocationTarget),
@@ -140,7 +156,7 @@ final class Reclaimer {
       demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, vm.mappedPages,
           vm.hostSwappedPages, current,
           vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
-          g == null ? -1 : g.majorFaults(), tauOf(vm)));
+          g == null ? -1 : g.majorFaults(), tauOf(vm), vm.guestStats == null ? null : vm.guestStats.stats()));
     }
     return demands;
   }

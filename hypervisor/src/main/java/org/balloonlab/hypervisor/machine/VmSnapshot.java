@@ -8,6 +8,7 @@ import org.balloonlab.domain.GuestStatus;
  * @param guest the guest's latest report, or {@code null} before its first
  * @param mmu its address translation: mode, TLB, exits, shadow tables
  * @param hostSwapReservedPages host swap reserved for it at power-on ({@code memory - min}); it never holds more
+ * @param guestStats the memory statistics its balloon driver last reported, or {@code null} before the first
  */
 public record VmSnapshot(
     int id,
@@ -22,4 +23,5 @@ public record VmSnapshot(
     BalloonSnapshot balloon,
     ReclamationSnapshot reclamation,
     org.balloonlab.hypervisor.mmu.MmuSnapshot mmu,
-    long hostSwapReservedPages) {}
+    long hostSwapReservedPages,
+    GuestStats guestStats) {}
