@@ -36,13 +36,14 @@ import org.balloonlab.units.MemorySize;
  * @param costs cost-model constants overridden, each as {@code --cost} takes it ({@code vm-exit=2000}); empty
  *     for none
  * @param clock how the hypervisor keeps the lab clock
+ * @param metricsPort the port of the hypervisor's Prometheus metrics (0 takes a free one), or {@code null} for none
  */
 public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize hostSwap, String policy, Double tau,
                              Integer samplePages, Duration samplePeriod, String sampleGains,
                              Duration policyPeriod, Double freeHigh, Double freeSoft,
                              Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout,
                              Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, List<String> costs,
-                             ClockSpec clock) {
+                             ClockSpec clock, Integer metricsPort) {
 
   /** A hypervisor with this much machine memory and every other field left to the hypervisor's defaults. */
   public static Builder builder(MemorySize memory) {
@@ -67,6 +68,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     add(f, "--balloon-stall-timeout", balloonStallTimeout == null ? null : balloonStallTimeout.toMillis() + "ms");
     addTranslationFlags(f);
     clock.addFlags(f);
+    add(f, "--metrics-port", metricsPort);
     return f;
   }
 
@@ -139,7 +141,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     public HypervisorSpec build() {
       return new HypervisorSpec(memory, null, null, null, null, null, samplePeriod, null, null, null, null, null,
           null, null,
-          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, costs, clock);
+          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, costs, clock, null);
     }
   }
 }

@@ -56,6 +56,7 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *   quantum: 10ms                  # optional: lab time between two boundaries of the lab clock (1ms to 1s)
  *   straggler-grace: 30s           # optional: wall time before a VM that stops answering is dropped
  *   lab-clock: lockstep            # optional: lockstep (default) | free (no quanta, nothing reproducible)
+ *   metrics-port: 0                # optional: serve Prometheus metrics on loopback, 0 = a free port (printed)
  * guests:
  *   - name: vm1
  *     memory: 192MiB               # or max; min, shares, translation (nested | shadow), processes, seed
@@ -197,6 +198,7 @@ public final class ScenarioParser {
     Boolean tlbUntagged = f.bool("tlb-untagged", false);
     List<String> costs = costs(f.map("cost", false));
     ClockSpec clock = clock(f);
+    Long metricsPort = f.integer("metrics-port", false, 0, 65535);
     f.finish();
     if (memory == null) {
       return null;
@@ -205,7 +207,7 @@ public final class ScenarioParser {
         samplePages == null ? null : samplePages.intValue(), samplePeriod, sampleGains, policyPeriod, free[0], free[1],
         free[2], free[3], seed,
         stall, tlbEntries == null ? null : tlbEntries.intValue(), tlbWays == null ? null : tlbWays.intValue(),
-        tlbUntagged, costs, clock);
+        tlbUntagged, costs, clock, metricsPort == null ? null : metricsPort.intValue());
   }
 
   /** A duration that must be more than 0 (and at most a day), or {@code null} if left out or wrong. */
