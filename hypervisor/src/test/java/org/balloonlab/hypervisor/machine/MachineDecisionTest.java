@@ -33,6 +33,7 @@ class MachineDecisionTest {
   private Machine newMachine(ReclamationSettings settings) {
     machine = new Machine(new MachineConfig(FRAMES, 4 * FRAMES, dir.resolve("host.swap"), 4096,
         MachineBalloonTest.COSTS, 42, 64, Long.MAX_VALUE, settings), TlbConfig.DEFAULT, () -> LAB_TIME_NS);
+    machine.events().stampLabTimeFrom(() -> LAB_TIME_NS);
     return machine;
   }
 

@@ -50,12 +50,12 @@ class PolicyResultTest {
 
   @Test
   void plentyGivesEveryVmItsWholeSizeAndAPinStaysAPin() {
-    List<VmDemand> vms = List.of(vm(0, 100, 1000, 8000, 1, false), vm(0, 100, 1000, 2000, 1, true));
+    List<VmDemand> vms = List.of(vm(0, 100, 1000, 8000, 1, false), vm(0, 100, 1000, 1000, 1, true));
     PolicyResult r = new SharesPolicy(0.75).decide(pressure(FreeMemoryState.HIGH, 8000), vms);
     assertTrue(r.plentiful());
     assertEquals(AllocationBound.WHOLE_SIZE, r.bound(0, vms.get(0)));
     assertEquals(AllocationBound.PINNED, r.bound(1, vms.get(1)));
-    assertEquals(2000, r.allocations()[1]);
+    assertEquals(1000, r.allocations()[1]);
   }
 
   @Test
