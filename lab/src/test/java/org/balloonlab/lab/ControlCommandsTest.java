@@ -78,6 +78,46 @@ class ControlCommandsTest {
     assertEquals(0.5, machine.snapshot().tau(), 1e-12, "nothing refused changed anything");
   }
 
+  private void write(org.balloonlab.hypervisor.machine.Vm vm, int pages) {
+    int[] pfns = new int[pages];
+    java.util.Arrays.setAll(pfns, i -> i);
+    byte[] ops = new byte[pages];
+    java.util.Arrays.fill(ops, org.balloonlab.hypervisor.machine.AccessOps.WRITE);
+    machine.validateBatch(vm, pages, ops, pfns, pages);
+    machine.applyBatch(vm, pages, ops, pfns, new long[pages], new long[pages],
+        new org.balloonlab.hypervisor.machine.BatchResult());
+  }
+
+  @Test
+  void explainSaysWhyTheVmsTargetMoved() {
+    var idle = machine.powerOn("vm1", "linux", 48, 0, 100);
+    var busy = machine.powerOn("vm2", "linux", 48, 0, 300);
+    assertEquals(0, run("explain", "--hypervisor", address, "vm1"));
+    assertTrue(out.toString().contains("has not moved vm1's balloon target yet"), out.toString());
+    write(idle, 36);
+    write(busy, 26);
+    machine.rebalance();
+    assertEquals(0, run("explain", "--hypervisor", address, "vm1"));
+    String text = out.toString();
+    assertTrue(text.startsWith("At t="), text);
+    assertTrue(text.contains("vm1's allocation fell from 192KiB to"), text);
+    assertTrue(text.contains("free memory was "), text);
+    assertTrue(text.contains("lowest shares per page"), text);
+    assertTrue(text.contains("vm2"), "every VM's inputs: " + text);
+
+    assertEquals(2, run("explain", "--hypervisor", address, "vm1", "--last", "0"));
+    assertTrue(err.toString().contains("--last must be from 1 to 32, got 0"), err.toString());
+    assertEquals(5, run("explain", "--hypervisor", address, "vm9"));
+    assertTrue(err.toString().startsWith("explain: NOT_FOUND"), err.toString());
+  }
+
+  @Test
+  void statusShowsWhatTheGuestsReported() {
+    machine.powerOn("vm1", "linux", 32);
+    assertEquals(0, run("status", "--hypervisor", address));
+    assertTrue(out.toString().contains("guest stats vm1        none reported"), out.toString());
+  }
+
   @Test
   void poweroffThenEventsTellWhatHappened() {
     machine.powerOn("vm1", "linux", 32);
