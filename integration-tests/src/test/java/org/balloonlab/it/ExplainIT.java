@@ -60,7 +60,9 @@ class ExplainIT {
   @AfterEach
   void cleanUp() {
     runs.close();
-    runs.assertNothingLeft();
+    // Killed processes take a moment to be gone.
+    await("the lab's processes gone").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+        .untilAsserted(runs::assertNothingLeft);
   }
 
   private static String after(JvmProcess p, String prefix) {
@@ -86,6 +88,14 @@ class ExplainIT {
     assertTrue(metrics != null && metrics.startsWith("http://127.0.0.1:"), "the launcher printed where metrics are "
         + "served, on loopback: " + lab.lines());
     runs.awaitChildren(lab, 3);
+    try {
+      explainAndScrape(lab, address, metrics);
+    } finally {
+      lab.stop(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private void explainAndScrape(JvmProcess lab, String address, String metrics) throws Exception {
 
     // Ask as a student would, until the policy has taxed the idle VM (the sampler needs a few periods).
     String[] explanation = new String[1];
@@ -113,7 +123,5 @@ class ExplainIT {
     assertEquals(200, scrape.statusCode());
     assertTrue(scrape.body().contains("balloonlab_vm_active_ratio{vm=\"sleepy\"}"), scrape.body());
     assertTrue(scrape.body().contains("balloonlab_vm_balloon_target_bytes{vm=\"sleepy\"}"), scrape.body());
-
-    lab.stop(30, TimeUnit.SECONDS);
   }
 }

@@ -76,10 +76,15 @@ final class DecisionExplanation {
           + "charge it: rho %.4g is its shares per page.", tau, me.getSharesPerPage());
     }
     return String.format(Locale.ROOT, "It used %.0f %% of its memory actively (f = %.2f), so the idle memory tax "
-            + "(tau %.2f) charged each of its idle pages %.3gx an active one (k = 1 / (1 - tau)): rho = %d / (%d x "
-            + "(%.2f + %.3g x %.2f)) = %.4g, lower than the %.4g it would have had untaxed.",
-        100 * f, f, tau, k, me.getShares(), me.getAllocationPages(), f, k, 1 - f, me.getSharesPerPage(),
-        me.getShares() / (double) Math.max(1, me.getAllocationPages()));
+            + "(tau %.2f) charged each of its idle pages %sx an active one (k = 1 / (1 - tau)): rho = %d / (%d x "
+            + "(%.2f + %s x %.2f)) = %.4g, lower than the %.4g it would have had untaxed.",
+        100 * f, f, tau, plain(k), me.getShares(), me.getAllocationPages(), f, plain(k), 1 - f,
+        me.getSharesPerPage(), me.getShares() / (double) Math.max(1, me.getAllocationPages()));
+  }
+
+  /** A number to three significant digits without trailing zeros: 4, 1.33, 10. */
+  private static String plain(double v) {
+    return new java.math.BigDecimal(v).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
   }
 
   private static boolean lowest(TargetDecision d, VmShare me) {

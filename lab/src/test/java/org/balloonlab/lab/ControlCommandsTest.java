@@ -78,14 +78,19 @@ class ControlCommandsTest {
     assertEquals(0.5, machine.snapshot().tau(), 1e-12, "nothing refused changed anything");
   }
 
+  /** Writes PFNs 0..pages-1, in batches of 16 (the machine's limit here). */
   private void write(org.balloonlab.hypervisor.machine.Vm vm, int pages) {
-    int[] pfns = new int[pages];
-    java.util.Arrays.setAll(pfns, i -> i);
-    byte[] ops = new byte[pages];
-    java.util.Arrays.fill(ops, org.balloonlab.hypervisor.machine.AccessOps.WRITE);
-    machine.validateBatch(vm, pages, ops, pfns, pages);
-    machine.applyBatch(vm, pages, ops, pfns, new long[pages], new long[pages],
-        new org.balloonlab.hypervisor.machine.BatchResult());
+    for (int from = 0; from < pages; from += 16) {
+      int n = Math.min(16, pages - from);
+      int[] pfns = new int[n];
+      int first = from;
+      java.util.Arrays.setAll(pfns, i -> first + i);
+      byte[] ops = new byte[n];
+      java.util.Arrays.fill(ops, org.balloonlab.hypervisor.machine.AccessOps.WRITE);
+      machine.validateBatch(vm, n, ops, pfns, n);
+      machine.applyBatch(vm, n, ops, pfns, new long[n], new long[n],
+          new org.balloonlab.hypervisor.machine.BatchResult());
+    }
   }
 
   @Test
@@ -114,14 +119,14 @@ class ControlCommandsTest {
   @Test
   void statusShowsWhatTheGuestsReported() {
     machine.powerOn("vm1", "linux", 32);
-    assertEquals(0, run("status", "--hypervisor", address));
+    assertEquals(0, run("status", "--hypervisor", address), err.toString());
     assertTrue(out.toString().contains("guest stats vm1        none reported"), out.toString());
   }
 
   @Test
   void poweroffThenEventsTellWhatHappened() {
     machine.powerOn("vm1", "linux", 32);
-    assertEquals(0, run("status", "--hypervisor", address));
+    assertEquals(0, run("status", "--hypervisor", address), err.toString());
     assertTrue(out.toString().contains("vm1") && out.toString().contains("(state high)"), out.toString());
     String limits = out.toString().lines().filter(l -> l.startsWith("limits: ")).findFirst().orElse("");
     assertTrue(limits.startsWith("limits: 1 of 64 VMs, configured 128KiB of "), "status shows the quotas: " + out);

@@ -95,8 +95,9 @@ final class Reclaimer {
       Vm vm = list.get(i);
       long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
       if (!vm.targetPinned) {
-        long fromAllocation = vm.allocationTarget;
         long fromBalloon = vm.balloon.target;
+        // The allocation the balloon target stood for: in the high state allocations move without the target.
+        long fromAllocation = vm.memoryPages() - fromBalloon;
         if (target != vm.allocationTarget && log.isDebugEnabled()) {
           log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
               vm.allocationTarget, target, vm.mappedPages, vm.balloon.size, vm.balloon.target,

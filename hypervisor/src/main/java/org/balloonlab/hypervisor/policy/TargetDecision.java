@@ -14,7 +14,8 @@ import java.util.List;
  * @param vmName its name
  * @param fromBalloonPages its balloon target before
  * @param toBalloonPages its balloon target after
- * @param fromAllocationPages its allocation before, pages of machine memory
+ * @param fromAllocationPages the allocation its balloon target stood for before (its size minus that target),
+ *     pages of machine memory
  * @param toAllocationPages its allocation after
  * @param state the free-memory state the decision was taken in
  * @param freeFrames free machine frames then
