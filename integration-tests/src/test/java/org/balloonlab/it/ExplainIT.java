@@ -25,7 +25,8 @@ class ExplainIT {
   /**
    * Two 24 MiB VMs of equal shares on 32 MiB at tau 0.75: one works, the other touched its memory once and idles.
    * Sampling every simulated second, the sampler soon finds the idle VM idle and the policy reclaims from it first.
-   * The run is long; the test stops it once it has what it needs.
+   * The run is long and paced at one simulated second per wall second, so that it leaves the CPUs to the
+   * {@code explain} processes; the test stops it once it has what it needs.
    */
   private static final String SCENARIO = """
       name: explain-tax
@@ -36,6 +37,7 @@ class ExplainIT {
         sample-period: 1s
         sample-gains: {fast: 0.5, slow: 0.25}
         metrics-port: 0
+        pace: 1x
       guests:
         - name: busy
           memory: 24MiB
@@ -107,7 +109,9 @@ class ExplainIT {
               "--hypervisor", address);
           int code = runs.awaitEnd(explain, Duration.ofSeconds(60));
           explanation[0] = String.join("\n", explain.lines());
-          assertEquals(0, code, explanation[0]);
+          if (code != 0) {
+            return false; // a loaded machine may miss the command's deadline: ask again
+          }
           return explanation[0].contains("idle memory tax (tau 0.75) charged each of its idle pages");
         });
     String text = explanation[0];

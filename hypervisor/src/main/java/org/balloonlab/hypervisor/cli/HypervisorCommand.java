@@ -23,7 +23,7 @@ import org.balloonlab.hypervisor.grpc.InjectedFaults;
 import org.balloonlab.hypervisor.grpc.ServerGate;
 import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.metrics.HypervisorMetrics;
-import org.balloonlab.hypervisor.metrics.MetricsEndpoint;
+import org.balloonlab.transport.metrics.MetricsEndpoint;
 import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;

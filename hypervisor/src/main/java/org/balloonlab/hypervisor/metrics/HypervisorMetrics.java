@@ -17,6 +17,7 @@ import org.balloonlab.hypervisor.machine.VmCounters;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.hypervisor.mmu.MmuCounters;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
+import org.balloonlab.transport.metrics.MetricFamilies;
 import org.balloonlab.units.PageSize;
 
 /**

@@ -20,7 +20,7 @@ import org.balloonlab.hypervisor.machine.Machine;
 import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.metrics.HypervisorMetrics;
-import org.balloonlab.hypervisor.metrics.MetricsEndpoint;
+import org.balloonlab.transport.metrics.MetricsEndpoint;
 import org.balloonlab.hypervisor.mmu.TlbConfig;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;

@@ -1,4 +1,4 @@
-package org.balloonlab.hypervisor.metrics;
+package org.balloonlab.transport.metrics;
 
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;

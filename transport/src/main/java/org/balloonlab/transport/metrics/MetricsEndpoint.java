@@ -1,4 +1,4 @@
-package org.balloonlab.hypervisor.metrics;
+package org.balloonlab.transport.metrics;
 
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.MultiCollector;
