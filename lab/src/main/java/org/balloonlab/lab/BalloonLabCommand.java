@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "balloonlab", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
     description = "A simulator of memory virtualization and ballooning, run as separate processes.",
     subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, PowerOffCommand.class,
-        EventsCommand.class, BalloonCommand.class, DriverCommand.class, TauCommand.class, PagingComparisonCommand.class,
+        EventsCommand.class, ExplainCommand.class, BalloonCommand.class, DriverCommand.class, TauCommand.class, PagingComparisonCommand.class,
         TranslationCommand.class, CertsCommand.class, HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec

@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import org.balloonlab.hypervisor.cli.HypervisorCommand;
 import org.balloonlab.lab.report.Plots;
 import org.balloonlab.lab.report.ReportWriter;
 import org.balloonlab.lab.report.VmSample;
@@ -185,6 +186,10 @@ public final class LabRun {
       if (runsHypervisor) {
         address = launcher.startHypervisor(scenario.hypervisor(), options.listen());
         out.printf("hypervisor (pid %d) listening on %s%n", launcher.hypervisor().pid(), address);
+        String metrics = launcher.hypervisor().lineStartingWith(HypervisorCommand.METRICS);
+        if (metrics != null) {
+          out.printf("hypervisor metrics (Prometheus) at %s%n", metrics);
+        }
       } else {
         address = options.hypervisor();
       }

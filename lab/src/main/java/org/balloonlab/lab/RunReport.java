@@ -21,6 +21,8 @@ import org.balloonlab.lab.scenario.Scenario;
 import org.balloonlab.lab.scenario.ScheduledAction;
 import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.MachineEvent;
+import org.balloonlab.proto.TargetDecision;
+import org.balloonlab.proto.VmShare;
 import org.balloonlab.proto.MachineState;
 import org.balloonlab.proto.VmState;
 
@@ -182,12 +184,32 @@ final class RunReport {
   void events(Collection<MachineEvent> all) {
     ArrayNode times = wall.putArray("event_times");
     for (MachineEvent e : all) {
-      events.addObject().put("sequence", e.getSequence()).put("lab_time_ns", e.getLabTimeNs())
+      ObjectNode event = events.addObject().put("sequence", e.getSequence()).put("lab_time_ns", e.getLabTimeNs())
           .put("kind", e.getKind().name().replaceFirst("^EVENT_KIND_", "").toLowerCase(Locale.ROOT))
           .put("vm", e.getVmName()).put("message", e.getMessage());
+      if (e.hasDecision()) {
+        decision(event.putObject("decision"), e.getDecision());
+      }
       times.addObject().put("sequence", e.getSequence())
           .put("time", Instant.ofEpochMilli(e.getWallTimeMs()).toString());
     }
+  }
+
+  /** A policy decision's inputs (docs/reclamation.md, "Why a target moved") and its explanation in words. */
+  private static void decision(ObjectNode o, TargetDecision d) {
+    o.put("from_balloon_pages", d.getFromBalloonPages()).put("to_balloon_pages", d.getToBalloonPages())
+        .put("from_allocation_pages", d.getFromAllocationPages()).put("to_allocation_pages", d.getToAllocationPages())
+        .put("free_state", d.getFreeState()).put("free_frames", d.getFreeFrames())
+        .put("target_free_frames", d.getTargetFreeFrames()).put("bound", d.getBound())
+        .put("held_back", d.getHeldBack());
+    ArrayNode vms = o.putArray("vms");
+    for (VmShare v : d.getVmsList()) {
+      vms.addObject().put("vm", v.getVmName()).put("shares", v.getShares()).put("min_pages", v.getMinPages())
+          .put("mapped_pages", v.getMappedPages()).put("allocation_pages", v.getAllocationPages())
+          .put("active_fraction", v.getActiveFraction()).put("shares_per_page", v.getSharesPerPage())
+          .put("tau", v.getTau()).put("pinned", v.getPinned());
+    }
+    o.put("explanation", DecisionExplanation.explain(d));
   }
 
   /**

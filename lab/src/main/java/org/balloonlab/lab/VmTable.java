@@ -6,6 +6,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import org.balloonlab.domain.Pace;
+import org.balloonlab.proto.BalloonStats;
+import org.balloonlab.proto.GuestStatsState;
 import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
@@ -68,6 +70,24 @@ final class VmTable {
         m.getPoweredOnVms(), m.getMaxVms(), MemorySize.humanPages(m.getConfiguredPages()),
         MemorySize.humanPages(m.getMaxConfiguredPages()), MemorySize.humanPages(m.getHostSwapReservedPages()),
         MemorySize.humanPages(m.getHostSwapSlots()), MemorySize.humanPages(m.getMaxTranslationTablePages()));
+  }
+
+  /**
+   * What a VM's balloon driver last reported of its guest's memory (ReportStats, virtio-balloon's statistics), or
+   * that it has reported nothing.
+   */
+  static String guestStatsLine(VmState vm) {
+    if (!vm.hasGuestStats()) {
+      return String.format(Locale.ROOT, "guest stats %-10s none reported (no balloon driver with statistics)",
+          vm.getName());
+    }
+    GuestStatsState g = vm.getGuestStats();
+    BalloonStats s = g.getStats();
+    return String.format(Locale.ROOT, "guest stats %-10s free %s, available %s of %s; faults %d major, %d minor; "
+            + "swapped in %s, out %s (report %d, at %s)", vm.getName(), MemorySize.humanPages(s.getFreePages()),
+        MemorySize.humanPages(s.getAvailablePages()), MemorySize.humanPages(s.getTotalPages()), s.getMajorFaults(),
+        s.getMinorFaults(), MemorySize.humanPages(s.getSwapIn()), MemorySize.humanPages(s.getSwapOut()),
+        g.getReports(), labTime(g.getLabTimeNs()));
   }
 
   /** A lab time as the time column shows it: {@code 30s}, {@code 12.5s}, {@code 0.01s}. */

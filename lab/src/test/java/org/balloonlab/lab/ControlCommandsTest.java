@@ -79,6 +79,51 @@ class ControlCommandsTest {
     assertEquals(0.5, machine.snapshot().tau(), 1e-12, "nothing refused changed anything");
   }
 
+  /** Writes PFNs 0..pages-1, in batches of 16 (the machine's limit here). */
+  private void write(org.balloonlab.hypervisor.machine.Vm vm, int pages) {
+    for (int from = 0; from < pages; from += 16) {
+      int n = Math.min(16, pages - from);
+      int[] pfns = new int[n];
+      int first = from;
+      java.util.Arrays.setAll(pfns, i -> first + i);
+      byte[] ops = new byte[n];
+      java.util.Arrays.fill(ops, org.balloonlab.hypervisor.machine.AccessOps.WRITE);
+      machine.validateBatch(vm, n, ops, pfns, n);
+      machine.applyBatch(vm, n, ops, pfns, new long[n], new long[n],
+          new org.balloonlab.hypervisor.machine.BatchResult());
+    }
+  }
+
+  @Test
+  void explainSaysWhyTheVmsTargetMoved() {
+    var idle = machine.powerOn("vm1", "linux", 48, 0, 100);
+    var busy = machine.powerOn("vm2", "linux", 48, 0, 300);
+    assertEquals(0, run("explain", "--hypervisor", address, "vm1"));
+    assertTrue(out.toString().contains("has not moved vm1's balloon target yet"), out.toString());
+    write(idle, 36);
+    write(busy, 26);
+    machine.rebalance();
+    assertEquals(0, run("explain", "--hypervisor", address, "vm1"));
+    String text = out.toString();
+    assertTrue(text.startsWith("At t="), text);
+    assertTrue(text.contains("vm1's allocation fell from 192KiB to"), text);
+    assertTrue(text.contains("free memory was "), text);
+    assertTrue(text.contains("lowest shares per page"), text);
+    assertTrue(text.contains("vm2"), "every VM's inputs: " + text);
+
+    assertEquals(2, run("explain", "--hypervisor", address, "vm1", "--last", "0"));
+    assertTrue(err.toString().contains("--last must be from 1 to 32, got 0"), err.toString());
+    assertEquals(5, run("explain", "--hypervisor", address, "vm9"));
+    assertTrue(err.toString().startsWith("explain: NOT_FOUND"), err.toString());
+  }
+
+  @Test
+  void statusShowsWhatTheGuestsReported() {
+    machine.powerOn("vm1", "linux", 32);
+    assertEquals(0, run("status", "--hypervisor", address), err.toString());
+    assertTrue(out.toString().contains("guest stats vm1        none reported"), out.toString());
+  }
+
   @Test
   void statusShowsPageSharingWhenItIsOn() throws Exception {
     assertEquals(0, run("status", "--hypervisor", address));
@@ -114,7 +159,7 @@ class ControlCommandsTest {
   @Test
   void poweroffThenEventsTellWhatHappened() {
     machine.powerOn("vm1", "linux", 32);
-    assertEquals(0, run("status", "--hypervisor", address));
+    assertEquals(0, run("status", "--hypervisor", address), err.toString());
     assertTrue(out.toString().contains("vm1") && out.toString().contains("(state high)"), out.toString());
     String limits = out.toString().lines().filter(l -> l.startsWith("limits: ")).findFirst().orElse("");
     assertTrue(limits.startsWith("limits: 1 of 64 VMs, configured 128KiB of "), "status shows the quotas: " + out);

@@ -21,6 +21,8 @@ import org.balloonlab.balloon.grpc.GrpcBalloonHost;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.VmName;
 import org.balloonlab.domain.GuestStatus;
+import org.balloonlab.guest.metrics.GuestMetrics;
+import org.balloonlab.transport.metrics.MetricsEndpoint;
 import org.balloonlab.guest.balloon.DrainedBalloonHost;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.HypervisorLoss;
@@ -117,6 +119,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
 
   @CommandLine.Mixin
   GuestSecurityOptions security = new GuestSecurityOptions();
+
+  @CommandLine.Mixin
+  MetricsOptions metrics = new MetricsOptions();
 
   @Option(names = "--name", required = true, paramLabel = "NAME",
       description = "The VM's name, unique on the hypervisor.")
@@ -249,6 +254,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
   private boolean poweredOffUnder;
   private volatile Vcpu vcpu;
   private volatile BalloonDriver driver;
+  private MetricsEndpoint metricsEndpoint;
   private static volatile boolean shuttingDown;
 
   public static void main(String[] args) {
@@ -267,6 +273,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
     CommandLine cl = spec.commandLine();
     PrintWriter out = cl.getOut();
     PrintWriter err = cl.getErr();
+    metrics.validate(cl);
     long memoryPages = pages(memory, "--memory");
     long minPages = min.bytes() == 0 ? 0 : pages(min, "--min");
     check(minPages <= memoryPages, "--min " + min + " is more than --memory " + memory);
@@ -376,6 +383,7 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
             vm.getCredential(), lockstep ? LOCKSTEP_BALLOON_DEADLINE : GrpcBalloonHost.DEFAULT_DEADLINE), lockstep);
         this.driver = driver;
         driver.start();
+        metricsEndpoint = metrics.start(new GuestMetrics(name, cpu::lastStatus, driver::stats), out);
         out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
         out.printf("%s: %s of guest memory, %s of swap, %d x %s, %s translation%n", name, memory,
             MemorySize.humanPages(swapPages), processes, String.join(" + ", workloads),
@@ -422,6 +430,9 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
       }
       return code;
     } finally {
+      if (metricsEndpoint != null) {
+        metricsEndpoint.close();
+      }
       BalloonDriver d = driver;
       if (d != null) {
         d.stop();

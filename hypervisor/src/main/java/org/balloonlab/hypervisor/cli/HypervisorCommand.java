@@ -22,6 +22,8 @@ import org.balloonlab.hypervisor.grpc.HypervisorServer;
 import org.balloonlab.hypervisor.grpc.InjectedFaults;
 import org.balloonlab.hypervisor.grpc.ServerGate;
 import org.balloonlab.hypervisor.machine.Machine;
+import org.balloonlab.hypervisor.metrics.HypervisorMetrics;
+import org.balloonlab.transport.metrics.MetricsEndpoint;
 import org.balloonlab.hypervisor.machine.MachineConfig;
 import org.balloonlab.hypervisor.machine.Quotas;
 import org.balloonlab.hypervisor.machine.ReclamationLoop;
@@ -66,6 +68,8 @@ public final class HypervisorCommand implements Callable<Integer> {
    * before {@link #LISTENING}; the directory follows it. Absent when both tokens were given.
    */
   public static final String TOKENS = "BALLOONLAB_HYPERVISOR_TOKENS ";
+  /** Printed before {@link #LISTENING} when metrics are served; the URL to scrape follows it. */
+  public static final String METRICS = "BALLOONLAB_HYPERVISOR_METRICS ";
   private static final int MAX_FRAMES = Integer.MAX_VALUE - 8;
 
   @Spec
@@ -86,6 +90,16 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Option(names = "--port-file", paramLabel = "FILE",
       description = "Write the address actually bound (host:port) to this file once serving.")
   Path portFile;
+
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md); 0 takes a free port, "
+          + "printed at start. Off unless given.")
+  Integer metricsPort;
+
+  @Option(names = "--metrics-bind", paramLabel = "HOST", defaultValue = "127.0.0.1",
+      description = "Address the metrics endpoint binds (default: ${DEFAULT-VALUE}, loopback only; it has no "
+          + "authentication).")
+  String metricsBind;
 
   @Option(names = "--host-swap", paramLabel = "SIZE",
       description = "Capacity of the host swap file (default: four times --memory). The file holds 8 bytes a "
@@ -282,6 +296,10 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     security.resolve(spec.commandLine(), System.getenv());
+    if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port must be from 0 (any free port) to "
+          + "65535, got " + metricsPort);
+    }
     MachineConfig config = config();
     ClockSettings clockSettings = clockSettings();
     InjectedFaults faults;
@@ -344,6 +362,17 @@ public final class HypervisorCommand implements Callable<Integer> {
       throw new CommandLine.ExecutionException(spec.commandLine(), "cannot write the tokens: " + e.getMessage(), e);
     }
     security.warnIfExposed(listen, spec.commandLine().getErr());
+    MetricsEndpoint metrics;
+    try {
+      metrics = metricsPort == null ? null : MetricsEndpoint.start(metricsBind, metricsPort,
+          new HypervisorMetrics(machine::snapshot, time));
+    } catch (IOException | IllegalArgumentException e) {
+      server.stop();
+      machine.close();
+      spec.commandLine().getErr().println("hypervisor: cannot serve metrics on " + metricsBind + ":" + metricsPort
+          + ": " + e.getMessage());
+      return ExitCodes.CANNOT_START;
+    }
     if (clock[0] != null) {
       clock[0].start();
     } else {
@@ -357,6 +386,9 @@ public final class HypervisorCommand implements Callable<Integer> {
       }
       if (clock[0] != null) {
         clock[0].close();
+      }
+      if (metrics != null) {
+        metrics.close();
       }
       try {
         server.stop();
@@ -377,6 +409,9 @@ public final class HypervisorCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     tokenDir.ifPresent(dir -> out.println(TOKENS + dir));
+    if (metrics != null) {
+      out.println(METRICS + metrics.url());
+    }
     out.println(LISTENING + bound.target());
     out.printf("security: %s; operator token %s, lab token %s; read-only views (status, events) open to loopback "
         + "peers without a token, to others with the lab or operator token (docs/security.md)%n",

@@ -19,5 +19,7 @@ public enum EventKind {
   /** The host swap failed (an I/O error): hypervisor paging stopped. Published once, for the machine (VM 0). */
   HOST_SWAP_FAILED,
   /** An operator changed the idle memory tax rate, machine-wide or of one VM. */
-  TAU_CHANGED
+  TAU_CHANGED,
+  /** The reclamation policy moved a VM's balloon target; the event carries the decision's inputs. */
+  TARGET_DECIDED
 }

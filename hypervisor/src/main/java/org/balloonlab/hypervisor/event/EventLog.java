@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
+import org.balloonlab.hypervisor.policy.TargetDecision;
 
 /**
  * The machine's recent events, for operators who follow them as they happen.
@@ -62,10 +63,19 @@ public final class EventLog {
 
   /** Records an event and pokes every subscriber. @return the event as recorded */
   public MachineEvent publish(EventKind kind, int vmId, String vmName, String message) {
+    return publish(kind, vmId, vmName, message, null);
+  }
+
+  /** Records a policy decision that moved a VM's target. @return the event as recorded */
+  public MachineEvent publish(TargetDecision decision) {
+    return publish(EventKind.TARGET_DECIDED, decision.vmId(), decision.vmName(), decision.summary(), decision);
+  }
+
+  private MachineEvent publish(EventKind kind, int vmId, String vmName, String message, TargetDecision decision) {
     MachineEvent event;
     synchronized (this) {
       event = new MachineEvent(++lastSequence, wallClock.getAsLong(), kind, vmId, vmName == null ? "" : vmName,
-          message, labClock.getAsLong());
+          message, labClock.getAsLong(), decision);
       ring[(int) ((event.sequence() - 1) % ring.length)] = event;
     }
     for (Runnable s : subscribers) {

@@ -1,5 +1,7 @@
 package org.balloonlab.hypervisor.event;
 
+import org.balloonlab.hypervisor.policy.TargetDecision;
+
 /**
  * One thing that happened on the machine, as an operator reads it afterwards.
  *
@@ -9,7 +11,14 @@ package org.balloonlab.hypervisor.event;
  * @param vmId the VM it concerns, or 0 for the machine as a whole
  * @param vmName that VM's name, or empty
  * @param message what happened, in a sentence
+ * @param decision for {@link EventKind#TARGET_DECIDED}, the inputs of the decision; otherwise {@code null}
  */
 public record MachineEvent(long sequence, long wallTimeMillis, EventKind kind, int vmId, String vmName,
-                           String message, long labTimeNs) {
+                           String message, long labTimeNs, TargetDecision decision) {
+
+  /** An event that carries no decision. */
+  public MachineEvent(long sequence, long wallTimeMillis, EventKind kind, int vmId, String vmName, String message,
+                      long labTimeNs) {
+    this(sequence, wallTimeMillis, kind, vmId, vmName, message, labTimeNs, null);
+  }
 }

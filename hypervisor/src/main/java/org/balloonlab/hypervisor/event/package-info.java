@@ -1,6 +1,7 @@
 /**
  * The machine's event log: what operators care about (VMs powered on and off, balloon targets, resets, driver
- * modes, free-memory states) in a bounded ring with gap-free sequence numbers. Plain Java with no dependencies
- * on the rest of the hypervisor; the machine publishes, the transport's watchers read.
+ * modes, free-memory states, the policy's decisions) in a bounded ring with gap-free sequence numbers. Plain Java
+ * that depends on the rest of the hypervisor only for the policy's decision records ({@code TargetDecision}); the
+ * machine publishes, the transport's watchers read.
  */
 package org.balloonlab.hypervisor.event;

@@ -19,7 +19,7 @@ import org.balloonlab.transport.Access;
  *   <li>the lab token (or the operator token) to join the lab (PowerOn) and for a guest's own calls (Access,
  *       PowerOff, the balloon service), which also need their VM's credential, as before;</li>
  *   <li>nothing from a loopback peer, a token from any other, for the read-only views: ListVms, GetVm,
- *       GetMachine, WatchEvents, and reflection;</li>
+ *       GetMachine, GetDecisions, WatchEvents, and reflection;</li>
  *   <li>nothing for the health check.</li>
  * </ul>
  * A method missing from the table needs the operator token: a new RPC is closed until someone decides.
@@ -35,6 +35,7 @@ final class AccessRules implements Function<String, Access> {
     operator(ManagementServiceGrpc.getSetTauMethod());
     read(ManagementServiceGrpc.getListVmsMethod());
     read(ManagementServiceGrpc.getGetVmMethod());
+    read(ManagementServiceGrpc.getGetDecisionsMethod());
     read(ManagementServiceGrpc.getGetMachineMethod());
     read(ManagementServiceGrpc.getWatchEventsMethod());
     all(MachineServiceGrpc.getServiceDescriptor(), Access.LAB);

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.hypervisor.machine.BalloonPageStatus;
 import org.balloonlab.hypervisor.machine.BalloonReply;
 import org.balloonlab.hypervisor.machine.BalloonSession;
@@ -269,7 +270,7 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
     }
   }
 
-  /** Answers the target; the stats themselves are for policies that use them. */
+  /** Keeps the stats as the VM's latest (views, metrics and the policy read them) and answers the target. */
   @Override
   public void reportStats(BalloonStatsRequest request, StreamObserver<BalloonTargetReply> responses) {
     inTurn(request.getVm(), responses, () -> StatusMapping.answer(responses, () -> {
@@ -281,7 +282,10 @@ final class BalloonGrpcService extends BalloonServiceGrpc.BalloonServiceImplBase
           throw StatusMapping.invalid("balloon stats cannot be negative, got " + v);
         }
       }
-      return ProtoMapping.toProto(machine.balloonStats(authenticate(request.getVm()), request.getSessionId()));
+      MemoryStats stats = new MemoryStats(s.getSwapIn(), s.getSwapOut(), s.getMajorFaults(), s.getMinorFaults(),
+          s.getFreePages(), s.getTotalPages(), s.getAvailablePages());
+      return ProtoMapping.toProto(machine.balloonStats(authenticate(request.getVm()), request.getSessionId(),
+          stats));
     }));
   }
 

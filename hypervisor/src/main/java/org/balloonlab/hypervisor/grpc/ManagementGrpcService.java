@@ -7,6 +7,8 @@ import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.Vm;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
+import org.balloonlab.proto.GetDecisionsRequest;
+import org.balloonlab.proto.GetDecisionsResponse;
 import org.balloonlab.proto.GetMachineRequest;
 import org.balloonlab.proto.GetVmRequest;
 import org.balloonlab.proto.HoldClockReply;
@@ -67,6 +69,17 @@ final class ManagementGrpcService extends ManagementServiceGrpc.ManagementServic
       case NAME -> machine.vm(request.getName());
       default -> throw StatusMapping.invalid("GetVm needs a VM id or a name");
     }));
+  }
+
+  /** Answers the policy's latest decisions that moved one VM's target, oldest first. */
+  @Override
+  public void getDecisions(GetDecisionsRequest request, StreamObserver<GetDecisionsResponse> responses) {
+    StatusMapping.answer(responses, () -> {
+      if (request.getMax() < 0) {
+        throw StatusMapping.invalid("max must be 0 (all) or positive, got " + request.getMax());
+      }
+      return DecisionMapping.toProto(machine.decisions(select(request.getVm())), request.getMax());
+    });
   }
 
   /** Answers the machine-wide state. */

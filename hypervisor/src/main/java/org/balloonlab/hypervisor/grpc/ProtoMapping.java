@@ -57,6 +57,9 @@ final class ProtoMapping {
     if (vm.guest() != null) {
       b.setGuest(toProto(vm.guest()));
     }
+    if (vm.guestStats() != null) {
+      b.setGuestStats(DecisionMapping.toProto(vm.guestStats()));
+    }
     BalloonSnapshot bs = vm.balloon();
     b.setBalloon(BalloonState.newBuilder()
         .setTargetPages(bs.targetPages())
@@ -281,14 +284,17 @@ final class ProtoMapping {
   }
 
   static org.balloonlab.proto.MachineEvent toProto(org.balloonlab.hypervisor.event.MachineEvent e) {
-    return org.balloonlab.proto.MachineEvent.newBuilder()
+    var b = org.balloonlab.proto.MachineEvent.newBuilder()
         .setSequence(e.sequence())
         .setWallTimeMs(e.wallTimeMillis())
         .setKind(org.balloonlab.proto.EventKind.valueOf("EVENT_KIND_" + e.kind().name()))
         .setVmId(e.vmId())
         .setVmName(e.vmName())
         .setMessage(e.message())
-        .setLabTimeNs(e.labTimeNs())
-        .build();
+        .setLabTimeNs(e.labTimeNs());
+    if (e.decision() != null) {
+      b.setDecision(DecisionMapping.toProto(e.decision()));
+    }
+    return b.build();
   }
 }

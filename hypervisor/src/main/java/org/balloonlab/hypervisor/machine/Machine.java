@@ -8,6 +8,8 @@ import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import org.balloonlab.domain.DriverMode;
 import org.balloonlab.domain.GuestStatus;
+import org.balloonlab.domain.kernel.MemoryStats;
+import org.balloonlab.hypervisor.policy.TargetDecision;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.mmu.Mmu;
@@ -143,7 +145,7 @@ public final class Machine implements AutoCloseable {
     this.pager = new HostPager(memory, swap, random, lifecycle, freeMemory, config.costs(), counters, events,
         sharing);
     this.reclaimer = new Reclaimer(config.reclamation(), config.balloonStallNanos(), memory, freeMemory, pager,
-        balloon, config.costs(), clock, counters, sharing);
+        balloon, config.costs(), clock, counters, sharing, events);
     this.validator = new BatchValidator(config.maxBatchAccesses());
     this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory, sharing);
   }
@@ -469,6 +471,13 @@ public final class Machine implements AutoCloseable {
     return balloon.stats(vm, session);
   }
 
+  /** Records a driver's stats call as contact and keeps the (validated) stats as the VM's latest. */
+  public synchronized BalloonReply balloonStats(Vm vm, long session, MemoryStats stats) {
+    BalloonReply reply = balloon.stats(vm, session);
+    vm.guestStats = new GuestStats(stats, clock.getAsLong(), vm.guestStats == null ? 1 : vm.guestStats.reports() + 1);
+    return reply;
+  }
+
   /**
    * Sets a VM's balloon target, as an operator does by hand. The target stays pinned: the reclamation policy
    * leaves it alone until {@link #unpinBalloonTarget} hands it back.
@@ -574,6 +583,12 @@ public final class Machine implements AutoCloseable {
   /** One VM by name. @throws MachineException NOT_FOUND */
   public synchronized VmSnapshot vm(String name) {
     return snapshot(lifecycle.byName(name));
+  }
+
+  /** The policy's latest decisions that moved a VM's target, oldest first. @throws MachineException NOT_FOUND */
+  public synchronized List<TargetDecision> decisions(Vm vm) {
+    vm.requirePoweredOn();
+    return vm.decisions();
   }
 
   private VmSnapshot snapshot(Vm vm) {

@@ -5,11 +5,14 @@ import java.util.Collection;
 import java.util.List;
 import java.util.function.LongSupplier;
 import org.balloonlab.domain.GuestStatus;
+import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
 import org.balloonlab.hypervisor.policy.FreeMemoryThresholds;
 import org.balloonlab.hypervisor.policy.MemoryPressure;
+import org.balloonlab.hypervisor.policy.PolicyResult;
 import org.balloonlab.hypervisor.policy.ReclamationPolicy;
 import org.balloonlab.hypervisor.policy.ReclamationSettings;
+import org.balloonlab.hypervisor.policy.TargetDecision;
 import org.balloonlab.hypervisor.policy.VmDemand;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.slf4j.Logger;
@@ -44,14 +47,16 @@ final class Reclaimer {
   private final CostModel costs;
   private final LongSupplier clock;
   private final MachineCounters machineCounters;
+  private final EventLog events;
 
   /** Charges each VM its share of the frames it shares (docs/page-sharing.md). */
   private final PageSharing sharing;
 
   Reclaimer(ReclamationSettings settings, long stallNanos, MachineMemory memory, FreeMemoryTracker freeMemory,
             HostPager pager, BalloonBackend balloon, CostModel costs, LongSupplier clock,
-            MachineCounters machineCounters, PageSharing sharing) {
+            MachineCounters machineCounters, PageSharing sharing, EventLog events) {
     this.sharing = sharing;
+    this.events = events;
     this.policy = settings.newPolicy();
     this.tau = settings.tau();
     this.stallNanos = stallNanos;
@@ -83,13 +88,20 @@ final class Reclaimer {
       return;
     }
     List<Vm> list = new ArrayList<>(vms);
-    long[] targets = policy.allocate(pressure(), demands(list));
+    MemoryPressure pressure = pressure();
+    List<VmDemand> demands = demands(list);
+    PolicyResult result = policy.decide(pressure, demands);
+    long[] targets = result.allocations();
     boolean automatic = policy.reclaims();
     long now = clock.getAsLong();
+    DecisionRecorder recorder = new DecisionRecorder(now, pressure, list, demands, result);
     for (int i = 0; i < list.size(); i++) {
       Vm vm = list.get(i);
       long target = Math.max(vm.minPages, Math.min(vm.memoryPages(), targets[i]));
       if (!vm.targetPinned) {
+        long fromBalloon = vm.balloon.target;
+        // The allocation the balloon target stood for: in the high state allocations move without the target.
+        long fromAllocation = vm.memoryPages() - fromBalloon;
         if (target != vm.allocationTarget && log.isDebugEnabled()) {
           log.debug("{}: allocation {} -> {} pages (mapped {}, balloon {} of {}, f {}), free {}, state {}", vm,
               vm.allocationTarget, target, vm.mappedPages, vm.balloon.size, vm.balloon.target,
@@ -100,6 +112,11 @@ final class Reclaimer {
         // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
         if (automatic && (freeMemory.state() != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
           balloon.setPolicyTarget(vm, balloonPages, now);
+        }
+        if (vm.balloon.target != fromBalloon) {
+          TargetDecision decision = recorder.decision(i, fromBalloon, fromAllocation);
+          vm.recordDecision(decision);
+          events.publish(decision);
         }
       }
       vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(sharing.chargedPages(vm), vm.allocationTarget),
@@ -144,7 +161,7 @@ final class Reclaimer {
       demands.add(new VmDemand(vm.id(), vm.memoryPages(), vm.minPages, vm.shares, sharing.chargedPages(vm),
           vm.hostSwappedPages, current,
           vm.sampler.activeFraction(), vm.targetPinned, g == null ? -1 : g.freePages(),
-          g == null ? -1 : g.majorFaults(), tauOf(vm)));
+          g == null ? -1 : g.majorFaults(), tauOf(vm), vm.guestStats == null ? null : vm.guestStats.stats()));
     }
     return demands;
   }

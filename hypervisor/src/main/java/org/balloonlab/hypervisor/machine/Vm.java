@@ -1,9 +1,12 @@
 package org.balloonlab.hypervisor.machine;
 
+import java.util.List;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.hypervisor.mmu.Mmu;
 import org.balloonlab.hypervisor.mmu.TranslationMode;
+import java.util.ArrayDeque;
 import org.balloonlab.hypervisor.policy.ActivitySampler;
+import org.balloonlab.hypervisor.policy.TargetDecision;
 
 /**
  * A powered-on VM as the hypervisor keeps it: its P2M, its credential, whether a guest agent is attached to
@@ -61,6 +64,10 @@ public final class Vm {
   double sharesPerPage;
   /** The VM's own idle memory tax rate, set at run time by an operator; NaN while the machine's applies. */
   double ownTau = Double.NaN;
+  /** The policy's latest decisions that moved this VM's target, oldest first, at most {@link TargetDecision#HISTORY}. */
+  final ArrayDeque<TargetDecision> decisions = new ArrayDeque<>();
+  /** The memory statistics its balloon driver last reported, or {@code null}; only the latest is kept. */
+  GuestStats guestStats;
 
   Vm(int id, String name, String osKind, int memoryPages, long minPages, long shares, ActivitySampler sampler,
      String credential, long nowNanos, Mmu mmu) {
@@ -110,7 +117,21 @@ public final class Vm {
         sampler.activeFraction(), sampler.fast(), sampler.slow(), sampler.periods(), sharesPerPage, targetPinned,
         policyPageOuts, blockedBatches, blockedNs, own ? ownTau : machineTau, own, hostDiskWaitNs);
     return new VmSnapshot(id, name, osKind, p2m.pages(), attached, mappedPages, hostSwappedPages, counters.snapshot(),
-        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation(), sharingNow);
+        guest, balloon.snapshot(nowNanos, stallNanos), reclamation, mmu.snapshot(), swapReservation(), sharingNow,
+        guestStats);
+  }
+
+  /** Keeps a decision that moved this VM's target, dropping the oldest beyond {@link TargetDecision#HISTORY}. */
+  void recordDecision(TargetDecision decision) {
+    if (decisions.size() == TargetDecision.HISTORY) {
+      decisions.removeFirst();
+    }
+    decisions.addLast(decision);
+  }
+
+  /** The kept decisions, oldest first. */
+  List<TargetDecision> decisions() {
+    return List.copyOf(decisions);
   }
 
   /**

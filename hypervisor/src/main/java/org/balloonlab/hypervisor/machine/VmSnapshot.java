@@ -9,6 +9,7 @@ import org.balloonlab.domain.GuestStatus;
  * @param mmu its address translation: mode, TLB, exits, shadow tables
  * @param hostSwapReservedPages host swap reserved for it at power-on ({@code memory - min}); it never holds more
  * @param sharing its page sharing: shared pages, saved frames, hints, copy-on-write breaks, pages scanned
+ * @param guestStats the memory statistics its balloon driver last reported, or {@code null} before the first
  */
 public record VmSnapshot(
     int id,
@@ -24,4 +25,5 @@ public record VmSnapshot(
     ReclamationSnapshot reclamation,
     org.balloonlab.hypervisor.mmu.MmuSnapshot mmu,
     long hostSwapReservedPages,
-    VmSharing sharing) {}
+    VmSharing sharing,
+    GuestStats guestStats) {}

@@ -20,6 +20,15 @@ public interface ReclamationPolicy {
   long[] allocate(MemoryPressure pressure, List<VmDemand> vms);
 
   /**
+   * The allocation with the reasons behind it, for explaining the decision. By default only the allocations are
+   * known: each VM is taken to have got what it asked for; a policy that knows more says so.
+   */
+  default PolicyResult decide(MemoryPressure pressure, List<VmDemand> vms) {
+    long[] allocations = allocate(pressure, vms);
+    return PolicyResult.of(vms, allocations, allocations.clone(), new boolean[vms.size()], false, 0);
+  }
+
+  /**
    * Whether the hypervisor turns this policy's allocations into balloon targets and pages VMs to them. A policy
    * that leaves targets to the operator answers {@code false}: the machine then only tracks its free-memory state.
    */

@@ -66,9 +66,7 @@ public final class SharesPolicy implements ReclamationPolicy {
     int n = vms.size();
     long[] allocations = new long[n];
     long available = pressure.frames() - pressure.targetFreeFrames();
-    // With memory to spare, every VM may have all it is configured with, and balloons deflate toward shares.
-    boolean plentiful = pressure.state() == FreeMemoryState.HIGH
-        && pressure.freeFrames() > pressure.targetFreeFrames() + pressure.hysteresisFrames();
+    boolean plentiful = plentiful(pressure);
     long asked = 0;
     for (int i = 0; i < n; i++) {
       VmDemand d = vms.get(i);
@@ -77,9 +75,7 @@ public final class SharesPolicy implements ReclamationPolicy {
         available -= allocations[i];
         continue;
       }
-      long headroom = Math.max(MIN_CHUNK, d.maxPages() / HEADROOM_DIVISOR);
-      boolean heldBack = d.mappedPages() + headroom / 2 >= d.currentTarget();
-      allocations[i] = clamp(plentiful ? d.maxPages() : d.mappedPages() + (heldBack ? 2 * headroom : headroom), d);
+      allocations[i] = ask(d, plentiful);
       asked += allocations[i];
     }
     long excess = asked - Math.max(0, available);
@@ -147,6 +143,42 @@ public final class SharesPolicy implements ReclamationPolicy {
         allocations[i] = Math.max(allocations[i], vms.get(i).mappedPages() + lent[i]);
       }
     }
+  }
+
+  /** The allocation with the reasons behind it (what each VM asked, whether it was held back), to explain it. */
+  @Override
+  public PolicyResult decide(MemoryPressure pressure, List<VmDemand> vms) {
+    boolean plentiful = plentiful(pressure);
+    int n = vms.size();
+    long[] asks = new long[n];
+    boolean[] heldBack = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      VmDemand d = vms.get(i);
+      asks[i] = d.pinned() ? clamp(d.currentTarget(), d) : ask(d, plentiful);
+      heldBack[i] = !d.pinned() && heldBack(d);
+    }
+    return PolicyResult.of(vms, allocate(pressure, vms), asks, heldBack, plentiful, tau);
+  }
+
+  /** With memory to spare, every VM may have all it is configured with, and balloons deflate toward shares. */
+  private static boolean plentiful(MemoryPressure pressure) {
+    return pressure.state() == FreeMemoryState.HIGH
+        && pressure.freeFrames() > pressure.targetFreeFrames() + pressure.hysteresisFrames();
+  }
+
+  private static long headroom(VmDemand d) {
+    return Math.max(MIN_CHUNK, d.maxPages() / HEADROOM_DIVISOR);
+  }
+
+  /** Whether a VM has come so close to its last allocation that the allocation may be holding it back. */
+  private static boolean heldBack(VmDemand d) {
+    return d.mappedPages() + headroom(d) / 2 >= d.currentTarget();
+  }
+
+  /** What a VM asks for before memory is divided. */
+  private static long ask(VmDemand d, boolean plentiful) {
+    long headroom = headroom(d);
+    return clamp(plentiful ? d.maxPages() : d.mappedPages() + (heldBack(d) ? 2 * headroom : headroom), d);
   }
 
   /** Min-funding revocation: takes {@code excess} pages, lowest shares per page first. */

@@ -21,6 +21,7 @@ class AccessRulesTest {
     Map<String, Access> expected = new TreeMap<>(Map.ofEntries(
         Map.entry("ManagementService/ListVms", Access.READ),
         Map.entry("ManagementService/GetVm", Access.READ),
+        Map.entry("ManagementService/GetDecisions", Access.READ),
         Map.entry("ManagementService/GetMachine", Access.READ),
         Map.entry("ManagementService/WatchEvents", Access.READ),
         Map.entry("ManagementService/SetBalloonTarget", Access.OPERATOR),

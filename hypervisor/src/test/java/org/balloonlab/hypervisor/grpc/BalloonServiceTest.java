@@ -58,6 +58,7 @@ import org.balloonlab.proto.DriverMode;
 import org.balloonlab.proto.DriverModeRequest;
 import org.balloonlab.proto.GetMachineRequest;
 import org.balloonlab.proto.GetVmRequest;
+import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.MachineServiceGrpc;
 import org.balloonlab.proto.MachineState;
 import org.balloonlab.proto.ManagementServiceGrpc;
@@ -501,6 +502,13 @@ class BalloonServiceTest {
         .setAvailablePages(7).build()));
     assertEquals(6, reported.getTargetPages());
     assertEquals(6, balloon.getTarget(getTarget(creds(on), session, 6)).getTargetPages());
+    // The stats are kept as the VM's latest, and every view shows them.
+    BalloonStats kept = vm(on).getGuestStats().getStats();
+    assertEquals(BalloonStats.newBuilder().setSwapIn(1).setSwapOut(2).setMajorFaults(3).setMinorFaults(4)
+        .setFreePages(5).setTotalPages(32).setAvailablePages(7).build(), kept);
+    assertEquals(1, vm(on).getGuestStats().getReports());
+    assertEquals(kept, management.listVms(ListVmsRequest.getDefaultInstance()).getVms(0).getGuestStats().getStats());
+    assertEquals(5, machine.vm(on.getVmId()).guestStats().stats().freePages(), "in the machine's snapshot too");
 
     // The operator lowers the target; the driver deflates and the pages come back as zero pages.
     setTarget(on, 2);
@@ -823,6 +831,8 @@ class BalloonServiceTest {
     assertEquals(0, balloon.reportStats(stats(creds(on), session, good)).getTargetPages());
     assertMentions(assertStatus(Status.Code.INVALID_ARGUMENT,
         () -> balloon.reportStats(stats(creds(on), session, bad.apply(good.toBuilder()).build()))), "negative");
+    assertEquals(good, vm(on).getGuestStats().getStats(), "a refused report does not replace the kept one");
+    assertEquals(1, vm(on).getGuestStats().getReports());
   }
 
   // ---------------------------------------------------------------- the operator's controls

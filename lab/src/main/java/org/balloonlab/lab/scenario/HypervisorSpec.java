@@ -39,13 +39,14 @@ import org.balloonlab.units.MemorySize;
  *     for none
  * @param clock how the hypervisor keeps the lab clock
  * @param sharing content-based page sharing, or {@code null} to leave it to the hypervisor (off)
+ * @param metricsPort the port of the hypervisor's Prometheus metrics (0 takes a free one), or {@code null} for none
  */
 public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize hostSwap, String policy, Double tau,
                              Integer samplePages, Duration samplePeriod, String sampleGains,
                              Duration policyPeriod, Double freeHigh, Double freeSoft,
                              Double freeHard, Double freeLow, Long seed, Duration balloonStallTimeout,
                              Integer tlbEntries, Integer tlbWays, Boolean tlbUntagged, String diskProfile,
-                             List<String> costs, ClockSpec clock, SharingSpec sharing) {
+                             List<String> costs, ClockSpec clock, SharingSpec sharing, Integer metricsPort) {
 
   /** A hypervisor with this much machine memory and every other field left to the hypervisor's defaults. */
   public static Builder builder(MemorySize memory) {
@@ -73,6 +74,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     if (sharing != null) {
       sharing.addFlags(f);
     }
+    add(f, "--metrics-port", metricsPort);
     return f;
   }
 
@@ -146,7 +148,7 @@ public record HypervisorSpec(MemorySize memory, HostPort listen, MemorySize host
     public HypervisorSpec build() {
       return new HypervisorSpec(memory, null, null, null, null, null, samplePeriod, null, null, null, null, null,
           null, null,
-          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, null, costs, clock, null);
+          balloonStallTimeout, tlbEntries, tlbWays, tlbUntagged, null, costs, clock, null, null);
     }
   }
 }

@@ -65,6 +65,7 @@ import org.snakeyaml.engine.v2.nodes.Node;
  *   lab-clock: lockstep            # optional: lockstep (default) | free (no quanta, nothing reproducible)
  *   sharing: {enabled: true}       # optional: page sharing; scan-rate, scan-max (pages a simulated second per VM
  *                                  # and machine-wide), share-before-paging (docs/page-sharing.md)
+ *   metrics-port: 0                # optional: serve Prometheus metrics on loopback, 0 = a free port (printed)
  * guests:
  *   - name: vm1
  *     memory: 192MiB               # or max; min, shares, translation (nested | shadow), processes, seed
@@ -211,6 +212,7 @@ public final class ScenarioParser {
     List<String> costs = costs(f.map("cost", false));
     ClockSpec clock = clock(f);
     SharingSpec sharing = sharing(f.map("sharing", false));
+    Long metricsPort = f.integer("metrics-port", false, 0, 65535);
     f.finish();
     if (memory == null) {
       return null;
@@ -219,7 +221,8 @@ public final class ScenarioParser {
         samplePages == null ? null : samplePages.intValue(), samplePeriod, sampleGains, policyPeriod, free[0], free[1],
         free[2], free[3], seed,
         stall, tlbEntries == null ? null : tlbEntries.intValue(), tlbWays == null ? null : tlbWays.intValue(),
-        tlbUntagged, diskProfile, costs, clock, sharing);
+        tlbUntagged, diskProfile, costs, clock, sharing,
+        metricsPort == null ? null : metricsPort.intValue());
   }
 
   /**
