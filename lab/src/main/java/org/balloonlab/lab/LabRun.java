@@ -63,8 +63,10 @@ public final class LabRun {
    * @param listen overrides the scenario's listen address, or {@code null}
    * @param runDir the run's folder, or {@code null} for {@code <report dir>/<name>-<date>-<time>}
    * @param ansi whether to redraw the live table in place (a terminal) or print it as lines
+   * @param dashboard where to serve the live web dashboard, or {@code null} for none
    */
-  public record Options(Set<String> only, HostPort hypervisor, HostPort listen, Path runDir, boolean ansi) {
+  public record Options(Set<String> only, HostPort hypervisor, HostPort listen, Path runDir, boolean ansi,
+                        HostPort dashboard) {
   }
 
   /** How often a part without the hypervisor looks at the lab: it holds no clock, so it looks on wall time. */
@@ -87,6 +89,7 @@ public final class LabRun {
   private final Map<String, VmState> lastSeen = new LinkedHashMap<>();
   private final ConcurrentSkipListMap<Long, MachineEvent> events = new ConcurrentSkipListMap<>();
   private ScheduledActions schedule;
+  private LabDashboard dashboard;
   private ListVmsResponse last;
   private LabClockState finalClock;
   private String stoppedBy = "end of the run";
@@ -204,6 +207,7 @@ public final class LabRun {
           clock = launcher.holdAtZero(management);
           followEvents(management);
         }
+        dashboard = LabDashboard.start(options.dashboard(), launcher, address, dir, out);
         powerOnGuestsHere(address, management);
         if (runsHypervisor) {
           awaitGuestsElsewhere(management);
@@ -223,6 +227,9 @@ public final class LabRun {
         }
         if (clock != null) {
           clock.close();
+        }
+        if (dashboard != null) {
+          dashboard.close();
         }
       }
     }
