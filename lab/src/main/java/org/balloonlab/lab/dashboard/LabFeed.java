@@ -125,6 +125,7 @@ public final class LabFeed implements AutoCloseable {
     ObjectNode sample = JSON.createObjectNode();
     sample.put("seq", ++sampleSequence);
     sample.put("t", ns / 1e9);
+    sample.put("machineFrames", r.getMachine().getMachineFrames());
     ObjectNode byVm = sample.putObject("vms");
     for (VmState v : vms) {
       ArrayNode a = byVm.putArray(v.getName());
@@ -194,7 +195,7 @@ public final class LabFeed implements AutoCloseable {
     return n.toString();
   }
 
-  /** The samples after sequence {@code after}: {@code {samples: [{seq, t, vms: {name: [mapped, balloon, swapped,
+  /** The samples after sequence {@code after}: {@code {samples: [{seq, t, machineFrames, vms: {name: [mapped, balloon, swapped,
    * memory, target]}}]}}, in pages. */
   public synchronized String historyJson(long after) {
     ObjectNode n = JSON.createObjectNode();

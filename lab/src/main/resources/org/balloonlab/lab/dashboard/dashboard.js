@@ -4,13 +4,16 @@
 
 const MIB_PER_PAGE = 4096 / (1 << 20);
 const COLORS = { mapped: "#3b75af", balloon: "#ef8636", swapped: "#c53a32" };
-const VM_PALETTE = ["#3b75af", "#ef8636", "#519e3e", "#c53a32", "#8d69b8", "#84584e", "#d57dbf", "#7f7f7f",
-  "#bcbd22", "#17becf"];
+// VMs in the machine's chart: colours apart from the layers' (mapped, ballooned, host-swapped).
+const VM_PALETTE = ["#17becf", "#8d69b8", "#519e3e", "#bcbd22", "#84584e", "#d57dbf", "#7f7f7f", "#2a9d8f",
+  "#6a4c93", "#b5838d"];
+const SCALES = { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1, max) * 1.05] } };
 
 let csrf = null;
 let lastSample = 0;
 let lastEvent = 0;
 const times = [];          // lab seconds of each sample kept
+const machineFrames = [];  // the machine's memory, in pages, at each sample
 const perVm = new Map();   // VM name -> {mapped:[], balloon:[], swapped:[], memory:[]} aligned with times
 const charts = new Map();  // VM name -> {plot, el}
 let machinePlot = null;
@@ -82,7 +85,7 @@ function showState(s) {
     tr.dataset.vm = v.name;
     const cells = [v.name, human(v.memoryPages), human(v.mappedPages), human(v.balloonPages),
       human(v.targetPages) + (v.uncooperative ? "!" : ""), human(v.hostSwappedPages),
-      (v.driverConnected ? "" : "not connected, ") + (v.driverMode || "-"), v.guestFaults, v.hiddenFaults];
+      v.driverConnected ? (v.driverMode || "enabled") : "not connected", v.guestFaults, v.hiddenFaults];
     cells.forEach((c, i) => {
       const td = document.createElement("td");
       text(td, String(c));
@@ -97,6 +100,7 @@ function addSamples(samples) {
   for (const s of samples) {
     const i = times.length;
     times.push(s.t);
+    machineFrames.push(s.machineFrames);
     for (const [name, a] of Object.entries(s.vms)) {
       if (!perVm.has(name)) {
         perVm.set(name, { mapped: new Array(i).fill(null), balloon: new Array(i).fill(null),
@@ -132,7 +136,7 @@ function vmChart(name, el) {
   const own = [null, (d, i) => d.swapped[i], (d, i) => d.balloon[i], (d, i) => d.mapped[i], (d, i) => d.memory[i]];
   const layer = (label, color, si) => ({ label, stroke: color, fill: color + "cc", width: 1,
     value: (u, v, s, i) => i == null || perVm.get(name).mapped[i] == null ? "-" : mib(own[si](perVm.get(name), i)).toFixed(1) });
-  return new uPlot({ ...size(el), title: name, scales: { x: { time: false } },
+  return new uPlot({ ...size(el), title: name, scales: SCALES, points: { show: false },
     axes: [{ label: "lab time (s)" }, { label: "MiB" }],
     series: [{ label: "t" }, layer("host-swapped", COLORS.swapped, 1), layer("ballooned", COLORS.balloon, 2),
       layer("mapped", COLORS.mapped, 3), { label: "configured", stroke: "#222", dash: [6, 4], width: 1 }] },
@@ -140,14 +144,15 @@ function vmChart(name, el) {
 }
 
 function machineChart(names, el) {
-  // Memory by VM, stacked: each VM's mapped + ballooned + host-swapped over the ones before it.
-  const series = [{ label: "t" }];
+  // The machine's memory by VM, stacked: each VM's mapped pages (frames it holds) over the ones before it, under
+  // the machine's size; what is left above is free.
+  const series = [{ label: "t" }, { label: "machine", stroke: "#222", dash: [6, 4], width: 1 }];
   names.slice().reverse().forEach((n, j) => {
     const c = VM_PALETTE[(names.length - 1 - j) % VM_PALETTE.length];
     series.push({ label: n, stroke: c, fill: c + "bb", width: 1 });
   });
-  return new uPlot({ ...size(el), title: "the machine: memory by VM (stacked)", scales: { x: { time: false } },
-    axes: [{ label: "lab time (s)" }, { label: "MiB" }], series }, machineData(names), el);
+  return new uPlot({ ...size(el), title: "the machine: frames mapped by each VM (stacked)", scales: SCALES,
+    points: { show: false }, axes: [{ label: "lab time (s)" }, { label: "MiB" }], series }, machineData(names), el);
 }
 
 function machineData(names) {
@@ -155,10 +160,10 @@ function machineData(names) {
   let acc = times.map(() => 0);
   for (const n of names) {
     const d = perVm.get(n);
-    acc = acc.map((a, i) => a + (d.mapped[i] == null ? 0 : mib(d.mapped[i] + d.balloon[i] + d.swapped[i])));
+    acc = acc.map((a, i) => a + (d.mapped[i] == null ? 0 : mib(d.mapped[i])));
     sums.push(acc.slice());
   }
-  return [times.slice(), ...sums.reverse()];
+  return [times.slice(), machineFrames.map(mib), ...sums.reverse()];
 }
 
 function draw() {
