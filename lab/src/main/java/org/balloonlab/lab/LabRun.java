@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.lab.report.Plots;
 import org.balloonlab.lab.report.ReportWriter;
 import org.balloonlab.lab.report.VmSample;
@@ -365,7 +366,10 @@ public final class LabRun {
     labTimeNs = ns;
     double t = ns / 1e9;
     String freeState = VmTable.freeState(state.getMachine());
-    for (VmState vm : state.getVmsList()) {
+    // Rows in the VMs' natural order (vm2 before vm10), as every table and plot of the run lists them.
+    List<VmState> vms = new ArrayList<>(state.getVmsList());
+    vms.sort((a, b) -> VmName.NATURAL_ORDER.compare(a.getName(), b.getName()));
+    for (VmState vm : vms) {
       lastSeen.put(vm.getName(), vm);
       samples.add(new VmSample(t, vm.getName(), vm.getMemoryPages(), vm.getMappedPages(),
           vm.getBalloon().getSizePages(), vm.getBalloon().getTargetPages(), vm.getHostSwappedPages(),
@@ -453,7 +457,9 @@ public final class LabRun {
       report.clock(clock);
     }
     Set<String> stopped = schedule == null ? Set.of() : schedule.stopped();
-    for (GuestSpec g : scenario.guests()) {
+    List<GuestSpec> guests = new ArrayList<>(scenario.guests());
+    guests.sort((a, b) -> VmName.NATURAL_ORDER.compare(a.name(), b.name()));
+    for (GuestSpec g : guests) {
       VmState seen = schedule != null && schedule.poweredOff().containsKey(g.name())
           ? schedule.poweredOff().get(g.name()) : lastSeen.get(g.name());
       if (seen != null || ends.containsKey(g.name())) {
@@ -486,7 +492,9 @@ public final class LabRun {
         wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, !runsHypervisor
             ? "the part with the hypervisor reports the lab clock" : clockKnown ? verdict(report)
             : "the lab clock never ran");
-    for (Launcher.GuestEnd end : ends.values()) {
+    List<Launcher.GuestEnd> endsInOrder = new ArrayList<>(ends.values());
+    endsInOrder.sort((a, b) -> VmName.NATURAL_ORDER.compare(a.vm(), b.vm()));
+    for (Launcher.GuestEnd end : endsInOrder) {
       out.printf("%s: %s%n", end.vm(), end.summary() == null ? "no summary (it did not stop cleanly)" : end.summary());
     }
     out.println("report: " + String.join(", ", files.stream().map(Path::toString).toList()));

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import org.balloonlab.domain.Pace;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
@@ -96,11 +97,11 @@ final class VmTable {
     return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
   }
 
-  /** The VMs by name, the machine, and the clock if there is one. */
+  /** The VMs in natural order of their names (vm2 before vm10), the machine, and the clock if there is one. */
   static String render(String time, ListVmsResponse state) {
     StringBuilder b = new StringBuilder();
     List<VmState> vms = new ArrayList<>(state.getVmsList());
-    vms.sort(Comparator.comparing(VmState::getName));
+    vms.sort(Comparator.comparing(VmState::getName, VmName.NATURAL_ORDER));
     for (VmState vm : vms) {
       b.append(vmLine(time, vm)).append('\n');
     }
