@@ -158,8 +158,10 @@ class DashboardIT {
     browser.findElement(By.id("set-mode")).click();
     await("the driver mode set from the page").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
         .until(() -> lab.vm("vm1").getBalloon().getRequestedMode().toLowerCase().contains("disabled"));
-    await("an event about it on the page").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
-        .until(() -> browser.findElement(By.id("events")).getText().contains("vm1"));
+    await("the table and the events show it").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
+        .until(() -> (Boolean) ((JavascriptExecutor) browser).executeScript(
+            "return document.getElementById('vm-table').textContent.includes('disabled')"
+                + " && document.getElementById('events').textContent.includes('disabled')"));
 
     Path png = lab.logDir().resolve("dashboard.png");
     Files.write(png, ((ChromeDriver) browser).getScreenshotAs(OutputType.BYTES));

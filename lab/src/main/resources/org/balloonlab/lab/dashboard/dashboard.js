@@ -114,6 +114,13 @@ function addSamples(samples) {
     }
     lastSample = s.seq;
   }
+  // Keep what the server keeps (its last 2400 samples), so a long run does not grow the page without bound.
+  const extra = times.length - 2400;
+  if (extra > 0) {
+    times.splice(0, extra);
+    machineFrames.splice(0, extra);
+    for (const d of perVm.values()) { for (const k of Object.keys(d)) { d[k].splice(0, extra); } }
+  }
   if (samples.length > 0) { draw(); }
 }
 
@@ -134,25 +141,26 @@ function vmData(d) {
 function vmChart(name, el) {
   // Stacked: each series is the sum of the layers below it, drawn from the top down so each fill shows its layer.
   const own = [null, (d, i) => d.swapped[i], (d, i) => d.balloon[i], (d, i) => d.mapped[i], (d, i) => d.memory[i]];
-  const layer = (label, color, si) => ({ label, stroke: color, fill: color + "cc", width: 1,
+  // Opaque fills: each band lies over the ones it stacks on, and must not let them show through.
+  const layer = (label, color, si) => ({ label, stroke: color, fill: color, width: 1, points: { show: false },
     value: (u, v, s, i) => i == null || perVm.get(name).mapped[i] == null ? "-" : mib(own[si](perVm.get(name), i)).toFixed(1) });
-  return new uPlot({ ...size(el), title: name, scales: SCALES, points: { show: false },
+  return new uPlot({ ...size(el), title: name, scales: SCALES,
     axes: [{ label: "lab time (s)" }, { label: "MiB" }],
     series: [{ label: "t" }, layer("host-swapped", COLORS.swapped, 1), layer("ballooned", COLORS.balloon, 2),
-      layer("mapped", COLORS.mapped, 3), { label: "configured", stroke: "#222", dash: [6, 4], width: 1 }] },
+      layer("mapped", COLORS.mapped, 3), { label: "configured", stroke: "#222", dash: [6, 4], width: 1, points: { show: false } }] },
     vmData(perVm.get(name)), el);
 }
 
 function machineChart(names, el) {
   // The machine's memory by VM, stacked: each VM's mapped pages (frames it holds) over the ones before it, under
   // the machine's size; what is left above is free.
-  const series = [{ label: "t" }, { label: "machine", stroke: "#222", dash: [6, 4], width: 1 }];
+  const series = [{ label: "t" }, { label: "machine", stroke: "#222", dash: [6, 4], width: 1, points: { show: false } }];
   names.slice().reverse().forEach((n, j) => {
     const c = VM_PALETTE[(names.length - 1 - j) % VM_PALETTE.length];
-    series.push({ label: n, stroke: c, fill: c + "bb", width: 1 });
+    series.push({ label: n, stroke: c, fill: c, width: 1, points: { show: false } });
   });
   return new uPlot({ ...size(el), title: "the machine: frames mapped by each VM (stacked)", scales: SCALES,
-    points: { show: false }, axes: [{ label: "lab time (s)" }, { label: "MiB" }], series }, machineData(names), el);
+    axes: [{ label: "lab time (s)" }, { label: "MiB" }], series }, machineData(names), el);
 }
 
 function machineData(names) {
