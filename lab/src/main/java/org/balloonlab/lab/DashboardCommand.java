@@ -94,7 +94,7 @@ final class DashboardCommand implements Callable<Integer> {
   /** Refuses a poll period outside 100 ms to 1 minute. */
   static void checkPoll(CommandLine.Model.CommandSpec spec, Duration poll, String option) {
     if (poll.compareTo(Duration.ofMillis(100)) < 0 || poll.compareTo(Duration.ofMinutes(1)) > 0) {
-      throw new CommandLine.ParameterException(spec.commandLine(), option + " must be 100ms to 1m, got " + poll);
+      throw new CommandLine.ParameterException(spec.commandLine(), option + " must be 100ms to 1m, got " + poll.toMillis() + "ms");
     }
   }
 
