@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -42,5 +45,18 @@ class VmNameTest {
   void nullIsNoName() {
     assertFalse(VmName.isValid(null));
     assertThrows(IllegalArgumentException.class, () -> VmName.require(null));
+  }
+
+  @Test
+  void naturalOrderCountsRunsOfDigitsByValue() {
+    List<String> expected = List.of("db", "db2", "vm", "vm01", "vm1", "vm2", "vm9", "vm10", "vm10a", "vm10b", "vm11",
+        "vm100", "vm99999999999999999999", "vm100000000000000000000", "web-2.a", "web-10");
+    List<String> shuffled = new ArrayList<>(expected);
+    Collections.reverse(shuffled);
+    shuffled.sort(VmName.NATURAL_ORDER);
+    assertEquals(expected, shuffled);
+    assertTrue(VmName.NATURAL_ORDER.compare("vm2", "vm10") < 0, "vm2 before vm10");
+    assertEquals(0, VmName.NATURAL_ORDER.compare("vm7", "vm7"));
+    assertTrue(VmName.NATURAL_ORDER.compare("vm01", "vm1") != 0, "consistent with equals");
   }
 }

@@ -10,8 +10,9 @@ import picocli.CommandLine.Command;
 /** {@code balloonlab}: one entry point for every BalloonLab process and tool. */
 @Command(name = "balloonlab", mixinStandardHelpOptions = true, version = "BalloonLab 0.1.0",
     description = "A simulator of memory virtualization and ballooning, run as separate processes.",
-    subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, PowerOffCommand.class,
-        EventsCommand.class, ExplainCommand.class, BalloonCommand.class, DriverCommand.class, TauCommand.class, PagingComparisonCommand.class,
+    subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, DashboardCommand.class,
+        PowerOffCommand.class, EventsCommand.class, ExplainCommand.class, BalloonCommand.class, DriverCommand.class,
+        TauCommand.class, PagingComparisonCommand.class,
         TranslationCommand.class, CertsCommand.class, HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec

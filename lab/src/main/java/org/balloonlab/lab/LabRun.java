@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import org.balloonlab.hypervisor.cli.HypervisorCommand;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.lab.report.Plots;
 import org.balloonlab.lab.report.ReportWriter;
 import org.balloonlab.lab.report.VmSample;
@@ -64,8 +65,10 @@ public final class LabRun {
    * @param listen overrides the scenario's listen address, or {@code null}
    * @param runDir the run's folder, or {@code null} for {@code <report dir>/<name>-<date>-<time>}
    * @param ansi whether to redraw the live table in place (a terminal) or print it as lines
+   * @param dashboard where to serve the live web dashboard, or {@code null} for none
    */
-  public record Options(Set<String> only, HostPort hypervisor, HostPort listen, Path runDir, boolean ansi) {
+  public record Options(Set<String> only, HostPort hypervisor, HostPort listen, Path runDir, boolean ansi,
+                        HostPort dashboard) {
   }
 
   /** How often a part without the hypervisor looks at the lab: it holds no clock, so it looks on wall time. */
@@ -88,6 +91,7 @@ public final class LabRun {
   private final Map<String, VmState> lastSeen = new LinkedHashMap<>();
   private final ConcurrentSkipListMap<Long, MachineEvent> events = new ConcurrentSkipListMap<>();
   private ScheduledActions schedule;
+  private LabDashboard dashboard;
   private ListVmsResponse last;
   private LabClockState finalClock;
   private String stoppedBy = "end of the run";
@@ -209,6 +213,7 @@ public final class LabRun {
           clock = launcher.holdAtZero(management);
           followEvents(management);
         }
+        dashboard = LabDashboard.start(options.dashboard(), launcher, address, dir, out);
         powerOnGuestsHere(address, management);
         if (runsHypervisor) {
           awaitGuestsElsewhere(management);
@@ -228,6 +233,9 @@ public final class LabRun {
         }
         if (clock != null) {
           clock.close();
+        }
+        if (dashboard != null) {
+          dashboard.close();
         }
       }
     }
@@ -363,7 +371,10 @@ public final class LabRun {
     labTimeNs = ns;
     double t = ns / 1e9;
     String freeState = VmTable.freeState(state.getMachine());
-    for (VmState vm : state.getVmsList()) {
+    // Rows in the VMs' natural order (vm2 before vm10), as every table and plot of the run lists them.
+    List<VmState> vms = new ArrayList<>(state.getVmsList());
+    vms.sort((a, b) -> VmName.NATURAL_ORDER.compare(a.getName(), b.getName()));
+    for (VmState vm : vms) {
       lastSeen.put(vm.getName(), vm);
       samples.add(new VmSample(t, vm.getName(), vm.getMemoryPages(), vm.getMappedPages(),
           vm.getBalloon().getSizePages(), vm.getBalloon().getTargetPages(), vm.getHostSwappedPages(),
@@ -451,7 +462,9 @@ public final class LabRun {
       report.clock(clock);
     }
     Set<String> stopped = schedule == null ? Set.of() : schedule.stopped();
-    for (GuestSpec g : scenario.guests()) {
+    List<GuestSpec> guests = new ArrayList<>(scenario.guests());
+    guests.sort((a, b) -> VmName.NATURAL_ORDER.compare(a.name(), b.name()));
+    for (GuestSpec g : guests) {
       VmState seen = schedule != null && schedule.poweredOff().containsKey(g.name())
           ? schedule.poweredOff().get(g.name()) : lastSeen.get(g.name());
       if (seen != null || ends.containsKey(g.name())) {
@@ -484,7 +497,9 @@ public final class LabRun {
         wallSeconds > 0 ? labTimeNs / 1e9 / wallSeconds : 0, sampled, !runsHypervisor
             ? "the part with the hypervisor reports the lab clock" : clockKnown ? verdict(report)
             : "the lab clock never ran");
-    for (Launcher.GuestEnd end : ends.values()) {
+    List<Launcher.GuestEnd> endsInOrder = new ArrayList<>(ends.values());
+    endsInOrder.sort((a, b) -> VmName.NATURAL_ORDER.compare(a.vm(), b.vm()));
+    for (Launcher.GuestEnd end : endsInOrder) {
       out.printf("%s: %s%n", end.vm(), end.summary() == null ? "no summary (it did not stop cleanly)" : end.summary());
     }
     out.println("report: " + String.join(", ", files.stream().map(Path::toString).toList()));

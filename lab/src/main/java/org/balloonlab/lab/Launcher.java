@@ -126,6 +126,11 @@ final class Launcher {
     return lab;
   }
 
+  /** The operator token this launcher holds, or {@code null}; for the dashboard it serves. */
+  Token operatorToken() {
+    return operator;
+  }
+
   /**
    * A connection to the hypervisor's management service with the operator token if this launcher has it, else
    * the lab token (enough for the read-only views).

@@ -16,29 +16,29 @@ import org.balloonlab.units.Keepalive;
  * by the channel's keepalive instead: a hypervisor cut off by a silent partition fails them with
  * {@code UNAVAILABLE} within {@link Keepalive#detection()} (15 s of wall time).
  */
-final class ManagementClient implements AutoCloseable {
+public final class ManagementClient implements AutoCloseable {
   /** How long an operator's command waits for its answer. */
   private static final Duration COMMAND_DEADLINE = Duration.ofSeconds(5);
 
   private final ManagedChannel channel;
 
   /** A connection with {@code security}'s token and TLS. */
-  ManagementClient(HostPort hypervisor, ClientSecurity security) {
+  public ManagementClient(HostPort hypervisor, ClientSecurity security) {
     this.channel = Keepalive.DEFAULT.applyTo(Channels.builder(hypervisor.target(), security)).build();
   }
 
   /** A stub for one operator's call, answered within five seconds. */
-  ManagementServiceGrpc.ManagementServiceBlockingStub stub() {
+  public ManagementServiceGrpc.ManagementServiceBlockingStub stub() {
     return stub(COMMAND_DEADLINE);
   }
 
   /** A stub whose calls must be answered within {@code deadline} from now. */
-  ManagementServiceGrpc.ManagementServiceBlockingStub stub(Duration deadline) {
+  public ManagementServiceGrpc.ManagementServiceBlockingStub stub(Duration deadline) {
     return ManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   /** A stub without a deadline, for the event stream, which lasts as long as it is followed (keepalive-bounded). */
-  ManagementServiceGrpc.ManagementServiceBlockingStub streams() {
+  public ManagementServiceGrpc.ManagementServiceBlockingStub streams() {
     return ManagementServiceGrpc.newBlockingStub(channel);
   }
 
@@ -50,7 +50,7 @@ final class ManagementClient implements AutoCloseable {
   }
 
   /** A VM named by id (all digits) or by name. */
-  static VmSelector select(String vm) {
+  public static VmSelector select(String vm) {
     return vm.matches("\\d{1,9}") ? VmSelector.newBuilder().setVmId(Integer.parseInt(vm)).build()
         : VmSelector.newBuilder().setName(vm).build();
   }

@@ -125,7 +125,8 @@ final class RunCommand implements Callable<Integer> {
     LabRun run;
     CommandLine cl = spec.commandLine();
     try {
-      run = new LabRun(scenario, new LabRun.Options(only, hypervisor, listen, output.runDir, output.ansi()),
+      run = new LabRun(scenario, new LabRun.Options(only, hypervisor, listen, output.runDir, output.ansi(),
+          output.dashboard),
           cl.getOut());
       // A hypervisor elsewhere: its tokens may be in its state directory if it runs on this machine.
       Token operator = hypervisor == null ? security.operatorToken(null, System.getenv()).orElse(null)

@@ -8,6 +8,7 @@ import java.util.Locale;
 import org.balloonlab.domain.Pace;
 import org.balloonlab.proto.BalloonStats;
 import org.balloonlab.proto.GuestStatsState;
+import org.balloonlab.domain.VmName;
 import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
@@ -140,11 +141,11 @@ final class VmTable {
     return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
   }
 
-  /** The VMs by name, the machine, and the clock if there is one. */
+  /** The VMs in natural order of their names (vm2 before vm10), the machine, and the clock if there is one. */
   static String render(String time, ListVmsResponse state) {
     StringBuilder b = new StringBuilder();
     List<VmState> vms = new ArrayList<>(state.getVmsList());
-    vms.sort(Comparator.comparing(VmState::getName));
+    vms.sort(Comparator.comparing(VmState::getName, VmName.NATURAL_ORDER));
     for (VmState vm : vms) {
       b.append(vmLine(time, vm)).append('\n');
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.balloonlab.proto.LabClockState;
 import org.balloonlab.proto.ListVmsResponse;
 import org.balloonlab.proto.MachineState;
+import org.balloonlab.proto.VmState;
 import org.junit.jupiter.api.Test;
 
 /** The live table's lab time and clock line. */
@@ -39,5 +40,15 @@ class VmTableTest {
     ListVmsResponse with = without.toBuilder().setMachine(without.getMachine().toBuilder()
         .setClock(LabClockState.newBuilder().setLockstep(true))).build();
     assertTrue(VmTable.render("1s", with).lines().skip(1).findFirst().orElseThrow().contains("clock: lab time"));
+  }
+
+  @Test
+  void vmsAreListedInNaturalOrder() {
+    ListVmsResponse.Builder b = ListVmsResponse.newBuilder().setMachine(MachineState.newBuilder().setMachineFrames(4));
+    for (String name : new String[] {"vm10", "vm2", "vm1", "vm11", "vm3"}) {
+      b.addVms(VmState.newBuilder().setName(name));
+    }
+    assertEquals(java.util.List.of("vm1", "vm2", "vm3", "vm10", "vm11"), VmTable.render("1s", b.build()).lines()
+        .limit(5).map(l -> l.split("\\s+")[1]).toList());
   }
 }

@@ -16,10 +16,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
+import org.balloonlab.domain.VmName;
 
 /**
  * Draws a run's plots as PNG with Java2D, so a student sees what happened without reading numbers: one panel per
- * VM, sharing the time axis, with the scheduled actions marked where they happened.
+ * VM in the VMs' natural order (vm2 before vm10), sharing the time axis, with the scheduled actions marked where
+ * they happened. A few VMs stack in one column; more fill a grid ({@link PlotLayout}). The memory plot starts
+ * with two machine-wide panels ({@link MachineMemory}): memory by VM and by kind, stacked.
  *
  * <ul>
  *   <li>{@link #memory}: each VM's memory over time, stacked: mapped (backed by a machine frame), ballooned (held
@@ -43,19 +46,24 @@ public final class Plots {
   static final int LEFT = 80;
   static final int RIGHT = 170;
 
-  private static final Color MAPPED = new Color(0x3b75af);
-  private static final Color BALLOONED = new Color(0xef8636);
-  private static final Color SWAPPED = new Color(0xc53a32);
+  static final Color MAPPED = new Color(0x3b75af);
+  static final Color BALLOONED = new Color(0xef8636);
+  static final Color SWAPPED = new Color(0xc53a32);
   private static final Color GUEST = new Color(0x519e3e);
   private static final Color HIDDEN = new Color(0x8d69b8);
   private static final Color PAGE_OUTS = SWAPPED;
-  private static final double MIB_PER_PAGE = 4096.0 / (1 << 20);
+  static final double MIB_PER_PAGE = 4096.0 / (1 << 20);
 
   private Plots() {}
 
-  /** The height of a plot with {@code vms} panels. */
-  public static int height(int vms) {
-    return TOP + BOTTOM + Math.max(1, vms) * PANEL_HEIGHT;
+  /** The height of a plot with {@code vms} VM panels and {@code machinePanels} machine-wide ones above. */
+  public static int height(int vms, int machinePanels) {
+    return PlotLayout.of(vms, machinePanels).height();
+  }
+
+  /** The width of a plot with {@code vms} VM panels: {@link #WIDTH} up to three, wider for a grid. */
+  public static int width(int vms) {
+    return PlotLayout.of(vms, 0).width();
   }
 
   /** Memory per VM over time, stacked by mapped, ballooned and swapped. */
@@ -100,7 +108,8 @@ public final class Plots {
       polyline(g, panel, vmSamples, s -> s.configuredPages() * MIB_PER_PAGE, top);
       g.setStroke(new BasicStroke(1));
     }, List.of(new Legend("mapped", MAPPED, false), new Legend("ballooned", BALLOONED, false),
-        new Legend("swapped (host)", SWAPPED, false), new Legend("configured", Color.DARK_GRAY, true)));
+        new Legend("swapped (host)", SWAPPED, false), new Legend("configured", Color.DARK_GRAY, true)),
+        MachineMemory.panels(byVm));
   }
 
   /** Fault rates per VM over lab time: guest true faults, hidden faults and host page-outs, per simulated second. */
@@ -143,7 +152,7 @@ public final class Plots {
       }
       g.setStroke(new BasicStroke(1));
     }, List.of(new Legend("guest faults", GUEST, false), new Legend("hidden faults", HIDDEN, true),
-        new Legend("host page-outs", PAGE_OUTS, false)));
+        new Legend("host page-outs", PAGE_OUTS, false)), List.of());
   }
 
   /** Per-interval rates of a cumulative counter; the first sample has rate 0. */
@@ -157,15 +166,21 @@ public final class Plots {
     return r;
   }
 
-  private interface PanelPainter {
+  interface PanelPainter {
     void paint(Graphics2D g, Panel panel, List<VmSample> samples);
   }
 
-  private record Legend(String label, Color color, boolean dashed) {
+  /** A line of a panel's legend: a filled box, or a dashed line. */
+  record Legend(String label, Color color, boolean dashed) {
+  }
+
+  /** A machine-wide panel above the VMs' ({@link MachineMemory}). */
+  record MachinePanel(String name, PanelPainter painter, List<Legend> legend) {
   }
 
   /** One VM's drawing area and its time axis. */
-  private record Panel(int left, int top, int width, int height, double xMax, String unit, String vm) {
+  record Panel(int left, int top, int width, int height, double xMax, String unit, String vm,
+                       boolean first) {
     double x(double seconds) {
       return left + seconds / xMax * width;
     }
@@ -190,7 +205,7 @@ public final class Plots {
         g.drawString(label, left - 6 - g.getFontMetrics().stringWidth(label), y + 4);
       }
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-      if (top == TOP) { // every panel has the same unit: say it once, above the first
+      if (first) { // every panel has the same unit: say it once, above the first
         g.drawString(unit, 8, top - 6);
       }
     }
@@ -207,17 +222,17 @@ public final class Plots {
   }
 
   private static void draw(String title, Map<String, List<VmSample>> byVm, List<Marker> markers, Path png,
-                           String unit, PanelPainter painter, List<Legend> legend) throws IOException {
+                           String unit, PanelPainter painter, List<Legend> legend, List<MachinePanel> machine)
+      throws IOException {
     System.setProperty("java.awt.headless", "true");
-    int panels = Math.max(1, byVm.size());
-    int height = height(panels);
-    BufferedImage image = new BufferedImage(WIDTH, height, BufferedImage.TYPE_INT_RGB);
+    PlotLayout layout = PlotLayout.of(byVm.size(), machine.size());
+    BufferedImage image = new BufferedImage(layout.width(), layout.height(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = image.createGraphics();
     try {
       g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
       g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
       g.setColor(Color.WHITE);
-      g.fillRect(0, 0, WIDTH, height);
+      g.fillRect(0, 0, layout.width(), layout.height());
       g.setColor(Color.BLACK);
       g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
       g.drawString(title, LEFT, 28);
@@ -227,37 +242,58 @@ public final class Plots {
           xMax = Math.max(xMax, s.labSeconds());
         }
       }
-      int width = WIDTH - LEFT - RIGHT;
-      int gap = 14;
+      int legendX = LEFT + layout.gridWidth() + 15;
+      for (int k = 0; k < machine.size(); k++) {
+        PlotLayout.Rect r = layout.machinePanel(k);
+        MachinePanel m = machine.get(k);
+        Panel panel = new Panel(r.left(), r.top(), r.width(), r.height(), xMax, unit, m.name(), k == 0);
+        m.painter().paint(g, panel, List.of());
+        drawMarkers(g, panel, markers, k == 0);
+        panel.name(g);
+        drawLegend(g, m.legend(), legendX, r.top() + 10);
+        if (k == machine.size() - 1) {
+          timeAxis(g, panel, false);
+        }
+      }
       int i = 0;
       for (Map.Entry<String, List<VmSample>> e : byVm.entrySet()) {
-        Panel panel = new Panel(LEFT, TOP + i * PANEL_HEIGHT, width, PANEL_HEIGHT - gap, xMax, unit, e.getKey());
+        PlotLayout.Rect r = layout.vmPanel(i);
+        Panel panel = new Panel(r.left(), r.top(), r.width(), r.height(), xMax, unit, e.getKey(),
+            i == 0 && machine.isEmpty());
         painter.paint(g, panel, e.getValue());
-        drawMarkers(g, panel, markers, i == 0);
+        drawMarkers(g, panel, markers, machine.isEmpty() && i < layout.columns());
         panel.name(g);
+        if (layout.lastInColumn(i)) {
+          timeAxis(g, panel, i == byVm.size() - 1);
+        }
         i++;
       }
       if (byVm.isEmpty()) {
-        g.drawString("no samples: the run ended before the first one", LEFT, TOP + 40);
+        g.drawString("no samples: the run ended before the first one", LEFT, layout.vmPanel(0).top() + 40);
       }
-      // The time axis, under the last panel.
-      int axisY = TOP + panels * PANEL_HEIGHT - gap;
-      g.setColor(Color.BLACK);
-      g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-      double step = niceStep(xMax / 8);
-      for (double t = 0; t <= xMax + 1e-9; t += step) {
-        int x = (int) Math.round(LEFT + t / xMax * width);
-        g.drawLine(x, axisY, x, axisY + 4);
-        String label = label(t) + "s";
-        g.drawString(label, x - g.getFontMetrics().stringWidth(label) / 2, axisY + 17);
-      }
-      g.drawString("lab time (simulated seconds)", LEFT + width / 2 - 70, axisY + 33);
-      drawLegend(g, legend, LEFT + width + 15, TOP + 10);
+      drawLegend(g, legend, legendX, layout.vmPanel(0).top() + 10);
     } finally {
       g.dispose();
     }
     if (!ImageIO.write(image, "png", png.toFile())) {
       throw new IOException("no PNG writer in this JDK");
+    }
+  }
+
+  /** The time axis under {@code panel}: ticks, their labels, and with {@code caption} what the axis is. */
+  private static void timeAxis(Graphics2D g, Panel panel, boolean caption) {
+    int axisY = panel.top() + panel.height();
+    g.setColor(Color.BLACK);
+    g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+    double step = niceStep(panel.xMax() / (panel.width() >= 600 ? 8 : 5));
+    for (double t = 0; t <= panel.xMax() + 1e-9; t += step) {
+      int x = (int) Math.round(panel.x(t));
+      g.drawLine(x, axisY, x, axisY + 4);
+      String label = label(t) + "s";
+      g.drawString(label, x - g.getFontMetrics().stringWidth(label) / 2, axisY + 17);
+    }
+    if (caption) {
+      g.drawString("lab time (simulated seconds)", panel.left() + panel.width() / 2 - 70, axisY + 33);
     }
   }
 
@@ -277,7 +313,7 @@ public final class Plots {
     }
   }
 
-  private static void drawLegend(Graphics2D g, List<Legend> legend, int x, int y) {
+  static void drawLegend(Graphics2D g, List<Legend> legend, int x, int y) {
     g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
     for (int i = 0; i < legend.size(); i++) {
       Legend l = legend.get(i);
@@ -310,12 +346,13 @@ public final class Plots {
     g.draw(line);
   }
 
-  private static Stroke dashed() {
+  static Stroke dashed() {
     return new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 4f}, 0f);
   }
 
-  private static Map<String, List<VmSample>> byVm(List<VmSample> samples) {
-    Map<String, List<VmSample>> byVm = new java.util.TreeMap<>();
+  static Map<String, List<VmSample>> byVm(List<VmSample> samples) {
+    // Natural order (vm2 before vm10), everywhere a run's VMs are listed.
+    Map<String, List<VmSample>> byVm = new java.util.TreeMap<>(VmName.NATURAL_ORDER);
     for (VmSample s : samples) {
       byVm.computeIfAbsent(s.vm(), k -> new ArrayList<>()).add(s);
     }

@@ -53,8 +53,9 @@ class ReportWriterTest {
     for (String name : List.of(ReportWriter.MEMORY_PLOT, ReportWriter.FAULTS_PLOT)) {
       BufferedImage image = ImageIO.read(dir.resolve(name).toFile());
       assertNotNull(image, name + " decodes as an image");
-      assertEquals(Plots.WIDTH, image.getWidth());
-      assertEquals(Plots.height(2), image.getHeight());
+      assertEquals(Plots.WIDTH, image.getWidth(), "two VMs: one column");
+      int machinePanels = name.equals(ReportWriter.MEMORY_PLOT) ? 2 : 0;
+      assertEquals(Plots.height(2, machinePanels), image.getHeight());
       assertTrue(colouredPixels(image) > 2000, name + " has plotted data, not only axes");
     }
   }
@@ -64,13 +65,17 @@ class ReportWriterTest {
     Path png = dir.resolve("m.png");
     Plots.memory("t", samples(), List.of(), png);
     BufferedImage image = ImageIO.read(png.toFile());
-    // vm2 is the second panel; its swapped band (red) appears only in the second half of the run.
-    int panelTop = Plots.TOP + Plots.PANEL_HEIGHT;
-    int width = Plots.WIDTH - Plots.LEFT - Plots.RIGHT;
-    int early = countRed(image, Plots.LEFT + width / 10, panelTop, Plots.PANEL_HEIGHT - 14);
-    int late = countRed(image, Plots.LEFT + width * 95 / 100, panelTop, Plots.PANEL_HEIGHT - 14);
-    assertEquals(0, early, "no swapped memory before 5 s");
-    assertTrue(late > 10, "swapped memory drawn at the end: " + late);
+    // vm2 is the second VM panel; its swapped band (red) appears only in the second half of the run; so does the
+    // machine's, in the by-kind panel (the second machine panel).
+    PlotLayout layout = PlotLayout.of(2, 2);
+    for (PlotLayout.Rect r : List.of(layout.vmPanel(1), layout.machinePanel(1))) {
+      int early = countRed(image, r.left() + r.width() / 10, r.top(), r.height());
+      int late = countRed(image, r.left() + r.width() * 95 / 100, r.top(), r.height());
+      assertEquals(0, early, "no swapped memory before 5 s");
+      assertTrue(late > 10, "swapped memory drawn at the end: " + late);
+    }
+    PlotLayout.Rect vm1 = layout.vmPanel(0);
+    assertEquals(0, countRed(image, vm1.left() + vm1.width() * 95 / 100, vm1.top(), vm1.height()), "vm1 swaps not");
   }
 
   @Test
@@ -113,5 +118,53 @@ class ReportWriterTest {
       }
     }
     return n;
+  }
+
+  /** Sixteen VMs named vm1..vm16, each with the same steady memory. */
+  static List<VmSample> manyVms(int n) {
+    List<VmSample> list = new ArrayList<>();
+    for (int t = 0; t <= 4; t++) {
+      for (int v = n; v >= 1; v--) {
+        list.add(new VmSample(t, "vm" + v, 1000, 500, 100, 100, v == 10 ? 50 : 0, 0, 0, 0, 0, 0, t, 2000, "high"));
+      }
+    }
+    return list;
+  }
+
+  @Test
+  void manyVmsMakeAGridInNaturalOrderUnderTheMachinePanels() throws IOException {
+    List<VmSample> samples = manyVms(16);
+    assertEquals(List.of("vm1", "vm2", "vm3", "vm4", "vm5", "vm6", "vm7", "vm8", "vm9", "vm10", "vm11", "vm12",
+        "vm13", "vm14", "vm15", "vm16"), List.copyOf(Plots.byVm(samples).keySet()));
+    Path png = dir.resolve("many.png");
+    Plots.memory("t", samples, List.of(new Plots.Marker(2, "mark")), png);
+    BufferedImage image = ImageIO.read(png.toFile());
+    PlotLayout layout = PlotLayout.of(16, 2);
+    assertEquals(4, layout.columns());
+    assertEquals(layout.width(), image.getWidth());
+    assertEquals(layout.height(), image.getHeight());
+    assertTrue(image.getHeight() < Plots.TOP + 8 * Plots.PANEL_HEIGHT, "4 rows and 2 machine panels, not 16 rows: "
+        + image.getHeight());
+    // vm10, tenth in natural order, is the second panel of the third row: only it has host-swapped memory.
+    PlotLayout.Rect vm10 = layout.vmPanel(9);
+    assertEquals(layout.vmPanel(8).top(), vm10.top());
+    assertTrue(vm10.left() > layout.vmPanel(8).left());
+    assertTrue(countRed(image, vm10.left() + vm10.width() / 2, vm10.top(), vm10.height()) > 0, "vm10's swap");
+    for (int i : new int[] {0, 1, 8, 10, 15}) {
+      PlotLayout.Rect r = layout.vmPanel(i);
+      assertEquals(0, countRed(image, r.left() + r.width() / 2, r.top(), r.height()), "panel " + i);
+    }
+  }
+
+  @Test
+  void theMachinePanelsAddUpTheVms() {
+    MachineMemory.Totals t = MachineMemory.totals(Plots.byVm(samples()));
+    assertEquals(11, t.seconds().length);
+    assertEquals(600 + 900, t.mapped()[10]);
+    assertEquals(200, t.ballooned()[10]);
+    assertEquals(500, t.swapped()[10], "vm2 swapped 100 pages a second after 5 s");
+    assertEquals(3000, t.configured()[0]);
+    assertEquals(600, t.mappedByVm()[0][3], "vm1 first, in natural order");
+    assertEquals(10, t.free()[3]);
   }
 }
