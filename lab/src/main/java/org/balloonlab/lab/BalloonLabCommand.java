@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
     description = "A simulator of memory virtualization and ballooning, run as separate processes.",
     subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, PowerOffCommand.class,
         EventsCommand.class, BalloonCommand.class, DriverCommand.class, TauCommand.class, PagingComparisonCommand.class,
+        org.balloonlab.lab.experiment.ExperimentCommand.class,
         TranslationCommand.class, CertsCommand.class, HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec

@@ -25,9 +25,9 @@ class ReportWriterTest {
   static List<VmSample> samples() {
     List<VmSample> list = new ArrayList<>();
     for (int t = 0; t <= 10; t++) {
-      list.add(new VmSample(t, "vm1", 1000, 600, 200, 300, 0, 100L * t, 50L * t, 0, 0, 0, t * 0.5, 10, "-"));
+      list.add(new VmSample(t, "vm1", 1000, 600, 200, 300, 0, 100L * t, 50L * t, 0, 0, 0, t * 0.5, 10, "-", 1000L * t));
       long swapped = t < 5 ? 0 : 100L * (t - 5);
-      list.add(new VmSample(t, "vm2", 2000, 900, 0, 0, swapped, 10L * t, 300L * t, swapped, 0, 0, t, 10, "hard"));
+      list.add(new VmSample(t, "vm2", 2000, 900, 0, 0, swapped, 10L * t, 300L * t, swapped, 0, 0, t, 10, "hard", 500L * t));
     }
     return list;
   }
