@@ -51,8 +51,8 @@ public final class ExperimentRunner {
     Map<String, RunResult> runs = new LinkedHashMap<>();
     for (ExperimentDefinition.Run run : def.runs()) {
       Path runDir = dir.resolve(run.label());
-      out.printf("run %s: %s (%s of lab time at most); log in %s%n", run.label(), run.file(),
-          run.scenario().duration(), runDir.resolve("launcher.log"));
+      out.printf("run %s: %s (%d s of lab time at most); log in %s%n", run.label(), run.file(),
+          run.scenario().duration().toSeconds(), runDir.resolve("launcher.log"));
       out.flush();
       Files.createDirectories(runDir);
       // Wall time only says how long the experiment took on this machine; no result depends on it.

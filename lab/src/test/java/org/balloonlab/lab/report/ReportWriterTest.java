@@ -46,7 +46,7 @@ class ReportWriterTest {
     List<String> csv = Files.readAllLines(dir.resolve(ReportWriter.CSV));
     assertEquals(TimeSeriesCsv.HEADER, csv.get(0));
     assertEquals(1 + 22, csv.size(), "a header and one row per sample per VM");
-    assertEquals("7.000,vm2,2000,900,0,0,200,70,2100,200,0,0,7.000000,10,hard", csv.get(1 + 2 * 7 + 1));
+    assertEquals("7.000,vm2,2000,900,0,0,200,70,2100,200,0,0,7.000000,10,hard,3500", csv.get(1 + 2 * 7 + 1));
     int columns = TimeSeriesCsv.HEADER.split(",").length;
     assertTrue(csv.stream().allMatch(l -> l.split(",", -1).length == columns));
 
