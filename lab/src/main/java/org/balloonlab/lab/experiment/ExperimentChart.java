@@ -46,6 +46,17 @@ public record ExperimentChart(String title, String xLabel, String yLabel, List<S
   private static final Color[] COLORS = {new Color(0x3b75af), new Color(0xef8636), new Color(0x519e3e),
       new Color(0xc53a32), new Color(0x8d69b8), new Color(0x84584e), new Color(0xd57fbe), new Color(0x7f7f7f)};
 
+  /** A round step (1, 2, 2.5 or 5 times a power of ten) that divides {@code max} into about five ticks. */
+  static double step(double max) {
+    if (!(max > 0) || Double.isInfinite(max)) {
+      return 1;
+    }
+    double raw = max / 5;
+    double magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+    double r = raw / magnitude;
+    return magnitude * (r <= 1 ? 1 : r <= 2 ? 2 : r <= 2.5 ? 2.5 : r <= 5 ? 5 : 10);
+  }
+
   public ExperimentChart {
     series = List.copyOf(series);
     marks = List.copyOf(marks);
@@ -69,8 +80,10 @@ public record ExperimentChart(String title, String xLabel, String yLabel, List<S
           }
         }
       }
-      xMax = xMax <= 0 ? 1 : xMax;
-      yMax = yMax <= 0 ? 1 : yMax * 1.1;
+      double xStep = step(xMax);
+      double yStep = step(yMax * 1.05);
+      xMax = xStep * Math.max(1, Math.ceil(xMax / xStep - 1e-9));
+      yMax = yStep * Math.max(1, Math.ceil(yMax * 1.05 / yStep - 1e-9));
       int w = WIDTH - LEFT - RIGHT;
       int h = HEIGHT - TOP - BOTTOM;
       g.setColor(Color.BLACK);
@@ -78,14 +91,16 @@ public record ExperimentChart(String title, String xLabel, String yLabel, List<S
       g.drawString(title, LEFT, 28);
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
       g.drawRect(LEFT, TOP, w, h);
-      for (int t = 0; t <= 5; t++) {
-        int y = TOP + h - h * t / 5;
-        int x = LEFT + w * t / 5;
+      for (int t = 0; t * yStep <= yMax + 1e-9; t++) {
+        int y = TOP + h - (int) Math.round(h * t * yStep / yMax);
         g.setColor(new Color(0xe0e0e0));
         g.drawLine(LEFT + 1, y, LEFT + w - 1, y);
         g.setColor(Color.BLACK);
-        g.drawString(ResultTable.number(yMax * t / 5), 8, y + 4);
-        g.drawString(ResultTable.number(xMax * t / 5), x - 10, TOP + h + 18);
+        g.drawString(ResultTable.number(t * yStep), 8, y + 4);
+      }
+      for (int t = 0; t * xStep <= xMax + 1e-9; t++) {
+        int x = LEFT + (int) Math.round(w * t * xStep / xMax);
+        g.drawString(ResultTable.number(t * xStep), x - 10, TOP + h + 18);
       }
       g.drawString(xLabel, LEFT + w / 2 - 40, HEIGHT - 12);
       g.drawString(yLabel, 8, TOP - 10);

@@ -67,6 +67,16 @@ class ResultTableTest {
   }
 
   @Test
+  void chartTicksAreRound() {
+    assertEquals(10, ExperimentChart.step(50));
+    assertEquals(20, ExperimentChart.step(66));
+    assertEquals(50, ExperimentChart.step(240));
+    assertEquals(0.5, ExperimentChart.step(2.3));
+    assertEquals(1, ExperimentChart.step(0));
+    assertEquals(1, ExperimentChart.step(Double.NaN));
+  }
+
+  @Test
   void theChartIsAPng() throws Exception {
     Path png = dir.resolve("plot.png");
     new ExperimentChart("t", "x", "y", List.of(new ExperimentChart.Series("a", new double[] {0, 1, 2},
