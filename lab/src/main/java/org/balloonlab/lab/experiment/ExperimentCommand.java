@@ -1,5 +1,6 @@
 package org.balloonlab.lab.experiment;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,11 +76,18 @@ public final class ExperimentCommand implements Callable<Integer> {
         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
     out.printf("BalloonLab experiment %s: %s; %d run(s) into %s%n", name, def.title(), def.runs().size(), dir);
     out.flush();
-    ExperimentRunner.Result result = ExperimentRunner.run(def, experiment.get(), dir, out);
+    ExperimentRunner.Result result;
+    try {
+      result = ExperimentRunner.run(def, experiment.get(), dir, out);
+    } catch (IOException e) {
+      err.println("balloonlab experiment " + name + ": " + e.getMessage());
+      return ExitCodes.FAILED;
+    }
     out.println(RESULT + name + " verdict=" + result.verdict().outcome().name().toLowerCase(Locale.ROOT)
         + " dir=" + dir);
     out.flush();
-    return result.metrics().getOrDefault("violations", 0.0) == 0 ? ExitCodes.OK : ExitCodes.FAILED;
+    return result.metrics().getOrDefault("violations", 0.0) == 0 && result.failedRuns().isEmpty() ? ExitCodes.OK
+        : ExitCodes.FAILED;
   }
 
   private int list(PrintWriter out, PrintWriter err) throws Exception {

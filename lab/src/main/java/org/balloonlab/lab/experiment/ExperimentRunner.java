@@ -33,9 +33,10 @@ public final class ExperimentRunner {
    * @param comparison the paper's numbers beside the simulator's
    * @param verdict the verdict
    * @param wallSeconds how long each run took, by label (wall time, for the docs only)
+   * @param failedRuns the labels of the runs whose launcher did not end well (a process ended badly)
    */
   public record Result(Map<String, Double> metrics, ResultTable comparison, Verdict verdict,
-                       Map<String, Double> wallSeconds) {
+                       Map<String, Double> wallSeconds, List<String> failedRuns) {
   }
 
   private ExperimentRunner() {}
@@ -49,6 +50,7 @@ public final class ExperimentRunner {
       throws IOException, InterruptedException {
     Files.createDirectories(dir);
     Map<String, RunResult> runs = new LinkedHashMap<>();
+    List<String> failed = new ArrayList<>();
     for (ExperimentDefinition.Run run : def.runs()) {
       Path runDir = dir.resolve(run.label());
       out.printf("run %s: %s (%d s of lab time at most); log in %s%n", run.label(), run.file(),
@@ -64,10 +66,15 @@ public final class ExperimentRunner {
       }
       double wall = (System.nanoTime() - start) / 1e9;
       out.printf(Locale.ROOT, "run %s ended (exit %d) after %.0f wall seconds%n", run.label(), code, wall);
+      if (code != 0) {
+        failed.add(run.label());
+        out.printf("run %s did not end well: see %s%n", run.label(), runDir.resolve("launcher.log"));
+      }
       out.flush();
       runs.put(run.label(), RunResult.read(run.label(), runDir, wall));
     }
-    return analyse(def, experiment, runs, dir, out);
+    Result r = analyse(def, experiment, runs, dir, out);
+    return new Result(r.metrics(), r.comparison(), r.verdict(), r.wallSeconds(), List.copyOf(failed));
   }
 
   /** Analyses runs already made (from {@link #run}, or read back from their folders) and writes the files. */
@@ -114,7 +121,7 @@ public final class ExperimentRunner {
     out.println("verdict: " + verdict.outcome());
     out.println("files: " + dir.resolve("result.md") + ", comparison.csv, comparison.md, plot.png");
     out.flush();
-    return new Result(metrics, comparison, verdict, wall);
+    return new Result(metrics, comparison, verdict, wall, List.of());
   }
 
   static ResultTable comparison(ExperimentDefinition def, Map<String, Double> metrics) {
