@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
     subcommands = {RunCommand.class, LabCommand.class, StatusCommand.class, DashboardCommand.class,
         PowerOffCommand.class, EventsCommand.class, ExplainCommand.class, BalloonCommand.class, DriverCommand.class,
         TauCommand.class, PagingComparisonCommand.class,
+        org.balloonlab.lab.experiment.ExperimentCommand.class,
         TranslationCommand.class, CertsCommand.class, HypervisorCommand.class, GuestAgentCommand.class, CommandLine.HelpCommand.class})
 public final class BalloonLabCommand implements Runnable {
   @CommandLine.Spec

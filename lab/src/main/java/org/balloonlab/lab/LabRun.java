@@ -380,7 +380,8 @@ public final class LabRun {
           vm.getBalloon().getSizePages(), vm.getBalloon().getTargetPages(), vm.getHostSwappedPages(),
           vm.getGuest().getTrueFaults(), vm.getCounters().getHiddenFaults(), vm.getCounters().getHostPageOuts(),
           vm.getCounters().getHostPageIns(), vm.getCounters().getDoublePaging(),
-          vm.getGuest().getSimulatedNs() / 1e9, state.getMachine().getFreeFrames(), freeState));
+          vm.getGuest().getSimulatedNs() / 1e9, state.getMachine().getFreeFrames(), freeState,
+          vm.getGuest().getAccesses()));
     }
     view.table(VmTable.labTime(ns), state);
     return true;

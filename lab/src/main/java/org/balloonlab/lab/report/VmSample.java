@@ -21,9 +21,11 @@ package org.balloonlab.lab.report;
  * @param freeFrames the machine's free frames
  * @param freeState the machine's free-memory state ({@code high}, {@code soft}, {@code hard}, {@code low}), or
  *     {@code -} where the hypervisor does not report one
+ * @param accesses the accesses its guest's workloads have made, as its last report to the hypervisor said (the
+ *     throughput of an experiment is read from it)
  */
 public record VmSample(double labSeconds, String vm, long configuredPages, long mappedPages, long balloonPages,
                        long balloonTargetPages, long hostSwappedPages, long guestFaults, long hiddenFaults,
                        long hostPageOuts, long hostPageIns, long doublePaging, double simulatedSeconds,
-                       long freeFrames, String freeState) {
+                       long freeFrames, String freeState, long accesses) {
 }
