@@ -62,7 +62,7 @@ public final class ExperimentRunner {
       int code;
       try (PrintWriter log = new PrintWriter(Files.newBufferedWriter(runDir.resolve("launcher.log"),
           StandardCharsets.UTF_8))) {
-        code = new LabRun(run.scenario(), new LabRun.Options(Set.of(), null, null, runDir, false), log).run();
+        code = new LabRun(run.scenario(), new LabRun.Options(Set.of(), null, null, runDir, false, null), log).run();
       }
       double wall = (System.nanoTime() - start) / 1e9;
       out.printf(Locale.ROOT, "run %s ended (exit %d) after %.0f wall seconds%n", run.label(), code, wall);

@@ -125,7 +125,7 @@ class ReportWriterTest {
     List<VmSample> list = new ArrayList<>();
     for (int t = 0; t <= 4; t++) {
       for (int v = n; v >= 1; v--) {
-        list.add(new VmSample(t, "vm" + v, 1000, 500, 100, 100, v == 10 ? 50 : 0, 0, 0, 0, 0, 0, t, 2000, "high"));
+        list.add(new VmSample(t, "vm" + v, 1000, 500, 100, 100, v == 10 ? 50 : 0, 0, 0, 0, 0, 0, t, 2000, "high", 0));
       }
     }
     return list;
