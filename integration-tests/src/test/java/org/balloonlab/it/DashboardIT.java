@@ -45,8 +45,10 @@ import org.openqa.selenium.support.ui.Select;
  * Chromium or chromedriver is missing or cannot start.
  */
 class DashboardIT {
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+  /** Debian's Chromium and its driver; other paths by {@code -Dballoonlab.chromium=} and {@code -Dballoonlab.chromedriver=}. */
+  private static final Path CHROMIUM = Path.of(System.getProperty("balloonlab.chromium", "/usr/bin/chromium"));
+  private static final Path CHROMEDRIVER = Path.of(System.getProperty("balloonlab.chromedriver",
+      "/usr/bin/chromedriver"));
   private static final long MIB = 256; // pages
 
   private Lab lab;
@@ -74,6 +76,9 @@ class DashboardIT {
 
   @Test
   void thePageShowsTheLabAndSetsATarget() throws Exception {
+    Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+        "Chromium or chromedriver is not installed (" + CHROMIUM + ", " + CHROMEDRIVER + "): apt-get install -y "
+            + "chromium chromium-driver");
     lab = new Lab("dashboard");
     lab.startHypervisor("--policy", "manual", "--memory", "160MiB");
     lab.startReadyGuest("vm1", "--memory", "64MiB", "--workload", "hotset:footprint=48MiB,hot=0.5", "--duration",
@@ -191,9 +196,6 @@ class DashboardIT {
 
   /** Debian's Chromium through its chromedriver, headless; the test is skipped, saying why, if either cannot start. */
   private WebDriver startBrowser() throws IOException {
-    Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "Chromium or chromedriver is not installed (" + CHROMIUM + ", " + CHROMEDRIVER + "): apt-get install -y "
-            + "chromium chromium-driver");
     profile = Files.createTempDirectory("balloonlab-chromium");
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());
