@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.StatusRuntimeException;
 import java.io.File;
 import java.io.IOException;
 import java.net.URI;
@@ -84,8 +85,9 @@ class DashboardIT {
     lab.startReadyGuest("vm1", "--memory", "64MiB", "--workload", "hotset:footprint=48MiB,hot=0.5", "--duration",
         "1h");
     lab.startReadyGuest("vm2", "--memory", "64MiB", "--workload", "uniform:footprint=40MiB", "--duration", "1h");
-    await("the guests touched their footprints").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
-        .until(() -> lab.vm("vm1").getMappedPages() >= 40 * MIB && lab.vm("vm2").getMappedPages() >= 32 * MIB);
+    // A look that misses its 5 s deadline on a loaded machine is retried: the wait as a whole is what is bounded.
+    await("the guests touched their footprints").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
+        .ignoreExceptionsInstanceOf(StatusRuntimeException.class).until(() -> lab.vm("vm1").getMappedPages() >= 40 * MIB && lab.vm("vm2").getMappedPages() >= 32 * MIB);
 
     Path loginFile = lab.logDir().toAbsolutePath().resolve("dashboard-login.url");
     Files.deleteIfExists(loginFile);
