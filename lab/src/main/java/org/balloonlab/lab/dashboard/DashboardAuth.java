@@ -31,7 +31,7 @@ public final class DashboardAuth {
   static final String COOKIE = "balloonlab_session";
   /** The header that carries a session's anti-forgery value on a control request. */
   static final String CSRF_HEADER = "X-BalloonLab-Csrf";
-  /** At most this many sessions at once; the oldest is dropped for a new one beyond. */
+  /** At most this many sessions at once; beyond, one of them is dropped for the new one. */
   private static final int MAX_SESSIONS = 64;
 
   private final Token operator;

@@ -125,7 +125,7 @@ function addSamples(samples) {
 }
 
 function sortedNames() {
-  // The server names VMs in natural order (vm2 before vm10) in every sample; keep first-seen order, sorted the same.
+  // Natural order (vm2 before vm10), as the server lists them.
   const collator = new Intl.Collator("en", { numeric: true });
   return Array.from(perVm.keys()).sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
 }
