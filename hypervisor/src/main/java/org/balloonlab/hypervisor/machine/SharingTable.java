@@ -189,13 +189,14 @@ final class SharingTable {
   }
 
   void setCount(int slot, long count) {
-    int mfn = sharedMfn(slot);
+    long old = (entries[slot] >>> COUNT_SHIFT) & COUNT_FIELD;
     long field = Math.min(count, fieldMax);
     entries[slot] = (entries[slot] & ~(COUNT_FIELD << COUNT_SHIFT)) | (field << COUNT_SHIFT);
+    // The overflow map is touched only by counts at the field's limit, so the common case boxes nothing.
     if (count >= fieldMax) {
-      overflow.put(mfn, count);
-    } else {
-      overflow.remove(mfn);
+      overflow.put(sharedMfn(slot), count);
+    } else if (old >= fieldMax) {
+      overflow.remove(sharedMfn(slot));
     }
   }
 
@@ -207,7 +208,9 @@ final class SharingTable {
   /** Empties {@code slot}, shifting later entries of its cluster back so no probe sequence is broken. */
   void remove(int slot) {
     if (isShared(slot)) {
-      overflow.remove(sharedMfn(slot));
+      if (((entries[slot] >>> COUNT_SHIFT) & COUNT_FIELD) >= fieldMax) {
+        overflow.remove(sharedMfn(slot));
+      }
       sharedEntries--;
     } else if (isHint(slot)) {
       hintEntries--;
