@@ -229,6 +229,13 @@ final class PageSharing {
     } else if (table.putHint(h, vm.id(), pfn) >= 0) {
       vm.sharing.hints++;
     }
+    int evicted = table.takeEvictedVm();
+    if (evicted != 0) {
+      Vm owner = findVm.apply(evicted);
+      if (owner != null) {
+        owner.sharing.hints--;
+      }
+    }
     return false;
   }
 

@@ -11,7 +11,8 @@ import java.util.Map;
  *
  * <p>Linear probing with backward-shift deletion, so there are no tombstones. The capacity is the largest power of
  * two whose slots fit in {@link #BUDGET_FRACTION} of machine memory; the table takes at most three quarters of
- * it, and refuses a new entry beyond (the scanner then counts a page it could not record). A reference count is
+ * it; beyond, a new entry takes the slot of the first hint along its probe sequence (a hint is only a hint:
+ * stale ones, of pages written since, would otherwise fill the table), and is refused only if there is none. A reference count is
  * 16 bits; counts beyond go to a small overflow table keyed by MFN, as ESX does, which holds an entry only for a
  * frame shared more than 65,534 times. Not thread-safe: the machine's lock serializes access.
  */
@@ -38,6 +39,8 @@ final class SharingTable {
   private final long fieldMax;
   private final Map<Integer, Long> overflow = new HashMap<>();
   private int size;
+  /** The VM whose hint the last put evicted, or 0; read once by {@link #takeEvictedVm()}. */
+  private int evictedVm;
   private int sharedEntries;
   private int hintEntries;
 
@@ -186,13 +189,14 @@ final class SharingTable {
   }
 
   void setCount(int slot, long count) {
-    int mfn = sharedMfn(slot);
+    long old = (entries[slot] >>> COUNT_SHIFT) & COUNT_FIELD;
     long field = Math.min(count, fieldMax);
     entries[slot] = (entries[slot] & ~(COUNT_FIELD << COUNT_SHIFT)) | (field << COUNT_SHIFT);
+    // The overflow map is touched only by counts at the field's limit, so the common case boxes nothing.
     if (count >= fieldMax) {
-      overflow.put(mfn, count);
-    } else {
-      overflow.remove(mfn);
+      overflow.put(sharedMfn(slot), count);
+    } else if (old >= fieldMax) {
+      overflow.remove(sharedMfn(slot));
     }
   }
 
@@ -204,7 +208,9 @@ final class SharingTable {
   /** Empties {@code slot}, shifting later entries of its cluster back so no probe sequence is broken. */
   void remove(int slot) {
     if (isShared(slot)) {
-      overflow.remove(sharedMfn(slot));
+      if (((entries[slot] >>> COUNT_SHIFT) & COUNT_FIELD) >= fieldMax) {
+        overflow.remove(sharedMfn(slot));
+      }
       sharedEntries--;
     } else if (isHint(slot)) {
       hintEntries--;
@@ -244,8 +250,25 @@ final class SharingTable {
     return removed;
   }
 
+  /** The VM id of the hint the last put evicted to make room, or 0 if it evicted none; clears it. */
+  int takeEvictedVm() {
+    int vm = evictedVm;
+    evictedVm = 0;
+    return vm;
+  }
+
   private int freeSlot(long hash) {
     if (full()) {
+      // Every slot from the home up to the first hint is taken, so the new entry there keeps its probe sequence,
+      // and the slot stays taken, so no other entry's is broken.
+      for (int s = home(hash); !empty(s); s = next(s)) {
+        if (isHint(s)) {
+          evictedVm = hintVm(s);
+          hintEntries--;
+          size--;
+          return s;
+        }
+      }
       return -1;
     }
     int s = home(hash);

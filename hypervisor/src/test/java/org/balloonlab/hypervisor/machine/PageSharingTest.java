@@ -290,6 +290,21 @@ class PageSharingTest {
   }
 
   @Test
+  void aFullTableEvictsAHintForANewEntry() {
+    SharingTable t = new SharingTable(8, 0xFFFF);
+    for (int i = 0; i < 6; i++) {
+      assertTrue(t.putHint(i, 5, i) >= 0);
+    }
+    assertTrue(t.full());
+    int s = t.putShared(2L, 9, 2);
+    assertEquals(5, t.takeEvictedVm(), "a hint made room");
+    assertEquals(0, t.takeEvictedVm());
+    assertEquals(s, t.findShared(2L, 9));
+    assertEquals(5, t.hintEntries());
+    assertEquals(6, t.size());
+  }
+
+  @Test
   void tableStaysUnderHalfAPercentOfMachineMemory() {
     for (int frames : new int[] {1, 100, 4096, 262_144, 1 << 22}) {
       long bytes = (long) SharingTable.capacityFor(frames) * SharingTable.SLOT_BYTES;
