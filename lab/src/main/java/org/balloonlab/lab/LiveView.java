@@ -30,6 +30,11 @@ final class LiveView {
     List<String> lines = new ArrayList<>();
     lines.add(VmTable.header());
     lines.addAll(List.of(VmTable.render(time, state).split("\n")));
+    String sharing = VmTable.sharingLines(state);
+    if (sharing != null) {
+      // The machine-wide line only: the per-VM figures are in status, the report and the dashboard.
+      lines.add(sharing.lines().findFirst().orElse(""));
+    }
     StringBuilder b = new StringBuilder();
     erase(b);
     for (String l : lines) {

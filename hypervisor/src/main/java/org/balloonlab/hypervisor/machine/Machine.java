@@ -1,7 +1,6 @@
 package org.balloonlab.hypervisor.machine;
 
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
@@ -37,6 +36,7 @@ import org.balloonlab.swap.SwapDevice;
  *     |-- FreeMemoryTracker  the free-memory state: high, soft, hard, low
  *     |-- PageSharing        the sharing scanner, its table, copy-on-write (docs/page-sharing.md)
  *     |-- VmLifecycle        the powered-on VMs: admission, credentials, attach, detach, release
+ *     |-- MachineViews       the snapshots built from the parts
  *     |-- MachineCounters    the machine-wide counters the parts bump
  *     '-- MachineInvariants  the frame table checked against the P2Ms, for tests
  * </pre>
@@ -96,6 +96,7 @@ public final class Machine implements AutoCloseable {
   private final BatchValidator validator;
   private final DataPath dataPath;
   private final PageSharing sharing;
+  private final MachineViews views;
 
   public Machine(MachineConfig config) {
     this(config, TlbConfig.DEFAULT);
@@ -148,6 +149,7 @@ public final class Machine implements AutoCloseable {
         balloon, config.costs(), clock, counters, sharing, events);
     this.validator = new BatchValidator(config.maxBatchAccesses());
     this.dataPath = new DataPath(memory, swap, config.costs(), pager, balloon, reclaimer, freeMemory, sharing);
+    this.views = new MachineViews(config, clock, memory, swap, counters, freeMemory, lifecycle, reclaimer, sharing);
   }
 
   public MachineConfig config() {
@@ -222,7 +224,7 @@ public final class Machine implements AutoCloseable {
   /** Powers a VM off: zero-cost release of all its frames and swap slots. Returns its final state. */
   public synchronized VmSnapshot powerOff(int vmId, String credential) {
     Vm vm = lifecycle.authenticate(vmId, credential);
-    VmSnapshot last = snapshot(vm);
+    VmSnapshot last = views.vm(vm);
     lifecycle.release(vm, EventKind.VM_POWERED_OFF, "powered off by its guest");
     return last;
   }
@@ -235,7 +237,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized VmSnapshot powerOffByOperator(Vm vm) {
     vm.requirePoweredOn();
-    VmSnapshot last = snapshot(vm);
+    VmSnapshot last = views.vm(vm);
     lifecycle.release(vm, EventKind.VM_POWERED_OFF, "powered off by the operator");
     return last;
   }
@@ -486,7 +488,7 @@ public final class Machine implements AutoCloseable {
    */
   public synchronized VmSnapshot setBalloonTarget(Vm vm, long targetPages) {
     balloon.setOperatorTarget(vm, targetPages);
-    return snapshot(vm);
+    return views.vm(vm);
   }
 
   /**
@@ -519,13 +521,13 @@ public final class Machine implements AutoCloseable {
   /** Hands a pinned balloon target back to the reclamation policy, which sets it from the next decision on. */
   public synchronized VmSnapshot unpinBalloonTarget(Vm vm) {
     reclaimer.unpin(vm);
-    return snapshot(vm);
+    return views.vm(vm);
   }
 
   /** Passes an operator's driver-mode request to the VM's driver at its next contact, or at once by doorbell. */
   public synchronized VmSnapshot setDriverMode(Vm vm, DriverMode mode) {
     balloon.setDriverMode(vm, mode);
-    return snapshot(vm);
+    return views.vm(vm);
   }
 
   // ---------------------------------------------------------------- reclamation
@@ -561,38 +563,23 @@ public final class Machine implements AutoCloseable {
 
   /** The machine and its VMs in one consistent snapshot. */
   public synchronized MachineSnapshot snapshot() {
-    List<VmSnapshot> list = new ArrayList<>(lifecycle.vms().size());
-    long mapped = 0;
-    for (Vm vm : lifecycle.vms()) {
-      list.add(snapshot(vm));
-      mapped += vm.mappedPages;
-    }
-    return new MachineSnapshot(memory.frames(), memory.freeFrames(), mapped, swap.slots(), swap.usedSlots(),
-        lifecycle.configuredPages(), counters.hostPageOuts, counters.hostPageIns, counters.doublePaging,
-        counters.vmsReleased, freeMemory.state().label(), reclaimer.policyName(), counters.freeStateChanges,
-        freeMemory.thresholds().targetFreeFrames(memory.frames()), reclaimer.tau(),
-        counters.policyPageOuts, lifecycle.reservedPages(), List.copyOf(list), lifecycle.swapReservedPages(),
-        config.quotas(), sharing.snapshot());
+    return views.machine();
   }
 
   /** One VM by id. @throws MachineException NOT_FOUND */
   public synchronized VmSnapshot vm(int id) {
-    return snapshot(lifecycle.byId(id));
+    return views.vm(lifecycle.byId(id));
   }
 
   /** One VM by name. @throws MachineException NOT_FOUND */
   public synchronized VmSnapshot vm(String name) {
-    return snapshot(lifecycle.byName(name));
+    return views.vm(lifecycle.byName(name));
   }
 
   /** The policy's latest decisions that moved a VM's target, oldest first. @throws MachineException NOT_FOUND */
   public synchronized List<TargetDecision> decisions(Vm vm) {
     vm.requirePoweredOn();
     return vm.decisions();
-  }
-
-  private VmSnapshot snapshot(Vm vm) {
-    return vm.snapshot(clock.getAsLong(), config.balloonStallNanos(), reclaimer.tau(), sharing.snapshot(vm));
   }
 
   /**

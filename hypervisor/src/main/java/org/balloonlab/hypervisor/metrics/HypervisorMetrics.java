@@ -13,7 +13,9 @@ import org.balloonlab.domain.kernel.MemoryStats;
 import org.balloonlab.hypervisor.machine.BalloonSnapshot;
 import org.balloonlab.hypervisor.machine.MachineSnapshot;
 import org.balloonlab.hypervisor.machine.ReclamationSnapshot;
+import org.balloonlab.hypervisor.machine.SharingSnapshot;
 import org.balloonlab.hypervisor.machine.VmCounters;
+import org.balloonlab.hypervisor.machine.VmSharing;
 import org.balloonlab.hypervisor.machine.VmSnapshot;
 import org.balloonlab.hypervisor.mmu.MmuCounters;
 import org.balloonlab.hypervisor.policy.FreeMemoryState;
@@ -93,6 +95,20 @@ public final class HypervisorMetrics implements MultiCollector {
         m.freeStateChanges());
     f.counter("balloonlab_machine_vms_released", "VMs released because their guest went away", null,
         m.vmsReleased());
+    SharingSnapshot sh = m.sharing();
+    if (sh != null && sh.enabled()) {
+      f.gauge("balloonlab_sharing_shared_frames_bytes", "Machine memory backing shared pages (the zero frame included)",
+          BYTES, sh.sharedFrames() * PAGE);
+      f.gauge("balloonlab_sharing_saved_bytes", "Machine memory page sharing saves (references minus frames)", BYTES,
+          sh.savedFrames() * PAGE);
+      f.gauge("balloonlab_sharing_hints", "Hints in the sharing table", null, sh.hints());
+      f.gauge("balloonlab_sharing_table_bytes", "Heap held by the sharing table", BYTES, sh.tableBytes());
+      f.counter("balloonlab_sharing_cow_breaks", "Writes to a shared page that gave the writer a private copy", null,
+          sh.cowBreaks());
+      f.counter("balloonlab_sharing_scanned_pages", "Pages the sharing scanner looked at", null, sh.scannedPages());
+      f.counter("balloonlab_sharing_shared_before_page_out", "Victim pages shared instead of paged out", null,
+          sh.sharedBeforePageOut());
+    }
   }
 
   private static void vm(MetricFamilies f, VmSnapshot vm) {
@@ -148,6 +164,16 @@ public final class HypervisorMetrics implements MultiCollector {
     f.counter("balloonlab_vm_exits", "", null, t.exitsGuestPageFault(), "vm", n, "reason", "guest_page_fault");
     f.counter("balloonlab_vm_exits", "", null, t.exitsShadowFill(), "vm", n, "reason", "shadow_fill");
     f.counter("balloonlab_vm_exits", "", null, t.exitsP2mFault(), "vm", n, "reason", "p2m_fault");
+    VmSharing vs = vm.sharing();
+    if (vs != null) {
+      f.gauge("balloonlab_vm_shared_bytes", "The VM's memory mapped to shared frames (copy-on-write)", BYTES,
+          vs.sharedPages() * PAGE, "vm", n);
+      f.gauge("balloonlab_vm_sharing_saved_bytes", "Machine memory page sharing saves the VM", BYTES,
+          vs.savedPages() * PAGE, "vm", n);
+      f.gauge("balloonlab_vm_sharing_hints", "The VM's pages recorded as hints", null, vs.hints(), "vm", n);
+      f.counter("balloonlab_vm_cow_breaks", "The VM's writes to a shared page that gave it a private copy", null,
+          vs.cowBreaks(), "vm", n);
+    }
     GuestStatus g = vm.guest();
     if (g != null) {
       f.gauge("balloonlab_vm_simulated_seconds", "The VM's own simulated time, as its guest last reported", SECONDS,

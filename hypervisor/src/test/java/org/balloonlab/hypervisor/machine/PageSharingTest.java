@@ -76,6 +76,24 @@ class PageSharingTest {
   }
 
   @Test
+  void sharingIsInTheMetrics() throws java.io.IOException {
+    newMachine(256, 256, SharingSettings.ON);
+    Vm a = machine.powerOn("a", "linux", 64);
+    Vm b = machine.powerOn("b", "linux", 64);
+    write(a, 0, 8, PageSharingTest::image);
+    write(b, 0, 8, PageSharingTest::image);
+    scanAll(a);
+    scanAll(b);
+    var out = new java.io.ByteArrayOutputStream();
+    io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create().write(out,
+        new org.balloonlab.hypervisor.metrics.HypervisorMetrics(machine::snapshot, () -> 0).collect());
+    String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(text.contains("balloonlab_sharing_saved_bytes " + (8.0 * 4096)), text);
+    assertTrue(text.contains("balloonlab_vm_shared_bytes{vm=\"b\"} " + (8.0 * 4096)), text);
+    assertTrue(text.contains("balloonlab_vm_sharing_saved_bytes{vm=\"a\"} " + (4.0 * 4096)), text);
+  }
+
+  @Test
   void equalPagesOfTwoVmsShareOneFrameEach() {
     newMachine(256, 256, SharingSettings.ON);
     Vm a = machine.powerOn("a", "linux", 64);

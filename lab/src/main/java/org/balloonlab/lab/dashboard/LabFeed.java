@@ -183,6 +183,16 @@ public final class LabFeed implements AutoCloseable {
     n.put("uncooperative", v.getBalloon().getUncooperative());
     n.put("guestFaults", v.getGuest().getTrueFaults());
     n.put("hiddenFaults", v.getCounters().getHiddenFaults());
+    if (v.hasGuestStats()) {
+      // What the guest's balloon driver last reported of its memory (ReportStats), kept by the hypervisor.
+      n.put("guestFreePages", v.getGuestStats().getStats().getFreePages());
+      n.put("guestAvailablePages", v.getGuestStats().getStats().getAvailablePages());
+      n.put("guestSwapOut", v.getGuestStats().getStats().getSwapOut());
+      n.put("guestMajorFaults", v.getGuestStats().getStats().getMajorFaults());
+    }
+    n.put("sharedPages", v.getSharing().getSharedPages());
+    n.put("savedPages", v.getSharing().getSavedPages());
+    n.put("cowBreaks", v.getSharing().getCowBreaks());
     return n;
   }
 

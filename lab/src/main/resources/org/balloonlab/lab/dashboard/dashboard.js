@@ -85,7 +85,11 @@ function showState(s) {
     tr.dataset.vm = v.name;
     const cells = [v.name, human(v.memoryPages), human(v.mappedPages), human(v.balloonPages),
       human(v.targetPages) + (v.uncooperative ? "!" : ""), human(v.hostSwappedPages),
-      v.driverConnected ? (v.driverMode || "enabled") : "not connected", v.guestFaults, v.hiddenFaults];
+      v.driverConnected ? (v.driverMode || "enabled") : "not connected", v.guestFaults, v.hiddenFaults,
+      v.guestFreePages === undefined ? "-" : human(v.guestFreePages),
+      v.guestAvailablePages === undefined ? "-" : human(v.guestAvailablePages),
+      v.guestSwapOut === undefined ? "-" : v.guestSwapOut,
+      human(v.sharedPages), human(v.savedPages), v.cowBreaks];
     cells.forEach((c, i) => {
       const td = document.createElement("td");
       text(td, String(c));
