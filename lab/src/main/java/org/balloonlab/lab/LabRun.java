@@ -381,7 +381,7 @@ public final class LabRun {
           vm.getGuest().getTrueFaults(), vm.getCounters().getHiddenFaults(), vm.getCounters().getHostPageOuts(),
           vm.getCounters().getHostPageIns(), vm.getCounters().getDoublePaging(),
           vm.getGuest().getSimulatedNs() / 1e9, state.getMachine().getFreeFrames(), freeState,
-          vm.getGuest().getAccesses()));
+          vm.getGuest().getAccesses(), vm.getSharing().getSharedPages()));
     }
     view.table(VmTable.labTime(ns), state);
     return true;

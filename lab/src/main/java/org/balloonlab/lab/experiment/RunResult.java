@@ -44,14 +44,15 @@ public record RunResult(String label, Path dir, JsonNode report, List<VmSample> 
     List<VmSample> samples = new ArrayList<>();
     for (int i = 1; i < lines.size(); i++) {
       String[] c = lines.get(i).split(",", -1);
-      if (c.length != 16) {
-        throw new IOException(csv + ":" + (i + 1) + ": " + c.length + " cells, expected 16");
+      if (c.length != 17) {
+        throw new IOException(csv + ":" + (i + 1) + ": " + c.length + " cells, expected 17");
       }
       try {
         samples.add(new VmSample(Double.parseDouble(c[0]), c[1], Long.parseLong(c[2]), Long.parseLong(c[3]),
             Long.parseLong(c[4]), Long.parseLong(c[5]), Long.parseLong(c[6]), Long.parseLong(c[7]),
             Long.parseLong(c[8]), Long.parseLong(c[9]), Long.parseLong(c[10]), Long.parseLong(c[11]),
-            Double.parseDouble(c[12]), Long.parseLong(c[13]), c[14], Long.parseLong(c[15])));
+            Double.parseDouble(c[12]), Long.parseLong(c[13]), c[14], Long.parseLong(c[15]),
+            Long.parseLong(c[16])));
       } catch (NumberFormatException e) {
         throw new IOException(csv + ":" + (i + 1) + ": not a number where one belongs", e);
       }

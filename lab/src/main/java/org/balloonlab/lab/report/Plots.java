@@ -49,6 +49,8 @@ public final class Plots {
   static final Color MAPPED = new Color(0x3b75af);
   static final Color BALLOONED = new Color(0xef8636);
   static final Color SWAPPED = new Color(0xc53a32);
+  /** Shared memory is drawn as a line inside the mapped area, in a colour no layer uses. */
+  static final Color SHARED = new Color(0x1a7f5a);
   private static final Color GUEST = new Color(0x519e3e);
   private static final Color HIDDEN = new Color(0x8d69b8);
   private static final Color PAGE_OUTS = SWAPPED;
@@ -75,6 +77,13 @@ public final class Plots {
           s.mappedPages() + s.balloonPages() + s.hostSwappedPages()) * MIB_PER_PAGE);
     }
     double top = yMax;
+    boolean sharing = samples.stream().anyMatch(s -> s.sharedPages() > 0);
+    List<Legend> legends = new ArrayList<>(List.of(new Legend("mapped", MAPPED, false),
+        new Legend("ballooned", BALLOONED, false), new Legend("swapped (host)", SWAPPED, false),
+        new Legend("configured", Color.DARK_GRAY, true)));
+    if (sharing) {
+      legends.add(new Legend("of it shared", SHARED, true));
+    }
     draw(title, byVm, markers, png, "MiB", (g, panel, vmSamples) -> {
       panel.axes(g, 0, top);
       List<ToDoubleFunction<VmSample>> layers = List.of(
@@ -106,10 +115,13 @@ public final class Plots {
       g.setColor(Color.DARK_GRAY);
       g.setStroke(dashed());
       polyline(g, panel, vmSamples, s -> s.configuredPages() * MIB_PER_PAGE, top);
+      if (sharing) {
+        // The part of the mapped memory that sits on shared frames (copy-on-write), a line inside the mapped area.
+        g.setColor(SHARED);
+        polyline(g, panel, vmSamples, s -> s.sharedPages() * MIB_PER_PAGE, top);
+      }
       g.setStroke(new BasicStroke(1));
-    }, List.of(new Legend("mapped", MAPPED, false), new Legend("ballooned", BALLOONED, false),
-        new Legend("swapped (host)", SWAPPED, false), new Legend("configured", Color.DARK_GRAY, true)),
-        MachineMemory.panels(byVm));
+    }, legends, MachineMemory.panels(byVm));
   }
 
   /** Fault rates per VM over lab time: guest true faults, hidden faults and host page-outs, per simulated second. */

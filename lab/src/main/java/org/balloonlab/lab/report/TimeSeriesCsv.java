@@ -13,7 +13,7 @@ public final class TimeSeriesCsv {
   /** The header row; columns in this order. Sizes are in 4 KiB pages. */
   public static final String HEADER = "lab_time_s,vm,configured_pages,mapped_pages,balloon_pages,balloon_target_pages,"
       + "host_swapped_pages,guest_faults,hidden_faults,host_page_outs,host_page_ins,double_paging,simulated_s,"
-      + "free_frames,free_state,accesses";
+      + "free_frames,free_state,accesses,shared_pages";
 
   private TimeSeriesCsv() {}
 
@@ -22,10 +22,10 @@ public final class TimeSeriesCsv {
       w.write(HEADER);
       w.write('\n');
       for (VmSample s : samples) {
-        w.write(String.format(Locale.ROOT, "%.3f,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%s,%d%n", s.labSeconds(),
+        w.write(String.format(Locale.ROOT, "%.3f,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%s,%d,%d%n", s.labSeconds(),
             s.vm(), s.configuredPages(), s.mappedPages(), s.balloonPages(), s.balloonTargetPages(),
             s.hostSwappedPages(), s.guestFaults(), s.hiddenFaults(), s.hostPageOuts(), s.hostPageIns(),
-            s.doublePaging(), s.simulatedSeconds(), s.freeFrames(), s.freeState(), s.accesses()));
+            s.doublePaging(), s.simulatedSeconds(), s.freeFrames(), s.freeState(), s.accesses(), s.sharedPages()));
       }
     }
   }

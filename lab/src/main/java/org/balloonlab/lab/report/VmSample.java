@@ -27,5 +27,15 @@ package org.balloonlab.lab.report;
 public record VmSample(double labSeconds, String vm, long configuredPages, long mappedPages, long balloonPages,
                        long balloonTargetPages, long hostSwappedPages, long guestFaults, long hiddenFaults,
                        long hostPageOuts, long hostPageIns, long doublePaging, double simulatedSeconds,
-                       long freeFrames, String freeState, long accesses) {
+                       long freeFrames, String freeState, long accesses, long sharedPages) {
+
+  /** A sample of a VM none of whose pages are shared (page sharing off). */
+  public VmSample(double labSeconds, String vm, long configuredPages, long mappedPages, long balloonPages,
+                  long balloonTargetPages, long hostSwappedPages, long guestFaults, long hiddenFaults,
+                  long hostPageOuts, long hostPageIns, long doublePaging, double simulatedSeconds,
+                  long freeFrames, String freeState, long accesses) {
+    this(labSeconds, vm, configuredPages, mappedPages, balloonPages, balloonTargetPages, hostSwappedPages,
+        guestFaults, hiddenFaults, hostPageOuts, hostPageIns, doublePaging, simulatedSeconds, freeFrames, freeState,
+        accesses, 0);
+  }
 }

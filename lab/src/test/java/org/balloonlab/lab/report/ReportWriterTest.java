@@ -25,7 +25,8 @@ class ReportWriterTest {
   static List<VmSample> samples() {
     List<VmSample> list = new ArrayList<>();
     for (int t = 0; t <= 10; t++) {
-      list.add(new VmSample(t, "vm1", 1000, 600, 200, 300, 0, 100L * t, 50L * t, 0, 0, 0, t * 0.5, 10, "-", 1000L * t));
+      list.add(new VmSample(t, "vm1", 1000, 600, 200, 300, 0, 100L * t, 50L * t, 0, 0, 0, t * 0.5, 10, "-", 1000L * t,
+          40L * t));
       long swapped = t < 5 ? 0 : 100L * (t - 5);
       list.add(new VmSample(t, "vm2", 2000, 900, 0, 0, swapped, 10L * t, 300L * t, swapped, 0, 0, t, 10, "hard", 500L * t));
     }
@@ -46,7 +47,8 @@ class ReportWriterTest {
     List<String> csv = Files.readAllLines(dir.resolve(ReportWriter.CSV));
     assertEquals(TimeSeriesCsv.HEADER, csv.get(0));
     assertEquals(1 + 22, csv.size(), "a header and one row per sample per VM");
-    assertEquals("7.000,vm2,2000,900,0,0,200,70,2100,200,0,0,7.000000,10,hard,3500", csv.get(1 + 2 * 7 + 1));
+    assertEquals("7.000,vm2,2000,900,0,0,200,70,2100,200,0,0,7.000000,10,hard,3500,0", csv.get(1 + 2 * 7 + 1));
+    assertTrue(csv.get(1 + 2 * 7).endsWith(",7000,280"), "vm1's shared pages are the last column: " + csv.get(15));
     int columns = TimeSeriesCsv.HEADER.split(",").length;
     assertTrue(csv.stream().allMatch(l -> l.split(",", -1).length == columns));
 
