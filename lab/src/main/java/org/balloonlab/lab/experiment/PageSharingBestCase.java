@@ -25,6 +25,7 @@ import org.balloonlab.units.MemorySize;
  */
 final class PageSharingBestCase implements Experiment {
   private static final Pattern ZERO = Pattern.compile("(?:^|[:,])zero=([^,]+)");
+  private static final Pattern DATA_SET = Pattern.compile("(?:^|[:,])data-set=([^,]+)");
 
   @Override
   public String name() {
@@ -67,11 +68,7 @@ final class PageSharingBestCase implements Experiment {
       double refs = sharing.path("sharedReferences").asDouble();
       double saved = sharing.path("savedFrames").asDouble();
       double frames = machine.path("machineFrames").asDouble();
-      double identical = 0;
-      for (GuestSpec g : spec.scenario().guests()) {
-        identical += run.summaryCount(g.name(), "image_pages") + run.summaryCount(g.name(), "data_set_fills")
-            + zeroPages(g);
-      }
+      double identical = identicalPages(spec.scenario().guests(), run);
       metrics.put(p + "shared_pct", mapped > 0 ? 100 * refs / mapped : Double.NaN);
       metrics.put(p + "reclaimed_pct", mapped > 0 ? 100 * saved / mapped : Double.NaN);
       metrics.put(p + "found_pct", identical > 0 ? 100 * Math.min(refs, identical) / identical : Double.NaN);
@@ -102,6 +99,46 @@ final class PageSharingBestCase implements Experiment {
     ExperimentChart chart = new ExperimentChart("Page sharing: memory reclaimed, % of the guests' mapped memory",
         "lab time (s)", "reclaimed (%)", series, List.of());
     return new Analysis(metrics, List.of(table), chart);
+  }
+
+  /**
+   * The pages the configuration makes identical across guests: OS image pages of an os-kind two or more guests
+   * boot, data-set pages of a set two or more guests name (as the guests' summaries count them), and every
+   * zero-filled region (zero pages all share one frame).
+   */
+  static double identicalPages(List<GuestSpec> guests, RunResult run) {
+    Map<String, Integer> kinds = new TreeMap<>();
+    Map<String, Integer> sets = new TreeMap<>();
+    for (GuestSpec g : guests) {
+      kinds.merge(osKind(g), 1, Integer::sum);
+      dataSet(g).ifPresent(d -> sets.merge(d, 1, Integer::sum));
+    }
+    double pages = 0;
+    for (GuestSpec g : guests) {
+      if (kinds.get(osKind(g)) > 1) {
+        pages += run.summaryCount(g.name(), "image_pages");
+      }
+      if (dataSet(g).map(d -> sets.get(d) > 1).orElse(false)) {
+        pages += run.summaryCount(g.name(), "data_set_fills");
+      }
+      pages += zeroPages(g);
+    }
+    return pages;
+  }
+
+  private static String osKind(GuestSpec g) {
+    return g.osKind() == null ? "linux" : g.osKind();
+  }
+
+  /** The data set the guest's first workload that names one names ({@code data-set=NAME}). */
+  private static java.util.Optional<String> dataSet(GuestSpec g) {
+    for (String w : g.workloads()) {
+      Matcher m = DATA_SET.matcher(w);
+      if (m.find()) {
+        return java.util.Optional.of(m.group(1));
+      }
+    }
+    return java.util.Optional.empty();
   }
 
   /** The pages of the zero-filled regions the guest's workloads name ({@code zero=SIZE}), per process. */
