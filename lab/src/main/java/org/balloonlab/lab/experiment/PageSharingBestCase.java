@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -131,14 +132,14 @@ final class PageSharingBestCase implements Experiment {
   }
 
   /** The data set the guest's first workload that names one names ({@code data-set=NAME}). */
-  private static java.util.Optional<String> dataSet(GuestSpec g) {
+  private static Optional<String> dataSet(GuestSpec g) {
     for (String w : g.workloads()) {
       Matcher m = DATA_SET.matcher(w);
       if (m.find()) {
-        return java.util.Optional.of(m.group(1));
+        return Optional.of(m.group(1));
       }
     }
-    return java.util.Optional.empty();
+    return Optional.empty();
   }
 
   /** The pages of the zero-filled regions the guest's workloads name ({@code zero=SIZE}), per process. */
