@@ -10,7 +10,7 @@ import java.util.Optional;
  */
 public final class Experiments {
   private static final List<Experiment> ALL = List.of(new BalloonOverhead(), new IdleMemoryTax(),
-      new BallooningVersusPaging(), new SharesAndMin());
+      new BallooningVersusPaging(), new SharesAndMin(), new PageSharingBestCase());
 
   private Experiments() {}
 
