@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.balloonlab.lab.JvmProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -63,11 +62,7 @@ class HostDiskCostIT {
 
   private ObjectNode run(String profile) throws Exception {
     Path scenario = runs.scenario("host-disk-cost-" + profile, SCENARIO.formatted(profile, profile));
-    Path dir = runs.work().resolve("run-" + profile);
-    JvmProcess launcher = runs.start(profile, "run", scenario.toString(), "--run-dir", dir.toString(), "--plain");
-    runs.awaitChildren(launcher, 3);
-    assertEquals(0, runs.awaitEnd(launcher, RUN_LIMIT), String.join("\n", launcher.lines()));
-    runs.assertNothingLeft();
+    Path dir = runs.runToEnd(profile, scenario, 3, RUN_LIMIT);
     return LabRuns.report(dir);
   }
 

@@ -69,6 +69,20 @@ final class LabRuns implements AutoCloseable {
     return launcher.process().exitValue();
   }
 
+  /**
+   * Runs {@code scenario} with {@code balloonlab run --plain} into {@code run-NAME} under the work directory,
+   * waits for its {@code processes} processes to start and for it to end with exit code 0 within {@code limit},
+   * checks that nothing it started is left, and answers the run directory.
+   */
+  Path runToEnd(String name, Path scenario, int processes, Duration limit) throws Exception {
+    Path dir = work.resolve("run-" + name);
+    JvmProcess launcher = start(name, "run", scenario.toString(), "--run-dir", dir.toString(), "--plain");
+    awaitChildren(launcher, processes);
+    assertEquals(0, awaitEnd(launcher, limit), String.join("\n", launcher.lines()));
+    assertNothingLeft();
+    return dir;
+  }
+
   /** Checks that no process the launchers started is still alive. */
   void assertNothingLeft() {
     List<ProcessHandle> alive = seen.stream().filter(ProcessHandle::isAlive).toList();

@@ -170,7 +170,10 @@ class ReclamationIT {
     assertTrue(Math.abs(untaxed.activeAllocation - untaxed.idleAllocation) <= frames / 8,
         "with tau = 0 equal shares get about equal memory: active " + untaxed.activeAllocation + ", idle "
             + untaxed.idleAllocation + " pages");
-    assertTrue(taxed.activeAllocation - taxed.idleAllocation >= frames / 4,
+    // A fifth of the machine: the idle VM's balloon no longer counts its pages in host swap as given back twice
+    // (Reclaimer), so it holds its allocation and the gap half-way through the active run is about 15.9 MiB of 64
+    // (it was above 16 when those pages also went to the active VM).
+    assertTrue(taxed.activeAllocation - taxed.idleAllocation >= frames / 5,
         "with tau = 0.75 the active VM gets clearly more: active " + taxed.activeAllocation + ", idle "
             + taxed.idleAllocation + " pages");
     assertTrue(taxed.activeSimulatedNs < untaxed.activeSimulatedNs * 0.7,

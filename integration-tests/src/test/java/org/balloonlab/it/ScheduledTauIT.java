@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.balloonlab.lab.JvmProcess;
 import org.balloonlab.lab.report.ReportWriter;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,12 +75,7 @@ class ScheduledTauIT {
   }
 
   private Path run(String name) throws Exception {
-    Path dir = runs.work().resolve("run-" + name);
-    JvmProcess launcher = runs.start(name, "run", scenario.toString(), "--run-dir", dir.toString(), "--plain");
-    runs.awaitChildren(launcher, 3);
-    assertEquals(0, runs.awaitEnd(launcher, RUN_LIMIT), String.join("\n", launcher.lines()));
-    runs.assertNothingLeft();
-    return dir;
+    return runs.runToEnd(name, scenario, 3, RUN_LIMIT);
   }
 
   @Test

@@ -108,11 +108,13 @@ final class Reclaimer {
               vm.sampler.activeFraction(), memory.freeFrames(), freeMemory.state().label());
         }
         vm.allocationTarget = target;
-        // What the VM must give up is its size minus its allocation; pages the hypervisor already holds in host
-        // swap are part of it (they back none of its allocation), so the balloon takes only the rest. Otherwise a
-        // VM whose untouched pages went to host swap would hold less than its allocation for good, and the shares
-        // split would tilt toward the others.
-        long balloonPages = Math.max(0, vm.memoryPages() - target - vm.hostSwappedPages);
+        // What the VM must give up is its size minus its allocation; while its driver works, pages the hypervisor
+        // already holds in host swap are part of that (they back none of its allocation), so the balloon takes
+        // only the rest. Otherwise a VM whose untouched pages went to host swap early on would hold less than its
+        // allocation for good, and the shares split would tilt toward the others. A stalled balloon keeps the
+        // whole request: hypervisor paging stands in for it, and the target shows what the driver did not do.
+        long inHostSwap = vm.balloon.stalled(now, stallNanos) ? 0 : vm.hostSwappedPages;
+        long balloonPages = Math.max(0, vm.memoryPages() - target - inHostSwap);
         // No reclamation in the high state: there a balloon only deflates toward its VM's allocation.
         if (automatic && (freeMemory.state() != FreeMemoryState.HIGH || balloonPages < vm.balloon.target)) {
           balloon.setPolicyTarget(vm, balloonPages, now);
