@@ -5,7 +5,6 @@ import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import org.balloonlab.proto.ListVmsRequest;
 import org.balloonlab.proto.ListVmsResponse;
-import org.balloonlab.proto.VmState;
 import org.balloonlab.transport.Channels;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,8 +30,7 @@ final class StatusCommand extends ControlCommand {
       if (sharing != null) {
         out.println(sharing);
       }
-      state.getVmsList().stream().sorted(java.util.Comparator.comparing(VmState::getName))
-          .forEach(vm -> out.println(VmTable.guestStatsLine(vm)));
+      VmTable.inNaturalOrder(state).forEach(vm -> out.println(VmTable.guestStatsLine(vm)));
     }
   }
 

@@ -107,7 +107,7 @@ final class VmTable {
         s.getSharedFrames(), s.getSharedReferences(), s.getZeroReferences(), MemorySize.humanPages(s.getSavedFrames()),
         s.getHints(), s.getCowBreaks(), s.getScannedPages(), s.getSharedBeforePageOut(), s.getTableBytes(),
         s.getTableSlots()));
-    for (VmState vm : state.getVmsList()) {
+    for (VmState vm : inNaturalOrder(state)) {
       org.balloonlab.proto.VmSharingState v = vm.getSharing();
       b.append(String.format(Locale.ROOT, "%n  %s: %d shared pages, saves %s, %d hints, %d copy-on-write breaks, "
           + "%d scanned", vm.getName(), v.getSharedPages(), MemorySize.humanPages(v.getSavedPages()), v.getHints(),
@@ -141,12 +141,17 @@ final class VmTable {
     return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
   }
 
+  /** The VMs in the natural order of their names (vm2 before vm10), as every table of the lab lists them. */
+  static List<VmState> inNaturalOrder(ListVmsResponse state) {
+    List<VmState> vms = new ArrayList<>(state.getVmsList());
+    vms.sort(Comparator.comparing(VmState::getName, VmName.NATURAL_ORDER));
+    return vms;
+  }
+
   /** The VMs in natural order of their names (vm2 before vm10), the machine, and the clock if there is one. */
   static String render(String time, ListVmsResponse state) {
     StringBuilder b = new StringBuilder();
-    List<VmState> vms = new ArrayList<>(state.getVmsList());
-    vms.sort(Comparator.comparing(VmState::getName, VmName.NATURAL_ORDER));
-    for (VmState vm : vms) {
+    for (VmState vm : inNaturalOrder(state)) {
       b.append(vmLine(time, vm)).append('\n');
     }
     b.append(machineLine(time, state.getMachine()));

@@ -539,9 +539,10 @@ public final class Machine implements AutoCloseable {
 
   /**
    * One decision of the reclamation policy: updates the free-memory state, gives every VM an allocation target,
-   * sets the balloon targets from them (size minus allocation minus host-swapped pages, never into the min; in
-   * the high state only deflating), and below the high state pages down to its target every VM above it whose balloon has
-   * stalled, and in the hard and low states as much as brings free memory back over the hard state's exit.
+   * sets the balloon targets from them (size minus allocation, less the pages in host swap while the driver
+   * works; never into the min; in the high state only deflating), and below the high state pages down to its
+   * target every VM above it whose balloon has stalled, and in the hard and low states as much as brings free
+   * memory back over the hard state's exit.
    * Under the manual policy only the state is updated: targets are the operator's, and nothing is paged beyond
    * what faults need.
    */

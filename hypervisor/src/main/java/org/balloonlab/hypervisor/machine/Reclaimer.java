@@ -125,8 +125,8 @@ final class Reclaimer {
           events.publish(decision);
         }
       }
-      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares, Math.min(sharing.chargedPages(vm), vm.allocationTarget),
-          vm.sampler.activeFraction(), tauOf(vm));
+      vm.sharesPerPage = ReclamationPolicy.sharesPerPage(vm.shares,
+          Math.min(sharing.chargedPages(vm), vm.allocationTarget), vm.sampler.activeFraction(), tauOf(vm));
     }
     if (automatic && freeMemory.state() != FreeMemoryState.HIGH) {
       pageToTargets(list, now);

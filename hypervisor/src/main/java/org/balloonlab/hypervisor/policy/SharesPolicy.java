@@ -106,8 +106,9 @@ public final class SharesPolicy implements ReclamationPolicy {
     double total = 0;
     for (int i = 0; i < n; i++) {
       VmDemand d = vms.get(i);
-      long headroom = Math.max(MIN_CHUNK, d.maxPages() / HEADROOM_DIVISOR);
-      boolean heldBack = d.mappedPages() + d.hostSwappedPages() + headroom / 2 >= allocations[i];
+      // Held back by this decision's split (not by the last allocation, as heldBack(d) asks): what it uses,
+      // mapped or in host swap, has come within half a headroom of it.
+      boolean heldBack = d.mappedPages() + d.hostSwappedPages() + headroom(d) / 2 >= allocations[i];
       if (!d.pinned() && heldBack && d.mappedPages() < d.maxPages()) {
         weight[i] = d.shares() * Math.max(0, d.activeFraction());
         total += weight[i];
