@@ -49,6 +49,7 @@ final class MachineInvariants {
     for (int mfn = 0, n = memory.frames(); mfn < n; mfn++) {
       if (memory.owner(mfn) == MachineMemory.SHARED) {
         sharedFrames++;
+        sharing.checkFindable(mfn);
         long counted = sharing.referenceCount(mfn);
         int found = references == null ? 0 : references[mfn];
         if (counted != found || found == 0) {

@@ -320,8 +320,21 @@ final class PageSharing {
     return table.count(slotOf(mfn));
   }
 
+  /**
+   * For the invariants: the shared frame {@code mfn}'s entry is found in the same slot by the per-frame index and
+   * by a probe from its content's hash, as a scan looks it up.
+   */
+  void checkFindable(int mfn) {
+    int byIndex = slotOf(mfn);
+    int byContent = table.findShared(hash.applyAsLong(memory.read(mfn)), mfn);
+    if (byIndex != byContent) {
+      throw new IllegalStateException("shared MFN " + mfn + " is in slot " + byIndex + " by the index, "
+          + byContent + " by a probe from its content's hash");
+    }
+  }
+
   private int slotOf(int mfn) {
-    int s = table.findShared(hash.applyAsLong(memory.read(mfn)), mfn);
+    int s = table.sharedSlot(mfn);
     if (s < 0) {
       throw new IllegalStateException("shared MFN " + mfn + " is not in the sharing table");
     }

@@ -14,13 +14,21 @@ import java.util.Map;
  * it; beyond, a new entry takes the slot of the first hint along its probe sequence (a hint is only a hint:
  * stale ones, of pages written since, would otherwise fill the table), and is refused only if there is none. A reference count is
  * 16 bits; counts beyond go to a small overflow table keyed by MFN, as ESX does, which holds an entry only for a
- * frame shared more than 65,534 times. Not thread-safe: the machine's lock serializes access.
+ * frame shared more than 65,534 times.
+ *
+ * <p>A copy-on-write break or a dropped reference starts from a shared frame's MFN, not its content, so the table
+ * also keeps, per machine frame, the slot of its shared entry ({@link #sharedSlot}): one {@code int} a frame, kept
+ * up to date when a backward shift moves an entry, so that finding a shared frame's entry is one array read and
+ * never a probe along a cluster. The slots and that index together stay within {@link #BUDGET_FRACTION} of
+ * memory. Not thread-safe: the machine's lock serializes access.
  */
 final class SharingTable {
   /** The table's slots may take this much of machine memory (ESX: under 0.5 %). */
   static final double BUDGET_FRACTION = 0.005;
   /** Bytes a slot takes: the hash and the packed entry. */
   static final int SLOT_BYTES = 16;
+  /** Bytes the index takes per machine frame: the slot of the frame's shared entry. */
+  static final int INDEX_BYTES_PER_FRAME = 4;
   /** What one entry of the overflow table is taken to cost on the heap (a boxed key, a boxed value, a node). */
   static final int OVERFLOW_ENTRY_BYTES = 64;
 
@@ -33,6 +41,8 @@ final class SharingTable {
 
   private final long[] hashes;
   private final long[] entries;
+  /** Per machine frame: the slot of its shared entry; meaningful only while the frame is shared. */
+  private final int[] sharedSlot;
   private final int mask;
   private final int maxEntries;
   /** The largest count the field holds; a count of this much and more lives in {@link #overflow}. */
@@ -46,11 +56,14 @@ final class SharingTable {
 
   /** A table sized for a machine of {@code frames} frames. */
   SharingTable(int frames) {
-    this(capacityFor(frames), COUNT_FIELD);
+    this(capacityFor(frames), COUNT_FIELD, frames);
   }
 
-  /** A table of {@code capacity} slots (a power of two) whose count field holds counts below {@code fieldMax}. */
-  SharingTable(int capacity, long fieldMax) {
+  /**
+   * A table of {@code capacity} slots (a power of two) whose count field holds counts below {@code fieldMax}, for
+   * a machine of {@code frames} frames.
+   */
+  SharingTable(int capacity, long fieldMax, int frames) {
     if (capacity < 4 || Integer.bitCount(capacity) != 1) {
       throw new IllegalArgumentException("the sharing table's capacity must be a power of two >= 4, got "
           + capacity);
@@ -58,16 +71,23 @@ final class SharingTable {
     if (fieldMax < 2 || fieldMax > COUNT_FIELD) {
       throw new IllegalArgumentException("the reference count field holds 2.." + COUNT_FIELD + ", got " + fieldMax);
     }
+    if (frames < 1) {
+      throw new IllegalArgumentException("the sharing table needs a machine of >= 1 frame, got " + frames);
+    }
     hashes = new long[capacity];
     entries = new long[capacity];
+    sharedSlot = new int[frames];
     mask = capacity - 1;
     maxEntries = capacity / 4 * 3;
     this.fieldMax = fieldMax;
   }
 
-  /** The largest power of two of slots whose bytes stay within {@link #BUDGET_FRACTION} of the machine's memory. */
+  /**
+   * The largest power of two of slots whose bytes, with the per-frame index, stay within {@link #BUDGET_FRACTION}
+   * of the machine's memory.
+   */
   static int capacityFor(int frames) {
-    long budget = (long) (frames * 4096.0 * BUDGET_FRACTION) / SLOT_BYTES;
+    long budget = ((long) (frames * 4096.0 * BUDGET_FRACTION) - (long) frames * INDEX_BYTES_PER_FRAME) / SLOT_BYTES;
     return (int) Math.max(4, Long.highestOneBit(Math.min(budget, 1L << 30)));
   }
 
@@ -91,9 +111,10 @@ final class SharingTable {
     return size >= maxEntries;
   }
 
-  /** Heap bytes of the table: its slots and the overflow table. */
+  /** Heap bytes of the table: its slots, the per-frame index and the overflow table. */
   long bytes() {
-    return (long) entries.length * SLOT_BYTES + (long) overflow.size() * OVERFLOW_ENTRY_BYTES;
+    return (long) entries.length * SLOT_BYTES + (long) sharedSlot.length * INDEX_BYTES_PER_FRAME
+        + (long) overflow.size() * OVERFLOW_ENTRY_BYTES;
   }
 
   // ------------------------------------------------------------------ slots
@@ -135,7 +156,16 @@ final class SharingTable {
     return (int) (entries[slot] & 0x0FFF_FFFF);
   }
 
-  /** The slot of the shared entry for {@code mfn} whose content hashes to {@code hash}, or -1. */
+  /** The slot of the shared entry for {@code mfn}, from the per-frame index, or -1 if the frame is not shared. */
+  int sharedSlot(int mfn) {
+    int s = sharedSlot[mfn];
+    return isShared(s) && sharedMfn(s) == mfn ? s : -1;
+  }
+
+  /**
+   * The slot of the shared entry for {@code mfn} whose content hashes to {@code hash}, or -1: found by probing
+   * from the hash's home, as a lookup by content does, so it also checks that the entry is where probes find it.
+   */
   int findShared(long hash, int mfn) {
     for (int s = home(hash); !empty(s); s = next(s)) {
       if (hashes[s] == hash && isShared(s) && sharedMfn(s) == mfn) {
@@ -153,6 +183,7 @@ final class SharingTable {
     if (s >= 0) {
       hashes[s] = hash;
       entries[s] = KIND_SHARED | (mfn & 0xFFFF_FFFFL);
+      sharedSlot[mfn] = s;
       setCount(s, count);
       size++;
       sharedEntries++;
@@ -178,6 +209,7 @@ final class SharingTable {
       throw new IllegalStateException("slot " + slot + " holds no hint");
     }
     entries[slot] = KIND_SHARED | (mfn & 0xFFFF_FFFFL);
+    sharedSlot[mfn] = slot;
     setCount(slot, count);
     hintEntries--;
     sharedEntries++;
@@ -226,6 +258,9 @@ final class SharingTable {
       if (!stays) {
         hashes[hole] = hashes[s];
         entries[hole] = entries[s];
+        if (isShared(hole)) {
+          sharedSlot[sharedMfn(hole)] = hole;
+        }
         hole = s;
       }
     }

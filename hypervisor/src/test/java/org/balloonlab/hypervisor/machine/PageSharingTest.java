@@ -274,7 +274,7 @@ class PageSharingTest {
 
   @Test
   void referenceCountsBeyondTheFieldGoToTheOverflowTable() {
-    SharingTable t = new SharingTable(16, 3);
+    SharingTable t = new SharingTable(16, 3, 64);
     int s = t.putShared(99L, 7, 1);
     for (long c = 2; c <= 10; c++) {
       t.setCount(s, c);
@@ -289,7 +289,7 @@ class PageSharingTest {
 
   @Test
   void tableRemovalKeepsEveryProbeSequence() {
-    SharingTable t = new SharingTable(16, 0xFFFF);
+    SharingTable t = new SharingTable(16, 0xFFFF, 64);
     // Five entries with the same home slot and two with the next one, then removals from the middle.
     for (int i = 0; i < 5; i++) {
       t.putShared(16L * i, i, 1);
@@ -298,18 +298,20 @@ class PageSharingTest {
     t.putHint(17L, 4, 9);
     t.remove(t.findShared(16L, 1));
     assertEquals(-1, t.findShared(16L, 1));
+    assertEquals(-1, t.sharedSlot(1));
     for (int i : new int[] {0, 2, 3, 4}) {
       assertTrue(t.findShared(16L * i, i) >= 0, "entry " + i);
+      assertEquals(t.findShared(16L * i, i), t.sharedSlot(i), "entry " + i + " moved back, its index follows");
     }
     assertEquals(1, t.removeHintsOf(3));
     assertEquals(1, t.hintEntries());
     assertEquals(5, t.size());
-    assertThrows(IllegalArgumentException.class, () -> new SharingTable(12, 3));
+    assertThrows(IllegalArgumentException.class, () -> new SharingTable(12, 3, 64));
   }
 
   @Test
   void aFullTableEvictsAHintForANewEntry() {
-    SharingTable t = new SharingTable(8, 0xFFFF);
+    SharingTable t = new SharingTable(8, 0xFFFF, 64);
     for (int i = 0; i < 6; i++) {
       assertTrue(t.putHint(i, 5, i) >= 0);
     }
@@ -325,8 +327,8 @@ class PageSharingTest {
   @Test
   void tableStaysUnderHalfAPercentOfMachineMemory() {
     for (int frames : new int[] {1, 100, 4096, 262_144, 1 << 22}) {
-      long bytes = (long) SharingTable.capacityFor(frames) * SharingTable.SLOT_BYTES;
-      assertTrue(frames < 8 || bytes <= frames * 4096L / 200, frames + " frames: " + bytes + " bytes");
+      long bytes = new SharingTable(frames).bytes();
+      assertTrue(frames < 16 || bytes <= frames * 4096L / 200, frames + " frames: " + bytes + " bytes");
     }
   }
 
