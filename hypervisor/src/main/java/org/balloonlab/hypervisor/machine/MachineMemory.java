@@ -7,7 +7,7 @@ package org.balloonlab.hypervisor.machine;
  * frames) fits in a few tens of MiB of heap. Per-frame state lives in primitive arrays, 16 bytes a frame:
  * {@code contents} (8), {@code owner} (4, the VM id or 0 when free) and the free stack (4). No object exists per
  * frame, so allocation and page-out never allocate on the heap. A frame shared by content has the owner
- * {@link #SHARED}; its reference count lives in the sharing table, so shared frames cost no extra array here.
+ * {@link #SHARED}; its reference count and slot live in the sharing table, so shared frames cost no extra array here.
  *
  * <p>Frames are handed out from a LIFO free stack. Nothing leaks between VMs: every allocation's caller
  * overwrites the whole content (zero for a demand fault, the saved token for a swap-in) before the owner can
