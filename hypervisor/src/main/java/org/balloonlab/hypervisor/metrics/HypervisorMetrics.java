@@ -63,7 +63,8 @@ public final class HypervisorMetrics implements MultiCollector {
         labTimeNs.getAsLong() / NS);
     f.gauge("balloonlab_machine_memory_bytes", "Machine memory", BYTES, m.machineFrames() * PAGE);
     f.gauge("balloonlab_machine_free_bytes", "Free machine memory", BYTES, m.freeFrames() * PAGE);
-    f.gauge("balloonlab_machine_mapped_bytes", "Machine memory backing some VM's page", BYTES,
+    f.gauge("balloonlab_machine_mapped_bytes",
+        "The VMs' mapped pages (a frame shared by content counts once per page mapping it)", BYTES,
         m.mappedFrames() * PAGE);
     f.gauge("balloonlab_machine_target_free_bytes", "Free memory the policy aims for when it reclaims", BYTES,
         m.targetFreeFrames() * PAGE);
