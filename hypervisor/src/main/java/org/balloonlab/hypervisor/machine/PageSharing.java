@@ -354,8 +354,8 @@ final class PageSharing {
   }
 
   /**
-   * A VM powered off: it dropped {@code references} references to shared frames, {@code freed} of them the
-   * frame's last; published as an event when there were any. What it had not yet paid for the scanner is not paid.
+   * A VM went off: it dropped {@code references} references to shared frames, {@code freed} of them the frame's
+   * last; published as an event when there were any. What it had not yet paid for the scanner is not paid.
    */
   void released(Vm vm, long references, long freed) {
     notices.released(vm, references, freed, snapshot());

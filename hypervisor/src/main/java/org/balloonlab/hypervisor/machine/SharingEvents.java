@@ -49,10 +49,6 @@ final class SharingEvents {
     return cap - Math.max(1, cap / 8);
   }
 
-  boolean tableFull() {
-    return tableFull;
-  }
-
   /**
    * After a tick of the scanner, at scanner time {@code nowNs}: the table's episode at its cap, and every VM's
    * progress.
@@ -106,15 +102,16 @@ final class SharingEvents {
   }
 
   /**
-   * A VM that was powered off dropped {@code references} references to shared frames, and freed {@code freed}
-   * frames with their last reference; says so with the machine's sharing afterwards.
+   * A VM that went off (powered off, or released when its guest went away) dropped {@code references} references
+   * to shared frames, and freed {@code freed} frames with their last reference; says so with the machine's sharing
+   * afterwards.
    */
   void released(Vm vm, long references, long freed, SharingSnapshot machine) {
     if (references == 0) {
       return;
     }
     events.publish(EventKind.SHARED_FRAMES_RELEASED, vm.id(), vm.name(), String.format(Locale.ROOT,
-        "powering off dropped %d references to shared frames and freed %d frames with their last reference; the "
+        "going off, it dropped %d references to shared frames and freed %d frames with their last reference; the "
             + "machine now shares %d frames for %d pages, saving %d frames", references, freed,
         machine.sharedFrames(), machine.sharedReferences(), machine.savedFrames()));
   }

@@ -147,7 +147,7 @@ class SharingEventsTest {
     List<MachineEvent> released = events(EventKind.SHARED_FRAMES_RELEASED);
     assertEquals(1, released.size());
     assertEquals("b", released.get(0).vmName());
-    assertTrue(released.get(0).message().startsWith("powering off dropped 32 references to shared frames and freed "
+    assertTrue(released.get(0).message().startsWith("going off, it dropped 32 references to shared frames and freed "
         + "12 frames with their last reference; the machine now shares 20 frames for 20 pages, saving 0 frames"),
         released.get(0).message());
     machine.powerOffByOperator(c);
