@@ -90,6 +90,22 @@ class SharingScanCostTest {
   }
 
   @Test
+  void whatWasPaidIsInTheMetrics() throws java.io.IOException {
+    newMachine(RATES, costs(500_000));
+    Vm a = machine.powerOn("a", "linux", 128);
+    fill(a);
+    machine.scanForSharing(1_000_000_000L);
+    assertEquals(100 * 500_000, readOne(a));
+    var out = new java.io.ByteArrayOutputStream();
+    io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create().write(out,
+        new org.balloonlab.hypervisor.metrics.HypervisorMetrics(machine::snapshot, () -> 0).collect());
+    String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(text.contains("balloonlab_vm_sharing_scan_seconds_total{vm=\"a\"} 0.05"), text);
+    assertTrue(text.contains("balloonlab_sharing_scan_seconds_total 0.05"), text);
+    assertTrue(text.contains("balloonlab_sharing_hints_evicted_total 0"), text);
+  }
+
+  @Test
   void aVmWithSharingOffPaysNothing() {
     newMachine(SharingSettings.OFF, costs(700));
     Vm a = machine.powerOn("a", "linux", 128);
