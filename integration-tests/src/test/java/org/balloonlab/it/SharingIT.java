@@ -69,6 +69,15 @@ class SharingIT {
     assertTrue(s.getEnabled());
     assertTrue(s.getZeroReferences() > 1000, "zero pages share the zero frame: " + s);
     assertTrue(s.getTableBytes() <= MACHINE_FRAMES * 4096 / 200, "the table stays under 0.5 %: " + s);
+    // The scanner's work on each VM's pages is paid by its batches: share-scan (1.5 us) a page scanned.
+    long paid = 0;
+    for (VmState vm : state.getVmsList()) {
+      assertTrue(vm.getSharing().getShareScanNs() > 0, vm.getName() + " paid for the scanner: " + vm.getSharing());
+      assertTrue(vm.getSharing().getShareScanNs() <= vm.getSharing().getScannedPages() * 1_500,
+          vm.getName() + " paid at most its pages scanned: " + vm.getSharing());
+      paid += vm.getSharing().getShareScanNs();
+    }
+    assertEquals(paid, s.getShareScanNs(), "machine-wide, the VMs' sum");
 
     JvmProcess status = JvmProcess.start("status", BalloonLabCommand.class.getName(),
         List.of("status", "--hypervisor", lab.address()), "128m", lab.logDir().resolve("commands"), null);
@@ -78,7 +87,7 @@ class SharingIT {
     assertEquals(0, status.process().exitValue());
     String text = String.join("\n", status.lines());
     assertTrue(text.contains("sharing: ") && text.contains(" shared frames for ") && text.contains("saved "), text);
-    assertTrue(text.contains("  vm0: ") && text.contains("copy-on-write breaks"), text);
+    assertTrue(text.contains("  vm0: ") && text.contains("copy-on-write breaks") && text.contains(" paid)"), text);
 
     // Each guest audits every page it wrote as it stops: the last word on integrity and isolation.
     for (JvmProcess guest : guests) {
@@ -93,6 +102,22 @@ class SharingIT {
         .until(() -> lab.state().getMachine().getFreeFrames() == MACHINE_FRAMES);
     assertEquals(0, lab.state().getMachine().getSharing().getSharedFrames());
     assertEquals(0, lab.state().getMachine().getSharing().getHints());
+
+    // The event log told each VM's progress, and what each power-off released.
+    JvmProcess events = JvmProcess.start("events", BalloonLabCommand.class.getName(),
+        List.of("events", "--hypervisor", lab.address()), "128m", lab.logDir().resolve("commands"), null);
+    commands.add(events);
+    await("events ends").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+        .until(() -> !events.isAlive());
+    assertEquals(0, events.process().exitValue());
+    List<String> told = events.lines();
+    for (int i = 0; i < 3; i++) {
+      String vm = "vm" + i;
+      assertTrue(told.stream().anyMatch(l -> l.contains(" sharing_progress ") && l.contains(" " + vm + " ")),
+          vm + "'s progress: " + String.join("\n", told));
+      assertEquals(1, told.stream().filter(l -> l.contains(" shared_frames_released ") && l.contains(" " + vm + " "))
+          .count(), vm + "'s power-off: " + String.join("\n", told));
+    }
   }
 
   /** Shared frames counted once: private + shared + free frames make up machine memory. */

@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 /** {@code balloonlab events}: what happened on the machine, and with {@code --follow} what happens next. */
 @Command(name = "events", mixinStandardHelpOptions = true,
     description = "Prints the machine's recent events (VMs powered on and off, driver modes, balloon targets, "
-        + "balloon resets, free-memory states); --follow keeps printing new ones until Ctrl-C.")
+        + "balloon resets, free-memory states, the policy's decisions, page sharing's table and progress); --follow "
+        + "keeps printing new ones until Ctrl-C.")
 final class EventsCommand extends ControlCommand {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS", Locale.ROOT)
       .withZone(ZoneId.systemDefault());

@@ -144,7 +144,7 @@ final class RunReport {
       org.balloonlab.proto.VmSharingState sh = last.getSharing();
       vm.putObject("sharing").put("shared_pages", sh.getSharedPages()).put("saved_pages", sh.getSavedPages())
           .put("hints", sh.getHints()).put("cow_breaks", sh.getCowBreaks()).put("scanned_pages", sh.getScannedPages())
-          .put("shared_before_page_out", sh.getSharedBeforePageOut());
+          .put("shared_before_page_out", sh.getSharedBeforePageOut()).put("share_scan_ns", sh.getShareScanNs());
     }
     if (end != null) {
       vm.put("exit_code", end.exitCode());

@@ -103,15 +103,16 @@ final class VmTable {
     }
     StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
         "sharing: %d shared frames for %d pages (%d zero), saved %s, %d hints, %d copy-on-write breaks, %d pages "
-            + "scanned, %d shared instead of paged, table %d bytes in %d slots",
+            + "scanned (%s of scanner time paid), %d shared instead of paged, table %d bytes in %d slots (%d hints "
+            + "evicted)",
         s.getSharedFrames(), s.getSharedReferences(), s.getZeroReferences(), MemorySize.humanPages(s.getSavedFrames()),
-        s.getHints(), s.getCowBreaks(), s.getScannedPages(), s.getSharedBeforePageOut(), s.getTableBytes(),
-        s.getTableSlots()));
+        s.getHints(), s.getCowBreaks(), s.getScannedPages(), labTime(s.getShareScanNs()), s.getSharedBeforePageOut(),
+        s.getTableBytes(), s.getTableSlots(), s.getHintsEvicted()));
     for (VmState vm : inNaturalOrder(state)) {
       org.balloonlab.proto.VmSharingState v = vm.getSharing();
       b.append(String.format(Locale.ROOT, "%n  %s: %d shared pages, saves %s, %d hints, %d copy-on-write breaks, "
-          + "%d scanned", vm.getName(), v.getSharedPages(), MemorySize.humanPages(v.getSavedPages()), v.getHints(),
-          v.getCowBreaks(), v.getScannedPages()));
+          + "%d scanned (%s paid)", vm.getName(), v.getSharedPages(), MemorySize.humanPages(v.getSavedPages()),
+          v.getHints(), v.getCowBreaks(), v.getScannedPages(), labTime(v.getShareScanNs())));
     }
     return b.toString();
   }

@@ -234,7 +234,7 @@ public final class HypervisorCommand implements Callable<Integer> {
       description = "Override a cost-model constant in nanoseconds, after --disk-profile; repeatable. Names: "
           + "memory-access, "
           + "guest-page-fault, hidden-fault, zero-frame, guest-swap-read, guest-swap-write, host-swap-read, "
-          + "host-swap-write, tlb-hit, page-walk-reference, vm-exit, copy-frame.")
+          + "host-swap-write, tlb-hit, page-walk-reference, vm-exit, copy-frame, share-scan.")
   List<String> costs = new ArrayList<>();
 
   @Option(names = "--tlb-entries", paramLabel = "N", defaultValue = "1536",

@@ -21,5 +21,19 @@ public enum EventKind {
   /** An operator changed the idle memory tax rate, machine-wide or of one VM. */
   TAU_CHANGED,
   /** The reclamation policy moved a VM's balloon target; the event carries the decision's inputs. */
-  TARGET_DECIDED
+  TARGET_DECIDED,
+  /**
+   * The page-sharing table reached its cap: new entries now take hints' slots. Once per episode, for the machine
+   * (VM 0); {@link #SHARING_TABLE_RECOVERED} ends it.
+   */
+  SHARING_TABLE_FULL,
+  /** The page-sharing table is back under seven eighths of its cap, a simulated second or more after it filled. */
+  SHARING_TABLE_RECOVERED,
+  /**
+   * A VM's pages on shared frames or its copy-on-write breaks moved by 1 % of its pages (at least 16) since its
+   * last such event; at most once per simulated second per VM.
+   */
+  SHARING_PROGRESS,
+  /** A VM powered off with pages on shared frames: its references dropped, the frames freed with their last. */
+  SHARED_FRAMES_RELEASED
 }

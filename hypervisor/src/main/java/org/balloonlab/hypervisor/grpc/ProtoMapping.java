@@ -173,6 +173,7 @@ final class ProtoMapping {
         .setCowBreaks(s.cowBreaks())
         .setScannedPages(s.scannedPages())
         .setSharedBeforePageOut(s.sharedBeforePageOut())
+        .setShareScanNs(s.shareScanNs())
         .build();
   }
 
@@ -190,6 +191,8 @@ final class ProtoMapping {
         .setTableBytes(s.tableBytes())
         .setTableSlots(s.tableSlots())
         .setZeroReferences(s.zeroReferences())
+        .setHintsEvicted(s.hintsEvicted())
+        .setShareScanNs(s.shareScanNs())
         .build();
   }
 

@@ -93,6 +93,7 @@ final class DataPath {
           + mmu.tablePagesNeeded(count, ops, pfns, asids, vpns, backed) + "; the batch was not applied");
     }
     reclaimer.waitForHostDisk(vm, result);
+    sharing.payForScan(vm, result);
     reclaimer.holdIfAboveTarget(vm, result);
     VmCounters.Live c = vm.counters;
     ActivitySampler sampler = vm.sampler;

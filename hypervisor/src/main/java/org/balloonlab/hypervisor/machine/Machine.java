@@ -135,7 +135,7 @@ public final class Machine implements AutoCloseable {
     // Credentials: unpredictable, and drawn apart from the seeded random.
     SecureRandom secrets = new SecureRandom();
     this.freeMemory = new FreeMemoryTracker(memory, config.reclamation().thresholds(), events, counters);
-    this.sharing = new PageSharing(config.sharing(), memory, config.costs(), config.seed());
+    this.sharing = new PageSharing(config.sharing(), memory, config.costs(), config.seed(), events);
     this.balloon = new BalloonBackend(memory, swap, events, clock, config.balloonBatchPages(),
         new SplittableRandom(config.seed() ^ SESSION_ID_SEED), sharing);
     // The detach timeout is a wall-clock grace for a guest that went away, not part of the model: a lab clock held

@@ -4,6 +4,7 @@ import java.util.Collection;
 import java.util.SplittableRandom;
 import java.util.function.IntFunction;
 import java.util.function.LongUnaryOperator;
+import org.balloonlab.hypervisor.event.EventLog;
 import org.balloonlab.hypervisor.time.CostModel;
 
 /**
@@ -32,6 +33,13 @@ import org.balloonlab.hypervisor.time.CostModel;
  * ({@link #dropReference}); the frame is freed with its last reference. Before hypervisor paging writes a victim
  * to host swap, {@link #shareInsteadOfPaging} tries to share it.
  *
+ * <p><b>The scanner's cost.</b> Each page scanned costs {@link CostModel#shareScanNs()} of CPU time, charged to the
+ * VM whose page it is: a pending charge that the VM's next batch pays ({@link #payForScan}), as the host swap
+ * disk's time is, so nothing reads a clock and the lab clock's runs stay reproducible.
+ *
+ * <p><b>Events.</b> After each tick {@link SharingEvents} tells the operators, at a bounded rate, when the table
+ * reaches its cap and when it has room again, and how each VM's sharing progresses.
+ *
  * <p>Not thread-safe: every method assumes the caller holds the machine's lock.
  */
 final class PageSharing {
@@ -55,16 +63,25 @@ final class PageSharing {
   private long scanned;
   private long collisions;
   private long sharedBeforePageOut;
+  private long hintsEvicted;
+  /** New entries refused: the table at its cap and no hint on their probe sequence. */
+  private long refused;
+  /** Simulated time the VMs' batches paid for the scanner's work. */
+  private long scanPaidNs;
+  /** Simulated time the ticks brought, uncapped: on the lab clock, lab time. The events' clock. */
+  private long clockNs;
+  private final SharingEvents notices;
   /** Budgets carried between ticks, in page-nanoseconds. */
   private long vmCredit;
   private long machineCredit;
 
-  PageSharing(SharingSettings settings, MachineMemory memory, CostModel costs, long seed) {
-    this(settings, memory, costs, seed, new SharingTable(memory.frames()));
+  PageSharing(SharingSettings settings, MachineMemory memory, CostModel costs, long seed, EventLog events) {
+    this(settings, memory, costs, seed, new SharingTable(memory.frames()), events);
   }
 
   PageSharing(SharingSettings settings, MachineMemory memory, CostModel costs, long seed,
-              SharingTable table) {
+              SharingTable table, EventLog events) {
+    this.notices = new SharingEvents(events);
     this.settings = settings;
     this.memory = memory;
     this.costs = costs;
@@ -108,14 +125,22 @@ final class PageSharing {
   // ---------------------------------------------------------------- the scanner
 
   /**
-   * Scans the pages {@code elapsedNs} of simulated time allow, at random, in the VMs' power-on order.
+   * Scans the pages {@code elapsedNs} of simulated time allow, at random, in the VMs' power-on order, charges each
+   * VM the scanner's work on its pages (paid by its next batch), then publishes what is worth an event.
    *
    * @return the pages scanned
    */
   long tick(Collection<Vm> vms, long elapsedNs) {
-    if (!settings.enabled() || vms.isEmpty() || elapsedNs <= 0) {
+    if (!settings.enabled() || elapsedNs <= 0) {
       return 0;
     }
+    clockNs += elapsedNs;
+    long done = vms.isEmpty() ? 0 : scan(vms, elapsedNs);
+    notices.afterTick(clockNs, vms, this, hintsEvicted, refused);
+    return done;
+  }
+
+  private long scan(Collection<Vm> vms, long elapsedNs) {
     long ns = Math.min(elapsedNs, MAX_TICK_NS);
     vmCredit = Math.min(vmCredit + settings.pagesPerVmPerSecond() * ns, settings.pagesPerVmPerSecond() * NS_PER_S);
     machineCredit = Math.min(machineCredit + settings.maxPagesPerSecond() * ns,
@@ -128,9 +153,11 @@ final class PageSharing {
     for (Vm vm : vms.toArray(new Vm[0])) {
       long quota = Math.min(perVm, machinePages / n + (i++ < machinePages % n ? 1 : 0));
       int pages = vm.memoryPages();
-      for (long k = 0; k < quota && vm.poweredOn; k++) {
+      long k = 0;
+      for (; k < quota && vm.poweredOn; k++) {
         scanPage(vm, random.nextInt(pages));
       }
+      vm.sharing.scanPendingNs += k * costs.shareScanNs();
       done += quota;
     }
     vmCredit -= perVm * NS_PER_S;
@@ -225,12 +252,17 @@ final class PageSharing {
         memory.makeShared(mfn);
         vm.sharing.sharedPages++;
         references++;
+      } else {
+        refused++;
       }
     } else if (table.putHint(h, vm.id(), pfn) >= 0) {
       vm.sharing.hints++;
+    } else {
+      refused++;
     }
     int evicted = table.takeEvictedVm();
     if (evicted != 0) {
+      hintsEvicted++;
       Vm owner = findVm.apply(evicted);
       if (owner != null) {
         owner.sharing.hints--;
@@ -307,6 +339,28 @@ final class PageSharing {
     return false;
   }
 
+  /**
+   * The VM's batch pays the scanner's work on its pages since its last batch: it is in the batch's hypervisor
+   * time, so in the VM's simulated time.
+   */
+  void payForScan(Vm vm, BatchResult result) {
+    long ns = vm.sharing.scanPendingNs;
+    if (ns > 0) {
+      vm.sharing.scanPendingNs = 0;
+      vm.sharing.scanPaidNs += ns;
+      scanPaidNs += ns;
+      result.hypervisorNs += ns;
+    }
+  }
+
+  /**
+   * A VM went off: it dropped {@code references} references to shared frames, {@code freed} of them the frame's
+   * last; published as an event when there were any. What it had not yet paid for the scanner is not paid.
+   */
+  void released(Vm vm, long references, long freed) {
+    notices.released(vm, references, freed, snapshot());
+  }
+
   /** Drops the hints of a VM that is powered off. */
   void forget(Vm vm) {
     if (vm.sharing.hints > 0) {
@@ -357,7 +411,7 @@ final class PageSharing {
   VmSharing snapshot(Vm vm) {
     VmSharing.Live s = vm.sharing;
     return new VmSharing(s.sharedPages, vm.mappedPages - chargedPages(vm), s.hints, s.cowBreaks, s.scanned,
-        s.sharedBeforePageOut);
+        s.sharedBeforePageOut, s.scanPaidNs);
   }
 
   SharingSnapshot snapshot() {
@@ -370,7 +424,8 @@ final class PageSharing {
     }
     long frames = table.sharedEntries();
     return new SharingSnapshot(settings.enabled(), frames, references, references - frames, table.hintEntries(),
-        cowBreaks, scanned, sharedBeforePageOut, collisions, table.bytes(), table.capacity(), zero);
+        cowBreaks, scanned, sharedBeforePageOut, collisions, table.bytes(), table.capacity(), zero, hintsEvicted,
+        scanPaidNs);
   }
 
   /** Guest pages mapped to shared frames, over all VMs. */

@@ -15,7 +15,10 @@ package org.balloonlab.hypervisor.machine;
  * @param tableBytes heap bytes of the sharing table (slots and overflow)
  * @param tableSlots slots of the sharing table
  * @param zeroReferences guest pages mapped to the shared zero frame
+ * @param hintsEvicted hints a new entry took the slot of because the table was at its cap, since start
+ * @param shareScanNs simulated time the VMs' batches paid for the scanner's work on their pages, since start
  */
 public record SharingSnapshot(boolean enabled, long sharedFrames, long sharedReferences, long savedFrames,
                               long hints, long cowBreaks, long scannedPages, long sharedBeforePageOut,
-                              long collisions, long tableBytes, long tableSlots, long zeroReferences) {}
+                              long collisions, long tableBytes, long tableSlots, long zeroReferences,
+                              long hintsEvicted, long shareScanNs) {}

@@ -107,6 +107,11 @@ final class SharingTable {
     return hintEntries;
   }
 
+  /** The entries the table takes before a new one must take a hint's slot: three quarters of its slots. */
+  int maxEntries() {
+    return maxEntries;
+  }
+
   boolean full() {
     return size >= maxEntries;
   }

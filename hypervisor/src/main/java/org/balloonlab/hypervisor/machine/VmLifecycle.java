@@ -364,14 +364,20 @@ final class VmLifecycle {
     P2m p2m = vm.p2m;
     long frames = 0;
     long slots = 0;
+    long sharedDropped = 0;
+    long sharedFreed = 0;
     for (int pfn = 0, n = p2m.pages(); pfn < n; pfn++) {
       int e = p2m.get(pfn);
       if (P2m.isMapped(e)) {
         if (memory.owner(e) != MachineMemory.SHARED) {
           memory.free(e);
           frames++;
-        } else if (sharing.dropReference(vm, e)) {
-          frames++;
+        } else {
+          sharedDropped++;
+          if (sharing.dropReference(vm, e)) {
+            frames++;
+            sharedFreed++;
+          }
         }
       } else if (P2m.isSwapped(e)) {
         swap.release(P2m.swapSlot(e));
@@ -400,5 +406,6 @@ final class VmLifecycle {
         slots, memory.freeFrames());
     events.publish(kind, vm.id(), vm.name(), why + ": " + frames + " frames freed, " + slots
         + " host swap slots released");
+    sharing.released(vm, sharedDropped, sharedFreed);
   }
 }

@@ -10,9 +10,11 @@ package org.balloonlab.hypervisor.machine;
  * @param cowBreaks its writes to a shared page, each of which gave it a private copy
  * @param scannedPages its pages the scanner looked at
  * @param sharedBeforePageOut its pages shared instead of paged out by the hypervisor
+ * @param shareScanNs simulated time its batches paid for the scanner's work on its pages (scanned pages times
+ *     {@code share-scan}; the pages scanned since its last batch are paid by its next)
  */
 public record VmSharing(long sharedPages, long savedPages, long hints, long cowBreaks, long scannedPages,
-                        long sharedBeforePageOut) {
+                        long sharedBeforePageOut, long shareScanNs) {
 
   /** The counts as they run, bumped by {@link PageSharing} under the machine's lock. */
   static final class Live {
@@ -21,5 +23,13 @@ public record VmSharing(long sharedPages, long savedPages, long hints, long cowB
     long cowBreaks;
     long scanned;
     long sharedBeforePageOut;
+    /** The scanner's work on its pages not yet paid: its next batch pays it. */
+    long scanPendingNs;
+    /** The scanner's work its batches paid. */
+    long scanPaidNs;
+    /** Scanner time of its last progress event, and its shared pages and breaks then ({@link SharingEvents}). */
+    long progressAtNs = Long.MIN_VALUE;
+    long progressSharedPages;
+    long progressCowBreaks;
   }
 }

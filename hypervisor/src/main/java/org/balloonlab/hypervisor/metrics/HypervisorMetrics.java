@@ -109,6 +109,10 @@ public final class HypervisorMetrics implements MultiCollector {
       f.counter("balloonlab_sharing_scanned_pages", "Pages the sharing scanner looked at", null, sh.scannedPages());
       f.counter("balloonlab_sharing_shared_before_page_out", "Victim pages shared instead of paged out", null,
           sh.sharedBeforePageOut());
+      f.counter("balloonlab_sharing_hints_evicted", "Hints whose slot a new entry took, the table at its cap", null,
+          sh.hintsEvicted());
+      f.counter("balloonlab_sharing_scan_seconds", "Simulated time the VMs paid for the sharing scanner's work",
+          SECONDS, sh.shareScanNs() / NS);
     }
   }
 
@@ -174,6 +178,8 @@ public final class HypervisorMetrics implements MultiCollector {
       f.gauge("balloonlab_vm_sharing_hints", "The VM's pages recorded as hints", null, vs.hints(), "vm", n);
       f.counter("balloonlab_vm_cow_breaks", "The VM's writes to a shared page that gave it a private copy", null,
           vs.cowBreaks(), "vm", n);
+      f.counter("balloonlab_vm_sharing_scan_seconds", "Simulated time the VM paid for the sharing scanner's work",
+          SECONDS, vs.shareScanNs() / NS, "vm", n);
     }
     GuestStatus g = vm.guest();
     if (g != null) {

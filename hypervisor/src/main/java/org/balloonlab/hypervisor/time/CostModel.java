@@ -26,6 +26,8 @@ import java.util.function.ToLongFunction;
  * @param vmExitNs an exit to the hypervisor and back with a short handler (shadow mode's page-table writes,
  *     address-space switches and intercepted guest page faults)
  * @param copyFrameNs copying a 4 KiB frame when a write breaks copy-on-write sharing (the hidden fault apart)
+ * @param shareScanNs the page-sharing scanner's CPU work for one page it picks: hashing the 4 KiB page and
+ *     probing the sharing table; charged to the VM whose page it is (0 turns the charge off)
  */
 public record CostModel(
     long memoryAccessNs,
@@ -39,7 +41,8 @@ public record CostModel(
     long tlbHitNs,
     long pageWalkReferenceNs,
     long vmExitNs,
-    long copyFrameNs) {
+    long copyFrameNs,
+    long shareScanNs) {
 
   /** Translation constants of the 8-constant form: see docs/cost-model.md. */
   public static final long DEFAULT_TLB_HIT_NS = 1;
@@ -47,6 +50,11 @@ public record CostModel(
   public static final long DEFAULT_VM_EXIT_NS = 1_000;
   /** Copying a frame: a read and a write of 4 KiB, about twice zeroing it. */
   public static final long DEFAULT_COPY_FRAME_NS = 1_000;
+  /**
+   * The sharing scanner's work on one page: hashing 4 KiB at a MurmurHash3-class rate of a few GB/s (about
+   * 1.5 µs, the page's read from memory overlapping it) and a probe of the table; docs/cost-model.md.
+   */
+  public static final long DEFAULT_SHARE_SCAN_NS = 1_500;
 
   public static final CostModel DEFAULT = new CostModel(50, 1_000, 2_000, 500, 100_000, 100_000, 100_000, 100_000);
 
@@ -65,6 +73,7 @@ public record CostModel(
     FIELDS.put("page-walk-reference", CostModel::pageWalkReferenceNs);
     FIELDS.put("vm-exit", CostModel::vmExitNs);
     FIELDS.put("copy-frame", CostModel::copyFrameNs);
+    FIELDS.put("share-scan", CostModel::shareScanNs);
   }
 
   /** A model with the default translation constants. */
@@ -82,9 +91,18 @@ public record CostModel(
         hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs, DEFAULT_COPY_FRAME_NS);
   }
 
+  /** A model with the default cost of the sharing scanner's work per page. */
+  public CostModel(long memoryAccessNs, long guestPageFaultNs, long hiddenFaultNs, long zeroFrameNs,
+                   long guestSwapReadNs, long guestSwapWriteNs, long hostSwapReadNs, long hostSwapWriteNs,
+                   long tlbHitNs, long pageWalkReferenceNs, long vmExitNs, long copyFrameNs) {
+    this(memoryAccessNs, guestPageFaultNs, hiddenFaultNs, zeroFrameNs, guestSwapReadNs, guestSwapWriteNs,
+        hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs, copyFrameNs,
+        DEFAULT_SHARE_SCAN_NS);
+  }
+
   public CostModel {
     long[] all = {memoryAccessNs, guestPageFaultNs, hiddenFaultNs, zeroFrameNs, guestSwapReadNs, guestSwapWriteNs,
-        hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs, copyFrameNs};
+        hostSwapReadNs, hostSwapWriteNs, tlbHitNs, pageWalkReferenceNs, vmExitNs, copyFrameNs, shareScanNs};
     for (long v : all) {
       if (v < 0) {
         throw new IllegalArgumentException("cost model constants cannot be negative, got " + v);
@@ -127,7 +145,7 @@ public record CostModel(
     for (Map.Entry<String, ToLongFunction<CostModel>> e : FIELDS.entrySet()) {
       v[i++] = e.getKey().equals(name) ? value : e.getValue().applyAsLong(this);
     }
-    return new CostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]);
+    return new CostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
   }
 
   /** {@code name=value} pairs, for logs and reports. */

@@ -39,7 +39,7 @@ class HypervisorCommandTest {
         "--cost", "--disk-profile", "disk-2002", "--seed", "--policy", "--tau", "--sample-pages", "--sample-period", "--free-high", "--free-soft",
         "--free-hard", "--free-low", "--tlb-entries", "--tlb-ways", "--tlb-untagged", "vm-exit",
         "page-walk-reference", "--keepalive", "--max-vms", "--max-configured-memory", "--max-translation-tables",
-        "--page-sharing", "--share-scan-rate", "--share-scan-max", "share-before-paging", "copy-frame"}) {
+        "--page-sharing", "--share-scan-rate", "--share-scan-max", "share-before-paging", "copy-frame", "share-scan"}) {
       assertTrue(r.out().contains(option), "help should mention " + option + ":\n" + r.out());
     }
     assertTrue(r.out().contains("1GiB"), "help shows the default memory:\n" + r.out());
@@ -142,7 +142,9 @@ class HypervisorCommandTest {
         Arguments.of(new String[] {"--share-scan-rate", "many"}, "--share-scan-rate"),
         Arguments.of(new String[] {"--share-scan-max", "-1"}, "--share-scan-max"),
         Arguments.of(new String[] {"--share-scan-max", "99999999"}, "--share-scan-max"),
-        Arguments.of(new String[] {"--cost", "copy-frame=-1"}, "--cost"));
+        Arguments.of(new String[] {"--cost", "copy-frame=-1"}, "--cost"),
+        Arguments.of(new String[] {"--cost", "share-scan=-5"}, "--cost"),
+        Arguments.of(new String[] {"--cost", "share-scan=fast"}, "--cost"));
   }
 
   @ParameterizedTest(name = "{0}")

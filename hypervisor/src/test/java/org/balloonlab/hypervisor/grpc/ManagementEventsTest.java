@@ -141,6 +141,23 @@ class ManagementEventsTest {
     assertEquals(List.of(3L, 4L), after.stream().map(MachineEvent::getSequence).toList());
   }
 
+  @Test
+  void everyKindCrossesTheWireAsItsOwnEnumValue() {
+    for (EventKind kind : EventKind.values()) {
+      if (kind != EventKind.TARGET_DECIDED) {
+        machine.events().publish(kind, 0, "", kind.name());
+      }
+    }
+    List<MachineEvent> events = new ArrayList<>();
+    management.watchEvents(WatchEventsRequest.getDefaultInstance()).forEachRemaining(events::add);
+    assertEquals(EventKind.values().length - 1, events.size());
+    for (MachineEvent e : events) {
+      assertEquals("EVENT_KIND_" + e.getMessage(), e.getKind().name());
+    }
+    assertTrue(events.stream()
+        .anyMatch(e -> e.getKind() == org.balloonlab.proto.EventKind.EVENT_KIND_SHARING_PROGRESS));
+  }
+
   /** After sequence 0 means every event still kept, even when the ring has long overwritten the first ones. */
   @Test
   void fromZeroAWatcherGetsEveryEventStillKeptOnAFullRing() {

@@ -41,8 +41,10 @@ class SharingStateTest {
     String name = InProcessServerBuilder.generateName();
     grpc.register(new HypervisorServer(InProcessServerBuilder.forName(name), machine, Duration.ofHours(1)).start());
     ManagedChannel channel = grpc.register(InProcessChannelBuilder.forName(name).build());
+    java.util.List<Vm> vms = new java.util.ArrayList<>();
     for (String vmName : new String[] {"vm1", "vm2"}) {
       Vm vm = machine.powerOn(vmName, "linux", 32, 0, 0);
+      vms.add(vm);
       byte[] ops = new byte[32];
       int[] pfns = new int[32];
       long[] values = new long[32];
@@ -56,6 +58,11 @@ class SharingStateTest {
     // Ten simulated seconds at the default rates: every page of both VMs is looked at many times.
     for (int i = 0; i < 10; i++) {
       machine.scanForSharing(1_000_000_000L);
+    }
+    // A read each: the batch that pays the scanner's work on the VM's pages.
+    for (Vm vm : vms) {
+      machine.applyBatch(vm, 1, new byte[] {AccessOps.READ}, new int[] {0}, new long[0], new long[1],
+          new BatchResult());
     }
     machine.checkInvariants();
     return ManagementServiceGrpc.newBlockingStub(channel);
@@ -74,10 +81,16 @@ class SharingStateTest {
     assertTrue(s.getTableBytes() > 0 && s.getTableBytes() <= 256 * 4096 / 200, "table bytes " + s.getTableBytes());
     assertTrue(s.getScannedPages() > 64);
     assertEquals(256 - 17, m.getFreeFrames(), "a shared frame counts once");
+    long paid = 0;
     for (VmState vm : management.listVms(ListVmsRequest.getDefaultInstance()).getVmsList()) {
       assertEquals(32, vm.getSharing().getSharedPages());
       assertTrue(vm.getSharing().getSavedPages() > 0);
+      assertEquals(vm.getSharing().getScannedPages() * CostModel.DEFAULT_SHARE_SCAN_NS,
+          vm.getSharing().getShareScanNs(), "every page scanned paid at share-scan");
+      paid += vm.getSharing().getShareScanNs();
     }
+    assertEquals(paid, s.getShareScanNs(), "machine-wide, the VMs' sum");
+    assertEquals(0, s.getHintsEvicted(), "a table of 256 slots never filled");
   }
 
   @Test
@@ -86,6 +99,7 @@ class SharingStateTest {
     assertFalse(m.getSharing().getEnabled());
     assertEquals(0, m.getSharing().getSharedFrames());
     assertEquals(0, m.getSharing().getScannedPages());
+    assertEquals(0, m.getSharing().getShareScanNs());
     assertEquals(256 - 64, m.getFreeFrames());
   }
 }

@@ -28,13 +28,30 @@ class CostModelTest {
     CostModel.names().forEach(names::add);
     assertEquals(List.of("memory-access", "guest-page-fault", "hidden-fault", "zero-frame", "guest-swap-read",
         "guest-swap-write", "host-swap-read", "host-swap-write", "tlb-hit", "page-walk-reference", "vm-exit",
-        "copy-frame"), names);
+        "copy-frame", "share-scan"), names);
     CostModel m = CostModel.DEFAULT;
     long v = 1;
     for (String name : names) {
       m = m.with(name + "=" + v++);
     }
-    assertEquals(new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), m);
+    assertEquals(new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), m);
+  }
+
+  @Test
+  void theScannersCostHasADefaultAndMayBeZero() {
+    assertEquals(CostModel.DEFAULT_SHARE_SCAN_NS, CostModel.DEFAULT.shareScanNs());
+    assertEquals(1_500, CostModel.DEFAULT_SHARE_SCAN_NS, "docs/cost-model.md gives 1.5 us");
+    assertEquals(CostModel.DEFAULT_SHARE_SCAN_NS, new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12).shareScanNs(),
+        "the 12-constant form takes the default");
+    assertEquals(0, CostModel.DEFAULT.with("share-scan=0").shareScanNs(), "zero turns the charge off");
+    CostModel m = CostModel.DEFAULT.with("Share-Scan = 2500");
+    assertEquals(2_500, m.shareScanNs());
+    assertEquals(CostModel.DEFAULT.copyFrameNs(), m.copyFrameNs(), "only share-scan changed");
+    for (String bad : new String[] {"share-scan=-1", "share-scan=1.5", "share-scan=", "share-scan=1us"}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CostModel.DEFAULT.with(bad));
+      assertTrue(e.getMessage().contains("share-scan"), e.getMessage());
+    }
+    assertThrows(IllegalArgumentException.class, () -> new CostModel(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1));
   }
 
   @Test
@@ -70,9 +87,9 @@ class CostModelTest {
 
   @Test
   void describesEveryConstant() {
-    String d = new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12).describe();
+    String d = new CostModel(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13).describe();
     assertEquals("memory-access=1ns guest-page-fault=2ns hidden-fault=3ns zero-frame=4ns guest-swap-read=5ns "
         + "guest-swap-write=6ns host-swap-read=7ns host-swap-write=8ns tlb-hit=9ns page-walk-reference=10ns "
-        + "vm-exit=11ns copy-frame=12ns", d);
+        + "vm-exit=11ns copy-frame=12ns share-scan=13ns", d);
   }
 }

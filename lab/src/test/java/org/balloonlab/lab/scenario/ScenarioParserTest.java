@@ -497,11 +497,11 @@ class ScenarioParserTest {
         hypervisor:
           memory: 64MiB
           sharing: {enabled: true, scan-rate: 500, scan-max: 4000, share-before-paging: false}
-          cost: {copy-frame: 1500}
+          cost: {copy-frame: 1500, share-scan: 0}
         guests:
           - {name: a, memory: 32MiB, workload: idle:footprint=8MiB}
         """);
-    assertEquals(List.of("--memory", "64MiB", "--cost", "copy-frame=1500", "--lab-clock", "lockstep", "--pace",
+    assertEquals(List.of("--memory", "64MiB", "--cost", "copy-frame=1500", "--cost", "share-scan=0", "--lab-clock", "lockstep", "--pace",
         "max", "--page-sharing", "--share-scan-rate", "500", "--share-scan-max", "4000", "--no-share-before-paging"),
         s.hypervisor().flags());
   }
