@@ -125,6 +125,12 @@ class SharingWithPagingIT {
       assertEquals(references - sharedFrames, sharing.path("savedFrames").asLong(), sharing.toString());
       assertEquals(machine(report).path("machineFrames").asLong(), machine(report).path("freeFrames").asLong()
           + privateFrames + sharedFrames, "free + private + shared frames make the machine: " + machine(report));
+      boolean released = false;
+      for (JsonNode event : report.path("events")) {
+        released |= event.path("kind").asText().equals("shared_frames_released")
+            && event.path("vm").asText().equals("vm3");
+      }
+      assertTrue(released, "vm3's power-off released its shared frames on the event stream");
     }
   }
 }
