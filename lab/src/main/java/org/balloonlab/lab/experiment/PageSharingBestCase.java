@@ -129,7 +129,7 @@ final class PageSharingBestCase implements Experiment {
     Curve curve = curve(points, def.run(SERIES).scenario().guests(), series, metrics);
     int mixedVms = def.run(MIXED).scenario().guests().size();
     ExperimentChart chart = new ExperimentChart("Page sharing: identical VMs, % of the guests' mapped memory",
-        "identical VMs", "% of VM memory", List.of(curve.shared(), curve.reclaimed(), curve.model(),
+        "identical VMs", "% of VM memory", List.of(curve.shared(), curve.reclaimed(),
             point("mixed kinds, reclaimed", mixedVms, metrics.get("mixed_reclaimed_pct")),
             point("ESX, shared (10 VMs)", MAX_VMS, 67), point("ESX, reclaimed", MAX_VMS, 60)), List.of());
     ExperimentChart mib = new ExperimentChart("Page sharing: identical VMs, memory (MiB)", "identical VMs",
@@ -140,14 +140,14 @@ final class PageSharingBestCase implements Experiment {
         "plot-time.png", time));
   }
 
-  /** The series' table, its plot lines and its metrics. */
+  /** The series' table and its plot lines (the curve's metrics go into the map it is given). */
   private record Curve(ResultTable table, ExperimentChart.Series shared, ExperimentChart.Series reclaimed,
-                        ExperimentChart.Series model, ExperimentChart.Series mappedMib,
-                        ExperimentChart.Series sharedMib, ExperimentChart.Series savedMib) {
+                       ExperimentChart.Series mappedMib, ExperimentChart.Series sharedMib,
+                       ExperimentChart.Series savedMib) {
   }
 
   private static Curve curve(List<SharingSeries.Point> points, List<GuestSpec> guests, RunResult run,
-                              Map<String, Double> metrics) {
+                             Map<String, Double> metrics) {
     for (int n = 1; n <= MAX_VMS; n++) {
       metrics.put("vms_" + n + "_shared_pct", Double.NaN);
       metrics.put("vms_" + n + "_reclaimed_pct", Double.NaN);
@@ -187,7 +187,7 @@ final class PageSharingBestCase implements Experiment {
         "shared %", "saved MiB", "reclaimed %", "reclaimed by the (N-1)/N model %", "change over its last second, "
         + "points"), rows);
     return new Curve(table, new ExperimentChart.Series("shared", x, y[0]),
-        new ExperimentChart.Series("reclaimed", x, y[1]), new ExperimentChart.Series("reclaimed, model", x, y[2]),
+        new ExperimentChart.Series("reclaimed", x, y[1]),
         new ExperimentChart.Series("VM memory (mapped)", x, y[3]), new ExperimentChart.Series("shared", x, y[4]),
         new ExperimentChart.Series("saved", x, y[5]));
   }
