@@ -31,7 +31,7 @@ final class PageSharingBestCase implements Experiment {
   static final String SERIES = "series";
   /** The run of ten guests of ten kinds. */
   static final String MIXED = "mixed";
-  /** The most VMs the series has, and the metrics name. */
+  /** The most VMs the series has metrics for ({@code vms_1_...} to {@code vms_10_...}). */
   static final int MAX_VMS = 10;
   private static final Pattern ZERO = Pattern.compile("(?:^|[:,])zero=([^,]+)");
   private static final Pattern DATA_SET = Pattern.compile("(?:^|[:,])data-set=([^,]+)");
@@ -136,8 +136,10 @@ final class PageSharingBestCase implements Experiment {
         "MiB", List.of(curve.mappedMib(), curve.sharedMib(), curve.savedMib()), List.of());
     ExperimentChart time = new ExperimentChart("Page sharing: memory reclaimed over lab time, % of the guests' "
         + "mapped memory", "lab time (s)", "reclaimed (%)", overTime, List.of());
-    return new Analysis(metrics, List.of(curve.table(), table), chart, Map.of("plot-mib.png", mib,
-        "plot-time.png", time));
+    Map<String, ExperimentChart> more = new LinkedHashMap<>(); // in this order in the files line and result.md
+    more.put("plot-mib.png", mib);
+    more.put("plot-time.png", time);
+    return new Analysis(metrics, List.of(curve.table(), table), chart, more);
   }
 
   /** The series' table and its plot lines (the curve's metrics go into the map it is given). */
