@@ -1,5 +1,7 @@
 package org.balloonlab.lab.experiment;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -11,11 +13,26 @@ import java.util.Map;
  */
 public interface Experiment {
 
-  /** What {@link #analyse} answers: named metrics, the tables beyond the comparison, the plot. */
-  record Analysis(Map<String, Double> metrics, List<ResultTable> tables, ExperimentChart chart) {
+  /**
+   * What {@link #analyse} answers: named metrics, the tables beyond the comparison, the plot ({@code plot.png}) and
+   * any further plots, by file name ({@code plot-mib.png}).
+   */
+  record Analysis(Map<String, Double> metrics, List<ResultTable> tables, ExperimentChart chart,
+                  Map<String, ExperimentChart> morePlots) {
     public Analysis {
       metrics = Map.copyOf(metrics);
       tables = List.copyOf(tables);
+      morePlots = Collections.unmodifiableMap(new LinkedHashMap<>(morePlots));
+      for (String file : morePlots.keySet()) {
+        if (!file.matches("plot-[a-z0-9-]+\\.png")) {
+          throw new IllegalArgumentException("a further plot's file is named plot-NAME.png, not " + file);
+        }
+      }
+    }
+
+    /** An analysis with one plot. */
+    public Analysis(Map<String, Double> metrics, List<ResultTable> tables, ExperimentChart chart) {
+      this(metrics, tables, chart, Map.of());
     }
   }
 
@@ -36,4 +53,12 @@ public interface Experiment {
    * @param runs every run of {@link #runs}, by label
    */
   Analysis analyse(ExperimentDefinition def, Map<String, RunResult> runs);
+
+  /**
+   * Whether the experiment can be run reduced ({@code balloonlab experiment NAME --vms N}): each run with its first
+   * N guests, for a quick check of the mechanism; a reduced run is not judged against the paper.
+   */
+  default boolean reducible() {
+    return false;
+  }
 }

@@ -48,6 +48,12 @@ public final class ExperimentCommand implements Callable<Integer> {
       description = "The experiment's run folder (default: runs/experiment-NAME-<date>-<time>).")
   Path runDir;
 
+  @Option(names = "--vms", paramLabel = "N",
+      description = "A reduced run, for a quick check: each run with its first N guests (2 or more); a run whose "
+          + "guests start one after another ends where guest N+1 would have started. Its criteria are checked but "
+          + "not judged (verdict=not_judged). Only for experiments that allow it (page-sharing).")
+  Integer vms;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -57,6 +63,10 @@ public final class ExperimentCommand implements Callable<Integer> {
           + " is not a directory (run from the checkout's root, or give --experiments DIR)");
     }
     if (name.equals("list")) {
+      if (vms != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--vms reduces a run of one experiment; it "
+            + "does not go with 'list'");
+      }
       return list(out, err);
     }
     Optional<Experiment> experiment = Experiments.named(name);
@@ -65,6 +75,14 @@ public final class ExperimentCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "no experiment \""
           + shown.replaceAll("\\p{Cntrl}", "?") + "\"; 'balloonlab experiment list' lists them");
     }
+    if (vms != null && !experiment.get().reducible()) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--vms: " + name + " cannot be run reduced "
+          + "(only " + String.join(", ", Experiments.all().stream().filter(Experiment::reducible)
+          .map(Experiment::name).toList()) + " can)");
+    }
+    if (vms != null && vms < 2) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--vms: " + vms + " is fewer than 2 guests");
+    }
     ExperimentDefinition def;
     try {
       def = DefinitionParser.parse(experimentsDir.resolve(name), experiment.get());
@@ -72,9 +90,17 @@ public final class ExperimentCommand implements Callable<Integer> {
       err.println(e.getMessage());
       return ExitCodes.FAILED;
     }
+    if (vms != null) {
+      if (vms > def.fewestGuests()) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--vms: " + vms + " is more than the "
+            + def.fewestGuests() + " guests of " + name + "'s runs");
+      }
+      def = def.reducedTo(vms);
+    }
     Path dir = runDir != null ? runDir : Path.of("runs", "experiment-" + name + "-"
         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
-    out.printf("BalloonLab experiment %s: %s; %d run(s) into %s%n", name, def.title(), def.runs().size(), dir);
+    out.printf("BalloonLab experiment %s: %s; %d run(s)%s into %s%n", name, def.title(), def.runs().size(),
+        def.reduced() ? ", reduced to each run's first " + def.vms() + " guests" : "", dir);
     out.flush();
     ExperimentRunner.Result result;
     try {

@@ -93,7 +93,8 @@ public final class ExperimentRunner {
     metrics.put("violations", (double) violations);
     metrics.put("reproducible", reproducible ? 1.0 : 0.0);
     ResultTable comparison = comparison(def, metrics);
-    Verdict verdict = Verdict.judge(def.matches(), def.shape(), metrics);
+    Verdict verdict = def.reduced() ? Verdict.notJudged(def.matches(), def.shape(), metrics)
+        : Verdict.judge(def.matches(), def.shape(), metrics);
 
     Files.writeString(dir.resolve("comparison.csv"), comparison.csv(), StandardCharsets.UTF_8);
     Files.writeString(dir.resolve("comparison.md"), comparison.markdown(), StandardCharsets.UTF_8);
@@ -101,6 +102,9 @@ public final class ExperimentRunner {
       Files.writeString(dir.resolve(t.name() + ".csv"), t.csv(), StandardCharsets.UTF_8);
     }
     analysis.chart().write(dir.resolve("plot.png"));
+    for (Map.Entry<String, ExperimentChart> plot : analysis.morePlots().entrySet()) {
+      plot.getValue().write(dir.resolve(plot.getKey()));
+    }
     Files.writeString(dir.resolve("result.md"), markdown(def, experiment, analysis, metrics, comparison, verdict,
         wall), StandardCharsets.UTF_8);
 
@@ -118,8 +122,16 @@ public final class ExperimentRunner {
     }
     out.println();
     verdict.checks().forEach(c -> out.println("  " + c));
+    if (def.reduced()) {
+      out.println("a reduced run (--vms " + def.vms() + "): each run with its first " + def.vms() + " guests; the "
+          + "criteria above were written for the whole experiment and are not judged");
+    }
     out.println("verdict: " + verdict.outcome());
-    out.println("files: " + dir.resolve("result.md") + ", comparison.csv, comparison.md, plot.png");
+    List<String> files = new ArrayList<>(List.of("comparison.csv", "comparison.md"));
+    analysis.tables().forEach(t -> files.add(t.name() + ".csv"));
+    files.add("plot.png");
+    files.addAll(analysis.morePlots().keySet());
+    out.println("files: " + dir.resolve("result.md") + ", " + String.join(", ", files));
     out.flush();
     return new Result(metrics, comparison, verdict, wall, List.of());
   }
@@ -139,8 +151,13 @@ public final class ExperimentRunner {
                                  Map<String, Double> wall) {
     StringBuilder b = new StringBuilder();
     b.append("# ").append(def.title()).append("\n\n");
-    b.append("Command: `./balloonlab experiment ").append(def.name()).append("`\n\n");
+    b.append("Command: `./balloonlab experiment ").append(def.name())
+        .append(def.reduced() ? " --vms " + def.vms() : "").append("`\n\n");
     b.append("**Verdict: ").append(verdict.outcome()).append("**\n\n");
+    if (def.reduced()) {
+      b.append("A reduced run: each run with its first ").append(def.vms()).append(" guests. The criteria were "
+          + "written for the whole experiment; they are checked below but not judged.\n\n");
+    }
     b.append("## The paper (Waldspurger, OSDI 2002)\n\n```\n").append(def.paper().strip()).append("\n```\n\n");
     if (!def.scaling().isBlank()) {
       b.append("## Scaling\n\n").append(def.scaling().strip()).append("\n\n");

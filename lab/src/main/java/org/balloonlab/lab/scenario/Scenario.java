@@ -3,6 +3,8 @@ package org.balloonlab.lab.scenario;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * A lab: a hypervisor, its guests, what happens to them when, and how long it runs. Read from a file by
@@ -35,5 +37,32 @@ public record Scenario(String name, String source, String description, Hyperviso
 
   public Optional<GuestSpec> guest(String vmName) {
     return guests.stream().filter(g -> g.name().equals(vmName)).findFirst();
+  }
+
+  /**
+   * The same lab with only its first {@code n} guests, for a reduced run (an experiment's {@code --vms}): the
+   * actions of the guests left out are dropped, and when the first guest left out would have been started by a
+   * scheduled {@code start}, the run ends at that instant, so a lab whose guests start one after another stops
+   * where the next one would have come. A lab whose guests all start with it keeps its duration.
+   *
+   * @throws IllegalArgumentException if {@code n} is not from 1 to the number of guests
+   */
+  public Scenario firstGuests(int n) {
+    if (n < 1 || n > guests.size()) {
+      throw new IllegalArgumentException(name + " has " + guests.size() + " guests; cannot keep the first " + n);
+    }
+    if (n == guests.size()) {
+      return this;
+    }
+    List<GuestSpec> kept = List.copyOf(guests.subList(0, n));
+    Set<String> names = kept.stream().map(GuestSpec::name).collect(Collectors.toSet());
+    String next = guests.get(n).name();
+    Duration end = actions.stream()
+        .filter(a -> a.kind() == ScheduledAction.Kind.START && a.vm().equals(next) && !a.at().isZero())
+        .map(ScheduledAction::at).min(Duration::compareTo).orElse(duration);
+    List<ScheduledAction> keptActions = actions.stream()
+        .filter(a -> (a.vm().isEmpty() || names.contains(a.vm())) && a.at().compareTo(end) < 0).toList();
+    return new Scenario(name, source + " (its first " + n + " guests)", description, hypervisor, kept, keptActions, end,
+        report);
   }
 }

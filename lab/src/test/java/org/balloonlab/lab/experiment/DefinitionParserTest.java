@@ -1,14 +1,17 @@
 package org.balloonlab.lab.experiment;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.balloonlab.lab.scenario.GuestSpec;
 import org.balloonlab.lab.scenario.ScenarioException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -96,6 +99,25 @@ class DefinitionParserTest {
       ExperimentDefinition d = DefinitionParser.parse(shipped.resolve(e.name()), e);
       assertEquals(e.runs(), d.runs().stream().map(ExperimentDefinition.Run::label).toList(), e.name());
     }
+  }
+
+  @Test
+  void theShippedPageSharingExperimentReducesToItsFirstGuests() throws Exception {
+    ExperimentDefinition full = DefinitionParser.parse(Path.of("..", "experiments", "page-sharing"),
+        new PageSharingBestCase());
+    assertEquals(10, full.fewestGuests());
+    assertFalse(full.reduced());
+    ExperimentDefinition three = full.reducedTo(3);
+    assertTrue(three.reduced());
+    assertEquals(3, three.vms());
+    // The series starts a guest every 3 s, so three guests end where the fourth would start; mixed keeps its 20 s.
+    assertEquals(Duration.ofSeconds(9), three.run("series").scenario().duration());
+    assertEquals(List.of("vm1", "vm2", "vm3"), three.run("series").scenario().guests().stream()
+        .map(GuestSpec::name).toList());
+    assertEquals(Duration.ofSeconds(20), three.run("mixed").scenario().duration());
+    assertEquals(3, three.run("mixed").scenario().guests().size());
+    assertEquals(full.matches(), three.matches());
+    assertThrows(IllegalArgumentException.class, () -> full.reducedTo(11));
   }
 
   @Test

@@ -67,4 +67,12 @@ class VerdictTest {
     assertEquals(Verdict.Outcome.DIFFERS, Verdict.judge(List.of(Criterion.parse("ratio > 0")),
         List.of(Criterion.parse("ratio > 5")), Map.of("ratio", 2.0)).outcome());
   }
+
+  @Test
+  void aReducedRunIsCheckedButNotJudged() {
+    Verdict v = Verdict.notJudged(MATCHES, SHAPE, Map.of("ratio", 2.0, "violations", 0.0));
+    assertEquals(Verdict.Outcome.NOT_JUDGED, v.outcome());
+    assertEquals("not judged (a reduced run)", v.outcome().toString());
+    assertEquals(Verdict.judge(MATCHES, SHAPE, Map.of("ratio", 2.0, "violations", 0.0)).checks(), v.checks());
+  }
 }
