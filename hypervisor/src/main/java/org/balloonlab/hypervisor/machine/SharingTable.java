@@ -12,7 +12,9 @@ import java.util.Map;
  * <p>Linear probing with backward-shift deletion, so there are no tombstones. The capacity is the largest power of
  * two whose slots fit in {@link #BUDGET_FRACTION} of machine memory; the table takes at most three quarters of
  * it; beyond, a new entry takes the slot of the first hint along its probe sequence (a hint is only a hint:
- * stale ones, of pages written since, would otherwise fill the table), and is refused only if there is none. A reference count is
+ * stale ones, of pages written since, would otherwise fill the table), or, if its probe sequence holds none, a
+ * hint elsewhere is dropped to make room (the next one after a clock hand that sweeps the table); an entry is
+ * refused only if the table holds no hint at all. A reference count is
  * 16 bits; counts beyond go to a small overflow table keyed by MFN, as ESX does, which holds an entry only for a
  * frame shared more than 65,534 times.
  *
@@ -51,6 +53,8 @@ final class SharingTable {
   private int size;
   /** The VM whose hint the last put evicted, or 0; read once by {@link #takeEvictedVm()}. */
   private int evictedVm;
+  /** Where the search for a hint to drop, when a full table has none on a new entry's probe sequence, goes on. */
+  private int hand;
   private int sharedEntries;
   private int hintEntries;
 
@@ -309,13 +313,34 @@ final class SharingTable {
           return s;
         }
       }
-      return -1;
+      // Only shared entries up to the first empty slot: a page of this content could never get in, however often
+      // it was scanned, and two equal pages whose hash lands here would never meet. Drop another hint instead.
+      if (!dropHintAtHand()) {
+        return -1;
+      }
     }
     int s = home(hash);
     while (!empty(s)) {
       s = next(s);
     }
     return s;
+  }
+
+  /** Drops the first hint at or after the clock hand, its VM noted for {@link #takeEvictedVm}; false if none. */
+  private boolean dropHintAtHand() {
+    if (hintEntries == 0) {
+      return false;
+    }
+    for (int i = 0; i < entries.length; i++) {
+      int s = (hand + i) & mask;
+      if (isHint(s)) {
+        evictedVm = hintVm(s);
+        hand = next(s);
+        remove(s);
+        return true;
+      }
+    }
+    throw new IllegalStateException(hintEntries + " hints counted, none in the table");
   }
 
   private static long hintBits(int vmId, int pfn) {

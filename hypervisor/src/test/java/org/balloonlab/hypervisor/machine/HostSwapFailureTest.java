@@ -29,8 +29,12 @@ class HostSwapFailureTest {
   private Machine machine;
 
   private Machine newMachine(ReclamationSettings settings, long stallNanos) {
+    return newMachine(settings, stallNanos, SharingSettings.OFF);
+  }
+
+  private Machine newMachine(ReclamationSettings settings, long stallNanos, SharingSettings sharing) {
     MachineConfig config = new MachineConfig(FRAMES, SLOTS, Path.of("/host-swap/test.swap"), 4096,
-        MachineBalloonTest.COSTS, 42, 64, stallNanos, settings);
+        MachineBalloonTest.COSTS, 42, 64, stallNanos, settings).withSharing(sharing);
     machine = new Machine(config, TlbConfig.DEFAULT, System::nanoTime,
         new SwapDevice(config.hostSwapFile(), store, SLOTS));
     return machine;
@@ -62,6 +66,24 @@ class HostSwapFailureTest {
 
   private void write(Vm vm, int from, int to) {
     access(vm, AccessOps.WRITE, from, to);
+  }
+
+  /** Writes content every VM holds alike at these PFNs, as an OS image is: pages the scanner can share. */
+  private void writeImage(Vm vm, int from, int to) {
+    int[] pfns = MachineBalloonTest.range(from, to);
+    byte[] ops = new byte[pfns.length];
+    Arrays.fill(ops, AccessOps.WRITE);
+    long[] values = new long[pfns.length];
+    for (int i = 0; i < pfns.length; i++) {
+      values[i] = image(pfns[i]);
+    }
+    machine.validateBatch(vm, pfns.length, ops, pfns, pfns.length);
+    machine.applyBatch(vm, pfns.length, ops, pfns, values, new long[pfns.length], new BatchResult());
+    machine.checkInvariants();
+  }
+
+  private static long image(int pfn) {
+    return 0x1000_0000_0000L + pfn;
   }
 
   private void readChecked(Vm vm, int from, int to) {
@@ -173,5 +195,42 @@ class HostSwapFailureTest {
     assertEquals(1, events(EventKind.HOST_SWAP_FAILED).size());
     readChecked(small, 0, 37);
     assertEquals(0, machine.snapshot().policyPageOuts(), "a page-out that failed is not counted");
+  }
+
+  @Test
+  void aVmPoweredOffByAFailedPageOutDropsItsSharedReferencesAndTheOthersKeepTheFrames() {
+    newMachine(ReclamationSettings.ESX, Long.MAX_VALUE, SharingSettings.ON);
+    Vm a = machine.powerOn("a", "linux", 100);
+    Vm b = machine.powerOn("b", "linux", 100);
+    writeImage(a, 0, 30);
+    write(a, 30, 70);
+    writeImage(b, 0, 30); // every frame is taken
+    for (int tick = 0; tick < 100 && machine.snapshot().sharing().savedFrames() < 30; tick++) {
+      machine.scanForSharing(100_000_000L);
+    }
+    assertEquals(30, machine.snapshot().sharing().savedFrames(), "the 30 image pages share 30 frames");
+    assertEquals(30, machine.snapshot().freeFrames());
+    store.failWrites = true;
+
+    Vm c = machine.powerOn("c", "linux", 100);
+    write(c, 0, 40); // 30 free frames, then a page-out of a (the VM most over its target) fails: a goes off
+    assertFalse(on(a));
+    machine.checkInvariants();
+    SharingSnapshot sharing = machine.snapshot().sharing();
+    assertEquals(30, sharing.sharedFrames(), "b still maps every frame a shared with it");
+    assertEquals(30, sharing.sharedReferences(), "a's references went with it");
+    assertEquals(0, sharing.savedFrames());
+    assertEquals(30, machine.vm(b.id()).sharing().sharedPages());
+    assertEquals(FRAMES - 30 - 40, machine.snapshot().freeFrames(), "a's private frames are free, the shared kept");
+    long[] reads = access(b, AccessOps.READ, 0, 30);
+    for (int pfn = 0; pfn < 30; pfn++) {
+      assertEquals(image(pfn), reads[pfn], "b reads its image page " + pfn);
+    }
+    // b is the last holder of each: a write takes the frame as b's own, with no copy and no frame taken.
+    write(b, 0, 30);
+    readChecked(b, 0, 30);
+    assertEquals(0, machine.snapshot().sharing().sharedFrames());
+    assertEquals(FRAMES - 30 - 40, machine.snapshot().freeFrames());
+    readChecked(c, 0, 40);
   }
 }

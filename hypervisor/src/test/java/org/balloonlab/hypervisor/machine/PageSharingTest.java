@@ -325,6 +325,37 @@ class PageSharingTest {
   }
 
   @Test
+  void aFullTableWithNoHintOnTheProbeSequenceDropsAHintElsewhere() {
+    SharingTable t = new SharingTable(8, 0xFFFF, 64);
+    for (int i = 0; i < 3; i++) {
+      assertTrue(t.putShared(8L * i, i, 2) >= 0); // home slot 0: slots 0, 1, 2
+    }
+    for (int i = 4; i < 7; i++) {
+      assertTrue(t.putHint(i, i, 1) >= 0); // homes 4, 5, 6
+    }
+    assertTrue(t.full());
+    // Home 0 again: its probe sequence is three shared entries and an empty slot, no hint to take.
+    int s = t.putShared(24L, 9, 2);
+    assertEquals(3, s, "it goes where a probe from its home finds it");
+    assertEquals(4, t.takeEvictedVm(), "the hint after the clock hand made room");
+    assertEquals(s, t.findShared(24L, 9));
+    assertEquals(s, t.sharedSlot(9));
+    assertEquals(2, t.hintEntries());
+    assertEquals(6, t.size());
+    for (int i = 0; i < 3; i++) {
+      assertEquals(t.findShared(8L * i, i), t.sharedSlot(i), "entry " + i);
+    }
+    // The next such entry drops the next hint; with no hint left at all, an entry is refused.
+    assertTrue(t.putShared(32L, 10, 2) >= 0);
+    assertEquals(5, t.takeEvictedVm());
+    assertTrue(t.putShared(40L, 11, 2) >= 0);
+    assertEquals(6, t.takeEvictedVm());
+    assertEquals(0, t.hintEntries());
+    assertEquals(-1, t.putHint(48L, 3, 1), "a table of shared entries only refuses");
+    assertEquals(0, t.takeEvictedVm());
+  }
+
+  @Test
   void tableStaysUnderHalfAPercentOfMachineMemory() {
     for (int frames : new int[] {1, 100, 4096, 262_144, 1 << 22}) {
       long bytes = new SharingTable(frames).bytes();
