@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.balloonlab.hypervisor.mmu.TranslationMode;
-import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,9 +25,7 @@ class PageSharingTest {
   private Machine machine;
 
   private Machine newMachine(int frames, int slots, SharingSettings sharing) {
-    machine = new Machine(new MachineConfig(frames, slots, dir.resolve("host.swap"), 4096, COSTS, 42,
-        MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS, ReclamationSettings.MANUAL,
-        new Quotas(64, 1L << 30, 2048), sharing));
+    machine = SharingMachines.machine(frames, slots, dir.resolve("host.swap"), COSTS, sharing);
     return machine;
   }
 

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.balloonlab.hypervisor.event.EventKind;
 import org.balloonlab.hypervisor.event.MachineEvent;
-import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,9 +25,7 @@ class SharingEventsTest {
   private Machine machine;
 
   private Machine newMachine(int frames) {
-    machine = new Machine(new MachineConfig(frames, frames, dir.resolve("host.swap"), 4096, CostModel.DEFAULT, 42,
-        MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS, ReclamationSettings.MANUAL,
-        new Quotas(64, 1L << 30, 2048), FAST));
+    machine = SharingMachines.machine(frames, frames, dir.resolve("host.swap"), CostModel.DEFAULT, FAST);
     return machine;
   }
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import org.balloonlab.hypervisor.policy.ReclamationSettings;
 import org.balloonlab.hypervisor.time.CostModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,9 +29,7 @@ class SharingScanCostTest {
   private Machine machine;
 
   private Machine newMachine(SharingSettings sharing, CostModel costs) {
-    machine = new Machine(new MachineConfig(512, 512, dir.resolve("host.swap"), 4096, costs, 42,
-        MachineConfig.DEFAULT_BALLOON_BATCH, MachineConfig.DEFAULT_BALLOON_STALL_NANOS, ReclamationSettings.MANUAL,
-        new Quotas(64, 1L << 30, 2048), sharing));
+    machine = SharingMachines.machine(512, 512, dir.resolve("host.swap"), costs, sharing);
     return machine;
   }
 
