@@ -251,28 +251,8 @@ public final class HypervisorCommand implements Callable<Integer> {
           + "non-global entries.")
   boolean tlbUntagged;
 
-  @Option(names = "--page-sharing",
-      description = "Share identical pages copy-on-write: a scanner picks random pages at a bounded rate of simulated "
-          + "time, hashes their content and maps equal pages to one frame (off by default; docs/page-sharing.md).")
-  boolean pageSharing;
-
-  @Option(names = "--share-scan-rate", paramLabel = "PAGES", defaultValue = ""
-      + SharingSettings.DEFAULT_PAGES_PER_VM_PER_SECOND,
-      description = "Pages of each VM the sharing scanner looks at per simulated second, 1 to " + SharingSettings.MAX_RATE
-          + " (default: ${DEFAULT-VALUE}).")
-  int shareScanRate;
-
-  @Option(names = "--share-scan-max", paramLabel = "PAGES", defaultValue = ""
-      + SharingSettings.DEFAULT_MAX_PAGES_PER_SECOND,
-      description = "Pages the sharing scanner looks at per simulated second across the machine, 1 to "
-          + SharingSettings.MAX_RATE + "; the VMs split it when their own rates add up to more "
-          + "(default: ${DEFAULT-VALUE}).")
-  int shareScanMax;
-
-  @Option(names = "--share-before-paging", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "With --page-sharing, hypervisor paging first shares a victim whose content the sharing table "
-          + "holds instead of writing it to host swap (default: ${DEFAULT-VALUE}).")
-  boolean shareBeforePaging;
+  @CommandLine.Mixin
+  SharingOptions sharingOptions = new SharingOptions();
 
   @Option(names = "--inject", paramLabel = "FAULT",
       description = "Inject a fault, for tests and fault studies (repeatable): " + InjectedFaults.FORMAT
@@ -524,13 +504,7 @@ public final class HypervisorCommand implements Callable<Integer> {
 
   /** The page-sharing settings, validated. */
   SharingSettings sharing() {
-    for (int rate : new int[] {shareScanRate, shareScanMax}) {
-      if (rate < 1 || rate > SharingSettings.MAX_RATE) {
-        throw new CommandLine.ParameterException(spec.commandLine(), (rate == shareScanRate ? "--share-scan-rate"
-            : "--share-scan-max") + " must be from 1 to " + SharingSettings.MAX_RATE + " pages a second, got " + rate);
-      }
-    }
-    return new SharingSettings(pageSharing, shareScanRate, shareScanMax, shareBeforePaging);
+    return sharingOptions.settings(spec.commandLine());
   }
 
   /** The quotas, validated. */
