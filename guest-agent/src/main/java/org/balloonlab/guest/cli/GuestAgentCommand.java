@@ -23,6 +23,7 @@ import org.balloonlab.domain.VmName;
 import org.balloonlab.domain.GuestStatus;
 import org.balloonlab.guest.metrics.GuestMetrics;
 import org.balloonlab.transport.metrics.MetricsEndpoint;
+import org.balloonlab.units.MetricsOptions;
 import org.balloonlab.guest.balloon.DrainedBalloonHost;
 import org.balloonlab.guest.balloon.GuestBalloonKernel;
 import org.balloonlab.guest.grpc.HypervisorLoss;
@@ -383,7 +384,11 @@ public final class GuestAgentCommand implements java.util.concurrent.Callable<In
             vm.getCredential(), lockstep ? LOCKSTEP_BALLOON_DEADLINE : GrpcBalloonHost.DEFAULT_DEADLINE), lockstep);
         this.driver = driver;
         driver.start();
-        metricsEndpoint = metrics.start(new GuestMetrics(name, cpu::lastStatus, driver::stats), out);
+        if (metrics.enabled()) {
+          metricsEndpoint = MetricsEndpoint.start(metrics.bind(), metrics.port(),
+              new GuestMetrics(name, cpu::lastStatus, driver::stats));
+          out.println("metrics: " + metricsEndpoint.url());
+        }
         out.println(READY + "vm_id=" + vm.getVmId() + " name=" + name);
         out.printf("%s: %s of guest memory, %s of swap, %d x %s, %s translation%n", name, memory,
             MemorySize.humanPages(swapPages), processes, String.join(" + ", workloads),

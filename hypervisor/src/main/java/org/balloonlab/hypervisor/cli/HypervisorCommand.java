@@ -42,6 +42,7 @@ import org.balloonlab.units.ParentWatch;
 import org.balloonlab.units.HostPort;
 import org.balloonlab.units.Keepalive;
 import org.balloonlab.units.MemorySize;
+import org.balloonlab.units.MetricsOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -91,15 +92,8 @@ public final class HypervisorCommand implements Callable<Integer> {
       description = "Write the address actually bound (host:port) to this file once serving.")
   Path portFile;
 
-  @Option(names = "--metrics-port", paramLabel = "PORT",
-      description = "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md); 0 takes a free port, "
-          + "printed at start. Off unless given.")
-  Integer metricsPort;
-
-  @Option(names = "--metrics-bind", paramLabel = "HOST", defaultValue = "127.0.0.1",
-      description = "Address the metrics endpoint binds (default: ${DEFAULT-VALUE}, loopback only; it has no "
-          + "authentication).")
-  String metricsBind;
+  @CommandLine.Mixin
+  MetricsOptions metricsOptions = new MetricsOptions();
 
   @Option(names = "--host-swap", paramLabel = "SIZE",
       description = "Capacity of the host swap file (default: four times --memory). The file holds 8 bytes a "
@@ -276,10 +270,7 @@ public final class HypervisorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     security.resolve(spec.commandLine(), System.getenv());
-    if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-port must be from 0 (any free port) to "
-          + "65535, got " + metricsPort);
-    }
+    metricsOptions.validate(spec.commandLine());
     MachineConfig config = config();
     ClockSettings clockSettings = clockSettings();
     InjectedFaults faults;
@@ -344,12 +335,12 @@ public final class HypervisorCommand implements Callable<Integer> {
     security.warnIfExposed(listen, spec.commandLine().getErr());
     MetricsEndpoint metrics;
     try {
-      metrics = metricsPort == null ? null : MetricsEndpoint.start(metricsBind, metricsPort,
-          new HypervisorMetrics(machine::snapshot, time));
+      metrics = !metricsOptions.enabled() ? null : MetricsEndpoint.start(metricsOptions.bind(),
+          metricsOptions.port(), new HypervisorMetrics(machine::snapshot, time));
     } catch (IOException | IllegalArgumentException e) {
       server.stop();
       machine.close();
-      spec.commandLine().getErr().println("hypervisor: cannot serve metrics on " + metricsBind + ":" + metricsPort
+      spec.commandLine().getErr().println("hypervisor: cannot serve metrics on " + metricsOptions.bind() + ":" + metricsOptions.port()
           + ": " + e.getMessage());
       return ExitCodes.CANNOT_START;
     }

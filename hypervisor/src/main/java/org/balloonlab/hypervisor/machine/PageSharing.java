@@ -64,7 +64,7 @@ final class PageSharing {
   private long collisions;
   private long sharedBeforePageOut;
   private long hintsEvicted;
-  /** New entries refused: the table at its cap and no hint on their probe sequence. */
+  /** New entries refused: the table at its cap and holding no hint to drop. */
   private long refused;
   /** Simulated time the VMs' batches paid for the scanner's work. */
   private long scanPaidNs;

@@ -54,7 +54,7 @@ final class SharingEvents {
    * progress.
    *
    * @param evicted hints evicted since start
-   * @param refused new entries refused since start (the table at its cap with no hint on their probe sequence)
+   * @param refused new entries refused since start (the table at its cap and holding no hint to drop)
    */
   void afterTick(long nowNs, Collection<Vm> vms, PageSharing sharing, long evicted, long refused) {
     SharingTable table = sharing.table();
@@ -65,7 +65,7 @@ final class SharingEvents {
       refusedAtFull = refused;
       events.publish(EventKind.SHARING_TABLE_FULL, 0, "", String.format(Locale.ROOT,
           "the sharing table is at its cap: %d of %d slots taken (%d shared frames, %d hints); a new entry now "
-              + "takes the slot of a hint on its probe sequence", table.size(), table.capacity(),
+              + "takes a hint's slot", table.size(), table.capacity(),
           table.sharedEntries(), table.hintEntries()));
     } else if (tableFull && table.size() <= roomMark(table) && nowNs - fullSinceNs >= MIN_INTERVAL_NS) {
       tableFull = false;

@@ -25,11 +25,6 @@ final class BalloonOverhead implements Experiment {
   }
 
   @Override
-  public List<String> runs() {
-    return List.of("lab");
-  }
-
-  @Override
   public Map<String, String> metrics() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("overhead_min_pct", "the least slowdown of a ballooned VM against the one booted that small, %");
@@ -41,7 +36,7 @@ final class BalloonOverhead implements Experiment {
 
   @Override
   public Analysis analyse(ExperimentDefinition def, Map<String, RunResult> runs) {
-    RunResult run = runs.get("lab");
+    RunResult run = runs.get(SINGLE_RUN);
     // Sizes in MiB, from the guests' names: small-S and balloon-S.
     TreeMap<Integer, String[]> pairs = new TreeMap<>();
     for (GuestSpec g : def.runs().get(0).scenario().guests()) {

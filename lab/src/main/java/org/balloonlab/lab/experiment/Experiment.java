@@ -39,8 +39,13 @@ public interface Experiment {
   /** The experiment's directory name under {@code experiments/}, and its name on the command line. */
   String name();
 
-  /** The labels of the runs it needs; the definition gives each a scenario. */
-  List<String> runs();
+  /** The label of the one run of an experiment that needs a single run. */
+  String SINGLE_RUN = "lab";
+
+  /** The labels of the runs it needs; the definition gives each a scenario. By default one, {@link #SINGLE_RUN}. */
+  default List<String> runs() {
+    return List.of(SINGLE_RUN);
+  }
 
   /** The metrics {@link #analyse} computes, with what each means (for {@code result.md}). */
   Map<String, String> metrics();

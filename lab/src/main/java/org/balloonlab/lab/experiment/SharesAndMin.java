@@ -23,11 +23,6 @@ final class SharesAndMin implements Experiment {
   }
 
   @Override
-  public List<String> runs() {
-    return List.of("lab");
-  }
-
-  @Override
   public Map<String, String> metrics() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("share_ratio", "vm1's memory over vm2's (their shares are 2:1), last quarter of the run");
@@ -41,7 +36,7 @@ final class SharesAndMin implements Experiment {
 
   @Override
   public Analysis analyse(ExperimentDefinition def, Map<String, RunResult> runs) {
-    RunResult run = runs.get("lab");
+    RunResult run = runs.get(SINGLE_RUN);
     ExperimentDefinition.Run spec = def.runs().get(0);
     double end = run.samples().stream().mapToDouble(VmSample::labSeconds).max().orElse(0);
     Map<String, Double> metrics = new LinkedHashMap<>();
